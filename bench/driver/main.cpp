@@ -1,0 +1,3 @@
+#include <cstdio>
+#include "dsconv/dsconv.hpp"
+int main() { std::printf("dsconv %s\n", dsconv::version()); return 0; }

@@ -1,0 +1,2 @@
+// C API glue (to be completed).
+#include "dsconv/dsconv.h"

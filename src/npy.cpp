@@ -1,0 +1,2 @@
+// .npy I/O (to be completed).
+#include "dsconv/npy.hpp"

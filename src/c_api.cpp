@@ -1,2 +1,321 @@
-// C API glue (to be completed).
+// The C API: thin wrappers over the C++ API. Three rules hold for every entry point:
+//  - no C++ exception escapes (std::bad_alloc and anything else become DSCONV_STATUS_INTERNAL_ERROR);
+//  - a failure records "function: message" in a thread-local string returned by dsconv_last_error();
+//    successful calls leave the last message alone, so it stays "the last failed call";
+//  - a null pointer argument is DSCONV_STATUS_INVALID_ARGUMENT naming the argument. The destroy
+//    functions are the exception: like free(), they accept NULL, so cleanup code can call them
+//    unconditionally without overwriting the error that sent it there.
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <utility>
+
 #include "dsconv/dsconv.h"
+#include "dsconv/dsconv.hpp"
+
+// Handles carry a tag so that a plan passed where a problem is expected (or a destroyed handle whose
+// memory was not yet reused) is reported instead of being read as the wrong type.
+struct dsconv_problem {
+  uint32_t tag;
+  dsconv::Problem problem;
+};
+struct dsconv_plan {
+  uint32_t tag;
+  dsconv::Plan plan;
+};
+
+namespace {
+
+constexpr uint32_t kProblemTag = 0x50524f42u;  // "PROB"
+constexpr uint32_t kPlanTag = 0x504c414eu;     // "PLAN"
+constexpr uint32_t kDeadTag = 0xdeaddeadu;
+
+thread_local std::string t_last_error;
+thread_local const char* t_last_error_ptr = "";
+
+void set_last_error(const char* func, const std::string& msg) noexcept {
+  try {
+    t_last_error = std::string(func) + ": " + msg;
+    t_last_error_ptr = t_last_error.c_str();
+  } catch (...) {
+    t_last_error_ptr = "out of memory while recording an error message";
+  }
+}
+
+dsconv_status_t fail(const char* func, dsconv_status_t code, const std::string& msg) noexcept {
+  set_last_error(func, msg);
+  return code;
+}
+
+dsconv_status_t fail(const char* func, const dsconv::Status& s) noexcept {
+  set_last_error(func, s.message());
+  return static_cast<dsconv_status_t>(s.code());
+}
+
+dsconv_status_t null_arg(const char* func, const char* arg) noexcept {
+  return fail(func, DSCONV_STATUS_INVALID_ARGUMENT, std::string(arg) + " is null");
+}
+
+// Runs body() and turns any exception into DSCONV_STATUS_INTERNAL_ERROR.
+template <class Body>
+dsconv_status_t guarded(const char* func, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(func, DSCONV_STATUS_INTERNAL_ERROR, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(func, DSCONV_STATUS_INTERNAL_ERROR, std::string("unexpected exception: ") + e.what());
+  } catch (...) {
+    return fail(func, DSCONV_STATUS_INTERNAL_ERROR, "unexpected exception");
+  }
+}
+
+uint32_t tag_of(const void* handle) {
+  uint32_t t;
+  std::memcpy(&t, handle, sizeof t);
+  return t;
+}
+
+// Returns SUCCESS or the error for a problem handle that is null or not a live problem.
+dsconv_status_t check_problem(const char* func, const char* arg, dsconv_problem_t p) noexcept {
+  if (p == nullptr) return null_arg(func, arg);
+  if (tag_of(p) != kProblemTag)
+    return fail(func, DSCONV_STATUS_INVALID_ARGUMENT,
+                std::string(arg) + " is not a live dsconv_problem_t (destroyed, or another kind of handle)");
+  return DSCONV_STATUS_SUCCESS;
+}
+dsconv_status_t check_plan(const char* func, const char* arg, dsconv_plan_t p) noexcept {
+  if (p == nullptr) return null_arg(func, arg);
+  if (tag_of(p) != kPlanTag)
+    return fail(func, DSCONV_STATUS_INVALID_ARGUMENT,
+                std::string(arg) + " is not a live dsconv_plan_t (destroyed, or another kind of handle)");
+  return DSCONV_STATUS_SUCCESS;
+}
+
+dsconv::ProblemDesc to_cpp(const dsconv_problem_desc_t& c) {
+  // Enum values are copied as integers; Problem::create rejects out-of-range ones by name.
+  dsconv::ProblemDesc d;
+  d.op = static_cast<dsconv::Op>(c.op);
+  d.batch = c.batch;
+  d.height = c.height;
+  d.width = c.width;
+  d.channels = c.channels;
+  d.kernel_h = c.kernel_h;
+  d.kernel_w = c.kernel_w;
+  d.multiplier = c.multiplier;
+  d.out_channels = c.out_channels;
+  d.stride_h = c.stride_h;
+  d.stride_w = c.stride_w;
+  d.dilation_h = c.dilation_h;
+  d.dilation_w = c.dilation_w;
+  d.padding = static_cast<dsconv::PaddingMode>(c.padding);
+  d.pad_top = c.pad_top;
+  d.pad_bottom = c.pad_bottom;
+  d.pad_left = c.pad_left;
+  d.pad_right = c.pad_right;
+  d.layout = static_cast<dsconv::Layout>(c.layout);
+  d.filter_layout = static_cast<dsconv::FilterLayout>(c.filter_layout);
+  d.dtype = static_cast<dsconv::DType>(c.dtype);
+  d.has_bias = c.has_bias != 0;
+  d.activation = static_cast<dsconv::Activation>(c.activation);
+  return d;
+}
+
+dsconv_status_t new_problem(const char* func, dsconv_problem_t* out, dsconv::Result<dsconv::Problem> r) {
+  if (!r) return fail(func, r.status());
+  *out = new dsconv_problem{kProblemTag, std::move(r).value()};
+  return DSCONV_STATUS_SUCCESS;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* dsconv_last_error(void) { return t_last_error_ptr; }
+
+const char* dsconv_version(void) { return dsconv::version(); }
+
+void dsconv_problem_desc_init(dsconv_problem_desc_t* desc) {
+  if (desc == nullptr) {
+    set_last_error(__func__, "desc is null");
+    return;
+  }
+  const dsconv::ProblemDesc d;  // the C defaults are the C++ defaults
+  std::memset(desc, 0, sizeof *desc);
+  desc->op = static_cast<dsconv_op_t>(d.op);
+  desc->batch = d.batch;
+  desc->height = d.height;
+  desc->width = d.width;
+  desc->channels = d.channels;
+  desc->kernel_h = d.kernel_h;
+  desc->kernel_w = d.kernel_w;
+  desc->multiplier = d.multiplier;
+  desc->out_channels = d.out_channels;
+  desc->stride_h = d.stride_h;
+  desc->stride_w = d.stride_w;
+  desc->dilation_h = d.dilation_h;
+  desc->dilation_w = d.dilation_w;
+  desc->padding = static_cast<dsconv_padding_t>(d.padding);
+  desc->pad_top = d.pad_top;
+  desc->pad_bottom = d.pad_bottom;
+  desc->pad_left = d.pad_left;
+  desc->pad_right = d.pad_right;
+  desc->layout = static_cast<dsconv_layout_t>(d.layout);
+  desc->filter_layout = static_cast<dsconv_filter_layout_t>(d.filter_layout);
+  desc->dtype = static_cast<dsconv_dtype_t>(d.dtype);
+  desc->has_bias = d.has_bias ? 1 : 0;
+  desc->activation = static_cast<dsconv_activation_t>(d.activation);
+}
+
+dsconv_status_t dsconv_problem_create(dsconv_problem_t* problem, const dsconv_problem_desc_t* desc) {
+  static constexpr const char* kFunc = "dsconv_problem_create";
+  return guarded(kFunc, [&] {
+    if (problem == nullptr) return null_arg(kFunc, "problem");
+    *problem = nullptr;
+    if (desc == nullptr) return null_arg(kFunc, "desc");
+    return new_problem(kFunc, problem, dsconv::Problem::create(to_cpp(*desc)));
+  });
+}
+
+dsconv_status_t dsconv_problem_parse(dsconv_problem_t* problem, const char* descriptor) {
+  static constexpr const char* kFunc = "dsconv_problem_parse";
+  return guarded(kFunc, [&] {
+    if (problem == nullptr) return null_arg(kFunc, "problem");
+    *problem = nullptr;
+    if (descriptor == nullptr) return null_arg(kFunc, "descriptor");
+    return new_problem(kFunc, problem, dsconv::Problem::parse(descriptor));
+  });
+}
+
+dsconv_status_t dsconv_problem_destroy(dsconv_problem_t problem) {
+  static constexpr const char* kFunc = "dsconv_problem_destroy";
+  return guarded(kFunc, [&] {
+    if (problem == nullptr) return DSCONV_STATUS_SUCCESS;
+    if (dsconv_status_t s = check_problem(kFunc, "problem", problem)) return s;
+    problem->tag = kDeadTag;
+    delete problem;
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+dsconv_status_t dsconv_problem_output_shape(dsconv_problem_t problem, int64_t dims[4]) {
+  static constexpr const char* kFunc = "dsconv_problem_output_shape";
+  return guarded(kFunc, [&] {
+    if (dsconv_status_t s = check_problem(kFunc, "problem", problem)) return s;
+    if (dims == nullptr) return null_arg(kFunc, "dims");
+    const std::vector<int64_t> shape = problem->problem.output_shape();
+    for (size_t i = 0; i < 4; ++i) dims[i] = shape[i];
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+dsconv_status_t dsconv_problem_descriptor(dsconv_problem_t problem, char* buf, size_t buf_size, size_t* needed) {
+  static constexpr const char* kFunc = "dsconv_problem_descriptor";
+  return guarded(kFunc, [&] {
+    if (dsconv_status_t s = check_problem(kFunc, "problem", problem)) return s;
+    const std::string d = problem->problem.descriptor();
+    const size_t need = d.size() + 1;
+    if (needed != nullptr) *needed = need;
+    if (buf == nullptr) {
+      // buf == NULL with buf_size == 0 is the size query; needed must then be there to receive it.
+      if (buf_size != 0)
+        return fail(kFunc, DSCONV_STATUS_INVALID_ARGUMENT, "buf is null but buf_size is " + std::to_string(buf_size));
+      if (needed == nullptr) return fail(kFunc, DSCONV_STATUS_INVALID_ARGUMENT, "buf and needed are both null");
+      return DSCONV_STATUS_SUCCESS;
+    }
+    if (buf_size < need)  // nothing written: a truncated descriptor would parse as a different problem
+      return fail(kFunc, DSCONV_STATUS_INVALID_ARGUMENT,
+                  "buf_size is " + std::to_string(buf_size) + " bytes; the descriptor needs " + std::to_string(need));
+    std::memcpy(buf, d.c_str(), need);
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+dsconv_status_t dsconv_plan_create(dsconv_plan_t* plan, dsconv_problem_t problem, const char* backend) {
+  static constexpr const char* kFunc = "dsconv_plan_create";
+  return guarded(kFunc, [&] {
+    if (plan == nullptr) return null_arg(kFunc, "plan");
+    *plan = nullptr;
+    if (dsconv_status_t s = check_problem(kFunc, "problem", problem)) return s;
+    dsconv::Result<dsconv::Plan> r = dsconv::Plan::create(problem->problem, backend == nullptr ? "auto" : backend);
+    if (!r) return fail(kFunc, r.status());
+    *plan = new dsconv_plan{kPlanTag, std::move(r).value()};
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+dsconv_status_t dsconv_plan_destroy(dsconv_plan_t plan) {
+  static constexpr const char* kFunc = "dsconv_plan_destroy";
+  return guarded(kFunc, [&] {
+    if (plan == nullptr) return DSCONV_STATUS_SUCCESS;
+    if (dsconv_status_t s = check_plan(kFunc, "plan", plan)) return s;
+    plan->tag = kDeadTag;
+    delete plan;
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+dsconv_status_t dsconv_plan_workspace_size(dsconv_plan_t plan, size_t* bytes) {
+  static constexpr const char* kFunc = "dsconv_plan_workspace_size";
+  return guarded(kFunc, [&] {
+    if (dsconv_status_t s = check_plan(kFunc, "plan", plan)) return s;
+    if (bytes == nullptr) return null_arg(kFunc, "bytes");
+    *bytes = plan->plan.workspace_bytes();
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+dsconv_status_t dsconv_plan_backend(dsconv_plan_t plan, const char** name) {
+  static constexpr const char* kFunc = "dsconv_plan_backend";
+  return guarded(kFunc, [&] {
+    if (dsconv_status_t s = check_plan(kFunc, "plan", plan)) return s;
+    if (name == nullptr) return null_arg(kFunc, "name");
+    *name = plan->plan.backend().c_str();
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+dsconv_status_t dsconv_plan_implementation(dsconv_plan_t plan, const char** name) {
+  static constexpr const char* kFunc = "dsconv_plan_implementation";
+  return guarded(kFunc, [&] {
+    if (dsconv_status_t s = check_plan(kFunc, "plan", plan)) return s;
+    if (name == nullptr) return null_arg(kFunc, "name");
+    *name = plan->plan.implementation().c_str();
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+dsconv_status_t dsconv_plan_uses_device_memory(dsconv_plan_t plan, int* on_device) {
+  static constexpr const char* kFunc = "dsconv_plan_uses_device_memory";
+  return guarded(kFunc, [&] {
+    if (dsconv_status_t s = check_plan(kFunc, "plan", plan)) return s;
+    if (on_device == nullptr) return null_arg(kFunc, "on_device");
+    *on_device = plan->plan.memory_space() == dsconv::MemorySpace::kDevice ? 1 : 0;
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+dsconv_status_t dsconv_plan_run(dsconv_plan_t plan, const void* input, const void* filter, const void* pointwise,
+                                const void* bias, void* output, void* workspace, size_t workspace_size,
+                                void* stream) {
+  static constexpr const char* kFunc = "dsconv_plan_run";
+  return guarded(kFunc, [&] {
+    if (dsconv_status_t s = check_plan(kFunc, "plan", plan)) return s;
+    // Named here as the C arguments; the pointwise/bias/workspace rules are Plan::run's.
+    if (input == nullptr) return null_arg(kFunc, "input");
+    if (filter == nullptr) return null_arg(kFunc, "filter");
+    if (output == nullptr) return null_arg(kFunc, "output");
+    dsconv::Tensors t;
+    t.input = input;
+    t.filter = filter;
+    t.pointwise = pointwise;
+    t.bias = bias;
+    t.output = output;
+    const dsconv::Status s = plan->plan.run(t, workspace, workspace_size, stream);
+    if (!s) return fail(kFunc, s);
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,234 @@
+// The shared convolution tester: describe a problem fluently, then test() runs it on one backend and
+// compares every output element against the CPU reference.
+//
+//   ConvTester().op(Op::kDepthwise).batch(2).size(13, 11).channels(17).kernel(3, 3).multiplier(2)
+//       .stride(2, 1).dilation(1, 2).padding_same().dtype(DType::kF16).bias(true)
+//       .activation(Activation::kRelu6).seed(7).test("cuda", {{"ref"}});
+//
+// What test() guarantees:
+//  - the plan is made on exactly the backend named (no fallback); the chosen implementation is reported;
+//  - inputs come from std::mt19937_64 seeded with seed(); every failure message carries one line with
+//    the backend, seed, data kind and problem descriptor, enough to reproduce it;
+//  - the output is poisoned with NaN and surrounded by guard bytes before the run: an element not written,
+//    a write out of bounds, or a change to an input fails the test;
+//  - the oracle is the cpu-ref backend (f64 accumulation) run in f32 on the same values (f16/bf16 inputs
+//    widen exactly), so it carries no rounding of the tested dtype;
+//  - tolerance per element is rtol(dtype, terms) * sum|x*w| (the reference run again on |x|, |w|, |pw|,
+//    |b|), i.e. an error bound proportional to the magnitude of the terms, not of the (possibly cancelled)
+//    result; f32 with small-integer data is compared exactly.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "dsconv/dsconv.hpp"
+
+namespace dsconv::testing {
+
+// kSmallIntegers: x in [-3,3], filters in [-2,2], bias in [-3,3]: every f32 result is exact.
+// kUniform: uniform floats in [-1,1) (rounded to the dtype): exercises rounding.
+enum class DataKind { kSmallIntegers, kUniform };
+const char* to_string(DataKind kind);
+
+// One row of a TEST_P sweep.
+struct ConvCase {
+  ProblemDesc desc;
+  DataKind data = DataKind::kSmallIntegers;
+  uint64_t seed = 1;
+};
+// gtest prints parameters with this (the descriptor, not bytes).
+void PrintTo(const ConvCase& c, std::ostream* os);
+// "depthwise_n2h13w11c17_k3x3_m2_s2x1_d1x2_psame_nhwc_tf_f16_int_seed7": a valid gtest name. Invalid
+// problems get a name built from their fields so the failure (not the name) reports the problem.
+std::string case_name(const ConvCase& c);
+struct ConvCaseName {
+  std::string operator()(const ::testing::TestParamInfo<ConvCase>& info) const { return case_name(info.param); }
+};
+
+// Every combination of the listed values around `base`, in the style of XNNPACK/ncnn table sweeps.
+// An empty list keeps the base value. Combinations that Problem::create rejects (a dilated kernel
+// larger than the input under VALID, say) are left out; seeds are base.seed + index.
+struct Sweep {
+  ConvCase base;
+  std::vector<Op> ops;
+  std::vector<std::pair<int64_t, int64_t>> sizes;  // (H, W)
+  std::vector<int64_t> channels;
+  std::vector<std::pair<int64_t, int64_t>> kernels;
+  std::vector<int64_t> multipliers;
+  std::vector<int64_t> out_channels;
+  std::vector<std::pair<int64_t, int64_t>> strides;
+  std::vector<std::pair<int64_t, int64_t>> dilations;
+  std::vector<PaddingMode> paddings;  // kExplicit uses base's pad_* values
+  std::vector<Layout> layouts;
+  std::vector<FilterLayout> filter_layouts;
+  std::vector<DType> dtypes;
+  std::vector<bool> biases;
+  std::vector<Activation> activations;
+  std::vector<ConvCase> cases() const;
+};
+
+struct TestReport {
+  std::string backend;
+  std::string implementation;
+  int64_t elements = 0;          // output elements compared
+  bool exact = false;            // compared for equality (f32, small integers)
+  double rtol = 0.0;             // relative tolerance used (on the magnitude of the terms)
+  double max_abs_error = 0.0;    // max |got - expected|
+  double max_error_ratio = 0.0;  // max |got - expected| / bound; <= 1 passes (0 when exact and equal)
+};
+
+class ConvTester {
+ public:
+  ConvTester() = default;
+  explicit ConvTester(const ConvCase& c) : desc_(c.desc), data_(c.data), seed_(c.seed) {}
+
+  ConvTester& op(Op v) {
+    desc_.op = v;
+    return *this;
+  }
+  ConvTester& batch(int64_t n) {
+    desc_.batch = n;
+    return *this;
+  }
+  ConvTester& size(int64_t h, int64_t w) {
+    desc_.height = h;
+    desc_.width = w;
+    return *this;
+  }
+  ConvTester& channels(int64_t c) {
+    desc_.channels = c;
+    return *this;
+  }
+  ConvTester& kernel(int64_t kh, int64_t kw) {
+    desc_.kernel_h = kh;
+    desc_.kernel_w = kw;
+    return *this;
+  }
+  ConvTester& multiplier(int64_t m) {
+    desc_.multiplier = m;
+    return *this;
+  }
+  ConvTester& out_channels(int64_t o) {
+    desc_.out_channels = o;
+    return *this;
+  }
+  ConvTester& stride(int64_t sh, int64_t sw) {
+    desc_.stride_h = sh;
+    desc_.stride_w = sw;
+    return *this;
+  }
+  ConvTester& stride(int64_t s) { return stride(s, s); }
+  ConvTester& dilation(int64_t dh, int64_t dw) {
+    desc_.dilation_h = dh;
+    desc_.dilation_w = dw;
+    return *this;
+  }
+  ConvTester& dilation(int64_t d) { return dilation(d, d); }
+  ConvTester& padding_valid() {
+    desc_.padding = PaddingMode::kValid;
+    return *this;
+  }
+  ConvTester& padding_same() {
+    desc_.padding = PaddingMode::kSame;
+    return *this;
+  }
+  ConvTester& padding(int64_t top, int64_t bottom, int64_t left, int64_t right) {
+    desc_.padding = PaddingMode::kExplicit;
+    desc_.pad_top = top, desc_.pad_bottom = bottom, desc_.pad_left = left, desc_.pad_right = right;
+    return *this;
+  }
+  ConvTester& layout(Layout v) {
+    desc_.layout = v;
+    return *this;
+  }
+  ConvTester& filter_layout(FilterLayout v) {
+    desc_.filter_layout = v;
+    return *this;
+  }
+  ConvTester& dtype(DType v) {
+    desc_.dtype = v;
+    return *this;
+  }
+  ConvTester& bias(bool v = true) {
+    desc_.has_bias = v;
+    return *this;
+  }
+  ConvTester& activation(Activation v) {
+    desc_.activation = v;
+    return *this;
+  }
+  ConvTester& seed(uint64_t s) {
+    seed_ = s;
+    return *this;
+  }
+  ConvTester& data(DataKind k) {
+    data_ = k;
+    return *this;
+  }
+  // Replaces the computed relative tolerance (e.g. for an implementation that rounds in f16 on purpose).
+  ConvTester& tolerance(double rtol) {
+    rtol_override_ = rtol;
+    return *this;
+  }
+  ConvTester& desc(const ProblemDesc& d) {
+    desc_ = d;
+    return *this;
+  }
+
+  const ProblemDesc& desc() const { return desc_; }
+  ConvCase as_case() const { return ConvCase{desc_, data_, seed_}; }
+
+  // Runs the problem on `backend` and checks it (see the top of this file). Failures are gtest failures
+  // (fatal ones abort test() early; callers may check ::testing::Test::HasFatalFailure()).
+  TestReport test(const std::string& backend = "cpu-ref", const PlanOptions& options = {}) const;
+
+ private:
+  void run_test(const std::string& backend, const PlanOptions& options, TestReport* report) const;
+
+  ProblemDesc desc_;
+  DataKind data_ = DataKind::kSmallIntegers;
+  uint64_t seed_ = 1;
+  double rtol_override_ = -1.0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Lower-level helpers, shared by the tests that need more control than ConvTester.
+// ---------------------------------------------------------------------------------------------
+
+// Unit roundoff of a storage type: 2^-24 (f32), 2^-11 (f16), 2^-8 (bf16).
+double unit_roundoff(DType dtype);
+// Terms summed into one output element (filter taps times input channels, plus the pointwise sum).
+int64_t terms_per_output(const Problem& p);
+// The relative tolerance test() uses: applied to the sum of |terms| of each output element.
+double relative_tolerance(const Problem& p);
+
+// Host tensors in a problem's dtype, as raw storage.
+std::vector<uint8_t> encode(DType dtype, const std::vector<float>& values);
+std::vector<float> decode(DType dtype, const void* data, int64_t count);
+// Rounds each value to the nearest value of `dtype` (what encode-then-decode gives).
+std::vector<float> round_to(DType dtype, std::vector<float> values);
+
+// The inputs of one run as float (each already representable in the problem's dtype).
+struct HostData {
+  std::vector<float> input, filter, pointwise, bias;
+};
+// Fills every tensor of `p` from a seeded mt19937_64 (see DataKind).
+HostData random_data(const Problem& p, DataKind kind, uint64_t seed);
+
+// Runs `plan` on `data` (converted to the plan's dtype and moved to its memory space), waits, and
+// returns the output as float. The output is poisoned with NaN before the run.
+Result<std::vector<float>> run_plan(const Plan& plan, const HostData& data);
+// The cpu-ref result for `p` on `data`, computed in f32 storage (so without the dtype's output rounding).
+Result<std::vector<float>> reference_f32(const Problem& p, const HostData& data);
+
+// [n, y, x, c] of element `flat` of an activation tensor [N, H, W, C] stored in `layout`.
+std::vector<int64_t> nhwc_coords(Layout layout, int64_t flat, int64_t h, int64_t w, int64_t c);
+
+// Bit patterns: a quiet NaN with a recognizable payload, per dtype.
+std::vector<uint8_t> nan_poison(DType dtype, int64_t count);
+
+}  // namespace dsconv::testing

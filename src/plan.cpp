@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "src/auto_choice.hpp"
 #include "src/backend.hpp"
 
 namespace dsconv {
@@ -32,6 +33,7 @@ struct Plan::State {
   std::string backend_name;
   std::unique_ptr<detail::Impl> impl;
   std::vector<Rejection> rejections;
+  std::string why;  // how "auto" chose (empty for a named backend)
 };
 
 Plan::Plan() = default;
@@ -53,7 +55,6 @@ Result<Plan> Plan::create(const Problem& problem, std::string_view backend, cons
 
   auto state = std::make_unique<State>();
   state->problem = problem;
-  Status last_status(StatusCode::kNotSupported, "no backend accepted the problem");
 
   if (want != "auto") {
     const detail::Backend* b = detail::find_backend(want);
@@ -77,31 +78,12 @@ Result<Plan> Plan::create(const Problem& problem, std::string_view backend, cons
     state->impl = std::move(sel.impl);
     state->rejections = std::move(sel.rejections);
   } else {
-    for (const detail::Backend* b : detail::registered_backends()) {
-      std::string why;
-      if (!b->available(&why)) {
-        state->rejections.push_back({b->name(), "", "unavailable: " + why});
-        continue;
-      }
-      if (!b->auto_eligible(&why)) {
-        state->rejections.push_back({b->name(), "", "not chosen by auto: " + why});
-        continue;
-      }
-      detail::Selection sel = b->select(problem, options);
-      for (Rejection& r : sel.rejections) state->rejections.push_back(std::move(r));
-      if (sel.impl) {
-        state->backend = b;
-        state->impl = std::move(sel.impl);
-        break;
-      }
-      if (!sel.status.is_ok()) last_status = sel.status;
-    }
-    if (!state->impl) {
-      std::string msg = "no backend can run " + problem.descriptor();
-      for (const Rejection& r : state->rejections)
-        msg += "; " + (r.implementation.empty() ? r.backend : r.backend + "/" + r.implementation) + ": " + r.reason;
-      return Status(StatusCode::kNotSupported, msg);
-    }
+    detail::AutoChoice choice = detail::choose_auto(problem, options);  // src/auto_choice.hpp
+    if (!choice.impl) return choice.status;
+    state->backend = choice.backend;
+    state->impl = std::move(choice.impl);
+    state->rejections = std::move(choice.rejections);
+    state->why = std::move(choice.why);
   }
   state->backend_name = state->backend->name();
   Plan plan;
@@ -121,6 +103,7 @@ std::string Plan::explain() const {
   os << "problem: " << state_->problem.descriptor() << "\n";
   os << "chosen: " << backend() << "/" << implementation() << " (workspace " << workspace_bytes() << " bytes, "
      << (memory_space() == MemorySpace::kDevice ? "device" : "host") << " memory)\n";
+  if (!state_->why.empty()) os << "auto: " << state_->why << "\n";
   for (const Rejection& r : state_->rejections) {
     os << "rejected: " << r.backend;
     if (!r.implementation.empty()) os << "/" << r.implementation;

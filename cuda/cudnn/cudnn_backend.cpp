@@ -1,0 +1,494 @@
+// The cudnn backend: depthwise as a grouped convolution, conv2d as a dense (dilated) one, separable as
+// grouped + 1x1, through cuDNN 9's legacy convolution API (cudnnConvolutionForward and, for bias + relu,
+// cudnnConvolutionBiasActivationForward). Everything that can be decided before run is decided at plan
+// time: the mapping (geometry.hpp), the handle, the descriptors, the algorithm and the workspace size.
+// run() only enqueues on the caller's stream.
+//
+// Thread safety: a Plan may be run from many threads at once. A cuDNN handle carries its stream, so the
+// plan's handle is guarded by a mutex for the few microseconds of cudnnSetStream + enqueue.
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cuda/cudnn/geometry.hpp"
+#include "cuda/cudnn/kernels.hpp"
+#include "src/auto_choice.hpp"
+#include "src/backend.hpp"
+
+namespace dsconv::cudnn {
+namespace {
+
+constexpr const char* kBackend = "cudnn";
+
+std::string cudnn_text(cudnnStatus_t s) {
+  std::string t = cudnnGetErrorString(s);
+  char detail[512] = {0};
+  cudnnGetLastErrorString(detail, sizeof detail);
+  if (detail[0] != '\0') t += std::string(" (") + detail + ")";
+  return t;
+}
+
+// "cudnnSetTensor4dDescriptor(x_, ...)" -> "cudnnSetTensor4dDescriptor"
+std::string call_name(const char* expr) {
+  std::string s(expr);
+  const size_t paren = s.find('(');
+  return paren == std::string::npos ? s : s.substr(0, paren);
+}
+
+Status cudnn_failure(const char* expr, cudnnStatus_t s) {
+  return Status(StatusCode::kDeviceError, call_name(expr) + " failed: " + cudnn_text(s));
+}
+Status cuda_failure(const char* what, cudaError_t e) {
+  return Status(StatusCode::kDeviceError,
+                std::string(what) + " failed: " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
+}
+
+#define DSCONV_CUDNN_TRY(call)                                           \
+  do {                                                                   \
+    const cudnnStatus_t dsconv_cudnn_status_ = (call);                   \
+    if (dsconv_cudnn_status_ != CUDNN_STATUS_SUCCESS)                    \
+      return cudnn_failure(#call, dsconv_cudnn_status_);                 \
+  } while (0)
+
+#define DSCONV_CUDA_TRY(what, call)                              \
+  do {                                                           \
+    const cudaError_t dsconv_cuda_error_ = (call);               \
+    if (dsconv_cuda_error_ != cudaSuccess)                       \
+      return cuda_failure(what, dsconv_cuda_error_);        \
+  } while (0)
+
+// ---------------------------------------------------------------------------------------------
+// Device check: cuDNN is never called before a device is known to exist.
+// ---------------------------------------------------------------------------------------------
+
+struct DeviceCheck {
+  bool ok = false;
+  std::string why;
+};
+
+DeviceCheck check_device() {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the sticky-free error so later runtime calls start clean
+    return {false, std::string("no CUDA device: ") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e)};
+  }
+  if (count <= 0) return {false, "no CUDA device: cudaGetDeviceCount reports 0 devices"};
+  const size_t version = cudnnGetVersion();
+  if (version / 10000 != CUDNN_MAJOR) {
+    return {false, "the cuDNN library loaded is version " + std::to_string(version) + " but dsconv was built against " +
+                       std::to_string(CUDNN_VERSION) + " (major versions differ)"};
+  }
+  cudnnHandle_t h = nullptr;
+  const cudnnStatus_t s = cudnnCreate(&h);
+  if (s != CUDNN_STATUS_SUCCESS) return {false, "cudnnCreate failed: " + cudnn_text(s)};
+  cudnnDestroy(h);
+  return {true, ""};
+}
+
+const DeviceCheck& device_check() {
+  static const DeviceCheck check = check_device();
+  return check;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Owned cuDNN objects
+// ---------------------------------------------------------------------------------------------
+
+class Handle {
+ public:
+  Handle() = default;
+  ~Handle() {
+    if (h_ != nullptr) cudnnDestroy(h_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Status create() {
+    DSCONV_CUDNN_TRY(cudnnCreate(&h_));
+    return Status::ok();
+  }
+  cudnnHandle_t get() const { return h_; }
+
+ private:
+  cudnnHandle_t h_ = nullptr;
+};
+
+// The descriptors and algorithm of one convolution.
+struct Stage {
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  cudnnActivationDescriptor_t act = nullptr;
+  cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+  size_t workspace = 0;
+  bool fused = false;  // bias + relu inside cudnnConvolutionBiasActivationForward
+
+  Stage() = default;
+  Stage(const Stage&) = delete;
+  Stage& operator=(const Stage&) = delete;
+  ~Stage() {
+    if (x) cudnnDestroyTensorDescriptor(x);
+    if (y) cudnnDestroyTensorDescriptor(y);
+    if (bias) cudnnDestroyTensorDescriptor(bias);
+    if (w) cudnnDestroyFilterDescriptor(w);
+    if (conv) cudnnDestroyConvolutionDescriptor(conv);
+    if (act) cudnnDestroyActivationDescriptor(act);
+  }
+};
+
+const char* algo_name(cudnnConvolutionFwdAlgo_t a) {
+  switch (a) {
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM: return "implicit_precomp_gemm";
+    case CUDNN_CONVOLUTION_FWD_ALGO_GEMM: return "gemm";
+    case CUDNN_CONVOLUTION_FWD_ALGO_DIRECT: return "direct";
+    case CUDNN_CONVOLUTION_FWD_ALGO_FFT: return "fft";
+    case CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING: return "fft_tiling";
+    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD: return "winograd";
+    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED: return "winograd_nonfused";
+    default: return "algo";
+  }
+}
+
+cudnnDataType_t data_type(DType t) {
+  switch (t) {
+    case DType::kF32: return CUDNN_DATA_FLOAT;
+    case DType::kF16: return CUDNN_DATA_HALF;
+    case DType::kBF16: return CUDNN_DATA_BFLOAT16;
+  }
+  return CUDNN_DATA_FLOAT;
+}
+
+const char* op_word(Op op) {
+  switch (op) {
+    case Op::kDepthwise: return "depthwise";
+    case Op::kConv2d: return "conv2d";
+    case Op::kSeparable: return "separable";
+  }
+  return "conv";
+}
+
+// f32 runs with FMA math only: tensor-op math would round f32 inputs to TF32 and break f32's accuracy.
+// f16/bf16 may use tensor cores; they accumulate in f32 (the compute type).
+cudnnMathType_t math_for(DType t) { return t == DType::kF32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH; }
+
+Status describe(const ConvShape& cs, DType dtype, bool nhwc, bool fused, Stage* st) {
+  const cudnnDataType_t dt = data_type(dtype);
+  const cudnnTensorFormat_t fmt = nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+  DSCONV_CUDNN_TRY(cudnnCreateTensorDescriptor(&st->x));
+  DSCONV_CUDNN_TRY(cudnnCreateTensorDescriptor(&st->y));
+  DSCONV_CUDNN_TRY(cudnnCreateFilterDescriptor(&st->w));
+  DSCONV_CUDNN_TRY(cudnnCreateConvolutionDescriptor(&st->conv));
+  DSCONV_CUDNN_TRY(cudnnSetTensor4dDescriptor(st->x, fmt, dt, cs.n, cs.c, cs.h, cs.w));
+  // Filter format NHWC means KRSC, NCHW means KCRS: the reorder in geometry.cpp produces exactly these.
+  DSCONV_CUDNN_TRY(cudnnSetFilter4dDescriptor(st->w, dt, fmt, cs.k, cs.c_per_group, cs.r, cs.s));
+  DSCONV_CUDNN_TRY(cudnnSetConvolution2dDescriptor(st->conv, cs.pad_h, cs.pad_w, cs.stride_h, cs.stride_w,
+                                                   cs.dilation_h, cs.dilation_w, CUDNN_CROSS_CORRELATION,
+                                                   CUDNN_DATA_FLOAT));
+  DSCONV_CUDNN_TRY(cudnnSetConvolutionGroupCount(st->conv, cs.groups));
+  DSCONV_CUDNN_TRY(cudnnSetConvolutionMathType(st->conv, math_for(dtype)));
+  int on = 0, oc = 0, oh = 0, ow = 0;
+  DSCONV_CUDNN_TRY(cudnnGetConvolution2dForwardOutputDim(st->conv, st->x, st->w, &on, &oc, &oh, &ow));
+  if (on != cs.n || oc != cs.k || oh != cs.out_h || ow != cs.out_w) {
+    return Status(StatusCode::kInternalError,
+                  "cuDNN computes output [" + std::to_string(on) + "," + std::to_string(oc) + "," + std::to_string(oh) +
+                      "," + std::to_string(ow) + "] but the problem expects [" + std::to_string(cs.n) + "," +
+                      std::to_string(cs.k) + "," + std::to_string(cs.out_h) + "," + std::to_string(cs.out_w) + "]");
+  }
+  DSCONV_CUDNN_TRY(cudnnSetTensor4dDescriptor(st->y, fmt, dt, cs.n, cs.k, cs.out_h, cs.out_w));
+  if (fused) {
+    st->fused = true;
+    DSCONV_CUDNN_TRY(cudnnCreateTensorDescriptor(&st->bias));
+    DSCONV_CUDNN_TRY(cudnnSetTensor4dDescriptor(st->bias, fmt, dt, 1, cs.k, 1, 1));
+    DSCONV_CUDNN_TRY(cudnnCreateActivationDescriptor(&st->act));
+    DSCONV_CUDNN_TRY(cudnnSetActivationDescriptor(st->act, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0));
+  }
+  return Status::ok();
+}
+
+// Picks the stage's algorithm: cuDNN's heuristics (or, with autotune, cudnnFind's timings), in their
+// order, first one whose workspace query succeeds and whose name is not skipped by the options.
+// name_of(algo) gives the implementation name that algorithm would produce.
+template <class NameOf>
+Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, const PlanOptions& options, NameOf name_of,
+                   Stage* st, std::vector<std::string>* notes) {
+  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+  int returned = 0;
+  if (autotune) {
+    DSCONV_CUDNN_TRY(cudnnFindConvolutionForwardAlgorithm(h, st->x, st->w, st->conv, st->y,
+                                                          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
+  } else {
+    DSCONV_CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(h, st->x, st->w, st->conv, st->y,
+                                                            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
+  }
+  for (int i = 0; i < returned; ++i) {
+    const cudnnConvolutionFwdAlgo_t algo = perf[i].algo;
+    if (perf[i].status != CUDNN_STATUS_SUCCESS) {
+      notes->push_back(std::string(algo_name(algo)) + ": " + cudnnGetErrorString(perf[i].status));
+      continue;
+    }
+    const std::string name = name_of(algo);
+    if (detail::skipped_by_options(name, options)) {
+      notes->push_back(name + ": skipped by options (skip_implementations)");
+      continue;
+    }
+    const cudnnMathType_t math = dtype == DType::kF32 ? CUDNN_FMA_MATH : perf[i].mathType;
+    if (cudnnSetConvolutionMathType(st->conv, math) != CUDNN_STATUS_SUCCESS) continue;
+    size_t bytes = 0;
+    const cudnnStatus_t s = cudnnGetConvolutionForwardWorkspaceSize(h, st->x, st->w, st->conv, st->y, algo, &bytes);
+    if (s != CUDNN_STATUS_SUCCESS) {
+      notes->push_back(std::string(algo_name(algo)) + ": workspace query: " + cudnnGetErrorString(s));
+      continue;
+    }
+    st->algo = algo;
+    st->workspace = bytes;
+    return Status::ok();
+  }
+  std::string msg = std::string("cuDNN ") + (autotune ? "found" : "heuristics offer") + " no usable forward algorithm";
+  if (!notes->empty()) {
+    msg += " (";
+    for (size_t i = 0; i < notes->size(); ++i) msg += (i ? "; " : "") + (*notes)[i];
+    msg += ")";
+  }
+  return Status(StatusCode::kNotSupported, msg);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The implementation
+// ---------------------------------------------------------------------------------------------
+
+class CudnnImpl final : public detail::Impl {
+ public:
+  CudnnImpl(const Problem& p, Geometry g, int device) : p_(p), g_(std::move(g)), device_(device) {}
+
+  const std::string& name() const override { return name_; }
+  size_t workspace_bytes() const override { return workspace_bytes_; }
+
+  Status run(const Tensors& t, void* workspace, size_t, void* stream_ptr) const override {
+    int device = -1;
+    DSCONV_CUDA_TRY("cudaGetDevice", cudaGetDevice(&device));
+    if (device != device_) {
+      return Status(StatusCode::kInvalidArgument, "the current CUDA device is " + std::to_string(device) +
+                                                      " but this cudnn plan was made on device " +
+                                                      std::to_string(device_));
+    }
+    const auto stream = static_cast<cudaStream_t>(stream_ptr);
+    // The caller's workspace may be any address; regions are laid out from the next aligned one
+    // (workspace_bytes() includes that slack).
+    char* base = nullptr;
+    if (workspace_bytes_ > 0) {
+      const auto addr = reinterpret_cast<uintptr_t>(workspace);
+      base = static_cast<char*>(workspace) + ((kWorkspaceAlignment - addr % kWorkspaceAlignment) % kWorkspaceAlignment);
+    }
+    const void* x = t.input;
+    const void* w = t.filter;
+    const void* pw = t.pointwise;
+    if (g_.reorder_filter) {
+      DSCONV_CUDA_TRY("filter reorder launch",
+                      launch_gather4d(t.filter, base + g_.filter.offset, g_.elem_bytes, g_.filter_gather, stream));
+      w = base + g_.filter.offset;
+    }
+    if (g_.reorder_pointwise) {
+      DSCONV_CUDA_TRY("pointwise filter reorder launch",
+                      launch_gather4d(t.pointwise, base + g_.pointwise_filter.offset, g_.elem_bytes,
+                                      g_.pointwise_gather, stream));
+      pw = base + g_.pointwise_filter.offset;
+    }
+    if (g_.prepad) {
+      DSCONV_CUDA_TRY("pre-pad launch", launch_pad4d(t.input, base + g_.padded_input.offset, g_.elem_bytes, g_.pad, stream));
+      x = base + g_.padded_input.offset;
+    }
+    void* scratch = scratch_bytes_ > 0 ? base + g_.scratch_offset : nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      DSCONV_CUDNN_TRY(cudnnSetStream(handle_->get(), stream));
+      if (g_.separable) {
+        void* mid = base + g_.mid.offset;
+        if (Status s = enqueue(*first_, x, w, mid, nullptr, scratch); !s) return s;
+        if (Status s = enqueue(*second_, mid, pw, t.output, t.bias, scratch); !s) return s;
+      } else {
+        if (Status s = enqueue(*first_, x, w, t.output, t.bias, scratch); !s) return s;
+      }
+    }
+    if (epilogue_kernel_) {
+      DSCONV_CUDA_TRY("bias/activation epilogue launch",
+                      launch_bias_activation(t.output, t.bias, p_.dtype(), p_.activation(), p_.output_elements(),
+                                             g_.out_channels, g_.epilogue_inner, stream));
+    }
+    return Status::ok();
+  }
+
+  // Builds the stages on `handle` (taken over on success). fused: bias + relu in cuDNN's fused call.
+  Status build(std::unique_ptr<Handle> handle, bool fused, const PlanOptions& options,
+               std::vector<std::string>* notes) {
+    handle_ = std::move(handle);
+    const bool autotune = detail::autotune_requested(options);
+    const DType dt = p_.dtype();
+    const bool nhwc = g_.nhwc;
+    std::string stem = std::string("cudnn_") + (fused ? "fused_" : "") + op_word(p_.op()) + "_";
+    const std::string tail = std::string(g_.prepad ? "_prepad" : "") +
+                             (!fused && (p_.has_bias() || p_.activation() != Activation::kNone) ? "_epilogue" : "");
+    first_ = std::make_unique<Stage>();
+    if (Status s = describe(g_.first, dt, nhwc, fused && !g_.separable, first_.get()); !s) return s;
+    if (g_.separable) {
+      second_ = std::make_unique<Stage>();
+      if (Status s = describe(g_.pointwise, dt, nhwc, fused, second_.get()); !s) return s;
+      // The depthwise stage takes cuDNN's first choice; names (and skip prefixes) vary the pointwise one.
+      if (Status s = choose_algo(handle_->get(), dt, autotune, PlanOptions{}, [](cudnnConvolutionFwdAlgo_t) {
+            return std::string();
+          }, first_.get(), notes); !s)
+        return s;
+      stem += std::string("dw-") + algo_name(first_->algo) + "_pw-";
+      if (Status s = choose_algo(handle_->get(), dt, autotune, options, [&](cudnnConvolutionFwdAlgo_t a) {
+            return stem + algo_name(a) + tail;
+          }, second_.get(), notes); !s)
+        return s;
+      name_ = stem + algo_name(second_->algo) + tail;
+    } else {
+      if (Status s = choose_algo(handle_->get(), dt, autotune, options, [&](cudnnConvolutionFwdAlgo_t a) {
+            return stem + algo_name(a) + tail;
+          }, first_.get(), notes); !s)
+        return s;
+      name_ = stem + algo_name(first_->algo) + tail;
+    }
+    epilogue_kernel_ = !fused && (p_.has_bias() || p_.activation() != Activation::kNone);
+    scratch_bytes_ = std::max(first_->workspace, second_ ? second_->workspace : size_t{0});
+    const size_t total = g_.scratch_offset + scratch_bytes_;
+    workspace_bytes_ = total == 0 ? 0 : total + kWorkspaceAlignment;  // + alignment slack, see run()
+    return Status::ok();
+  }
+
+ private:
+  Status enqueue(const Stage& st, const void* x, const void* w, void* y, const void* bias, void* scratch) const {
+    const float one = 1.0f, zero = 0.0f;  // float scaling factors for f32, f16 and bf16 data alike
+    if (st.fused) {
+      // z = y with alpha2 = 0: no side input (cuDNN does not read z when alpha2 is zero).
+      DSCONV_CUDNN_TRY(cudnnConvolutionBiasActivationForward(handle_->get(), &one, st.x, x, st.w, w, st.conv, st.algo,
+                                                             scratch, scratch_bytes_, &zero, st.y, y, st.bias, bias,
+                                                             st.act, st.y, y));
+    } else {
+      DSCONV_CUDNN_TRY(cudnnConvolutionForward(handle_->get(), &one, st.x, x, st.w, w, st.conv, st.algo, scratch,
+                                               scratch_bytes_, &zero, st.y, y));
+    }
+    return Status::ok();
+  }
+
+  Problem p_;
+  Geometry g_;
+  int device_;
+  std::string name_;
+  std::unique_ptr<Handle> handle_;
+  std::unique_ptr<Stage> first_, second_;
+  bool epilogue_kernel_ = false;
+  size_t scratch_bytes_ = 0;
+  size_t workspace_bytes_ = 0;
+  mutable std::mutex mu_;  // guards handle_'s stream between cudnnSetStream and the enqueue
+};
+
+// ---------------------------------------------------------------------------------------------
+// The backend
+// ---------------------------------------------------------------------------------------------
+
+class CudnnBackend final : public detail::Backend {
+ public:
+  const char* name() const override { return kBackend; }
+  MemorySpace memory_space() const override { return MemorySpace::kDevice; }
+
+  bool available(std::string* why) const override {
+    const DeviceCheck& c = device_check();
+    if (!c.ok && why != nullptr) *why = c.why;
+    return c.ok;
+  }
+
+  detail::Selection select(const Problem& p, const PlanOptions& options) const override {
+    detail::Selection sel;
+    auto decline = [&](const std::string& impl, const std::string& reason, StatusCode code) {
+      sel.rejections.push_back({kBackend, impl, reason});
+      sel.status = Status(code, reason);
+    };
+    if (!available(nullptr)) {
+      decline("", device_check().why, StatusCode::kNoDevice);
+      return sel;
+    }
+    if (std::string r = static_rejection(p); !r.empty()) {
+      decline("", r, StatusCode::kNotSupported);
+      return sel;
+    }
+    int device = 0, major = 0, minor = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+      (void)cudaGetLastError();
+      decline("", "could not query the current CUDA device", StatusCode::kDeviceError);
+      return sel;
+    }
+    const int cc = major * 10 + minor;
+    if (p.dtype() == DType::kBF16 && cc < 80) {
+      decline("", "bf16 convolution in cuDNN needs compute capability >= 8.0; device " + std::to_string(device) +
+                      " is " + std::to_string(major) + "." + std::to_string(minor),
+              StatusCode::kNotSupported);
+      return sel;
+    }
+    if (p.dtype() == DType::kF16 && cc < 53) {
+      decline("", "f16 convolution in cuDNN needs compute capability >= 5.3; device " + std::to_string(device) +
+                      " is " + std::to_string(major) + "." + std::to_string(minor),
+              StatusCode::kNotSupported);
+      return sel;
+    }
+    const Geometry g = make_geometry(p);
+
+    // The ordered list: bias + relu fused into cuDNN's call first, then convolution + epilogue kernel.
+    const std::string fused_stem = std::string("cudnn_fused_") + op_word(p.op());
+    std::string not_fusable;
+    if (!p.has_bias()) {
+      not_fusable = "cuDNN's fused call needs a bias; the problem has none";
+    } else if (p.activation() != Activation::kRelu) {
+      not_fusable = std::string("cuDNN's fused call supports relu (identity only with one algorithm); activation is ") +
+                    to_string(p.activation());
+    } else if (p.dtype() == DType::kBF16) {
+      not_fusable = "cuDNN's fused call has no bf16 configuration";
+    } else if (detail::skipped_by_options(fused_stem, options)) {
+      not_fusable = "skipped by options (skip_implementations)";
+    }
+    for (const bool fused : {true, false}) {
+      if (fused && !not_fusable.empty()) {
+        sel.rejections.push_back({kBackend, fused_stem, not_fusable});
+        continue;
+      }
+      auto handle = std::make_unique<Handle>();
+      if (Status s = handle->create(); !s) {
+        decline("", s.message(), s.code());
+        return sel;
+      }
+      auto impl = std::make_unique<CudnnImpl>(p, g, device);
+      std::vector<std::string> notes;
+      Status s = impl->build(std::move(handle), fused, options, &notes);
+      if (s) {
+        sel.impl = std::move(impl);
+        sel.status = Status::ok();
+        return sel;
+      }
+      decline(fused ? fused_stem : std::string("cudnn_") + op_word(p.op()), s.message(), s.code());
+    }
+    return sel;
+  }
+};
+
+}  // namespace
+}  // namespace dsconv::cudnn
+
+namespace dsconv::detail {
+
+const Backend& cudnn_backend() {
+  static const cudnn::CudnnBackend backend;
+  return backend;
+}
+
+}  // namespace dsconv::detail

@@ -1,0 +1,173 @@
+// Device-side helpers shared by the depthwise kernels: storage-type conversions, 16-byte vector loads,
+// paired stores, the epilogue. Compiled by nvcc, and by the host compiler in the emulation build,
+// where vector accesses go through memcpy so that no object is read through a foreign type.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "cuda/depthwise/params.hpp"
+#include "cuda/depthwise/traits.hpp"
+#include "cuda/emu/cuda_compat.hpp"
+
+#if defined(__CUDACC__)
+#define DSCONV_DW_UNROLL _Pragma("unroll")
+#else
+#define DSCONV_DW_UNROLL
+#endif
+
+namespace dsconv::cuda::dw {
+
+__device__ __forceinline__ float to_float(float v) { return v; }
+__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
+__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <class T>
+__device__ __forceinline__ T from_float(float v);
+template <>
+__device__ __forceinline__ float from_float<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+
+// A load or store of a plain vector type V at an address aligned to sizeof(V) (the caller checked).
+template <class V>
+__device__ __forceinline__ V load_aligned(const void* p) {
+#if defined(DSCONV_CUDA_EMULATION)
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+#else
+  return __ldg(static_cast<const V*>(p));
+#endif
+}
+template <class V>
+__device__ __forceinline__ void store_aligned(void* p, const V& v) {
+#if defined(DSCONV_CUDA_EMULATION)
+  std::memcpy(p, &v, sizeof(V));
+#else
+  *static_cast<V*>(p) = v;
+#endif
+}
+
+__device__ __forceinline__ float bits_to_float(unsigned u) {
+#if defined(DSCONV_CUDA_EMULATION)
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+#else
+  return __uint_as_float(u);
+#endif
+}
+
+// 16 bytes of T (4 floats or 8 halves) at a 16-byte aligned address, widened to float.
+template <class T>
+__device__ __forceinline__ void load16(const T* p, float* out);
+template <>
+__device__ __forceinline__ void load16<float>(const float* p, float* out) {
+  const float4 v = load_aligned<float4>(p);
+  out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+}
+template <>
+__device__ __forceinline__ void load16<__half>(const __half* p, float* out) {
+  const uint4 v = load_aligned<uint4>(p);
+  const unsigned words[4] = {v.x, v.y, v.z, v.w};
+  DSCONV_DW_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    __half2_raw raw;
+    raw.x = static_cast<unsigned short>(words[i] & 0xffffu);
+    raw.y = static_cast<unsigned short>(words[i] >> 16);
+    const float2 f = __half22float2(__half2(raw));
+    out[2 * i] = f.x, out[2 * i + 1] = f.y;
+  }
+}
+template <>
+__device__ __forceinline__ void load16<__nv_bfloat16>(const __nv_bfloat16* p, float* out) {
+  const uint4 v = load_aligned<uint4>(p);
+  const unsigned words[4] = {v.x, v.y, v.z, v.w};
+  DSCONV_DW_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    // bf16 is the upper half of an f32: widening is a shift.
+    out[2 * i] = bits_to_float(words[i] << 16);
+    out[2 * i + 1] = bits_to_float(words[i] & 0xffff0000u);
+  }
+}
+
+// Two adjacent elements at an address aligned to 2 * sizeof(T).
+template <class T>
+__device__ __forceinline__ void store_pair(T* p, float a, float b);
+template <>
+__device__ __forceinline__ void store_pair<float>(float* p, float a, float b) {
+  store_aligned(p, make_float2(a, b));
+}
+template <>
+__device__ __forceinline__ void store_pair<__half>(__half* p, float a, float b) {
+  const __half2_raw raw = __floats2half2_rn(a, b);
+  store_aligned(p, static_cast<unsigned>(raw.x) | (static_cast<unsigned>(raw.y) << 16));
+}
+template <>
+__device__ __forceinline__ void store_pair<__nv_bfloat16>(__nv_bfloat16* p, float a, float b) {
+  const __nv_bfloat162_raw raw = __floats2bfloat162_rn(a, b);
+  store_aligned(p, static_cast<unsigned>(raw.x) | (static_cast<unsigned>(raw.y) << 16));
+}
+
+// Four adjacent elements at an address aligned to 4 * sizeof(T).
+template <class T>
+__device__ __forceinline__ void store_quad(T* p, const float* v);
+template <>
+__device__ __forceinline__ void store_quad<float>(float* p, const float* v) {
+  store_aligned(p, make_float4(v[0], v[1], v[2], v[3]));
+}
+template <>
+__device__ __forceinline__ void store_quad<__half>(__half* p, const float* v) {
+  const __half2_raw lo = __floats2half2_rn(v[0], v[1]);
+  const __half2_raw hi = __floats2half2_rn(v[2], v[3]);
+  store_aligned(p, make_uint2(static_cast<unsigned>(lo.x) | (static_cast<unsigned>(lo.y) << 16),
+                              static_cast<unsigned>(hi.x) | (static_cast<unsigned>(hi.y) << 16)));
+}
+template <>
+__device__ __forceinline__ void store_quad<__nv_bfloat16>(__nv_bfloat16* p, const float* v) {
+  const __nv_bfloat162_raw lo = __floats2bfloat162_rn(v[0], v[1]);
+  const __nv_bfloat162_raw hi = __floats2bfloat162_rn(v[2], v[3]);
+  store_aligned(p, make_uint2(static_cast<unsigned>(lo.x) | (static_cast<unsigned>(lo.y) << 16),
+                              static_cast<unsigned>(hi.x) | (static_cast<unsigned>(hi.y) << 16)));
+}
+
+// Shared-memory accesses of two or four floats (8- or 16-byte aligned by construction of the layouts).
+__device__ __forceinline__ float2 load_smem2(const float* p) {
+#if defined(DSCONV_CUDA_EMULATION)
+  float2 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+#else
+  return *reinterpret_cast<const float2*>(p);
+#endif
+}
+__device__ __forceinline__ void store_smem4(float* p, float a, float b, float c, float d) {
+#if defined(DSCONV_CUDA_EMULATION)
+  p[0] = a, p[1] = b, p[2] = c, p[3] = d;
+#else
+  *reinterpret_cast<float4*>(p) = make_float4(a, b, c, d);
+#endif
+}
+
+// Fused epilogue. NaN passes through unchanged, as in the reference (max(NaN, 0) is NaN there).
+__device__ __forceinline__ float activate(float v, int act) {
+  if (act != kActNone) v = v < 0.f ? 0.f : v;
+  if (act == kActRelu6) v = v > 6.f ? 6.f : v;
+  return v;
+}
+
+__device__ __forceinline__ void fma2(float2& acc, const float2& x, const float2& w) {
+  acc.x = fmaf(x.x, w.x, acc.x);
+  acc.y = fmaf(x.y, w.y, acc.y);
+}
+
+}  // namespace dsconv::cuda::dw

@@ -1,0 +1,227 @@
+// Generic tiled NHWC depthwise forward kernel: any filter size, stride, dilation, channel multiplier
+// and padding.
+//
+// A block covers NhwcGenericTraits' output tile x 32 output channels. The filter is walked in chunks of
+// rows (GenericGeometry::chunk_kh, sized on the host to the shared-memory budget): per chunk the block
+// stages the input rows those filter rows read, and the chunk's taps, as f32. Input channels are staged
+// replicated per output channel (channel oc reads input channel oc / M), so the arithmetic is the same
+// for every multiplier. Filter rows, chunks and columns that read only padding are skipped (a block
+// skips the chunks its whole tile cannot reach; a thread skips the taps its own outputs cannot).
+// kSlideW (stride_w == dilation_w == 1) keeps a window of inputs along W in registers, so a tap costs one
+// new shared-memory load per output row instead of one per output.
+#include "cuda/depthwise/device_ops.cuh"
+#include "cuda/depthwise/launch_checked.cuh"
+#include "cuda/depthwise/static_switch.hpp"
+
+namespace dsconv::cuda::dw {
+namespace {
+
+template <class T, bool kSlideW>
+__global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_nhwc_generic_kernel(DwParams p) {
+  using Tr = NhwcGenericTraits<kSlideW>;
+  constexpr int kChunk = Tr::kChunk;
+  constexpr int kRegH = Tr::kRegH, kRegW = Tr::kRegW;
+  constexpr int kVec = load_vector_width<T>();
+  DSCONV_DYNAMIC_SMEM(float, smem);
+  const GenericGeometry& g = p.geo;
+  float* const s_in = smem;                                // [region rows][region_w][kChunk]
+  float* const s_w = smem + g.region_h * g.region_pitch;  // [chunk_kh][KW][kChunk]
+
+  // Bounds proven on the host: H*W*C, OH*OW*CM, the filter size and the tile count are below 2^31.
+  const int H = static_cast<int>(p.h), W = static_cast<int>(p.w), C = static_cast<int>(p.c);
+  const int M = static_cast<int>(p.m), CM = static_cast<int>(p.cm);
+  const int OH = static_cast<int>(p.oh), OW = static_cast<int>(p.ow);
+  const int KH = static_cast<int>(p.kh), KW = static_cast<int>(p.kw);
+  const int SH = static_cast<int>(p.sh), SW = static_cast<int>(p.sw);
+  const int DH = static_cast<int>(p.dh), DW = static_cast<int>(p.dw);
+  const int PT = static_cast<int>(p.pad_top), PL = static_cast<int>(p.pad_left);
+  const int tiles_w = static_cast<int>(p.tiles_w), tiles_h = static_cast<int>(p.tiles_h);
+  const int chunks = static_cast<int>(p.groups);
+  const int total = static_cast<int>(p.n * p.tiles_h * p.tiles_w * p.groups);
+  const int tap_stride = static_cast<int>(p.w_tap_stride), oc_stride = static_cast<int>(p.w_oc_stride);
+  const int region_w = g.region_w, pitch = g.region_pitch;
+  const T* __restrict__ const xg = static_cast<const T*>(p.x);
+  const T* __restrict__ const wg = static_cast<const T*>(p.filter);
+  const T* __restrict__ const bg = static_cast<const T*>(p.bias);
+  T* __restrict__ const yg = static_cast<T*>(p.y);
+  const bool vector_staging = p.vec_in && M == 1;
+
+  const int tid = static_cast<int>(threadIdx.x);
+  const int cl = (tid % kNhwcLanesPerPixel) * kNhwcChannelsPerThread;
+  const int strip = tid / kNhwcLanesPerPixel;
+  const int ry0 = (strip / Tr::kStripsW) * kRegH;
+  const int rx0 = (strip % Tr::kStripsW) * kRegW;
+
+  for (int tile = static_cast<int>(blockIdx.x); tile < total; tile += static_cast<int>(gridDim.x)) {
+    int t = tile;
+    const int chunk = t % chunks;
+    t /= chunks;
+    const int tx = t % tiles_w;
+    t /= tiles_w;
+    const int ty = t % tiles_h;
+    const int n = t / tiles_h;
+    const int oc0 = chunk * kChunk;
+    const int oy0 = ty * Tr::kTileH, ox0 = tx * Tr::kTileW;
+    const int ix0 = ox0 * SW - PL;
+    const T* __restrict__ const xn = xg + static_cast<int64_t>(n) * (H * W * C);
+
+    // Filter rows the whole tile can reach (uniform over the block: it bounds the barrier loop).
+    const TapRange block_rows = valid_taps(oy0, min(oy0 + Tr::kTileH, OH), H, KH, SH, DH, PT);
+    // Taps this thread's own outputs can reach.
+    const int oy_base = oy0 + ry0, ox_base = ox0 + rx0;
+    const int oc = oc0 + cl;
+    const bool active = oy_base < OH && ox_base < OW && oc < CM;
+    const TapRange rows = valid_taps(oy_base, min(oy_base + kRegH, OH), H, KH, SH, DH, PT);
+    const TapRange cols = valid_taps(ox_base, min(ox_base + kRegW, OW), W, KW, SW, DW, PL);
+
+    float2 acc[kRegH][kRegW];
+    DSCONV_DW_UNROLL
+    for (int r = 0; r < kRegH; ++r) {
+      DSCONV_DW_UNROLL
+      for (int o = 0; o < kRegW; ++o) acc[r][o] = make_float2(0.f, 0.f);
+    }
+
+    for (int kr0 = static_cast<int>(block_rows.first); kr0 < block_rows.last; kr0 += g.chunk_kh) {
+      const int nk = min(g.chunk_kh, static_cast<int>(block_rows.last) - kr0);
+      const int region_rows = (Tr::kTileH - 1) * SH + (nk - 1) * DH + 1;
+      const int iy0 = oy0 * SH - PT + kr0 * DH;
+
+      __syncthreads();  // readers of the previous chunk are done
+      if (vector_staging) {
+        constexpr int kVecsPerPixel = kChunk / kVec;
+        for (int i = tid; i < region_rows * region_w * kVecsPerPixel; i += Tr::kThreads) {
+          const int v = i % kVecsPerPixel;
+          const int px = i / kVecsPerPixel;
+          const int hy = px / region_w, hx = px - hy * region_w;
+          const int iy = iy0 + hy, ix = ix0 + hx;
+          const int c = oc0 + v * kVec;
+          float vals[kVec];
+          if (static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+              static_cast<unsigned>(ix) < static_cast<unsigned>(W) && c < C) {
+            load16<T>(xn + (iy * W + ix) * C + c, vals);
+          } else {
+            DSCONV_DW_UNROLL
+            for (int e = 0; e < kVec; ++e) vals[e] = 0.f;
+          }
+          float* const dst = s_in + hy * pitch + hx * kChunk + v * kVec;
+          DSCONV_DW_UNROLL
+          for (int q = 0; q < kVec; q += 4) store_smem4(dst + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
+        }
+      } else {
+        for (int i = tid; i < region_rows * region_w * kChunk; i += Tr::kThreads) {
+          const int ch = i % kChunk;
+          const int px = i / kChunk;
+          const int hy = px / region_w, hx = px - hy * region_w;
+          const int iy = iy0 + hy, ix = ix0 + hx;
+          const int o = oc0 + ch;
+          const bool inside = static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                              static_cast<unsigned>(ix) < static_cast<unsigned>(W) && o < CM;
+          s_in[hy * pitch + hx * kChunk + ch] = inside ? to_float(xn[(iy * W + ix) * C + o / M]) : 0.f;
+        }
+      }
+      for (int i = tid; i < nk * KW * kChunk; i += Tr::kThreads) {
+        const int ch = i % kChunk;
+        const int tap = i / kChunk;  // (kr - kr0) * KW + kc
+        const int o = oc0 + ch;
+        s_w[i] = o < CM ? to_float(wg[(kr0 * KW + tap) * tap_stride + o * oc_stride]) : 0.f;
+      }
+      __syncthreads();
+
+      if (!active) continue;
+      const int kr_begin = max(kr0, static_cast<int>(rows.first));
+      const int kr_end = min(kr0 + nk, static_cast<int>(rows.last));
+      for (int kr = kr_begin; kr < kr_end; ++kr) {
+        const float* const wrow = s_w + (kr - kr0) * KW * kChunk + cl;
+        const float* in_row[kRegH];
+        DSCONV_DW_UNROLL
+        for (int r = 0; r < kRegH; ++r) in_row[r] = s_in + ((ry0 + r) * SH + (kr - kr0) * DH) * pitch + cl;
+        if constexpr (kSlideW) {
+          // Output o at tap kc reads staged column rx0 + o + kc. Columns [kc, kc + kRegW) live in
+          // buf[][col % kRegW] relative to kc_first, so every index below is a compile-time constant.
+          const int kc_first = static_cast<int>(cols.first);
+          const int ntaps = static_cast<int>(cols.last) - kc_first;
+          float2 buf[kRegH][kRegW];
+          DSCONV_DW_UNROLL
+          for (int r = 0; r < kRegH; ++r) {
+            in_row[r] += (rx0 + kc_first) * kChunk;
+            DSCONV_DW_UNROLL
+            for (int j = 0; j < kRegW - 1; ++j) buf[r][j] = load_smem2(in_row[r] + j * kChunk);
+          }
+          // Step s of a group of kRegW taps (s is a constant once the loops below are unrolled).
+          const auto step = [&](int k, int s) {
+            const float2 wv = load_smem2(wrow + (kc_first + k) * kChunk);
+            DSCONV_DW_UNROLL
+            for (int r = 0; r < kRegH; ++r) {
+              buf[r][(s + kRegW - 1) % kRegW] = load_smem2(in_row[r] + (k + kRegW - 1) * kChunk);
+              DSCONV_DW_UNROLL
+              for (int o = 0; o < kRegW; ++o) fma2(acc[r][o], buf[r][(o + s) % kRegW], wv);
+            }
+          };
+          int k0 = 0;
+          for (; k0 + kRegW <= ntaps; k0 += kRegW) {
+            DSCONV_DW_UNROLL
+            for (int s = 0; s < kRegW; ++s) step(k0 + s, s);
+          }
+          DSCONV_DW_UNROLL
+          for (int s = 0; s < kRegW - 1; ++s) {
+            if (k0 + s < ntaps) step(k0 + s, s);
+          }
+        } else {
+          for (int kc = static_cast<int>(cols.first); kc < cols.last; ++kc) {
+            const float2 wv = load_smem2(wrow + kc * kChunk);
+            DSCONV_DW_UNROLL
+            for (int r = 0; r < kRegH; ++r) {
+              const float* const base = in_row[r] + (rx0 * SW + kc * DW) * kChunk;
+              DSCONV_DW_UNROLL
+              for (int o = 0; o < kRegW; ++o) fma2(acc[r][o], load_smem2(base + o * SW * kChunk), wv);
+            }
+          }
+        }
+      }
+    }
+
+    if (active) {
+      float b0 = 0.f, b1 = 0.f;
+      if (bg != nullptr) {
+        b0 = to_float(bg[oc]);
+        if (oc + 1 < CM) b1 = to_float(bg[oc + 1]);
+      }
+      T* __restrict__ const yn = yg + static_cast<int64_t>(n) * (OH * OW * CM);
+      DSCONV_DW_UNROLL
+      for (int r = 0; r < kRegH; ++r) {
+        DSCONV_DW_UNROLL
+        for (int o = 0; o < kRegW; ++o) {
+          const int oy = oy_base + r, ox = ox_base + o;
+          if (oy < OH && ox < OW) {
+            const float v0 = activate(acc[r][o].x + b0, p.act);
+            const float v1 = activate(acc[r][o].y + b1, p.act);
+            T* const dst = yn + (oy * OW + ox) * CM + oc;
+            if (p.vec_out) {
+              store_pair<T>(dst, v0, v1);
+            } else {
+              dst[0] = from_float<T>(v0);
+              if (oc + 1 < CM) dst[1] = from_float<T>(v1);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Status launch_nhwc_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream) {
+  return dispatch_dtype(k.dtype, [&](auto type_tag) {
+    using T = typename decltype(type_tag)::type;
+    return dispatch_bool(k.slide_w, [&](auto slide_c) {
+      constexpr bool kSlide = decltype(slide_c)::value;
+      if (cfg.block != NhwcGenericTraits<kSlide>::kThreads || cfg.smem_bytes != p.geo.smem_bytes) {
+        return Status(StatusCode::kInternalError, "depthwise: NHWC generic launch disagrees with its traits");
+      }
+      return launch_checked(&dw_fwd_nhwc_generic_kernel<T, kSlide>, "dw_fwd_nhwc_generic", cfg, p, stream);
+    });
+  });
+}
+
+}  // namespace dsconv::cuda::dw

@@ -1,0 +1,169 @@
+// Specialized NHWC depthwise forward kernels: filter size and stride are template constants
+// (DSCONV_DW_NHWC_SPECIALIZATIONS), dilation 1, multiplier 1, any padding, any C.
+//
+// A block covers an output tile (NhwcTileConfig) x 32 channels. It stages the input tile and its halo
+// into shared memory as f32 (16-byte global loads, coalesced along C), plus the chunk's filter taps;
+// then each thread computes kRegH x kRegW outputs for a pair of adjacent channels, sliding over the
+// staged rows: every input row segment is read once from shared memory and feeds every output row
+// and filter tap that uses it, from registers.
+#include "cuda/depthwise/device_ops.cuh"
+#include "cuda/depthwise/launch_checked.cuh"
+#include "cuda/depthwise/static_switch.hpp"
+
+namespace dsconv::cuda::dw {
+namespace {
+
+template <class T, int K, int S>
+__global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads)
+    dw_fwd_nhwc_specialized_kernel(DwParams p) {
+  using Tr = NhwcSpecializedTraits<T, K, S>;
+  constexpr int kChunk = Tr::kChunk;
+  constexpr int kVec = Tr::kLoadVec;
+  DSCONV_DYNAMIC_SMEM(float, smem);
+  float* const s_in = smem;                            // [kHaloH][kHaloW][kChunk]
+  float* const s_w = smem + Tr::kSmemInputElements;  // [K*K][kChunk]
+
+  // The host proved H*W*C, OH*OW*C, the filter size and the tile count below 2^31 (select.cpp).
+  const int H = static_cast<int>(p.h), W = static_cast<int>(p.w), C = static_cast<int>(p.c);
+  const int OH = static_cast<int>(p.oh), OW = static_cast<int>(p.ow);
+  const int tiles_w = static_cast<int>(p.tiles_w), tiles_h = static_cast<int>(p.tiles_h);
+  const int chunks = static_cast<int>(p.groups);
+  const int total = static_cast<int>(p.n * p.tiles_h * p.tiles_w * p.groups);
+  const int tap_stride = static_cast<int>(p.w_tap_stride), oc_stride = static_cast<int>(p.w_oc_stride);
+  const int pad_top = static_cast<int>(p.pad_top), pad_left = static_cast<int>(p.pad_left);
+  const T* __restrict__ const xg = static_cast<const T*>(p.x);
+  const T* __restrict__ const wg = static_cast<const T*>(p.filter);
+  const T* __restrict__ const bg = static_cast<const T*>(p.bias);
+  T* __restrict__ const yg = static_cast<T*>(p.y);
+
+  const int tid = static_cast<int>(threadIdx.x);
+  const int cl = (tid % Tr::kLanesPerPixel) * Tr::kChannelsPerThread;  // channel pair within the chunk
+  const int strip = tid / Tr::kLanesPerPixel;
+  const int ry0 = (strip / Tr::kStripsW) * Tr::kRegH;  // the thread's outputs within the tile
+  const int rx0 = (strip % Tr::kStripsW) * Tr::kRegW;
+
+  for (int tile = static_cast<int>(blockIdx.x); tile < total; tile += static_cast<int>(gridDim.x)) {
+    int t = tile;
+    const int chunk = t % chunks;
+    t /= chunks;
+    const int tx = t % tiles_w;
+    t /= tiles_w;
+    const int ty = t % tiles_h;
+    const int n = t / tiles_h;
+    const int c0 = chunk * kChunk;
+    const int oy0 = ty * Tr::kTileH, ox0 = tx * Tr::kTileW;
+    const int iy0 = oy0 * S - pad_top, ix0 = ox0 * S - pad_left;
+    const T* __restrict__ const xn = xg + static_cast<int64_t>(n) * (H * W * C);
+
+    __syncthreads();  // the previous tile's readers are done with shared memory
+    for (int i = tid; i < Tr::kHaloH * Tr::kHaloW * Tr::kVecsPerPixel; i += Tr::kThreads) {
+      const int v = i % Tr::kVecsPerPixel;
+      const int px = i / Tr::kVecsPerPixel;
+      const int hy = px / Tr::kHaloW, hx = px - hy * Tr::kHaloW;
+      const int iy = iy0 + hy, ix = ix0 + hx;
+      const int c = c0 + v * kVec;
+      const bool inside = static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                          static_cast<unsigned>(ix) < static_cast<unsigned>(W);
+      float vals[kVec];
+      if (inside && p.vec_in && c < C) {  // vec_in implies C % kVec == 0: the whole vector is in range
+        load16<T>(xn + (iy * W + ix) * C + c, vals);
+      } else {
+        DSCONV_DW_UNROLL
+        for (int e = 0; e < kVec; ++e) vals[e] = inside && c + e < C ? to_float(xn[(iy * W + ix) * C + c + e]) : 0.f;
+      }
+      float* const dst = s_in + px * kChunk + v * kVec;
+      DSCONV_DW_UNROLL
+      for (int q = 0; q < kVec; q += 4) store_smem4(dst + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
+    }
+    for (int i = tid; i < K * K * kChunk; i += Tr::kThreads) {
+      const int ch = i % kChunk, tap = i / kChunk;
+      const int c = c0 + ch;
+      s_w[i] = c < C ? to_float(wg[tap * tap_stride + c * oc_stride]) : 0.f;
+    }
+    __syncthreads();
+
+    const int oy_base = oy0 + ry0, ox_base = ox0 + rx0;
+    const int c = c0 + cl;
+    if (oy_base < OH && ox_base < OW && c < C) {
+      float2 acc[Tr::kRegH][Tr::kRegW];
+      DSCONV_DW_UNROLL
+      for (int r = 0; r < Tr::kRegH; ++r) {
+        DSCONV_DW_UNROLL
+        for (int o = 0; o < Tr::kRegW; ++o) acc[r][o] = make_float2(0.f, 0.f);
+      }
+      float2 wreg[Tr::kFilterInRegisters ? K * K : 1];
+      if constexpr (Tr::kFilterInRegisters) {
+        DSCONV_DW_UNROLL
+        for (int tap = 0; tap < K * K; ++tap) wreg[tap] = load_smem2(s_w + tap * kChunk + cl);
+      }
+      // Input row ir of the thread's window feeds output row r through filter row ir - r*S.
+      DSCONV_DW_UNROLL
+      for (int ir = 0; ir < Tr::kThreadInRows; ++ir) {
+        const float* const row = s_in + ((ry0 * S + ir) * Tr::kHaloW + rx0 * S) * kChunk + cl;
+        float2 xr[Tr::kThreadInCols];
+        DSCONV_DW_UNROLL
+        for (int j = 0; j < Tr::kThreadInCols; ++j) xr[j] = load_smem2(row + j * kChunk);
+        DSCONV_DW_UNROLL
+        for (int r = 0; r < Tr::kRegH; ++r) {
+          const int kr = ir - r * S;
+          if (kr < 0 || kr >= K) continue;  // resolved at compile time
+          DSCONV_DW_UNROLL
+          for (int kc = 0; kc < K; ++kc) {
+            float2 wv;
+            if constexpr (Tr::kFilterInRegisters) {
+              wv = wreg[kr * K + kc];
+            } else {
+              wv = load_smem2(s_w + (kr * K + kc) * kChunk + cl);
+            }
+            DSCONV_DW_UNROLL
+            for (int o = 0; o < Tr::kRegW; ++o) fma2(acc[r][o], xr[o * S + kc], wv);
+          }
+        }
+      }
+
+      float b0 = 0.f, b1 = 0.f;
+      if (bg != nullptr) {
+        b0 = to_float(bg[c]);
+        if (c + 1 < C) b1 = to_float(bg[c + 1]);
+      }
+      T* __restrict__ const yn = yg + static_cast<int64_t>(n) * (OH * OW * C);
+      DSCONV_DW_UNROLL
+      for (int r = 0; r < Tr::kRegH; ++r) {
+        DSCONV_DW_UNROLL
+        for (int o = 0; o < Tr::kRegW; ++o) {
+          const int oy = oy_base + r, ox = ox_base + o;
+          if (oy < OH && ox < OW) {
+            const float v0 = activate(acc[r][o].x + b0, p.act);
+            const float v1 = activate(acc[r][o].y + b1, p.act);
+            T* const dst = yn + (oy * OW + ox) * C + c;
+            if (p.vec_out) {  // C even and y aligned: the pair is in range and aligned
+              store_pair<T>(dst, v0, v1);
+            } else {
+              dst[0] = from_float<T>(v0);
+              if (c + 1 < C) dst[1] = from_float<T>(v1);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Status launch_nhwc_specialized(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream) {
+  return dispatch_dtype(k.dtype, [&](auto type_tag) {
+    using T = typename decltype(type_tag)::type;
+    return dispatch_nhwc_specialization(k.kernel, k.stride, [&](auto kernel_c, auto stride_c) {
+      constexpr int K = decltype(kernel_c)::value;
+      constexpr int S = decltype(stride_c)::value;
+      using Tr = NhwcSpecializedTraits<T, K, S>;
+      if (cfg.block != Tr::kThreads || cfg.smem_bytes != Tr::kSmemBytes) {
+        return Status(StatusCode::kInternalError, "depthwise: NHWC specialized launch disagrees with its traits");
+      }
+      return launch_checked(&dw_fwd_nhwc_specialized_kernel<T, K, S>, "dw_fwd_nhwc_specialized", cfg, p, stream);
+    });
+  });
+}
+
+}  // namespace dsconv::cuda::dw

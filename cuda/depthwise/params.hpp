@@ -1,0 +1,65 @@
+// What the host passes to a depthwise kernel, and the launchers the selection calls. Plain C++ (no
+// CUDA header), so select.cpp compiles with the host compiler in every build.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "cuda/depthwise/traits.hpp"
+#include "dsconv/dsconv.hpp"
+
+namespace dsconv::cuda::dw {
+
+constexpr int kActNone = 0;
+constexpr int kActRelu = 1;
+constexpr int kActRelu6 = 2;
+
+// One launch's arguments, by value. Sizes are int64 here; the tiled kernels narrow them to int after the
+// host proved the bounds they need (see select.cpp), the direct kernels keep 64-bit indexing.
+struct DwParams {
+  const void* x = nullptr;
+  const void* filter = nullptr;
+  const void* bias = nullptr;  // null: no bias
+  void* y = nullptr;
+  int64_t n = 0, h = 0, w = 0, c = 0, m = 1, cm = 0;  // input [N,H,W,C], multiplier, C*M
+  int64_t oh = 0, ow = 0;
+  int64_t kh = 0, kw = 0, sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t pad_top = 0, pad_left = 0;
+  // Filter element of tap (kr, kc) and output channel oc: filter[(kr*kw + kc)*w_tap_stride + oc*w_oc_stride].
+  // TF [KH,KW,C,M]: (C*M, 1); OIHW [C*M,1,KH,KW]: (1, KH*KW). Kernels read either layout directly.
+  int64_t w_tap_stride = 0, w_oc_stride = 0;
+  int act = kActNone;
+  bool nchw = false;     // activation layout (direct kernel only; the tiled kernels are per layout)
+  bool vec_in = false;   // 16-byte input loads allowed: C % (16/sizeof(T)) == 0 and x 16-byte aligned
+  bool vec_out = false;  // NHWC: channel-pair stores (C even, y aligned); NCHW: 4-wide (OW % 4 == 0, y aligned)
+  // Tiled kernels: tiles along H and W and channel chunks (NHWC) or plane groups (NCHW).
+  int64_t tiles_h = 1, tiles_w = 1, groups = 1;
+  int tx = 1, ty = 1, tz = 1;  // NCHW generic: threads along W, H and planes (tx*ty*tz <= blockDim.x)
+  GenericGeometry geo;
+};
+
+enum class Variant { kNhwcSpecialized, kNhwcGeneric, kNchwGeneric, kDirect };
+
+struct KernelChoice {
+  Variant variant = Variant::kDirect;
+  DType dtype = DType::kF32;
+  int kernel = 0, stride = 0;  // kNhwcSpecialized
+  bool slide_w = false;        // kNhwcGeneric, kNchwGeneric
+};
+
+struct LaunchConfig {
+  int64_t grid = 1;
+  int block = 1;
+  int64_t smem_bytes = 0;
+};
+
+// Enqueue on `stream` (a cudaStream_t). Never synchronizes, never allocates.
+Status launch_nhwc_specialized(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream);
+Status launch_nhwc_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream);
+Status launch_nchw_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream);
+Status launch_direct(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream);
+
+// Threads per block of the direct kernels.
+constexpr int kDirectThreads = 256;
+
+}  // namespace dsconv::cuda::dw

@@ -1,0 +1,267 @@
+// Tile arithmetic of the depthwise kernels, in one place: tile sizes, the input halo a tile reads,
+// shared-memory bytes, vector widths and thread counts. Everything is constexpr and callable from host
+// and device, so the host-side selection, the launchers, the kernels and the unit tests
+// (tests/cuda/test_depthwise_traits.cpp) all read the same numbers: a template tile size can never
+// disagree with a runtime argument.
+//
+// Plain C++: no CUDA header is needed to include it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define DSCONV_DW_HD __host__ __device__
+#else
+#define DSCONV_DW_HD
+#endif
+
+namespace dsconv::cuda::dw {
+
+// ---------------------------------------------------------------------------------------------
+// Shared numbers
+// ---------------------------------------------------------------------------------------------
+
+// Input extent (rows or columns) that `tile` consecutive outputs read.
+DSCONV_DW_HD constexpr int64_t halo_extent(int64_t tile, int64_t kernel, int64_t stride, int64_t dilation) {
+  return (tile - 1) * stride + (kernel - 1) * dilation + 1;
+}
+
+DSCONV_DW_HD constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Largest dynamic shared memory per block on sm_90 (opt-in) and on the emulated device.
+constexpr int64_t kMaxSmemBytesPerBlock = 227 * 1024;
+// The generic kernels size their filter chunks to stay under this, so that at least two blocks fit
+// on an SM (228 KiB) and one block's staging overlaps another's arithmetic.
+constexpr int64_t kGenericSmemBudgetBytes = 100 * 1024;
+
+// NHWC blocks cover a chunk of 32 (output) channels. Inside a block each thread owns a pair of
+// adjacent channels, so the 16 lanes that share a pixel read 16 x 8 bytes = 128 consecutive bytes of
+// shared memory: the two halves of a warp are served in separate 64-bit phases, each conflict-free.
+constexpr int kNhwcChannelChunk = 32;
+constexpr int kNhwcChannelsPerThread = 2;
+constexpr int kNhwcLanesPerPixel = kNhwcChannelChunk / kNhwcChannelsPerThread;
+
+// Global loads of NHWC inputs are 16 bytes wide when pointer alignment and C allow.
+template <class T>
+DSCONV_DW_HD constexpr int load_vector_width() {
+  return static_cast<int>(16 / sizeof(T));
+}
+
+// Shared memory is staged in f32 for every storage type: conversion happens once per staged element
+// instead of once per use, and the compute loops are the same for f32, f16 and bf16.
+using SmemElement = float;
+
+// ---------------------------------------------------------------------------------------------
+// Specialized NHWC kernels: filter size, stride and the tile are compile-time.
+// ---------------------------------------------------------------------------------------------
+
+// The specializations that exist, as an X-macro: X(kernel, stride). The launcher's static switch and
+// the selection's accept test both expand this one list.
+// clang-format off
+#define DSCONV_DW_NHWC_SPECIALIZATIONS(X) \
+  X(3, 1) X(3, 2) X(5, 1) X(5, 2) X(7, 1) X(7, 2)
+// clang-format on
+
+DSCONV_DW_HD constexpr bool nhwc_specialization_exists(int64_t kernel, int64_t stride) {
+#define DSCONV_DW_MATCH(K_, S_) (kernel == (K_) && stride == (S_)) ||
+  return DSCONV_DW_NHWC_SPECIALIZATIONS(DSCONV_DW_MATCH) false;
+#undef DSCONV_DW_MATCH
+}
+
+// Output tile per block and outputs per thread (register blocking), per (kernel, stride). Stride 1
+// tiles are 8x16 with 4x4 outputs per thread: each staged input pixel feeds up to K*K*16/((4+K-1)^2)
+// multiply-adds from registers. Stride 2 tiles are 8x8 with 2x4 per thread, which keeps the halo
+// (2*8+K-2 pixels square) within 63 KiB even for 7x7.
+template <int K, int S>
+struct NhwcTileConfig;
+// clang-format off
+template <> struct NhwcTileConfig<3, 1> { static constexpr int kTileH = 8, kTileW = 16, kRegH = 4, kRegW = 4; };
+template <> struct NhwcTileConfig<3, 2> { static constexpr int kTileH = 8, kTileW = 8,  kRegH = 2, kRegW = 4; };
+template <> struct NhwcTileConfig<5, 1> { static constexpr int kTileH = 8, kTileW = 16, kRegH = 4, kRegW = 4; };
+template <> struct NhwcTileConfig<5, 2> { static constexpr int kTileH = 8, kTileW = 8,  kRegH = 2, kRegW = 4; };
+template <> struct NhwcTileConfig<7, 1> { static constexpr int kTileH = 8, kTileW = 16, kRegH = 4, kRegW = 4; };
+template <> struct NhwcTileConfig<7, 2> { static constexpr int kTileH = 8, kTileW = 8,  kRegH = 2, kRegW = 4; };
+// clang-format on
+
+template <class T, int K, int S>
+struct NhwcSpecializedTraits {
+  using Element = T;
+  using Config = NhwcTileConfig<K, S>;
+  static constexpr int kKernel = K;
+  static constexpr int kStride = S;
+  static constexpr int kDilation = 1;
+  static constexpr int kTileH = Config::kTileH;  // outputs per block
+  static constexpr int kTileW = Config::kTileW;
+  static constexpr int kRegH = Config::kRegH;  // outputs per thread
+  static constexpr int kRegW = Config::kRegW;
+  static constexpr int kHaloH = static_cast<int>(halo_extent(kTileH, K, S, 1));  // staged input pixels
+  static constexpr int kHaloW = static_cast<int>(halo_extent(kTileW, K, S, 1));
+  // Input rows / columns one thread's kRegH x kRegW outputs read.
+  static constexpr int kThreadInRows = static_cast<int>(halo_extent(kRegH, K, S, 1));
+  static constexpr int kThreadInCols = static_cast<int>(halo_extent(kRegW, K, S, 1));
+  static constexpr int kChunk = kNhwcChannelChunk;
+  static constexpr int kChannelsPerThread = kNhwcChannelsPerThread;
+  static constexpr int kLanesPerPixel = kNhwcLanesPerPixel;
+  static constexpr int kStripsH = kTileH / kRegH;
+  static constexpr int kStripsW = kTileW / kRegW;
+  static constexpr int kThreads = kLanesPerPixel * kStripsH * kStripsW;
+  static constexpr int kLoadVec = load_vector_width<T>();
+  static constexpr int kVecsPerPixel = kChunk / kLoadVec;
+  static constexpr int kSmemInputElements = kHaloH * kHaloW * kChunk;
+  static constexpr int kSmemFilterElements = K * K * kChunk;
+  static constexpr int64_t kSmemBytes =
+      static_cast<int64_t>(kSmemInputElements + kSmemFilterElements) * static_cast<int64_t>(sizeof(SmemElement));
+  // Registers hold the whole filter of a channel pair when it is small (3x3: 18, 5x5: 50 floats);
+  // 7x7 (98 floats) reads each tap row from shared memory instead, to stay far from spilling.
+  static constexpr bool kFilterInRegisters = K * K * kChannelsPerThread <= 50;
+
+  static_assert(K >= 1 && S >= 1, "kernel and stride must be positive");
+  static_assert(kTileH % kRegH == 0 && kTileW % kRegW == 0, "register blocks must tile the block tile");
+  static_assert(kThreads % 32 == 0 && kThreads <= 1024, "block must be whole warps, at most 1024 threads");
+  static_assert(kChunk % kLoadVec == 0, "a channel chunk must be whole load vectors");
+  static_assert(kLoadVec * sizeof(T) == 16, "global loads are 16 bytes");
+  static_assert(kSmemBytes <= kMaxSmemBytesPerBlock, "staged tile exceeds the shared memory of a block");
+};
+
+// ---------------------------------------------------------------------------------------------
+// Generic tiled kernels: filter size, stride, dilation, multiplier and padding at run time. The
+// thread's register block is compile-time; the filter is processed in chunks of rows so that the
+// staged input rows of one chunk plus its filter rows fit kGenericSmemBudgetBytes.
+// ---------------------------------------------------------------------------------------------
+
+// Runtime geometry of one generic launch, computed on the host and passed to the kernel.
+struct GenericGeometry {
+  int tile_h = 0, tile_w = 0;      // outputs per block (per plane for NCHW)
+  int chunk_kh = 0;                // filter rows staged per pass
+  int region_h = 0, region_w = 0;  // input rows of one pass (for chunk_kh filter rows), input columns
+  int region_pitch = 0;            // elements between staged rows (NCHW pads; NHWC: region_w * 32)
+  int planes = 1;                  // NCHW: (n, channel) planes per block
+  int64_t smem_bytes = 0;
+  bool fits = false;  // a one-filter-row chunk fits the shared memory of a block
+};
+
+// NHWC generic: a block covers tile_h x tile_w outputs x 32 output channels; each thread a pair of
+// output channels and kRegH x kRegW outputs. kSlideW (stride_w == dilation_w == 1) keeps a sliding
+// window of inputs along W in registers, so it takes wider register blocks.
+template <bool kSlideW>
+struct NhwcGenericTraits {
+  static constexpr int kRegH = 2;
+  static constexpr int kRegW = kSlideW ? 8 : 4;
+  static constexpr int kStripsH = 4;
+  static constexpr int kStripsW = 2;
+  static constexpr int kTileH = kRegH * kStripsH;
+  static constexpr int kTileW = kRegW * kStripsW;
+  static constexpr int kChunk = kNhwcChannelChunk;
+  static constexpr int kThreads = kNhwcLanesPerPixel * kStripsH * kStripsW;
+  static_assert(kThreads % 32 == 0, "block must be whole warps");
+};
+
+// Staged bytes of an NHWC generic pass over `chunk_kh` filter rows: input rows x columns x 32
+// channels, plus chunk_kh x kw x 32 filter taps.
+DSCONV_DW_HD constexpr int64_t nhwc_generic_smem_bytes(int64_t tile_h, int64_t tile_w, int64_t chunk_kh, int64_t kw,
+                                                       int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
+  return (halo_extent(tile_h, chunk_kh, sh, dh) * halo_extent(tile_w, kw, sw, dw) + chunk_kh * kw) *
+         kNhwcChannelChunk * static_cast<int64_t>(sizeof(SmemElement));
+}
+
+// Largest chunk of filter rows whose pass fits `budget`, at most kh; fits == false when not even one
+// filter row does (the caller then needs a kernel that does not stage).
+DSCONV_DW_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int tile_w, int64_t kh, int64_t kw,
+                                                             int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                                                             int64_t budget) {
+  GenericGeometry g{};
+  g.tile_h = tile_h;
+  g.tile_w = tile_w;
+  g.planes = 1;
+  int64_t chunk = 0;
+  // Bytes grow linearly in the chunk: solve instead of searching, then clamp.
+  const int64_t one = nhwc_generic_smem_bytes(tile_h, tile_w, 1, kw, sh, sw, dh, dw);
+  if (one > budget) return g;
+  const int64_t per_row = nhwc_generic_smem_bytes(tile_h, tile_w, 2, kw, sh, sw, dh, dw) - one;
+  chunk = per_row > 0 ? 1 + (budget - one) / per_row : kh;
+  if (chunk > kh) chunk = kh;
+  if (chunk < 1) chunk = 1;
+  g.chunk_kh = static_cast<int>(chunk);
+  g.region_h = static_cast<int>(halo_extent(tile_h, chunk, sh, dh));
+  g.region_w = static_cast<int>(halo_extent(tile_w, kw, sw, dw));
+  g.region_pitch = g.region_w * kNhwcChannelChunk;
+  g.smem_bytes = nhwc_generic_smem_bytes(tile_h, tile_w, chunk, kw, sh, sw, dh, dw);
+  g.fits = true;
+  return g;
+}
+
+// NCHW generic: threads along W own kRegW adjacent outputs of one row (and kRegH rows); a block is
+// blockDim.x threads along W, blockDim.y along H and blockDim.z planes, chosen on the host to fit the
+// output size. Staged rows are padded by one element after every kRegW columns so that the 32 lanes of
+// a warp, whose windows start kRegW columns apart, fall into different banks.
+template <bool kSlideW>
+struct NchwGenericTraits {
+  static constexpr int kRegH = 2;
+  static constexpr int kRegW = kSlideW ? 8 : 4;
+  static constexpr int kThreads = 128;
+  static_assert((kRegW & (kRegW - 1)) == 0, "padding arithmetic needs a power-of-two register width");
+};
+
+// Staged row length of `cols` columns with one pad element after each group of reg_w columns.
+DSCONV_DW_HD constexpr int64_t nchw_padded_cols(int64_t cols, int64_t reg_w) { return cols + cols / reg_w + 1; }
+
+DSCONV_DW_HD constexpr int64_t nchw_generic_smem_bytes(int64_t planes, int64_t tile_h, int64_t tile_w,
+                                                       int64_t chunk_kh, int64_t kw, int64_t sh, int64_t sw,
+                                                       int64_t dh, int64_t dw, int64_t reg_w) {
+  return planes *
+         (halo_extent(tile_h, chunk_kh, sh, dh) * nchw_padded_cols(halo_extent(tile_w, kw, sw, dw), reg_w) +
+          chunk_kh * kw) *
+         static_cast<int64_t>(sizeof(SmemElement));
+}
+
+DSCONV_DW_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h, int tile_w, int64_t kh,
+                                                             int64_t kw, int64_t sh, int64_t sw, int64_t dh,
+                                                             int64_t dw, int reg_w, int64_t budget) {
+  GenericGeometry g{};
+  g.tile_h = tile_h;
+  g.tile_w = tile_w;
+  g.planes = planes;
+  const int64_t one = nchw_generic_smem_bytes(planes, tile_h, tile_w, 1, kw, sh, sw, dh, dw, reg_w);
+  if (one > budget) return g;
+  const int64_t per_row = nchw_generic_smem_bytes(planes, tile_h, tile_w, 2, kw, sh, sw, dh, dw, reg_w) - one;
+  int64_t chunk = per_row > 0 ? 1 + (budget - one) / per_row : kh;
+  if (chunk > kh) chunk = kh;
+  if (chunk < 1) chunk = 1;
+  g.chunk_kh = static_cast<int>(chunk);
+  g.region_h = static_cast<int>(halo_extent(tile_h, chunk, sh, dh));
+  g.region_w = static_cast<int>(halo_extent(tile_w, kw, sw, dw));
+  g.region_pitch = static_cast<int>(nchw_padded_cols(g.region_w, reg_w));
+  g.smem_bytes = nchw_generic_smem_bytes(planes, tile_h, tile_w, chunk, kw, sh, sw, dh, dw, reg_w);
+  g.fits = true;
+  return g;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tap skipping: the filter taps of one dimension that can touch the input for outputs
+// [out_begin, out_end), i.e. k with 0 <= out*stride - pad + k*dilation < in for some such out.
+// Taps outside [first, last) read only padding and are skipped (large dilation on small maps).
+// ---------------------------------------------------------------------------------------------
+
+struct TapRange {
+  int64_t first, last;  // empty when first >= last
+};
+
+DSCONV_DW_HD constexpr int64_t floor_div(int64_t a, int64_t b) {  // b > 0
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+DSCONV_DW_HD constexpr TapRange valid_taps(int64_t out_begin, int64_t out_end, int64_t in, int64_t kernel,
+                                           int64_t stride, int64_t dilation, int64_t pad) {
+  // Lowest input position the outputs touch with tap k is out_begin*stride - pad + k*dilation, the
+  // highest (out_end-1)*stride - pad + k*dilation. Tap k is useful iff highest >= 0 and lowest < in.
+  const int64_t lo_pos = out_begin * stride - pad;
+  const int64_t hi_pos = (out_end - 1) * stride - pad;
+  int64_t first = hi_pos >= 0 ? 0 : ceil_div(-hi_pos, dilation);
+  int64_t last = floor_div(in - 1 - lo_pos, dilation) + 1;
+  if (first < 0) first = 0;
+  if (last > kernel) last = kernel;
+  return TapRange{first, last};
+}
+
+}  // namespace dsconv::cuda::dw

@@ -657,5 +657,29 @@ TEST(TesterSweep, ExpandsAndDropsInvalidCombinations) {
   EXPECT_EQ(std::unique(names.begin(), names.end()), names.end()) << "case names must be unique";
 }
 
+TEST(TesterCompare, CatchesNaNAndErrorsBeyondTheBound) {
+  ProblemDesc d;
+  d.width = 4;
+  const Problem p = make(d);  // 4 outputs
+  const std::vector<float> expected = {1.0f, -2.0f, 0.0f, 4.0f}, magnitude = {1.0f, 2.0f, 0.0f, 4.0f};
+  EXPECT_EQ(testing::compare_outputs(p, expected, expected, magnitude, 0.0, 0.0).failures, 0);
+  std::vector<float> got = expected;
+  got[1] = -2.0f + 2.0f * 1e-3f;  // relative error 1e-3 of the magnitude
+  EXPECT_EQ(testing::compare_outputs(p, got, expected, magnitude, 2e-3, 0.0).failures, 0);
+  const testing::Comparison tight = testing::compare_outputs(p, got, expected, magnitude, 5e-4, 0.0);
+  EXPECT_EQ(tight.failures, 1);
+  EXPECT_NE(tight.first_failures.find("[n0 y0 x1 c0]"), std::string::npos) << tight.first_failures;
+  got = expected;
+  got[2] = std::numeric_limits<float>::quiet_NaN();
+  const testing::Comparison nan = testing::compare_outputs(p, got, expected, magnitude, 1.0, 1.0);
+  EXPECT_EQ(nan.failures, 1);
+  EXPECT_TRUE(std::isinf(nan.max_error_ratio));
+  got[2] = 1e-30f;  // magnitude 0: only the absolute slack applies
+  EXPECT_EQ(testing::compare_outputs(p, got, expected, magnitude, 1.0, 0.0).failures, 1);
+  EXPECT_EQ(testing::compare_outputs(p, got, expected, magnitude, 1.0, 1e-20).failures, 0);
+  got.pop_back();
+  EXPECT_EQ(testing::compare_outputs(p, got, expected, magnitude, 1.0, 1.0).failures, 1);
+}
+
 }  // namespace
 }  // namespace dsconv

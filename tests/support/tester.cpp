@@ -53,11 +53,6 @@ std::vector<float> fill(std::mt19937_64& rng, int64_t count, DataKind kind, int 
   return v;
 }
 
-double min_normal(DType dtype) {
-  // A backend may flush subnormal results to zero; an error below the smallest normal is not a bug.
-  return dtype == DType::kF16 ? 0x1.0p-14 : static_cast<double>(std::numeric_limits<float>::min());
-}
-
 }  // namespace
 
 const char* to_string(DataKind kind) { return kind == DataKind::kSmallIntegers ? "int" : "uniform"; }
@@ -293,6 +288,62 @@ Result<std::vector<float>> reference_f32(const Problem& p, const HostData& data)
   return run_plan(*plan, data);
 }
 
+double absolute_tolerance(DType dtype) {
+  // A backend may flush subnormal results to zero; an error below the smallest normal is not a bug.
+  return dtype == DType::kF16 ? 0x1.0p-14 : static_cast<double>(std::numeric_limits<float>::min());
+}
+
+Result<std::vector<float>> magnitude_f32(const Problem& p, const HostData& data) {
+  ProblemDesc d = p.desc();
+  d.activation = Activation::kNone;  // activations are 1-Lipschitz: a bound on the sum holds after them
+  Result<Problem> mp = Problem::create(d);
+  if (!mp) return mp.status();
+  return reference_f32(*mp, HostData{abs_values(data.input), abs_values(data.filter), abs_values(data.pointwise),
+                                     abs_values(data.bias)});
+}
+
+Comparison compare_outputs(const Problem& p, const std::vector<float>& got, const std::vector<float>& expected,
+                           const std::vector<float>& magnitude, double rtol, double atol) {
+  Comparison c;
+  const size_t n = static_cast<size_t>(p.output_elements());
+  if (got.size() != n || expected.size() != n || magnitude.size() != n) {
+    c.failures = 1;
+    c.max_error_ratio = std::numeric_limits<double>::infinity();
+    c.first_failures = "  sizes differ: got " + std::to_string(got.size()) + ", expected " +
+                       std::to_string(expected.size()) + ", magnitude " + std::to_string(magnitude.size()) +
+                       ", output elements " + std::to_string(n) + "\n";
+    return c;
+  }
+  std::ostringstream first;
+  constexpr int64_t kShown = 10;
+  for (size_t i = 0; i < n; ++i) {
+    const double g = got[i], e = expected[i];
+    const double bound = rtol * magnitude[i] + atol;
+    const double err = std::fabs(g - e);
+    const bool finite = std::isfinite(g);
+    if (finite) c.max_abs_error = std::max(c.max_abs_error, err);
+    if (!finite || (bound == 0.0 && err > 0.0)) {
+      c.max_error_ratio = std::numeric_limits<double>::infinity();
+    } else if (bound > 0.0) {
+      c.max_error_ratio = std::max(c.max_error_ratio, err / bound);
+    }
+    if (finite && err <= bound) continue;  // written as a pass test so that NaN fails
+    if (c.failures++ < kShown) {
+      const int64_t flat = static_cast<int64_t>(i);
+      first << "  at " << coords_string(nhwc_coords(p.layout(), flat, p.out_h(), p.out_w(), p.out_channels()))
+            << " (element " << i << "): got " << g << ", expected " << e;
+      if (finite) {
+        first << ", |error| " << err << " > bound " << bound;
+      } else {
+        first << (std::isnan(g) ? " (NaN: not written, or computed NaN)" : " (infinite)");
+      }
+      first << "\n";
+    }
+  }
+  c.first_failures = first.str();
+  return c;
+}
+
 TestReport ConvTester::test(const std::string& backend, const PlanOptions& options) const {
   TestReport report;
   run_test(backend, options, &report);
@@ -324,13 +375,7 @@ void ConvTester::run_test(const std::string& backend, const PlanOptions& options
   // The oracle, and the magnitude of the terms of each output element (same sums on |values|).
   Result<std::vector<float>> expected = reference_f32(p, data);
   ASSERT_TRUE(expected.is_ok()) << "reference run failed: " << expected.status().to_string();
-  ProblemDesc mag_desc = p.desc();
-  mag_desc.activation = Activation::kNone;  // activations are 1-Lipschitz: the bound of the sum holds after them
-  Result<Problem> mag_problem = Problem::create(mag_desc);
-  ASSERT_TRUE(mag_problem.is_ok()) << mag_problem.status().to_string();
-  const HostData abs_data{abs_values(data.input), abs_values(data.filter), abs_values(data.pointwise),
-                          abs_values(data.bias)};
-  Result<std::vector<float>> magnitude = reference_f32(*mag_problem, abs_data);
+  Result<std::vector<float>> magnitude = magnitude_f32(p, data);
   ASSERT_TRUE(magnitude.is_ok()) << "magnitude run failed: " << magnitude.status().to_string();
 
   // Weak data makes a weak test: an all-zero expected output would pass a kernel that writes zeros.
@@ -380,39 +425,16 @@ void ConvTester::run_test(const std::string& backend, const PlanOptions& options
       p.dtype() == DType::kF32 && data_ == DataKind::kSmallIntegers && max_mag < kExactF32Limit && rtol_override_ < 0.0;
   report->rtol = rtol_override_ >= 0.0 ? rtol_override_ : report->exact ? 0.0 : relative_tolerance(p);
   report->elements = p.output_elements();
-  const double atol = report->exact ? 0.0 : min_normal(p.dtype());
+  const double atol = report->exact ? 0.0 : absolute_tolerance(p.dtype());
 
-  int64_t failures = 0;
-  std::ostringstream first;
-  constexpr int64_t kShown = 10;
-  for (int64_t i = 0; i < p.output_elements(); ++i) {
-    const double g = got[static_cast<size_t>(i)], e = (*expected)[static_cast<size_t>(i)];
-    const double bound = report->rtol * (*magnitude)[static_cast<size_t>(i)] + atol;
-    const double err = std::fabs(g - e);
-    const bool finite = std::isfinite(g);
-    if (finite) report->max_abs_error = std::max(report->max_abs_error, err);
-    if (!finite || (bound == 0.0 && err > 0.0)) {
-      report->max_error_ratio = std::numeric_limits<double>::infinity();
-    } else if (bound > 0.0) {
-      report->max_error_ratio = std::max(report->max_error_ratio, err / bound);
-    }
-    if (finite && err <= bound) continue;  // written as a pass test so that NaN fails
-    if (failures++ < kShown) {
-      first << "  at " << coords_string(nhwc_coords(p.layout(), i, p.out_h(), p.out_w(), p.out_channels()))
-            << " (element " << i << "): got " << g << ", expected " << e;
-      if (finite) {
-        first << ", |error| " << err << " > bound " << bound;
-      } else {
-        first << (std::isnan(g) ? " (NaN: not written, or computed NaN)" : " (infinite)");
-      }
-      first << "\n";
-    }
-  }
-  if (failures > 0) {
-    ADD_FAILURE() << failures << " of " << p.output_elements() << " output elements are wrong ("
+  const Comparison c = compare_outputs(p, got, *expected, *magnitude, report->rtol, atol);
+  report->max_abs_error = c.max_abs_error;
+  report->max_error_ratio = c.max_error_ratio;
+  if (c.failures > 0) {
+    ADD_FAILURE() << c.failures << " of " << p.output_elements() << " output elements are wrong ("
                   << (report->exact ? "exact comparison" : "rtol " + std::to_string(report->rtol) + " on sum|terms|")
                   << "); first ones:\n"
-                  << first.str();
+                  << c.first_failures;
   }
 }
 

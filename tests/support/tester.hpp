@@ -225,6 +225,21 @@ Result<std::vector<float>> run_plan(const Plan& plan, const HostData& data);
 // The cpu-ref result for `p` on `data`, computed in f32 storage (so without the dtype's output rounding).
 Result<std::vector<float>> reference_f32(const Problem& p, const HostData& data);
 
+// The sum of |terms| of each output element: the reference run on |x|, |w|, |pw|, |b| (no activation).
+Result<std::vector<float>> magnitude_f32(const Problem& p, const HostData& data);
+// The absolute slack of a comparison: the smallest normal of the dtype (backends may flush subnormals).
+double absolute_tolerance(DType dtype);
+
+struct Comparison {
+  int64_t failures = 0;
+  double max_abs_error = 0.0;
+  double max_error_ratio = 0.0;  // max |got - expected| / bound; infinity for a NaN or a nonzero error on bound 0
+  std::string first_failures;    // the first few, one per line, with [n y x c] coordinates
+};
+// Every element finite and |got - expected| <= rtol * magnitude + atol.
+Comparison compare_outputs(const Problem& p, const std::vector<float>& got, const std::vector<float>& expected,
+                           const std::vector<float>& magnitude, double rtol, double atol);
+
 // [n, y, x, c] of element `flat` of an activation tensor [N, H, W, C] stored in `layout`.
 std::vector<int64_t> nhwc_coords(Layout layout, int64_t flat, int64_t h, int64_t w, int64_t c);
 

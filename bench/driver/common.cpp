@@ -104,7 +104,12 @@ std::string ArgParser::parse(int argc, char** argv, int first) {
       value = "";
     } else if (!value) {
       if (i + 1 >= argc) return "--" + name + " needs a value (" + spec->value_name + ")";
-      value = argv[++i];
+      // "--input --filter w.npy" is a forgotten value, not a file named "--filter".
+      const std::string next = argv[i + 1];
+      if (next.size() > 2 && next[0] == '-' && next[1] == '-')
+        return "--" + name + " needs a value (" + spec->value_name + "), got the flag '" + next + "'";
+      value = next;
+      ++i;
     }
     std::vector<std::string>& slot = values_[canonical];
     if (!slot.empty() && !spec->repeatable) return "--" + name + " is given more than once";

@@ -57,9 +57,10 @@ int runtime_error(std::string_view command, std::string_view msg, int code = kEx
 // ---------------------------------------------------------------------------------------------
 
 // Flags are declared first, then parse() reads argv. Accepted spellings: "--name value",
-// "--name=value", and for switches (takes_value == false) "--name" alone. A value that starts with
-// '-' is accepted ("--seed -1" is a value, a later check rejects it). "--" ends the flags; what
-// follows is positional. -h and --help are always recognized and make help_requested() true.
+// "--name=value", and for switches (takes_value == false) "--name" alone. A value may start with a
+// single '-' ("--seed -1" is a value; a later check rejects it), but "--name --other" is reported as
+// a missing value (write "--name=--other" to mean it). "--" ends the flags; what follows is
+// positional. -h and --help are always recognized and make help_requested() true.
 class ArgParser {
  public:
   // command: "run", "check", ...; summary: the first help line; usage: e.g. "--input X.npy ...".

@@ -85,6 +85,12 @@ class JsonReader {
     return error_;
   }
 
+  // For the bool-returning readers: records the error and reports failure.
+  bool err(const std::string& what) {
+    (void)fail(what);
+    return false;
+  }
+
   void skip_space() {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
   }
@@ -97,9 +103,9 @@ class JsonReader {
   }
 
   bool value(Json* out, int depth) {
-    if (depth > kMaxDepth) return !fail("nesting deeper than 64 levels").is_ok();
+    if (depth > kMaxDepth) return err("nesting deeper than 64 levels");
     skip_space();
-    if (i_ >= s_.size()) return !fail("unexpected end of input").is_ok();
+    if (i_ >= s_.size()) return err("unexpected end of input");
     const char c = s_[i_];
     if (c == '{') return object(out, depth);
     if (c == '[') return array(out, depth);
@@ -121,7 +127,7 @@ class JsonReader {
       out->kind = Json::Kind::kNull;
       return true;
     }
-    return !fail(std::string("unexpected character '") + c + "'").is_ok();
+    return err(std::string("unexpected character '") + c + "'");
   }
 
   bool object(Json* out, int depth) {
@@ -134,13 +140,13 @@ class JsonReader {
     }
     for (;;) {
       skip_space();
-      if (i_ >= s_.size() || s_[i_] != '"') return !fail("expected a string key").is_ok();
+      if (i_ >= s_.size() || s_[i_] != '"') return err("expected a string key");
       std::string key;
       if (!string(&key)) return false;
       for (const auto& kv : out->object)
-        if (kv.first == key) return !fail("duplicate key \"" + key + "\"").is_ok();
+        if (kv.first == key) return err("duplicate key \"" + key + "\"");
       skip_space();
-      if (i_ >= s_.size() || s_[i_] != ':') return !fail("expected ':' after a key").is_ok();
+      if (i_ >= s_.size() || s_[i_] != ':') return err("expected ':' after a key");
       ++i_;
       Json v;
       if (!value(&v, depth + 1)) return false;
@@ -154,7 +160,7 @@ class JsonReader {
         ++i_;
         return true;
       }
-      return !fail("expected ',' or '}' in an object").is_ok();
+      return err("expected ',' or '}' in an object");
     }
   }
 
@@ -179,7 +185,7 @@ class JsonReader {
         ++i_;
         return true;
       }
-      return !fail("expected ',' or ']' in an array").is_ok();
+      return err("expected ',' or ']' in an array");
     }
   }
 
@@ -188,7 +194,7 @@ class JsonReader {
     while (i_ < s_.size()) {
       const char c = s_[i_++];
       if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20) return !fail("control character in a string").is_ok();
+      if (static_cast<unsigned char>(c) < 0x20) return err("control character in a string");
       if (c != '\\') {
         out->push_back(c);
         continue;
@@ -206,7 +212,7 @@ class JsonReader {
         case 't': out->push_back('\t'); break;
         case 'u': {
           // The rule file is ASCII in practice; other code points are kept as UTF-8 (no surrogate pairs).
-          if (i_ + 4 > s_.size()) return !fail("truncated \\u escape").is_ok();
+          if (i_ + 4 > s_.size()) return err("truncated \\u escape");
           unsigned cp = 0;
           for (int k = 0; k < 4; ++k) {
             const char h = s_[i_++];
@@ -214,7 +220,7 @@ class JsonReader {
             if (h >= '0' && h <= '9') cp |= static_cast<unsigned>(h - '0');
             else if (h >= 'a' && h <= 'f') cp |= static_cast<unsigned>(h - 'a' + 10);
             else if (h >= 'A' && h <= 'F') cp |= static_cast<unsigned>(h - 'A' + 10);
-            else return !fail("bad hex digit in \\u escape").is_ok();
+            else return err("bad hex digit in \\u escape");
           }
           if (cp < 0x80) {
             out->push_back(static_cast<char>(cp));
@@ -228,10 +234,10 @@ class JsonReader {
           }
           break;
         }
-        default: return !fail(std::string("bad escape '\\") + e + "'").is_ok();
+        default: return err(std::string("bad escape '\\") + e + "'");
       }
     }
-    return !fail("unterminated string").is_ok();
+    return err("unterminated string");
   }
 
   bool number(Json* out) {
@@ -245,7 +251,7 @@ class JsonReader {
     const double v = std::strtod(text.c_str(), &end);
     if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
       i_ = start;
-      return !fail("bad number '" + text + "'").is_ok();
+      return err("bad number '" + text + "'");
     }
     out->kind = Json::Kind::kNumber;
     out->number = v;
@@ -698,6 +704,7 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
   };
 
   if (tune && usable.size() >= 2 && hooks.timer) {
+    const std::vector<Rejection> before_tuning = c.rejections;
     std::string key = hooks.device_key ? hooks.device_key() : std::string();
     key += "|";
     for (const Backend* b : usable) key += std::string(b->name()) + ",";
@@ -772,8 +779,12 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
                              : "autotune: only " + std::string(timed[best].backend->name()) + " could run and be timed");
       return c;
     }
+    // Nothing could be timed: the rule order decides, and the timing failures stay on record.
     tune_note = "autotune found no device backend it could time; ";
-  } else {
+    c.rejections = before_tuning;
+    for (const std::string& f : failures) c.rejections.push_back({f.substr(0, f.find(':')), "", "autotune: " + f});
+  }
+  {
     for (size_t i = 0; i < usable.size(); ++i) {
       const Backend* b = usable[i];
       Selection sel = b->select(problem, options);

@@ -1,0 +1,195 @@
+// `dsconv bench` and `dsconv` (no arguments) as a user runs them: suite listing and dumps, a checked
+// run with results written as JSON and CSV, the notes for skipped work, and usage errors.
+#include <gtest/gtest.h>
+
+#if defined(DSCONV_HAVE_BENCH_CORE)
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "bench/driver/suites.hpp"
+#include "dsconv/config.h"
+#include "test_bench_json.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace dsconv;
+using dsconv::bench_test::Json;
+using dsconv::bench_test::parse_csv;
+using dsconv::bench_test::parse_json;
+
+struct Proc {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+class BenchCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+#ifndef DSCONV_DRIVER_PATH
+    GTEST_SKIP() << "the driver is not built";
+#else
+    driver_ = DSCONV_DRIVER_PATH;
+#endif
+    std::string tmpl = (fs::temp_directory_path() / "dsconv_bench_cli_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  Proc run(const std::string& args) {
+    const fs::path out = dir_ / ".stdout", err = dir_ / ".stderr";
+    const std::string cmd = "cd '" + dir_.string() + "' && '" + driver_ + "' " + args + " >'" + out.string() +
+                            "' 2>'" + err.string() + "'";
+    const int st = std::system(cmd.c_str());
+    Proc p;
+    p.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    p.out = slurp(out);
+    p.err = slurp(err);
+    return p;
+  }
+  std::string driver_;
+  fs::path dir_;
+};
+
+// Quick timing settings: these tests check behaviour, not speed.
+const std::string kFast = " --min-time 0 --max-iters 3 --warmup 1 --no-progress";
+const std::string kSmall = "depthwise_n1h9w7c5_k3x3_m2_s2x1_d1x2_psame_nhwc_tf_f32";
+
+TEST_F(BenchCli, ListNamesEverySuite) {
+  const Proc p = run("bench --list");
+  ASSERT_EQ(p.code, 0) << p.err;
+  for (const driver::Suite& s : driver::builtin_suites()) EXPECT_NE(p.out.find(s.name), std::string::npos) << s.name;
+}
+
+TEST_F(BenchCli, DumpPrintsDescriptorsThatParse) {
+  const Proc p = run("bench --suite convnext,replknet --dump --batch 2");
+  ASSERT_EQ(p.code, 0) << p.err;
+  std::istringstream is(p.out);
+  int lines = 0;
+  for (std::string l; std::getline(is, l); ++lines) {
+    Result<Problem> q = Problem::parse(l);
+    ASSERT_TRUE(q.is_ok()) << l << ": " << q.status().to_string();
+    EXPECT_EQ(q->n(), 2) << "--batch overrides every layer";
+  }
+  EXPECT_EQ(lines, 8);
+}
+
+TEST_F(BenchCli, DumpJsonIsAList) {
+  const Proc p = run("bench --suite deeplab_aspp --dump --format json");
+  ASSERT_EQ(p.code, 0) << p.err;
+  const Json j = parse_json(p.out);
+  ASSERT_EQ(j.kind, Json::kArray);
+  ASSERT_EQ(j.items.size(), 6u);
+  for (const Json& o : j.items) {
+    EXPECT_EQ(o["op"].str, "conv2d");
+    EXPECT_TRUE(Problem::parse(o["problem"].str).is_ok());
+  }
+}
+
+TEST_F(BenchCli, CheckedRunWritesJsonWithOneRowPerBackend) {
+  const Proc p = run("bench " + kSmall + " --backend cpu-ref --peers onednn --verify --out r.json" + kFast);
+  ASSERT_EQ(p.code, 0) << p.out << p.err;
+  EXPECT_NE(p.out.find(kSmall), std::string::npos) << "the table goes to stdout: " << p.out;
+  const Json j = parse_json(slurp(dir_ / "r.json"));
+  EXPECT_EQ(j["schema"].str, "dsconv-bench-1");
+  EXPECT_FALSE(j["date"].str.empty());
+  EXPECT_FALSE(j["host"].str.empty());
+  EXPECT_NE(j["command"].str.find("--peers onednn"), std::string::npos);
+  const Json& rows = j["rows"];
+  ASSERT_EQ(rows.items.size(), 2u);
+  const Json& subject = rows.items[0];
+  EXPECT_EQ(subject["problem"].str, kSmall);
+  EXPECT_EQ(subject["backend"].str, "cpu-ref");
+  EXPECT_TRUE(subject["subject"].b);
+  EXPECT_TRUE(subject["measured"].b);
+  EXPECT_TRUE(subject["verified"].b);
+  EXPECT_GT(subject["median_ms"].num, 0.0);
+  EXPECT_GT(subject["gbps"].num, 0.0);
+  EXPECT_GT(subject["gflops"].num, 0.0);
+  EXPECT_EQ(subject["pct_copy"].kind, Json::kNull) << "no device, no % of copy";
+  const Json& peer = rows.items[1];
+  EXPECT_EQ(peer["backend"].str, "onednn");
+#if defined(DSCONV_HAVE_ONEDNN)
+  EXPECT_TRUE(peer["verified"].b) << peer["note"].str;
+  EXPECT_GT(subject["speedup"]["onednn"].num, 0.0);
+  EXPECT_NEAR(subject["speedup"]["onednn"].num, peer["median_ms"].num / subject["median_ms"].num, 1e-3);
+#else
+  EXPECT_FALSE(peer["measured"].b);
+  EXPECT_NE(peer["note"].str.find("not built"), std::string::npos);
+#endif
+}
+
+TEST_F(BenchCli, CsvOutputFromTheExtension) {
+  const Proc p = run("bench " + kSmall + " --backend cpu-ref --out r.csv" + kFast);
+  ASSERT_EQ(p.code, 0) << p.err;
+  const auto rows = parse_csv(slurp(dir_ / "r.csv"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0][0], "suite");
+  EXPECT_EQ(rows[1][2], kSmall);
+  EXPECT_EQ(rows[1][3], "cpu-ref");
+}
+
+TEST_F(BenchCli, SlowReferenceIsSkippedWithANote) {
+  const Proc p = run("bench " + kSmall + " --backend cpu-ref --verify --max-ref-gflop 0 --format json" + kFast);
+  ASSERT_EQ(p.code, 0) << p.err;
+  const Json j = parse_json(p.out);
+  const Json& r = j["rows"].items.at(0);
+  EXPECT_FALSE(r["measured"].b);
+  EXPECT_NE(r["note"].str.find("too slow"), std::string::npos) << r["note"].str;
+}
+
+#if defined(DSCONV_HAVE_CUDA_EMULATION)
+TEST_F(BenchCli, EmulatedTimesAreLabelled) {
+  const Proc p = run("bench " + kSmall + " --backend cuda --verify --skip-impl ref" + kFast);
+  ASSERT_EQ(p.code, 0) << p.out << p.err;
+  EXPECT_NE(p.out.find("cuda(emu)"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("not GPU times"), std::string::npos) << p.out;
+}
+#endif
+
+TEST_F(BenchCli, DefaultRunChecksTheQuickSuite) {
+  const Proc p = run("");
+  ASSERT_EQ(p.code, 0) << p.out << p.err;
+  const driver::Suite* quick = driver::find_suite("quick");
+  ASSERT_NE(quick, nullptr);
+  int passes = 0;
+  for (size_t at = p.out.find(" pass"); at != std::string::npos; at = p.out.find(" pass", at + 1)) ++passes;
+  EXPECT_GE(passes, static_cast<int>(quick->layers.size())) << p.out;
+  EXPECT_EQ(p.out.find("FAIL"), std::string::npos) << p.out;
+}
+
+TEST_F(BenchCli, UsageErrors) {
+  struct Case {
+    std::string args, needle;
+  };
+  for (const Case& c : {Case{"bench", "nothing to run"}, Case{"bench --suite nope", "mobilenet_v2"},
+                        Case{"bench --suite quick --k 5", "--k describes one problem"},
+                        Case{"bench --suite quick --backend gpu", "backend must be one of"},
+                        Case{"bench --suite quick --backend cpu-ref --peers cpu-ref", "named twice"},
+                        Case{"bench --suite quick --min-time -1", "--min-time"},
+                        Case{"bench --suite quick --format xml", "--format"}}) {
+    SCOPED_TRACE(c.args);
+    const Proc p = run(c.args);
+    EXPECT_EQ(p.code, 2);
+    EXPECT_NE(p.err.find(c.needle), std::string::npos) << p.err;
+    EXPECT_TRUE(p.out.empty()) << p.out;
+  }
+}
+
+}  // namespace
+
+#endif  // DSCONV_HAVE_BENCH_CORE

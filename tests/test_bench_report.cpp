@@ -1,0 +1,272 @@
+// The benchmark's results and their writers (bench/driver/bench_report.hpp) and the suite dump
+// (bench/driver/suites.hpp): derived figures from known medians, and JSON / CSV that parse back to
+// the same keys and values (with a small strict JSON parser here, so a malformed file fails).
+#include <gtest/gtest.h>
+
+#if defined(DSCONV_HAVE_BENCH_CORE)
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/driver/bench_report.hpp"
+#include "bench/driver/json_writer.hpp"
+#include "bench/driver/suites.hpp"
+#include "test_bench_json.hpp"
+
+namespace {
+
+using namespace dsconv;
+using namespace dsconv::driver;
+using dsconv::bench_test::Json;
+using dsconv::bench_test::parse_csv;
+using dsconv::bench_test::parse_json;
+
+// ---------------------------------------------------------------------------------------------
+// A report with known figures
+// ---------------------------------------------------------------------------------------------
+
+BenchRow row(const std::string& problem, const std::string& backend, bool subject, double median_ms) {
+  BenchRow r;
+  r.suite = "quick";
+  r.layer = "layer_" + problem.substr(0, 9);
+  r.problem = problem;
+  r.flops = 2.0e9;
+  r.min_bytes = 1.0e9;
+  r.backend = backend;
+  r.implementation = backend + "_impl";
+  r.subject = subject;
+  r.measured = median_ms > 0;
+  r.stats = summarize({median_ms * 0.9, median_ms, median_ms * 1.1});
+  r.runs_per_sample = 1;
+  r.check = Check::kPass;
+  r.max_rel_err = 1e-7;
+  return r;
+}
+
+BenchReport sample_report() {
+  BenchReport rep;
+  rep.meta.version = "0.1.0";
+  rep.meta.date = "2026-11-25T12:00:00Z";
+  rep.meta.host = "testhost";
+  rep.meta.cpu = "Test CPU, 2 threads";
+  rep.meta.device = "Test GPU";
+  rep.meta.commit = "abc123";
+  rep.meta.command = "dsconv bench --suite quick";
+  rep.meta.copy_gbps = 2000.0;
+  rep.peers = {"cudnn", "onednn"};
+  // Problem A: subject on the device at 1 ms (1 GB -> 1000 GB/s = 50% of copy); cudnn 2 ms; onednn 4 ms.
+  BenchRow a = row("depthwise_a", "cuda", true, 1.0);
+  a.device = true;
+  BenchRow a_cudnn = row("depthwise_a", "cudnn", false, 2.0);
+  a_cudnn.device = true;
+  BenchRow a_onednn = row("depthwise_a", "onednn", false, 4.0);
+  // Problem B: the subject is emulated (no % copy), cudnn did not run, onednn 0.5 ms.
+  BenchRow b = row("depthwise_b", "cuda", true, 10.0);
+  b.device = true;
+  b.emulated = true;
+  BenchRow b_cudnn = row("depthwise_b", "cudnn", false, 0.0);
+  b_cudnn.check = Check::kOff;
+  b_cudnn.note = "not run: backend 'cudnn' cannot run depthwise_b, it said \"no\"";
+  BenchRow b_onednn = row("depthwise_b", "onednn", false, 0.5);
+  rep.rows = {a, a_cudnn, a_onednn, b, b_cudnn, b_onednn};
+  finish_rows(rep);
+  return rep;
+}
+
+TEST(BenchReport, DerivedFigures) {
+  const BenchReport rep = sample_report();
+  const BenchRow& a = rep.rows[0];
+  EXPECT_DOUBLE_EQ(a.gbps, 1000.0);    // 1e9 bytes in 1 ms
+  EXPECT_DOUBLE_EQ(a.gflops, 2000.0);  // 2e9 flop in 1 ms
+  EXPECT_DOUBLE_EQ(a.pct_copy, 0.5);   // of 2000 GB/s
+  ASSERT_EQ(a.speedups.size(), 2u);
+  EXPECT_EQ(a.speedups[0].first, "cudnn");
+  EXPECT_DOUBLE_EQ(a.speedups[0].second, 2.0);
+  EXPECT_EQ(a.speedups[1].first, "onednn");
+  EXPECT_DOUBLE_EQ(a.speedups[1].second, 4.0);
+  EXPECT_TRUE(rep.rows[1].speedups.empty()) << "peers carry no speedup";
+  EXPECT_TRUE(std::isnan(rep.rows[2].pct_copy)) << "a host row has no % of device copy";
+
+  const BenchRow& b = rep.rows[3];
+  EXPECT_TRUE(std::isnan(b.pct_copy)) << "emulated times are not compared with a GPU's copy";
+  ASSERT_EQ(b.speedups.size(), 1u) << "no ratio to a peer that did not run";
+  EXPECT_EQ(b.speedups[0].first, "onednn");
+  EXPECT_DOUBLE_EQ(b.speedups[0].second, 0.05);
+  EXPECT_TRUE(std::isnan(rep.rows[4].gbps));
+  EXPECT_FALSE(any_failed(rep));
+  BenchReport failed = rep;
+  failed.rows[2].error = true;
+  EXPECT_TRUE(any_failed(failed));
+}
+
+TEST(BenchReport, JsonParsesBackWithEveryKey) {
+  const BenchReport rep = sample_report();
+  std::ostringstream os;
+  write_json(os, rep);
+  const Json j = parse_json(os.str());
+  ASSERT_EQ(j.kind, Json::kObject);
+  for (const char* k : {"schema", "tool", "dsconv_version", "date", "host", "cpu", "device", "commit", "command",
+                        "copy_gbps", "timing", "peers", "notes", "rows"})
+    EXPECT_TRUE(j.has(k)) << k;
+  EXPECT_EQ(j["schema"].str, "dsconv-bench-1");
+  EXPECT_EQ(j["host"].str, "testhost");
+  EXPECT_EQ(j["commit"].str, "abc123");
+  EXPECT_EQ(j["device"].str, "Test GPU");
+  EXPECT_DOUBLE_EQ(j["copy_gbps"].num, 2000.0);
+  ASSERT_EQ(j["peers"].items.size(), 2u);
+  EXPECT_EQ(j["peers"].items[1].str, "onednn");
+  const Json& rows = j["rows"];
+  ASSERT_EQ(rows.kind, Json::kArray);
+  ASSERT_EQ(rows.items.size(), rep.rows.size());
+  for (size_t i = 0; i < rep.rows.size(); ++i) {
+    SCOPED_TRACE(i);
+    const Json& r = rows.items[i];
+    const BenchRow& want = rep.rows[i];
+    for (const char* k :
+         {"suite", "layer",     "problem",  "backend", "implementation", "subject", "device", "emulated", "measured",
+          "error", "median_ms", "min_ms",   "max_ms",  "spread",         "samples", "gbps",   "pct_copy", "gflops",
+          "flops", "min_bytes", "verified", "check",   "max_rel_err",    "speedup", "note"})
+      EXPECT_TRUE(r.has(k)) << k;
+    EXPECT_EQ(r["problem"].str, want.problem);
+    EXPECT_EQ(r["backend"].str, want.backend);
+    EXPECT_EQ(r["implementation"].str, want.implementation);
+    EXPECT_EQ(r["emulated"].b, want.emulated);
+    EXPECT_EQ(r["verified"].b, want.check == Check::kPass);
+    EXPECT_EQ(r["note"].str, want.note);
+    if (want.measured) {
+      EXPECT_NEAR(r["median_ms"].num, want.stats.median_ms, 1e-6 * want.stats.median_ms);
+      EXPECT_NEAR(r["gbps"].num, want.gbps, 1e-5 * want.gbps);
+      EXPECT_NEAR(r["gflops"].num, want.gflops, 1e-5 * want.gflops);
+    } else {
+      EXPECT_EQ(r["median_ms"].kind, Json::kNull) << "not measured is null, never 0";
+      EXPECT_EQ(r["gbps"].kind, Json::kNull);
+    }
+    EXPECT_DOUBLE_EQ(r["flops"].num, 2.0e9) << "whole numbers are written exactly";
+    EXPECT_EQ(r["speedup"].fields.size(), want.speedups.size());
+    for (const auto& [peer, x] : want.speedups) EXPECT_NEAR(r["speedup"][peer].num, x, 1e-5 * x) << peer;
+  }
+  EXPECT_NEAR(rows.items[0]["pct_copy"].num, 50.0, 1e-9) << "percent in JSON";
+  EXPECT_EQ(rows.items[3]["pct_copy"].kind, Json::kNull);
+}
+
+TEST(BenchReport, CsvParsesBackWithTheSameColumns) {
+  const BenchReport rep = sample_report();
+  std::ostringstream os;
+  write_csv(os, rep);
+  const auto rows = parse_csv(os.str());
+  ASSERT_EQ(rows.size(), rep.rows.size() + 1);
+  const std::vector<std::string>& head = rows[0];
+  std::map<std::string, size_t> col;
+  for (size_t i = 0; i < head.size(); ++i) col[head[i]] = i;
+  for (const char* k : {"suite", "layer", "problem", "backend", "implementation", "median_ms", "min_ms", "spread",
+                        "gbps", "pct_copy", "gflops", "verified", "check", "vs_cudnn", "vs_onednn", "note"})
+    EXPECT_EQ(col.count(k), 1u) << k;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    SCOPED_TRACE(i);
+    const BenchRow& want = rep.rows[i - 1];
+    ASSERT_EQ(rows[i].size(), head.size()) << "every row has every column";
+    EXPECT_EQ(rows[i][col["problem"]], want.problem);
+    EXPECT_EQ(rows[i][col["backend"]], want.backend);
+    EXPECT_EQ(rows[i][col["note"]], want.note) << "quotes and commas survive";
+    if (want.measured)
+      EXPECT_NEAR(std::stod(rows[i][col["median_ms"]]), want.stats.median_ms, 1e-6 * want.stats.median_ms);
+    else
+      EXPECT_EQ(rows[i][col["median_ms"]], "");
+  }
+  EXPECT_NEAR(std::stod(rows[1][col["vs_cudnn"]]), 2.0, 1e-9);
+  EXPECT_NEAR(std::stod(rows[1][col["vs_onednn"]]), 4.0, 1e-9);
+  EXPECT_EQ(rows[4][col["vs_cudnn"]], "") << "no ratio where the peer did not run";
+  EXPECT_NEAR(std::stod(rows[1][col["pct_copy"]]), 50.0, 1e-9);
+}
+
+TEST(BenchReport, CsvFieldQuoting) {
+  EXPECT_EQ(csv_field("plain"), "plain");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+}
+
+TEST(BenchReport, TableAndMarkdownShowEveryRowAndMarkTheEmulator) {
+  const BenchReport rep = sample_report();
+  std::ostringstream table, md;
+  write_table(table, rep);
+  write_markdown(md, rep);
+  for (const std::string& text : {table.str(), md.str()}) {
+    EXPECT_NE(text.find("depthwise_a"), std::string::npos);
+    EXPECT_NE(text.find("depthwise_b"), std::string::npos);
+    EXPECT_NE(text.find("cuda(emu)"), std::string::npos) << "emulated rows are labelled";
+    EXPECT_NE(text.find("not GPU times"), std::string::npos);
+    EXPECT_NE(text.find("vs cudnn"), std::string::npos);
+    EXPECT_NE(text.find("2.00x"), std::string::npos) << "the speedup over cudnn";
+    EXPECT_NE(text.find("50.0%"), std::string::npos) << "% of copy";
+    EXPECT_NE(text.find("cannot run depthwise_b"), std::string::npos) << "the note";
+  }
+  EXPECT_NE(table.str().find("Test GPU"), std::string::npos);
+  EXPECT_NE(table.str().find("2000 GB/s"), std::string::npos);
+  // Markdown: a header, a separator and one line per row.
+  int table_lines = 0;
+  std::istringstream is(md.str());
+  for (std::string l; std::getline(is, l);)
+    if (l.rfind("| ", 0) == 0 || l.rfind("|---", 0) == 0) ++table_lines;
+  EXPECT_EQ(table_lines, 2 + static_cast<int>(rep.rows.size()));
+}
+
+TEST(BenchReport, JsonWriterEscapesAndWritesNullForNonFinite) {
+  std::ostringstream os;
+  JsonWriter w(os, 1);
+  w.begin_object();
+  w.field("text", std::string("quote \" backslash \\ newline \n tab \t bell \x07"));
+  w.field("nan", NAN);
+  w.field("inf", INFINITY);
+  w.field("big", 12207104.0);
+  w.field("small", 0.0123456789);
+  w.key("empty");
+  w.begin_array();
+  w.end_array();
+  w.end_object();
+  const Json j = parse_json(os.str());
+  EXPECT_EQ(j["text"].str, "quote \" backslash \\ newline \n tab \t bell \x07");
+  EXPECT_EQ(j["nan"].kind, Json::kNull);
+  EXPECT_EQ(j["inf"].kind, Json::kNull);
+  EXPECT_EQ(os.str().find("12207104"), os.str().find("\"big\":") + 6) << os.str();
+  EXPECT_NEAR(j["small"].num, 0.0123457, 1e-9);
+  EXPECT_TRUE(j["empty"].items.empty());
+}
+
+TEST(BenchSuiteDump, JsonListCarriesEveryResolvedField) {
+  const Suite* s = find_suite("deeplab_separable");
+  ASSERT_NE(s, nullptr);
+  Result<std::vector<SuiteProblem>> ps = suite_problems(*s);
+  ASSERT_TRUE(ps.is_ok());
+  const Json j = parse_json(dump_json(*ps));
+  ASSERT_EQ(j.kind, Json::kArray);
+  ASSERT_EQ(j.items.size(), ps->size());
+  for (size_t i = 0; i < ps->size(); ++i) {
+    const Problem& p = (*ps)[i].problem;
+    const Json& o = j.items[i];
+    EXPECT_EQ(o["suite"].str, "deeplab_separable");
+    EXPECT_EQ(o["layer"].str, (*ps)[i].layer);
+    EXPECT_EQ(o["problem"].str, p.descriptor());
+    EXPECT_EQ(o["op"].str, "separable");
+    EXPECT_EQ(o["n"].num, p.n());
+    EXPECT_EQ(o["c"].num, p.c());
+    EXPECT_EQ(o["out_channels"].num, p.out_channels());
+    EXPECT_EQ(o["dilation_h"].num, p.dilation_h());
+    EXPECT_EQ(o["pad_top"].num, p.pad_top());
+    EXPECT_EQ(o["pad_bottom"].num, p.pad_bottom());
+    EXPECT_EQ(o["out_h"].num, p.out_h());
+    EXPECT_EQ(o["layout"].str, "nhwc");
+    EXPECT_EQ(o["dtype"].str, "f32");
+    EXPECT_EQ(o["bias"].b, false);
+    EXPECT_EQ(o["flops"].num, p.flops());
+    EXPECT_EQ(o["min_bytes"].num, p.min_bytes());
+  }
+}
+
+}  // namespace
+
+#endif  // DSCONV_HAVE_BENCH_CORE

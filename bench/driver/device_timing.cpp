@@ -2,11 +2,8 @@
 
 #if defined(DSCONV_HAVE_CUDA)
 
-#if defined(DSCONV_HAVE_CUDA_EMULATION)
-#include "cuda/emu/cuda_compat.hpp"  // the emulator's runtime: host memory, host-clock events
-#else
-#include <cuda_runtime_api.h>
-#endif
+// The CUDA runtime API: the toolkit's, or the emulator's (host memory, host-clock events).
+#include "cuda/emu/cuda_compat.hpp"
 
 #include "cuda/device_api.hpp"
 

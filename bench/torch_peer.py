@@ -15,7 +15,9 @@ Timing mirrors dsconv's: warm-up runs, then samples of back-to-back runs timed w
 rotating among copies of the inputs that together exceed the L2 cache, until --min-time and at least
 3 samples (at most --max-iters samples, --max-time seconds); median, minimum and spread (IQR/median).
 cuDNN's autotuner is on (torch.backends.cudnn.benchmark) and TF32 off unless --tf32, so f32 is f32.
-With --verify each result is first compared with a float64 computation of the same convolution.
+With --verify each result is first compared with dsconv's CPU reference on the same values (so
+PyTorch is seen to compute the same function), or, for problems too big for the reference, with
+this PyTorch formulation evaluated in float64.
 
 Output: JSON (schema dsconv-bench-1) with one row per (problem, variant); bench/report.py merges it
 with dsconv's results and computes the speedups.
@@ -26,9 +28,11 @@ import json
 import math
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 VARIANTS = ("torch-nhwc", "torch-nchw")
@@ -190,26 +194,56 @@ class Peer:
     def run(self, i):
         return self.forward(*self.sets[i % len(self.sets)])
 
-    def check(self):
-        """(max |y - ref| / bound, max |y - ref| / scale) against float64; the first <= 1 passes.
+    def check(self, dsconv=None, workdir=None):
+        """(max |y - ref| / bound, max |y - ref| / scale, what ref was); the first <= 1 passes.
 
-        The bound is dsconv's: tolerance * sum|terms|, the sum being the same convolution on |x|, |w|
+        ref is dsconv's CPU reference (`dsconv run --backend cpu-ref` on the same values, as NCHW/OIHW
+        .npy files) when `dsconv` is given, which checks that PyTorch computes the same function as
+        dsconv; otherwise this formulation evaluated in float64, which checks only the arithmetic.
+        The bound is dsconv's: tolerance * sum|terms|, the sum being the convolution of |x|, |w|
         without the activation; tolerance = 4 u(dtype) + 4 sqrt(terms) u(f32)."""
         torch = self.torch
         p = self.p
         y = self.forward(*self.base).double()
         up = [None if t is None else t.double() for t in self.base]
-        ref = self.forward(*up)
+        if dsconv:
+            ref = self._dsconv_reference(dsconv, workdir).to(y.device)
+            source = "dsconv cpu-ref"
+        else:
+            ref = self.forward(*up)
+            source = "PyTorch float64"
         scale = self.forward(*[None if t is None else t.abs() for t in up], activation="none")
         terms = p["kh"] * p["kw"] * (p["c"] if p["op"] == "conv2d" else 1) + \
             (p["c"] * p["multiplier"] if p["op"] == "separable" else 0)
         tol = 4 * U[p["dtype"]] + 4 * math.sqrt(terms) * U["f32"]
-        if torch.isnan(y).any():
-            return math.inf, math.inf
+        if torch.isnan(y).any() or ref.shape != y.shape:
+            return math.inf, math.inf, source
         err = (y - ref).abs()
         ratio = (err / (tol * scale).clamp_min(1e-300)).max().item()
         rel = (err / scale.clamp_min(1e-300)).max().item()
-        return ratio, rel
+        return ratio, rel, source
+
+    def _dsconv_reference(self, dsconv, workdir):
+        import numpy as np
+        torch = self.torch
+        p = self.p
+        names = ("input", "filter", "pointwise", "bias")
+        cmd = [dsconv, "run", "--op", p["op"], "--stride", f"{p['stride_h']},{p['stride_w']}",
+               "--dilation", f"{p['dilation_h']},{p['dilation_w']}",
+               "--padding", f"{p['pad_top']},{p['pad_bottom']},{p['pad_left']},{p['pad_right']}",
+               "--layout", "NCHW", "--filter-layout", "oihw", "--dtype", "f32", "--activation", p["activation"],
+               "--backend", "cpu-ref", "--output", os.path.join(workdir, "ref.npy")]
+        for name, t in zip(names, self.base):
+            if t is None:
+                continue
+            path = os.path.join(workdir, name + ".npy")
+            # NCHW / OIHW in C order; f16 and bf16 values widen to f32 exactly.
+            np.save(path, t.float().contiguous().cpu().numpy())
+            cmd += ["--" + name, path]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"dsconv run failed ({res.returncode}): {res.stderr.strip()}")
+        return torch.from_numpy(np.load(os.path.join(workdir, "ref.npy"))).double()
 
 
 def main(argv=None):
@@ -228,8 +262,11 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--sample-ms", type=float, default=1.0)
     ap.add_argument("--rotate-mib", type=float, default=256.0, help="input copies to rotate among (default 256 MiB)")
-    ap.add_argument("--verify", action="store_true", help="compare every result with a float64 computation first")
-    ap.add_argument("--max-ref-gflop", type=float, default=50.0, help="no float64 check above this many GFLOP")
+    ap.add_argument("--verify", action="store_true",
+                    help="check every result first: against dsconv's reference (needs --dsconv) up to "
+                         "--max-ref-gflop, against this formulation in float64 up to --max-f64-gflop")
+    ap.add_argument("--max-ref-gflop", type=float, default=2.0, help="dsconv reference check up to this size")
+    ap.add_argument("--max-f64-gflop", type=float, default=50.0, help="float64 check up to this size")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 for f32 (faster, ~1e-3 relative error)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--commit", default=None)
@@ -292,6 +329,10 @@ def main(argv=None):
         report["copy_note"] = "torch copy_ device to device, 256 MiB, bytes read + written"
         del a, b
 
+    have_dsconv = shutil.which(args.dsconv) is not None
+    if args.verify and not have_dsconv:
+        report["notes"].append(f"{args.dsconv} not found: results checked against PyTorch float64 only")
+    workdir = tempfile.mkdtemp(prefix="torch_peer_")
     failed = False
     t_start = time.perf_counter()
     total = len(problems) * len(variants)
@@ -314,17 +355,22 @@ def main(argv=None):
                                          (", channels_last" if variant == "torch-nhwc" else ", NCHW"))
                 row["note"] = peer.note
                 if args.verify:
-                    if p["flops"] > args.max_ref_gflop * 1e9:
+                    use_dsconv = have_dsconv and p["flops"] <= args.max_ref_gflop * 1e9
+                    if not use_dsconv and p["flops"] > args.max_f64_gflop * 1e9:
                         row["check"] = "skipped"
                     else:
-                        ratio, rel = peer.check()
+                        ratio, rel, source = peer.check(args.dsconv if use_dsconv else None, workdir)
                         row["max_rel_err"] = rel
                         row["check"] = "pass" if ratio <= 1.0 else "FAIL"
                         row["verified"] = ratio <= 1.0
+                        notes = [row["note"]] if row["note"] else []
                         if ratio > 1.0:
                             row["error"] = True
-                            row["note"] = (f"check against float64 FAILED: max error {ratio:.3g}x the bound "
-                                           f"(seed {args.seed + pi})")
+                            notes.append(f"check against {source} FAILED: max error {ratio:.3g}x the bound "
+                                         f"(seed {args.seed + pi})")
+                        elif not use_dsconv:
+                            notes.append(f"checked against {source} (no dsconv reference at this size)")
+                        row["note"] = "; ".join(notes)
                 if not row["error"]:
                     st = measure(peer.run, timer, args)
                     row.update(st)
@@ -343,6 +389,7 @@ def main(argv=None):
             if on_gpu:
                 torch.cuda.empty_cache()
 
+    shutil.rmtree(workdir, ignore_errors=True)
     text = json.dumps(report, indent=1) + "\n"
     if args.out:
         with open(args.out, "w") as f:

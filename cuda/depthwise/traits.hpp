@@ -239,8 +239,11 @@ DSCONV_DW_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int til
 
 // ---------------------------------------------------------------------------------------------
 // Tap skipping: the filter taps of one dimension that can touch the input for outputs
-// [out_begin, out_end), i.e. k with 0 <= out*stride - pad + k*dilation < in for some such out.
-// Taps outside [first, last) read only padding and are skipped (large dilation on small maps).
+// [out_begin, out_end). Taps outside [first, last) read only padding for all of those outputs and are
+// skipped (large dilation on small maps). For one output the range is exact (its input positions are
+// monotonic in k); for several it is the smallest interval holding every useful tap, which may also
+// hold a tap whose positions all step over the input (stride larger than the input): such a tap reads
+// staged zeros.
 // ---------------------------------------------------------------------------------------------
 
 struct TapRange {

@@ -1,0 +1,475 @@
+// The cuda backend's depthwise kernels (cuda/depthwise/) against the CPU reference, on the emulator or
+// a GPU. Every sweep row runs through ConvTester on backend "cuda" with the reference skipped, poisons
+// the output with NaN and checks every element; each row also asserts which kernel the selection chose,
+// so a sweep meant for a specialized kernel fails if another kernel (or backend) ran it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dsconv/dsconv.hpp"
+#include "support/device_memory.hpp"
+#include "support/tester.hpp"
+
+namespace dsconv::testing {
+namespace {
+
+// Skipping "ref" makes a plan fail rather than reach any reference implementation.
+PlanOptions no_reference() { return PlanOptions{{"ref"}}; }
+
+// A real build on a machine without a GPU has nothing to run these on.
+#define DSCONV_REQUIRE_CUDA()                                                  \
+  do {                                                                         \
+    std::string why_;                                                          \
+    if (!backend_available("cuda", &why_)) GTEST_SKIP() << "cuda: " << why_;   \
+  } while (0)
+
+struct DwCase {
+  ConvCase c;
+  std::string expect;  // prefix of the implementation the selection must choose
+  std::vector<std::string> skip = {"ref"};
+};
+
+void PrintTo(const DwCase& c, std::ostream* os) {
+  PrintTo(c.c, os);
+  *os << " expect=" << c.expect;
+}
+
+std::string dw_case_name(const ::testing::TestParamInfo<DwCase>& info) {
+  return case_name(info.param.c) + "_" + std::to_string(info.index);
+}
+
+ProblemDesc depthwise(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw) {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = n, d.height = h, d.width = w, d.channels = c, d.kernel_h = kh, d.kernel_w = kw;
+  return d;
+}
+
+const DType kDtypes[] = {DType::kF32, DType::kF16, DType::kBF16};
+
+// Rotates padding, bias, activation, filter layout, batch and data kind with `v`, so a sweep covers
+// their combinations across its rows without multiplying its length.
+void vary(ProblemDesc* d, ConvCase* c, int v) {
+  switch (v % 3) {
+    case 0: d->padding = PaddingMode::kSame; break;
+    case 1: d->padding = PaddingMode::kValid; break;
+    default:
+      d->padding = PaddingMode::kExplicit;
+      d->pad_top = 1, d->pad_bottom = 2, d->pad_left = 0, d->pad_right = 3;
+  }
+  // VALID and explicit padding need the dilated filter to fit the (padded) input; SAME always does.
+  if (!Problem::create(*d).is_ok()) d->padding = PaddingMode::kSame;
+  d->has_bias = v % 2 == 1;
+  d->activation = v % 4 == 1 ? Activation::kRelu : v % 4 == 3 ? Activation::kRelu6 : Activation::kNone;
+  d->filter_layout = (v / 2) % 2 == 0 ? FilterLayout::kTF : FilterLayout::kOIHW;
+  if (v % 5 == 2) d->batch = 2;
+  // A handful of outputs through relu is all zero too often to test anything.
+  if (Result<Problem> p = Problem::create(*d); p.is_ok() && p->output_elements() < 32) d->activation = Activation::kNone;
+  // f32 with small integers is compared exactly; the 16-bit types alternate with uniform data.
+  c->data = d->dtype != DType::kF32 && v % 2 == 1 ? DataKind::kUniform : DataKind::kSmallIntegers;
+  c->seed = 1000 + static_cast<uint64_t>(v);
+}
+
+std::string dtype_vec(DType dt, int64_t c, int64_t m) {
+  const int64_t vec = dt == DType::kF32 ? 4 : 8;
+  return std::string(to_string(dt)) + "x" + std::to_string(m == 1 && c % vec == 0 ? vec : 1);
+}
+
+class DepthwiseCuda : public ::testing::TestWithParam<DwCase> {};
+
+TEST_P(DepthwiseCuda, MatchesReference) {
+  DSCONV_REQUIRE_CUDA();
+  const DwCase& p = GetParam();
+  PlanOptions options;
+  options.skip_implementations = p.skip;
+  const TestReport r = ConvTester(p.c).test("cuda", options);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(r.backend, "cuda");
+  EXPECT_EQ(r.implementation.compare(0, p.expect.size(), p.expect), 0)
+      << "chose " << r.implementation << ", expected " << p.expect << "...";
+}
+
+// --- specialized NHWC: every (kernel, stride) x dtype, channels 1..96, odd sizes ---------------------
+
+std::vector<DwCase> specialized_cases() {
+  const int64_t channels[] = {1, 3, 17, 33, 64, 96};
+  const std::pair<int64_t, int64_t> sizes[] = {{13, 11}, {20, 17}, {7, 9}, {16, 16}, {11, 20}, {5, 6}};
+  std::vector<DwCase> out;
+  int v = 0;
+  for (int k : {3, 5, 7}) {
+    for (int s : {1, 2}) {
+      for (DType dt : kDtypes) {
+        for (int i = 0; i < 6; ++i, ++v) {
+          const int64_t c = channels[(i + k) % 6];
+          ProblemDesc d = depthwise(1, sizes[i].first, sizes[i].second, c, k, k);
+          d.stride_h = d.stride_w = s;
+          d.dtype = dt;
+          DwCase dc;
+          vary(&d, &dc.c, v);
+          dc.c.desc = d;
+          dc.expect = "dw_fwd_nhwc_k" + std::to_string(k) + "s" + std::to_string(s) + "_" + dtype_vec(dt, c, 1) + "_tile";
+          out.push_back(dc);
+        }
+      }
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(SpecializedNhwc, DepthwiseCuda, ::testing::ValuesIn(specialized_cases()), dw_case_name);
+
+// --- generic kernels: shapes the specialized ones do not take ----------------------------------------
+
+struct Shape {
+  int64_t kh, kw, sh, sw, dh, dw, m;
+};
+// clang-format off
+const Shape kGenericShapes[] = {
+  {3, 3, 1, 1, 2, 2, 1}, {3, 3, 1, 1, 1, 1, 2}, {3, 3, 2, 2, 1, 1, 3}, {5, 5, 1, 1, 3, 3, 1},
+  {3, 3, 3, 3, 1, 1, 1}, {3, 3, 1, 2, 4, 1, 1}, {1, 1, 1, 1, 1, 1, 4}, {2, 2, 1, 1, 1, 1, 1},
+  {4, 3, 2, 1, 1, 2, 2}, {9, 9, 1, 1, 1, 1, 1}, {1, 7, 1, 1, 1, 1, 1}, {7, 1, 2, 2, 1, 1, 1},
+  {3, 3, 2, 2, 2, 2, 1}, {5, 5, 3, 3, 1, 1, 1}, {3, 3, 1, 1, 4, 4, 4}, {11, 11, 1, 1, 1, 1, 1},
+  {3, 3, 2, 1, 1, 1, 2}, {3, 5, 1, 1, 2, 1, 1}, {3, 3, 1, 3, 1, 3, 1}, {6, 6, 2, 3, 1, 1, 1},
+};
+// Shapes the NHWC list specializes: NCHW runs them on its generic kernel.
+const Shape kDenseShapes[] = {{3, 3, 1, 1, 1, 1, 1}, {3, 3, 2, 2, 1, 1, 1}, {5, 5, 1, 1, 1, 1, 1},
+                              {5, 5, 2, 2, 1, 1, 1}, {7, 7, 1, 1, 1, 1, 1}, {7, 7, 2, 2, 1, 1, 1}};
+// clang-format on
+
+std::vector<DwCase> generic_cases(Layout layout) {
+  const int64_t channels[] = {1, 3, 17, 33, 5, 64};
+  const std::pair<int64_t, int64_t> sizes[] = {{13, 11}, {9, 17}, {20, 19}, {6, 7}, {15, 8}, {12, 12}};
+  std::vector<Shape> shapes(std::begin(kGenericShapes), std::end(kGenericShapes));
+  if (layout == Layout::kNCHW) shapes.insert(shapes.end(), std::begin(kDenseShapes), std::end(kDenseShapes));
+  std::vector<DwCase> out;
+  int v = 0;
+  for (const Shape& sh : shapes) {
+    for (DType dt : kDtypes) {
+      for (int i = 0; i < 2; ++i, ++v) {
+        const auto size = sizes[v % 6];
+        // Channels times multiplier kept small: the emulator runs a block's threads one at a time.
+        const int64_t c = channels[(v / 2) % 6] / (sh.m > 2 && channels[(v / 2) % 6] > 17 ? 2 : 1);
+        ProblemDesc d = depthwise(1, size.first, size.second, c, sh.kh, sh.kw);
+        d.stride_h = sh.sh, d.stride_w = sh.sw, d.dilation_h = sh.dh, d.dilation_w = sh.dw, d.multiplier = sh.m;
+        d.layout = layout;
+        d.dtype = dt;
+        DwCase dc;
+        vary(&d, &dc.c, v);
+        dc.c.desc = d;
+        const bool slide = sh.sw == 1 && sh.dw == 1;
+        dc.expect = std::string("dw_fwd_") + to_string(layout) + "_generic" + (slide ? "_slidew_" : "_") + to_string(dt);
+        out.push_back(dc);
+      }
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(GenericNhwc, DepthwiseCuda, ::testing::ValuesIn(generic_cases(Layout::kNHWC)), dw_case_name);
+INSTANTIATE_TEST_SUITE_P(GenericNchw, DepthwiseCuda, ::testing::ValuesIn(generic_cases(Layout::kNCHW)), dw_case_name);
+
+// --- large filters, large dilations, tap skipping, several filter-row chunks ------------------------
+
+std::vector<DwCase> large_cases() {
+  std::vector<DwCase> out;
+  auto add = [&](ProblemDesc d, DataKind kind, const std::string& expect) {
+    DwCase dc;
+    dc.c.desc = d;
+    dc.c.data = kind;
+    dc.c.seed = 77 + out.size();
+    dc.expect = expect;
+    out.push_back(dc);
+  };
+  for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
+    const std::string g = std::string("dw_fwd_") + to_string(layout) + "_generic_";
+    // 31x31 (the generic kernels stage it in several chunks of filter rows), SAME on an odd map.
+    ProblemDesc big = depthwise(1, 33, 35, 5, 31, 31);
+    big.layout = layout;
+    big.padding = PaddingMode::kSame;
+    big.has_bias = true;
+    add(big, DataKind::kSmallIntegers, g + "slidew_f32");
+    big.dtype = DType::kF16;
+    big.filter_layout = FilterLayout::kOIHW;
+    big.activation = Activation::kRelu6;
+    add(big, DataKind::kUniform, g + "slidew_f16");
+    // 31x31 with 33 channels: two channel chunks (NHWC), stride 2.
+    ProblemDesc big2 = depthwise(1, 19, 21, 33, 31, 31);
+    big2.layout = layout;
+    big2.padding = PaddingMode::kSame;
+    big2.stride_h = big2.stride_w = 2;
+    big2.dtype = DType::kBF16;
+    add(big2, DataKind::kUniform, g + "bf16");
+    // Atrous rate 18 on 33x33 (DeepLab's ASPP at output stride 16): most taps read padding only.
+    ProblemDesc aspp = depthwise(2, 33, 33, 17, 3, 3);
+    aspp.layout = layout;
+    aspp.padding = PaddingMode::kSame;
+    aspp.dilation_h = aspp.dilation_w = 18;
+    aspp.has_bias = true;
+    aspp.activation = Activation::kRelu;
+    add(aspp, DataKind::kSmallIntegers, g + "f32");
+    aspp.dtype = DType::kF16;
+    add(aspp, DataKind::kUniform, g + "f16");
+    // Explicit padding wider than the filter reach: rows of outputs that see only padding (= bias).
+    ProblemDesc wide = depthwise(1, 6, 7, 9, 3, 3);
+    wide.layout = layout;
+    wide.padding = PaddingMode::kExplicit;
+    wide.pad_top = 5, wide.pad_bottom = 4, wide.pad_left = 6, wide.pad_right = 1;
+    wide.has_bias = true;
+    add(wide, DataKind::kSmallIntegers,
+        layout == Layout::kNHWC ? "dw_fwd_nhwc_k3s1_f32x1_tile" : "dw_fwd_nchw_generic_slidew_f32");
+    // A non-square filter with different dilations per dimension.
+    ProblemDesc rect = depthwise(1, 23, 14, 6, 15, 3);
+    rect.layout = layout;
+    rect.padding = PaddingMode::kSame;
+    rect.dilation_w = 6;
+    rect.multiplier = 2;
+    add(rect, DataKind::kSmallIntegers, g + "f32");
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(Large, DepthwiseCuda, ::testing::ValuesIn(large_cases()), dw_case_name);
+
+// --- the direct kernel: forced by skipping the tiled ones, and chosen where they cannot stage -------
+
+std::vector<DwCase> direct_cases() {
+  std::vector<DwCase> out;
+  const std::vector<std::string> skip_tiled = {"ref", "dw_fwd_nhwc_k", "dw_fwd_nhwc_generic", "dw_fwd_nchw_generic"};
+  int v = 0;
+  for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
+    for (DType dt : kDtypes) {
+      ProblemDesc d = depthwise(2, 11, 9, 7, 3, 5);
+      d.layout = layout;
+      d.dtype = dt;
+      d.stride_h = 2, d.dilation_w = 2, d.multiplier = 2;
+      DwCase dc;
+      vary(&d, &dc.c, v++);
+      dc.c.desc = d;
+      dc.expect = std::string("dw_fwd_") + to_string(layout) + "_direct_" + to_string(dt);
+      dc.skip = skip_tiled;
+      out.push_back(dc);
+    }
+  }
+  // Stride 3 with dilation 8 on an NHWC 8x8 tile stages more than the generic kernel's budget.
+  ProblemDesc d = depthwise(1, 10, 9, 3, 3, 3);
+  d.stride_h = d.stride_w = 3;
+  d.dilation_h = d.dilation_w = 8;
+  d.padding = PaddingMode::kSame;
+  DwCase dc;
+  dc.c.desc = d;
+  dc.expect = "dw_fwd_nhwc_direct_f32";
+  out.push_back(dc);
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(Direct, DepthwiseCuda, ::testing::ValuesIn(direct_cases()), dw_case_name);
+
+// --- selection -------------------------------------------------------------------------------------
+
+Plan cuda_plan(const ProblemDesc& d, const PlanOptions& options = no_reference()) {
+  Result<Problem> p = Problem::create(d);
+  EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+  Result<Plan> plan = Plan::create(*p, "cuda", options);
+  EXPECT_TRUE(plan.is_ok()) << plan.status().to_string();
+  return std::move(plan).value();
+}
+
+TEST(DepthwiseCudaSelection, NamesSayTheVariant) {
+  DSCONV_REQUIRE_CUDA();
+  ProblemDesc d = depthwise(32, 112, 112, 32, 3, 3);
+  d.padding = PaddingMode::kSame;
+  d.dtype = DType::kF16;
+  EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_k3s1_f16x8_tile8x16");
+  d.channels = 17;
+  EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_k3s1_f16x1_tile8x16");
+  d = depthwise(32, 56, 56, 144, 5, 5);
+  d.padding = PaddingMode::kSame;
+  d.stride_h = d.stride_w = 2;
+  EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_k5s2_f32x4_tile8x8");
+  d.dtype = DType::kBF16;
+  d.kernel_h = d.kernel_w = 7;
+  EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_k7s2_bf16x8_tile8x8");
+  d = depthwise(32, 56, 56, 128, 31, 31);
+  d.padding = PaddingMode::kSame;
+  EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_generic_slidew_f32x4_tile8x16");
+  d.dilation_h = d.dilation_w = 2;
+  d.kernel_h = d.kernel_w = 3;
+  EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_generic_f32x4_tile8x8");
+  d.layout = Layout::kNCHW;
+  EXPECT_EQ(cuda_plan(d).implementation().rfind("dw_fwd_nchw_generic_f32_tile", 0), 0u);
+  d.dilation_h = d.dilation_w = 1;
+  EXPECT_EQ(cuda_plan(d).implementation().rfind("dw_fwd_nchw_generic_slidew_f32_tile", 0), 0u);
+  // Small maps put several planes in one NCHW block.
+  d = depthwise(4, 5, 6, 64, 3, 3);
+  d.layout = Layout::kNCHW;
+  d.padding = PaddingMode::kSame;
+  const std::string small = cuda_plan(d).implementation();
+  EXPECT_NE(small.find("planes"), std::string::npos) << small;
+}
+
+TEST(DepthwiseCudaSelection, RejectionsSayWhy) {
+  DSCONV_REQUIRE_CUDA();
+  ProblemDesc d = depthwise(1, 20, 20, 32, 3, 3);
+  d.dilation_h = d.dilation_w = 2;
+  d.padding = PaddingMode::kSame;
+  const Plan plan = cuda_plan(d);
+  EXPECT_EQ(plan.implementation().rfind("dw_fwd_nhwc_generic", 0), 0u);
+  bool found = false;
+  for (const Rejection& r : plan.rejections()) {
+    if (r.backend == "cuda" && r.implementation == "dw_fwd_nhwc_k{K}s{S}") {
+      found = true;
+      EXPECT_NE(r.reason.find("dilation 2x2"), std::string::npos) << r.reason;
+    }
+  }
+  EXPECT_TRUE(found) << plan.explain();
+
+  d = depthwise(1, 20, 20, 32, 9, 9);
+  const Plan nine = cuda_plan(d);
+  EXPECT_NE(nine.explain().find("no specialization for kernel 9"), std::string::npos) << nine.explain();
+}
+
+TEST(DepthwiseCudaSelection, SkippingEverythingFailsClearly) {
+  DSCONV_REQUIRE_CUDA();
+  Result<Problem> p = Problem::create(depthwise(1, 8, 8, 4, 3, 3));
+  ASSERT_TRUE(p.is_ok());
+  Result<Plan> plan = Plan::create(*p, "cuda", PlanOptions{{"ref", "dw_"}});
+  ASSERT_FALSE(plan.is_ok());
+  EXPECT_EQ(plan.status().code(), StatusCode::kNotSupported);
+  EXPECT_NE(plan.status().message().find("skipped by options"), std::string::npos) << plan.status().to_string();
+  EXPECT_NE(plan.status().message().find("dw_fwd_nhwc_direct_f32"), std::string::npos) << plan.status().to_string();
+}
+
+TEST(DepthwiseCudaSelection, SkippingTheSpecializedKernelsFallsToGeneric) {
+  DSCONV_REQUIRE_CUDA();
+  const ProblemDesc d = depthwise(1, 13, 11, 17, 3, 3);
+  const TestReport r = ConvTester().desc(d).test("cuda", PlanOptions{{"ref", "dw_fwd_nhwc_k"}});
+  EXPECT_EQ(r.implementation.rfind("dw_fwd_nhwc_generic_slidew_f32", 0), 0u) << r.implementation;
+}
+
+// A cuda plan runs on the device backend, with the depthwise kernels, needing no workspace (OIHW
+// filters are read in place); a run that silently used another backend would fail here.
+TEST(DepthwiseCudaSelection, CudaPlansRunOnTheDevice) {
+  DSCONV_REQUIRE_CUDA();
+  for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
+    for (FilterLayout fl : {FilterLayout::kTF, FilterLayout::kOIHW}) {
+      ProblemDesc d = depthwise(1, 9, 9, 8, 3, 3);
+      d.layout = layout;
+      d.filter_layout = fl;
+      const Plan plan = cuda_plan(d);
+      EXPECT_EQ(plan.backend(), "cuda");
+      EXPECT_EQ(plan.memory_space(), MemorySpace::kDevice);
+      EXPECT_EQ(plan.implementation().rfind("dw_fwd_", 0), 0u) << plan.implementation();
+      EXPECT_EQ(plan.workspace_bytes(), 0u);
+    }
+  }
+}
+
+// --- misaligned views and odd channel counts --------------------------------------------------------
+
+// Runs `d` with every tensor placed `offset` elements past a 256-byte aligned address (as a view into
+// a larger buffer would be), on small-integer data so that the result is exact in every dtype.
+void run_with_offset(const ProblemDesc& d, size_t offset, const std::string& expect) {
+  Result<Problem> created = Problem::create(d);
+  ASSERT_TRUE(created.is_ok()) << created.status().to_string();
+  const Problem& p = *created;
+  SCOPED_TRACE(p.descriptor() + " offset " + std::to_string(offset) + " seed 4242");
+  Result<Plan> made = Plan::create(p, "cuda", no_reference());
+  ASSERT_TRUE(made.is_ok()) << made.status().to_string();
+  const Plan& plan = *made;
+  EXPECT_EQ(plan.implementation().rfind(expect, 0), 0u) << plan.implementation();
+
+  const HostData data = random_data(p, DataKind::kSmallIntegers, 4242);
+  Result<std::vector<float>> expected = reference_f32(p, data);
+  ASSERT_TRUE(expected.is_ok()) << expected.status().to_string();
+  const size_t es = dtype_size(p.dtype());
+  const size_t pad = offset * es;
+
+  auto place = [&](const std::vector<float>& values, Buffer* buf) -> void* {
+    const std::vector<uint8_t> bytes = encode(p.dtype(), values);
+    Result<Buffer> b = Buffer::create(plan.memory_space(), pad + bytes.size() + 64);
+    EXPECT_TRUE(b.is_ok());
+    *buf = std::move(b).value();
+    EXPECT_TRUE(buf->upload(bytes.data(), bytes.size(), pad).is_ok());
+    return static_cast<char*>(buf->data()) + pad;
+  };
+  Buffer in, filter, bias, out;
+  Tensors t;
+  t.input = place(data.input, &in);
+  t.filter = place(data.filter, &filter);
+  if (p.has_bias()) t.bias = place(data.bias, &bias);
+  const size_t out_bytes = static_cast<size_t>(p.output_elements()) * es;
+  {
+    Result<Buffer> b = Buffer::create(plan.memory_space(), pad + out_bytes + 64);
+    ASSERT_TRUE(b.is_ok());
+    out = std::move(b).value();
+    std::vector<uint8_t> poison(pad + out_bytes + 64, 0xA5);
+    const std::vector<uint8_t> nan = nan_poison(p.dtype(), p.output_elements());
+    std::copy(nan.begin(), nan.end(), poison.begin() + static_cast<std::ptrdiff_t>(pad));
+    ASSERT_TRUE(out.upload(poison.data(), poison.size()).is_ok());
+    t.output = static_cast<char*>(out.data()) + pad;
+  }
+  Result<Stream> stream = Stream::create(plan.memory_space());
+  ASSERT_TRUE(stream.is_ok()) << stream.status().to_string();
+  const Status s = plan.run(t, nullptr, 0, stream->get());
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  ASSERT_TRUE(stream->synchronize().is_ok());
+
+  std::vector<uint8_t> got_bytes(pad + out_bytes + 64);
+  ASSERT_TRUE(out.download(got_bytes.data(), got_bytes.size()).is_ok());
+  for (size_t i = 0; i < pad; ++i) ASSERT_EQ(got_bytes[i], 0xA5) << "write before the output";
+  for (size_t i = pad + out_bytes; i < got_bytes.size(); ++i) ASSERT_EQ(got_bytes[i], 0xA5) << "write after the output";
+  const std::vector<float> got = decode(p.dtype(), got_bytes.data() + pad, p.output_elements());
+  int64_t bad = 0;
+  for (int64_t i = 0; i < p.output_elements(); ++i) {
+    const float e = (*expected)[static_cast<size_t>(i)], g = got[static_cast<size_t>(i)];
+    if (!(g == e)) {  // exact: small integers; NaN (unwritten) never equals
+      if (++bad <= 5) ADD_FAILURE() << "element " << i << ": got " << g << ", expected " << e;
+    }
+  }
+  EXPECT_EQ(bad, 0);
+}
+
+TEST(DepthwiseCudaAlignment, MisalignedTensorsTakeTheCheckedPath) {
+  DSCONV_REQUIRE_CUDA();
+  for (DType dt : kDtypes) {
+    for (size_t offset : {size_t{0}, size_t{1}}) {
+      // C = 16 allows 16-byte loads by size; the pointer offset forbids them at run time.
+      ProblemDesc d = depthwise(2, 9, 10, 16, 3, 3);
+      d.dtype = dt;
+      d.padding = PaddingMode::kSame;
+      d.has_bias = true;
+      run_with_offset(d, offset, "dw_fwd_nhwc_k3s1_" + std::string(to_string(dt)) + "x" + (dt == DType::kF32 ? "4" : "8"));
+      d.kernel_h = d.kernel_w = 5;
+      d.stride_h = d.stride_w = 2;
+      run_with_offset(d, offset, "dw_fwd_nhwc_k5s2_");
+      d.dilation_h = 2;
+      d.stride_h = d.stride_w = 1;
+      run_with_offset(d, offset, "dw_fwd_nhwc_generic_slidew_" + std::string(to_string(dt)));
+      d.stride_w = 2;
+      run_with_offset(d, offset, "dw_fwd_nhwc_generic_" + std::string(to_string(dt)));
+      // NCHW with OW % 4 == 0: vector stores by size, refused for the offset output.
+      ProblemDesc n = depthwise(1, 7, 12, 5, 3, 3);
+      n.layout = Layout::kNCHW;
+      n.dtype = dt;
+      n.padding = PaddingMode::kSame;
+      run_with_offset(n, offset, "dw_fwd_nchw_generic_slidew_");
+    }
+  }
+}
+
+TEST(DepthwiseCudaAlignment, OddChannelCounts) {
+  DSCONV_REQUIRE_CUDA();
+  for (DType dt : kDtypes) {
+    for (int64_t c : {1, 7, 31, 33}) {
+      ProblemDesc d = depthwise(1, 7, 9, c, 3, 3);
+      d.dtype = dt;
+      d.padding = PaddingMode::kSame;
+      d.has_bias = true;
+      run_with_offset(d, 0, "dw_fwd_nhwc_k3s1_" + std::string(to_string(dt)) + "x1");
+      d.multiplier = 3;
+      run_with_offset(d, 1, "dw_fwd_nhwc_generic_slidew_" + std::string(to_string(dt)) + "x1");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dsconv::testing

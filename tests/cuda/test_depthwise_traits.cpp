@@ -1,0 +1,197 @@
+// Host-side tests of the depthwise tile arithmetic (cuda/depthwise/traits.hpp): halo sizes, shared
+// memory, thread counts, the generic kernels' filter-row chunking and the tap-skipping ranges. The
+// kernels, the launchers and the selection all read these numbers, so an error here is an error there.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "cuda/depthwise/traits.hpp"
+
+namespace dsconv::cuda::dw {
+namespace {
+
+// Compile-time evaluation is part of the contract (template tile sizes come from it).
+static_assert(halo_extent(8, 3, 1, 1) == 10, "3x3 stride 1 over 8 outputs reads 10 inputs");
+static_assert(halo_extent(8, 3, 2, 1) == 17, "stride 2 reads (8-1)*2 + 3 inputs");
+static_assert(halo_extent(8, 3, 1, 18) == 44, "rate 18 spans (3-1)*18 + 1 + 7");
+static_assert(nhwc_specialization_exists(3, 1) && !nhwc_specialization_exists(9, 1), "specialization list");
+
+TEST(DepthwiseTraits, HaloExtent) {
+  EXPECT_EQ(halo_extent(1, 1, 1, 1), 1);
+  EXPECT_EQ(halo_extent(1, 31, 1, 1), 31);
+  EXPECT_EQ(halo_extent(16, 7, 1, 1), 22);
+  EXPECT_EQ(halo_extent(8, 7, 2, 1), 21);
+  EXPECT_EQ(halo_extent(4, 5, 3, 2), 18);  // (4-1)*3 + (5-1)*2 + 1
+}
+
+TEST(DepthwiseTraits, Specialized3x3Stride1) {
+  using Tr = NhwcSpecializedTraits<float, 3, 1>;
+  EXPECT_EQ(Tr::kTileH, 8);
+  EXPECT_EQ(Tr::kTileW, 16);
+  EXPECT_EQ(Tr::kHaloH, 10);
+  EXPECT_EQ(Tr::kHaloW, 18);
+  EXPECT_EQ(Tr::kThreadInRows, 6);  // 4 output rows + 2
+  EXPECT_EQ(Tr::kThreadInCols, 6);
+  EXPECT_EQ(Tr::kThreads, 16 * 2 * 4);
+  EXPECT_EQ(Tr::kLoadVec, 4);
+  EXPECT_EQ(Tr::kSmemBytes, (10 * 18 * 32 + 9 * 32) * 4);
+  EXPECT_TRUE(Tr::kFilterInRegisters);
+}
+
+TEST(DepthwiseTraits, Specialized7x7Stride2SixteenBit) {
+  // The storage type changes the load vector only: the staged tile is f32 for every dtype.
+  using Tr = NhwcSpecializedTraits<uint16_t, 7, 2>;
+  using Tr32 = NhwcSpecializedTraits<float, 7, 2>;
+  EXPECT_EQ(Tr::kLoadVec, 8);
+  EXPECT_EQ(Tr::kVecsPerPixel, 4);
+  EXPECT_EQ(Tr::kHaloH, 21);
+  EXPECT_EQ(Tr::kHaloW, 21);
+  EXPECT_EQ(Tr::kSmemBytes, Tr32::kSmemBytes);
+  EXPECT_EQ(Tr::kSmemBytes, (21 * 21 * 32 + 49 * 32) * 4);
+  EXPECT_FALSE(Tr::kFilterInRegisters);  // 98 floats per channel pair: read from shared memory
+}
+
+template <int K, int S>
+void check_specialization() {
+  using Tr = NhwcSpecializedTraits<float, K, S>;
+  SCOPED_TRACE("k" + std::to_string(K) + "s" + std::to_string(S));
+  EXPECT_EQ(Tr::kHaloH, (Tr::kTileH - 1) * S + K);
+  EXPECT_EQ(Tr::kHaloW, (Tr::kTileW - 1) * S + K);
+  EXPECT_EQ(Tr::kThreads % 32, 0);
+  EXPECT_EQ(Tr::kStripsH * Tr::kRegH, Tr::kTileH);
+  EXPECT_EQ(Tr::kStripsW * Tr::kRegW, Tr::kTileW);
+  EXPECT_LE(Tr::kSmemBytes, kMaxSmemBytesPerBlock);
+  // A thread's window lies inside the staged halo.
+  EXPECT_LE((Tr::kTileH - Tr::kRegH) * S + Tr::kThreadInRows, Tr::kHaloH);
+  EXPECT_LE((Tr::kTileW - Tr::kRegW) * S + Tr::kThreadInCols, Tr::kHaloW);
+  EXPECT_TRUE(nhwc_specialization_exists(K, S));
+}
+
+TEST(DepthwiseTraits, EverySpecializationIsConsistent) {
+  int count = 0;
+#define DSCONV_DW_CHECK(K_, S_) check_specialization<K_, S_>(), ++count;
+  DSCONV_DW_NHWC_SPECIALIZATIONS(DSCONV_DW_CHECK)
+#undef DSCONV_DW_CHECK
+  EXPECT_EQ(count, 6);
+  EXPECT_FALSE(nhwc_specialization_exists(3, 3));
+  EXPECT_FALSE(nhwc_specialization_exists(1, 1));
+}
+
+TEST(DepthwiseTraits, GenericNhwcWholeFilterWhenSmall) {
+  const GenericGeometry g = nhwc_generic_geometry(8, 16, 3, 3, 1, 1, 2, 2, kGenericSmemBudgetBytes);
+  ASSERT_TRUE(g.fits);
+  EXPECT_EQ(g.chunk_kh, 3);
+  EXPECT_EQ(g.region_h, 7 + 2 * 2 + 1);
+  EXPECT_EQ(g.region_w, 15 + 2 * 2 + 1);
+  EXPECT_EQ(g.region_pitch, g.region_w * 32);
+  EXPECT_EQ(g.smem_bytes, (12 * 20 + 3 * 3) * 32 * 4);
+}
+
+TEST(DepthwiseTraits, GenericNhwcChunksLargeFilters) {
+  // 31x31: the chunk is the largest number of filter rows that fits the budget.
+  const GenericGeometry g = nhwc_generic_geometry(8, 16, 31, 31, 1, 1, 1, 1, kGenericSmemBudgetBytes);
+  ASSERT_TRUE(g.fits);
+  EXPECT_GT(g.chunk_kh, 1);
+  EXPECT_LT(g.chunk_kh, 31);
+  EXPECT_LE(g.smem_bytes, kGenericSmemBudgetBytes);
+  EXPECT_GT(nhwc_generic_smem_bytes(8, 16, g.chunk_kh + 1, 31, 1, 1, 1, 1), kGenericSmemBudgetBytes);
+  EXPECT_EQ(g.smem_bytes, nhwc_generic_smem_bytes(8, 16, g.chunk_kh, 31, 1, 1, 1, 1));
+  EXPECT_EQ(g.region_h, 7 + g.chunk_kh);
+
+  // Rate 18 on an 8x8 tile: two filter rows would need 26 staged rows; one does.
+  const GenericGeometry r = nhwc_generic_geometry(8, 8, 3, 3, 1, 1, 18, 18, kGenericSmemBudgetBytes);
+  ASSERT_TRUE(r.fits);
+  EXPECT_EQ(r.chunk_kh, 1);
+  EXPECT_EQ(r.region_h, 8);
+  EXPECT_EQ(r.region_w, 44);
+}
+
+TEST(DepthwiseTraits, GenericNhwcReportsWhatDoesNotFit) {
+  // Stride 3, dilation 8: one filter row already stages 22 rows x 38 columns x 32 channels x 4 bytes.
+  const GenericGeometry g = nhwc_generic_geometry(8, 8, 3, 3, 3, 3, 8, 8, kGenericSmemBudgetBytes);
+  EXPECT_FALSE(g.fits);
+  EXPECT_GT(nhwc_generic_smem_bytes(8, 8, 1, 3, 3, 3, 8, 8), kGenericSmemBudgetBytes);
+}
+
+TEST(DepthwiseTraits, NchwPaddedRows) {
+  // One pad element after each group of kRegW columns (and one at the end).
+  EXPECT_EQ(nchw_padded_cols(8, 8), 10);
+  EXPECT_EQ(nchw_padded_cols(46, 8), 46 + 5 + 1);
+  const GenericGeometry g = nchw_generic_geometry(2, 16, 32, 5, 5, 1, 1, 1, 1, 8, kGenericSmemBudgetBytes);
+  ASSERT_TRUE(g.fits);
+  EXPECT_EQ(g.chunk_kh, 5);
+  EXPECT_EQ(g.planes, 2);
+  EXPECT_EQ(g.region_w, 36);
+  EXPECT_EQ(g.region_pitch, nchw_padded_cols(36, 8));
+  EXPECT_EQ(g.smem_bytes, 2 * (20 * g.region_pitch + 5 * 5) * 4);
+}
+
+// valid_taps against a brute-force scan of every tap and output.
+TEST(DepthwiseTraits, ValidTapsMatchBruteForce) {
+  std::mt19937_64 rng(12345);
+  SCOPED_TRACE("seed 12345");
+  for (int iter = 0; iter < 4000; ++iter) {
+    const int64_t in = 1 + static_cast<int64_t>(rng() % 40);
+    const int64_t k = 1 + static_cast<int64_t>(rng() % 9);
+    const int64_t s = 1 + static_cast<int64_t>(rng() % 4);
+    const int64_t d = 1 + static_cast<int64_t>(rng() % 20);
+    const int64_t pad = static_cast<int64_t>(rng() % 30);
+    const int64_t out = 1 + static_cast<int64_t>(rng() % 40);
+    const int64_t b = static_cast<int64_t>(rng() % static_cast<uint64_t>(out));
+    const int64_t e = b + 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(out - b));
+    int64_t first = k, last = 0;
+    for (int64_t t = 0; t < k; ++t) {
+      bool useful = false;
+      for (int64_t o = b; o < e; ++o) {
+        const int64_t pos = o * s - pad + t * d;
+        useful = useful || (pos >= 0 && pos < in);
+      }
+      if (useful) first = std::min(first, t), last = std::max(last, t + 1);
+    }
+    const TapRange r = valid_taps(b, e, in, k, s, d, pad);
+    SCOPED_TRACE("in " + std::to_string(in) + " k " + std::to_string(k) + " s " + std::to_string(s) + " d " +
+                 std::to_string(d) + " pad " + std::to_string(pad) + " outputs [" + std::to_string(b) + ", " +
+                 std::to_string(e) + ")");
+    // Never excludes a useful tap. For one output (the direct kernel, which reads global memory with
+    // no further bounds check) the useful taps are an interval and the range is exactly it; for a
+    // block of outputs it is an interval that may also hold taps every output steps over.
+    if (first < last) {
+      ASSERT_LE(r.first, first);
+      ASSERT_GE(r.last, last);
+    }
+    if (e - b == 1) {
+      if (first >= last) {
+        ASSERT_GE(r.first, r.last) << "expected no useful tap";
+      } else {
+        ASSERT_EQ(r.first, first);
+        ASSERT_EQ(r.last, last);
+      }
+    }
+    // Its ends are useful unless nothing is: first reaches row >= 0 for the last output, last-1 reaches
+    // a row < in for the first output.
+    if (r.first < r.last) {
+      ASSERT_GE((e - 1) * s - pad + r.first * d, 0);
+      ASSERT_LT(b * s - pad + (r.last - 1) * d, in);
+    }
+  }
+}
+
+TEST(DepthwiseTraits, ValidTapsSkipPaddingOnlyTaps) {
+  // Rate 18, 3x3, SAME on 33: pad 18. Output rows 0..7 reach rows -18..-11 with tap 0: skipped.
+  const TapRange top = valid_taps(0, 8, 33, 3, 1, 18, 18);
+  EXPECT_EQ(top.first, 1);
+  EXPECT_EQ(top.last, 3);
+  // Rows 24..32: tap 2 reaches 42..50, beyond the input.
+  const TapRange bottom = valid_taps(24, 33, 33, 3, 1, 18, 18);
+  EXPECT_EQ(bottom.first, 0);
+  EXPECT_EQ(bottom.last, 2);
+  // Explicit padding wider than the filter reach: nothing to compute.
+  const TapRange none = valid_taps(0, 1, 4, 3, 1, 1, 5);
+  EXPECT_GE(none.first, none.last);
+}
+
+}  // namespace
+}  // namespace dsconv::cuda::dw

@@ -7,6 +7,8 @@ if(NOT DSCONV_CUDA_MODE STREQUAL "nvcc")
   message(FATAL_ERROR "the cudnn backend needs real CUDA (DSCONV_CUDA_MODE is ${DSCONV_CUDA_MODE})")
 endif()
 
+message(STATUS "dsconv: cudnn backend with cuDNN ${CUDNN_VERSION}: ${CUDNN_LIBRARY}")
+
 target_sources(dsconv PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/cudnn_backend.cpp
   ${CMAKE_CURRENT_LIST_DIR}/geometry.cpp

@@ -768,15 +768,43 @@ TEST(DriverToolkit, TolerancesGrowWithRoundoffAndTerms) {
   EXPECT_LT(relative_tolerance(big), 1e-4) << "loose enough to pass reordering, tight enough to catch a lost tap";
 }
 
-TEST(DriverToolkit, DeviceBuffersWithoutCudaSayWhy) {
-#if defined(DSCONV_HAVE_CUDA)
-  GTEST_SKIP() << "this build has CUDA";
-#else
-  TensorSet t = TensorSet::allocate(*Problem::parse("depthwise_n1h4w4c2_k3x3"));
+TEST(DriverToolkit, DeviceBuffers) {
+  TensorSet t = TensorSet::allocate(*Problem::parse("depthwise_n2h9w7c5_k3x3_m2_s2x1_d1x2_psame_nhwc_tf_f32"));
+  t.fill_random(21);
+#if !defined(DSCONV_HAVE_CUDA)
   Result<DeviceBuffers> d = DeviceBuffers::create(t, 0);
   ASSERT_FALSE(d.is_ok());
   EXPECT_EQ(d.status().code(), StatusCode::kBackendUnavailable);
   EXPECT_NE(d.status().message().find("no CUDA"), std::string::npos) << d.status().message();
+#else
+  std::string why;
+  if (!backend_available("cuda", &why)) GTEST_SKIP() << "cuda backend unavailable: " << why;
+  // The poisoned output goes up and comes back untouched.
+  Result<DeviceBuffers> d = DeviceBuffers::create(t, 100);
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  EXPECT_EQ(d->workspace_bytes(), 100u);
+  EXPECT_NE(d->workspace(), nullptr);
+  EXPECT_EQ(d->view().pointwise, nullptr);
+  EXPECT_EQ(d->view().bias, nullptr);
+  HostTensor back(t.output.dtype(), t.output.shape());
+  ASSERT_TRUE(d->download_output(&back).is_ok());
+  EXPECT_EQ(count_nan(back), back.elements());
+  HostTensor wrong(DType::kF32, {3});
+  EXPECT_EQ(d->download_output(&wrong).code(), StatusCode::kInvalidArgument);
+
+  // execute() stages a device plan's tensors and brings the output back.
+  const Problem p = *Problem::parse("depthwise_n2h9w7c5_k3x3_m2_s2x1_d1x2_psame_nhwc_tf_f32");
+  PlanOptions no_ref;
+  no_ref.skip_implementations = {"ref"};
+  Result<Plan> plan = Plan::create(p, "cuda", no_ref);
+  ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
+  ASSERT_EQ(plan->memory_space(), MemorySpace::kDevice);
+  ASSERT_TRUE(execute(*plan, &t).is_ok());
+  Result<HostTensor> ref = reference_output(p, t);
+  Result<HostTensor> scale = reference_output(p, t, true);
+  ASSERT_TRUE(ref.is_ok() && scale.is_ok());
+  const Comparison c = compare(p, t.output, *ref, *scale);
+  EXPECT_TRUE(c.pass) << plan->implementation() << ": " << c.summary();
 #endif
 }
 

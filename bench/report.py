@@ -2,10 +2,10 @@
 """Merge, tabulate and summarize benchmark results (JSON written by `dsconv bench` and
 bench/torch_peer.py, schema "dsconv-bench-1"). Standard library only.
 
-  report.py merge SUBJECT.json [PEER.json ...] -o merged.json
-      Rows of the peer files join the subject file's; the subject's speedups over every peer are
-      recomputed (peer median / subject median, matched by problem descriptor), and % of copy is
-      recomputed for every device row against one copy bandwidth: the subject file's.
+  report.py merge RESULTS.json [MORE.json ...] -o merged.json
+      The rows of every file in one report; the subjects' speedups over every peer are recomputed
+      (peer median / subject median, matched by problem descriptor), and % of copy is recomputed for
+      every device row against one copy bandwidth: the first file's that has one.
   report.py markdown RESULTS.json [-o results.md]
       A per-problem table (subject time, GB/s, % copy, speedup over each peer) and every row.
   report.py summary RESULTS.json
@@ -51,24 +51,25 @@ def recompute(report):
     return report
 
 
-def merge(subject, peers):
-    out = dict(subject)
-    out["rows"] = [dict(r) for r in subject["rows"]]
-    out["peers"] = list(subject.get("peers", []))
-    out["notes"] = list(subject.get("notes", []))
-    out["sources"] = [{"tool": subject.get("tool"), "command": subject.get("command")}]
-    for peer in peers:
-        out["sources"].append({"tool": peer.get("tool"), "command": peer.get("command"),
-                               "device": peer.get("device"), "copy_gbps": peer.get("copy_gbps")})
-        out["notes"].extend(peer.get("notes", []))
-        for r in peer["rows"]:
-            r = dict(r)
-            r["subject"] = False
-            r["speedup"] = {}
-            out["rows"].append(r)
-            if r["backend"] not in out["peers"]:
+def merge(reports):
+    """One report from several runs of one session (e.g. dsconv at f32 and f16, PyTorch at both).
+
+    Run-wide facts come from the first report; the copy bandwidth from the first that measured one.
+    Rows keep their subject flag; every backend that is not a subject is a peer."""
+    out = dict(reports[0])
+    out["rows"], out["peers"], out["notes"], out["sources"] = [], [], [], []
+    if not _finite(out.get("copy_gbps")):
+        out["copy_gbps"] = next((r["copy_gbps"] for r in reports if _finite(r.get("copy_gbps"))), None)
+    for rep in reports:
+        out["sources"].append({"tool": rep.get("tool"), "command": rep.get("command"), "device": rep.get("device"),
+                               "copy_gbps": rep.get("copy_gbps")})
+        out["notes"] += [n for n in rep.get("notes", []) if n not in out["notes"]]
+        out["peers"] += [p for p in rep.get("peers", []) if p not in out["peers"]]
+        for r in rep["rows"]:
+            out["rows"].append(dict(r))
+            if not r.get("subject") and r["backend"] not in out["peers"]:
                 out["peers"].append(r["backend"])
-    # Group rows by problem, in the subject's order, subject first.
+    # Rows of one problem together, in first-seen order, the subject first.
     order = {}
     for r in out["rows"]:
         order.setdefault(r["problem"], len(order))
@@ -192,9 +193,8 @@ def summary(report):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    m = sub.add_parser("merge", help="merge peer results into the subject's")
-    m.add_argument("subject")
-    m.add_argument("peers", nargs="*")
+    m = sub.add_parser("merge", help="merge results of one session into one report")
+    m.add_argument("results", nargs="+")
     m.add_argument("-o", "--out", required=True)
     md = sub.add_parser("markdown", help="markdown tables")
     md.add_argument("results")
@@ -204,7 +204,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     if args.cmd == "merge":
-        merged = merge(load(args.subject), [load(p) for p in args.peers])
+        merged = merge([load(p) for p in args.results])
         with open(args.out, "w") as f:
             json.dump(merged, f, indent=1)
             f.write("\n")

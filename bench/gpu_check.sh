@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# The GPU runbook: one command, under 10 minutes, on a machine with an NVIDIA GPU (H100/H200, sm_90).
+#
+#   bench/gpu_check.sh OUTDIR            build Release for sm_90 with cuDNN, run ctest on the GPU,
+#                                        compute-sanitizer memcheck and racecheck on a subset, the
+#                                        benchmark suites for dsconv's cuda kernels, cuDNN and PyTorch
+#                                        (device copy bandwidth measured in the same runs), and write
+#                                        the results into OUTDIR; a short summary table comes last.
+#   bench/gpu_check.sh OUTDIR --dry-run  the same logic without a GPU: every step is printed with its
+#                                        time box and not run; tool and cuDNN discovery run for real.
+#
+# Every step runs under `timeout`, inside one overall budget (GPU_CHECK_BUDGET_S, default 560 s); a
+# step that fails or times out is reported and the others still run (those that need its output are
+# skipped). OUTDIR receives at most 8 files: results.json, results.md, summary.txt, the charts, and
+# raw.tar.gz (each tool's JSON and every step's log).
+#
+# Environment: CUDNN_ROOT (a cuDNN to prefer), GPU_CHECK_BUILD (build folder, default build/gpu-check),
+# GPU_CHECK_BUDGET_S, GPU_CHECK_SUITES (default: all), PYTHON (default python3).
+# Exit status: 0 every step passed; 1 a step failed or was skipped; 2 nothing could run (no GPU,
+# no nvcc, bad arguments).
+set -u -o pipefail
+
+usage() {
+  sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+OUTDIR=""
+DRY_RUN=0
+FAIL_STEPS=" "
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) DRY_RUN=1 ;;
+    --fail-step) shift; FAIL_STEPS="$FAIL_STEPS${1:-} " ;;  # dry-run only: pretend this step failed
+    -h|--help) usage ;;
+    -*) echo "gpu_check: unknown option '$1'" >&2; usage ;;
+    *) [ -z "$OUTDIR" ] || { echo "gpu_check: one OUTDIR only (got '$OUTDIR' and '$1')" >&2; exit 2; }
+       OUTDIR=$1 ;;
+  esac
+  shift
+done
+[ -n "$OUTDIR" ] || usage
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${GPU_CHECK_BUILD:-$SRC/build/gpu-check}
+BUDGET=${GPU_CHECK_BUDGET_S:-560}
+RESERVE=25  # kept for the report step at the end
+SUITES=${GPU_CHECK_SUITES:-all}
+PYTHON=${PYTHON:-python3}
+DSCONV=$BUILD/bin/dsconv
+START=$SECONDS
+
+mkdir -p "$OUTDIR" || exit 2
+OUTDIR=$(cd "$OUTDIR" && pwd)
+WORK=$OUTDIR/.work  # raw results and logs; packed into raw.tar.gz at the end
+RAW=$WORK/raw
+LOGS=$WORK/logs
+rm -rf "$WORK" && mkdir -p "$RAW" "$LOGS" || exit 2
+STATUS_FILE=$WORK/steps.tsv
+: >"$STATUS_FILE"
+
+say() { printf '%s\n' "$*"; }
+elapsed() { echo $((SECONDS - START)); }
+remaining() { echo $((BUDGET - (SECONDS - START))); }
+record() {  # NAME STATUS SECONDS DETAIL
+  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$STATUS_FILE"
+}
+step_ok() { grep -q "^$1	ok	" "$STATUS_FILE"; }
+
+# step NAME MAX_SECONDS CMD...: runs CMD in a time box (MAX_SECONDS, or what the budget has left),
+# output to logs/NAME.log; records ok / FAIL rc / TIMEOUT / skipped. Returns CMD's status.
+step() {
+  local name=$1 max=$2
+  shift 2
+  local left=$(( $(remaining) - RESERVE ))
+  if [ "$name" = report ]; then left=$(remaining); fi
+  if [ "$left" -lt 10 ]; then
+    record "$name" skipped 0 "time budget spent"
+    say "[skip] $name: the time budget is spent"
+    return 125
+  fi
+  local box=$max
+  [ "$box" -le "$left" ] || box=$left
+  local t0=$SECONDS rc
+  say "[....] $name (time box ${box}s, $(elapsed)s elapsed)"
+  if [ "$DRY_RUN" = 1 ]; then
+    printf 'dry-run: would run, within %ss:\n  %s\n' "$box" "$*" >"$LOGS/$name.log"
+    say "       would run: $*"
+    case "$FAIL_STEPS" in *" $name "*) rc=1 ;; *) rc=0 ;; esac
+  else
+    timeout --kill-after=10 "$box" "$@" >"$LOGS/$name.log" 2>&1
+    rc=$?
+  fi
+  local took=$((SECONDS - t0))
+  if [ "$rc" = 0 ]; then
+    record "$name" ok "$took" ""
+    say "[ ok ] $name (${took}s)"
+  elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    record "$name" TIMEOUT "$took" "stopped after ${box}s"
+    say "[TIME] $name: stopped after ${box}s (log: raw.tar.gz logs/$name.log)"
+    tail -n 5 "$LOGS/$name.log" | sed 's/^/       /'
+  else
+    record "$name" FAIL "$took" "exit $rc"
+    say "[FAIL] $name: exit $rc (log: raw.tar.gz logs/$name.log)"
+    tail -n 8 "$LOGS/$name.log" | sed 's/^/       /'
+  fi
+  return "$rc"
+}
+
+skip() {  # NAME REASON
+  record "$1" skipped 0 "$2"
+  say "[skip] $1: $2"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Preflight: fail fast and clearly when this is no GPU machine
+# ---------------------------------------------------------------------------------------------
+say "gpu_check: source $SRC, build $BUILD, output $OUTDIR, budget ${BUDGET}s$([ "$DRY_RUN" = 1 ] && echo ', DRY RUN')"
+fatal() {
+  say "gpu_check: $*"
+  printf 'gpu_check preflight failed: %s\n' "$*" >"$OUTDIR/steps.txt"
+  rm -rf "$WORK"
+  exit 2
+}
+
+GPU_NAME=""
+if ! command -v nvidia-smi >/dev/null 2>&1; then
+  [ "$DRY_RUN" = 1 ] || fatal "no GPU here: nvidia-smi is not installed (this runbook needs an NVIDIA GPU; --dry-run checks the logic without one)"
+  say "preflight: no nvidia-smi (dry run: going on)"
+else
+  GPU_NAME=$(timeout 15 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | head -n 1)
+  rc=$?
+  [ $rc -eq 124 ] && GPU_NAME="no answer within 15 s"
+  if [ $rc -ne 0 ] || [ -z "$GPU_NAME" ] || ! printf '%s' "$GPU_NAME" | grep -q ','; then
+    [ "$DRY_RUN" = 1 ] || fatal "no usable GPU: nvidia-smi says: ${GPU_NAME:-nothing} (exit $rc)"
+    say "preflight: nvidia-smi found no GPU (dry run: going on)"
+    GPU_NAME=""
+  fi
+fi
+[ -n "$GPU_NAME" ] && say "preflight: GPU $GPU_NAME"
+
+NVCC=$(command -v nvcc || true)
+[ -n "$NVCC" ] || { [ -x /usr/local/cuda/bin/nvcc ] && NVCC=/usr/local/cuda/bin/nvcc; }
+if [ -z "$NVCC" ]; then
+  [ "$DRY_RUN" = 1 ] || fatal "no nvcc on PATH or in /usr/local/cuda/bin: cannot build the CUDA kernels"
+  say "preflight: no nvcc (dry run: going on)"
+else
+  say "preflight: nvcc $("$NVCC" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p') at $NVCC"
+fi
+command -v cmake >/dev/null 2>&1 || fatal "no cmake on PATH"
+SANITIZER=$(command -v compute-sanitizer || true)
+[ -n "$SANITIZER" ] || { [ -x /usr/local/cuda/bin/compute-sanitizer ] && SANITIZER=/usr/local/cuda/bin/compute-sanitizer; }
+GENERATOR=()
+command -v ninja >/dev/null 2>&1 && GENERATOR=(-G Ninja)
+HAVE_TORCH=0
+if timeout 60 "$PYTHON" -c 'import torch' >/dev/null 2>&1; then HAVE_TORCH=1; fi
+say "preflight: compute-sanitizer ${SANITIZER:-not found}; PyTorch $([ $HAVE_TORCH = 1 ] && echo found || echo 'not found')"
+# The Python tools must at least parse here, or their steps would fail late.
+for tool in report.py torch_peer.py plot.py; do
+  "$PYTHON" -m py_compile "$SRC/bench/$tool" 2>>"$LOGS/preflight.log" || fatal "bench/$tool does not compile (see $LOGS/preflight.log)"
+done
+record preflight ok 0 "${GPU_NAME:-no GPU (dry run)}"
+
+# ---------------------------------------------------------------------------------------------
+# cuDNN: CUDNN_ROOT, else the CUDA toolkit's, else PyTorch's nvidia-cudnn-cu13/cu12 package (which
+# may ship only libcudnn.so.9: a shim folder gets the unversioned link the linker wants)
+# ---------------------------------------------------------------------------------------------
+cudnn_version_of() {  # INCLUDE_DIR -> "9.x.y"
+  local h=$1/cudnn_version.h
+  [ -f "$h" ] || return 1
+  local maj min pat
+  maj=$(sed -n 's/^#define CUDNN_MAJOR *\([0-9]*\).*/\1/p' "$h")
+  min=$(sed -n 's/^#define CUDNN_MINOR *\([0-9]*\).*/\1/p' "$h")
+  pat=$(sed -n 's/^#define CUDNN_PATCHLEVEL *\([0-9]*\).*/\1/p' "$h")
+  echo "$maj.$min.$pat"
+}
+CUDNN_CANDIDATES=()
+[ -n "${CUDNN_ROOT:-}" ] && CUDNN_CANDIDATES+=("$CUDNN_ROOT")
+[ -n "$NVCC" ] && CUDNN_CANDIDATES+=("$(dirname "$(dirname "$(readlink -f "$NVCC")")")")
+CUDNN_CANDIDATES+=(/usr/local/cuda /usr)
+while IFS= read -r d; do [ -n "$d" ] && CUDNN_CANDIDATES+=("$d"); done < <(
+  timeout 60 "$PYTHON" - 2>/dev/null <<'PY'
+import importlib.util, site, os
+roots = []
+spec = importlib.util.find_spec("nvidia.cudnn")
+if spec is not None and spec.submodule_search_locations:
+    roots += list(spec.submodule_search_locations)
+for p in site.getsitepackages() + [site.getusersitepackages()]:
+    roots.append(os.path.join(p, "nvidia", "cudnn"))
+seen = set()
+for r in roots:
+    if os.path.isdir(r) and r not in seen:
+        seen.add(r)
+        print(r)
+PY
+)
+CUDNN_DIR="" CUDNN_INC="" CUDNN_LIBDIR="" CUDNN_VERSION=""
+for root in "${CUDNN_CANDIDATES[@]}"; do
+  for inc in "$root/include" "$root/targets/x86_64-linux/include" "$root/include/x86_64-linux-gnu"; do
+    v=$(cudnn_version_of "$inc") || continue
+    case "$v" in 9.*|1[0-9].*) ;; *) say "cuDNN: $v at $inc is older than 9; ignored"; continue ;; esac
+    for lib in "$root/lib" "$root/lib64" "$root/targets/x86_64-linux/lib" "$root/lib/x86_64-linux-gnu"; do
+      if ls "$lib"/libcudnn.so* >/dev/null 2>&1; then
+        CUDNN_DIR=$root CUDNN_INC=$inc CUDNN_LIBDIR=$lib CUDNN_VERSION=$v
+        break 3
+      fi
+    done
+  done
+done
+CUDNN_ARGS=(-DDSCONV_WITH_CUDNN=AUTO)
+if [ -n "$CUDNN_DIR" ]; then
+  CUDNN_ROOT_USED=$CUDNN_DIR
+  if [ ! -e "$CUDNN_LIBDIR/libcudnn.so" ]; then
+    # Only libcudnn.so.9 (a pip package): a shim root with the unversioned name for the linker.
+    CUDNN_ROOT_USED=$BUILD/cudnn-shim
+    mkdir -p "$CUDNN_ROOT_USED/lib"
+    ln -sfn "$CUDNN_INC" "$CUDNN_ROOT_USED/include"
+    real=$(ls "$CUDNN_LIBDIR"/libcudnn.so.* | sort | head -n 1)
+    ln -sfn "$real" "$CUDNN_ROOT_USED/lib/libcudnn.so"
+    say "cuDNN: no unversioned libcudnn.so in $CUDNN_LIBDIR: shim $CUDNN_ROOT_USED -> $real"
+  fi
+  CUDNN_ARGS=(-DDSCONV_WITH_CUDNN=ON "-DCUDNN_ROOT=$CUDNN_ROOT_USED")
+  # cuDNN 9 loads its engine libraries (libcudnn_*.so.9) at run time from beside itself.
+  export LD_LIBRARY_PATH="$CUDNN_LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  say "cuDNN: $CUDNN_VERSION at $CUDNN_DIR (headers $CUDNN_INC, libraries $CUDNN_LIBDIR)"
+else
+  say "cuDNN: none found (looked in: ${CUDNN_CANDIDATES[*]}); the cudnn backend is not built and its rows will say so"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Build, test
+# ---------------------------------------------------------------------------------------------
+export DSCONV_COMMIT=$(git -C "$SRC" describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null || echo unknown)
+JOBS=$(nproc 2>/dev/null || echo 8)
+
+step configure 150 cmake -S "$SRC" -B "$BUILD" "${GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release \
+  -DDSCONV_WITH_CUDA=ON -DDSCONV_CUDA_EMULATION=OFF -DCMAKE_CUDA_ARCHITECTURES=90 \
+  ${NVCC:+-DCMAKE_CUDA_COMPILER=$NVCC} "${CUDNN_ARGS[@]}" -DDSCONV_WITH_ONEDNN=OFF
+if [ "$DRY_RUN" = 0 ] && step_ok configure; then
+  used=$(sed -n 's/^CUDNN_LIBRARY:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null)
+  say "cuDNN used by the build: ${used:-none} $(grep -o 'cuDNN backend: [A-Z]*' "$LOGS/configure.log" | head -n 1)"
+fi
+
+if step_ok configure; then
+  step build 330 cmake --build "$BUILD" -j "$JOBS" --target dsconv_driver dsconv_tests
+else
+  skip build "configure failed"
+fi
+
+if step_ok build; then
+  step ctest 150 ctest --test-dir "$BUILD" -j 8 --timeout 120 --output-on-failure
+else
+  skip ctest "no build"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks: dsconv's cuda kernels with cuDNN as peer (same process, same data), then PyTorch
+# ---------------------------------------------------------------------------------------------
+BENCH_TIMING=(--min-time 0.1 --max-iters 50 --max-time 3 --no-progress)
+suite_flags() {
+  local s
+  for s in ${1//,/ }; do printf -- '--suite %s ' "$s"; done
+}
+# shellcheck disable=SC2046
+if step_ok build; then
+  step bench_f32 200 "$DSCONV" bench $(suite_flags "$SUITES") --backend cuda,cudnn --verify --max-ref-gflop 12 \
+    "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f32.json"
+else
+  skip bench_f32 "no build"
+fi
+if step_ok build && [ "$HAVE_TORCH" = 1 ]; then
+  step torch_f32 200 sh -c "'$DSCONV' bench $(suite_flags "$SUITES") --dump --format json >'$RAW/problems_f32.json' &&
+    '$PYTHON' '$SRC/bench/torch_peer.py' --problems '$RAW/problems_f32.json' --dsconv '$DSCONV' --verify \
+      --min-time 0.1 --max-iters 50 --max-time 3 -o '$RAW/torch_f32.json'"
+else
+  skip torch_f32 "$([ "$HAVE_TORCH" = 1 ] && echo 'no build' || echo 'PyTorch not importable')"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# compute-sanitizer: memcheck and racecheck on small problems through the driver (every kernel
+# family: strides, dilations, big kernels, NCHW, f16/bf16, multiplier) and on a spread of the GPU tests
+# ---------------------------------------------------------------------------------------------
+SANITIZE_PROBLEMS="
+depthwise_n2h15w13c17_k3x3_m1_s1x1_d1x1_psame_nhwc_tf_f32
+depthwise_n2h15w13c33_k3x3_m2_s2x2_d1x1_psame_nhwc_tf_f32_bias_relu6
+depthwise_n1h17w15c24_k5x5_m1_s1x1_d2x2_psame_nhwc_tf_f16
+depthwise_n1h16w16c20_k7x7_m1_s1x1_d1x1_psame_nchw_oihw_bf16
+depthwise_n1h21w19c16_k13x13_m1_s1x1_d1x1_psame_nhwc_tf_f32
+depthwise_n1h9w11c8_k3x5_m3_s2x1_d1x3_pt1b0l2r1_nhwc_tf_f32
+separable_n1h13w13c16_k3x3_m1_o24_s1x1_d6x6_psame_nhwc_tf_f32
+conv2d_n1h13w13c16_k3x3_o24_s1x1_d6x6_psame_nhwc_tf_f32
+"
+cat >"$WORK/sanitize.sh" <<'SH'
+#!/usr/bin/env bash
+# sanitize.sh SANITIZER TOOL DSCONV TESTS PROBLEM...: every problem on cuda and cudnn under the tool,
+# then a spread of up to 24 GPU tests; fails on any report. Problems a backend cannot plan are skipped.
+set -u
+san=$1 tool=$2 dsconv=$3 tests=$4
+shift 4
+failed=0
+for p in "$@"; do
+  for b in cuda cudnn; do
+    "$san" --tool "$tool" --error-exitcode 99 "$dsconv" check "$p" --backend "$b" --seed 7 >out.txt 2>&1
+    rc=$?
+    case $rc in
+      0) echo "ok       $tool $b $p" ;;
+      3) echo "skipped  $tool $b $p (the backend cannot plan it)" ;;
+      *) echo "FAILED   $tool $b $p (exit $rc)"; tail -n 30 out.txt; failed=1 ;;
+    esac
+  done
+done
+filter=$("$tests" --gtest_list_tests 2>/dev/null | awk '
+  /^[^ ]/ { suite = $1; next }
+  { name = suite $1; if (tolower(name) ~ /cuda|cudnn|depthwise|emu/) print name }' |
+  awk '{ a[NR] = $0 } END { n = NR; k = n > 24 ? n / 24 : 1; for (i = 1; i <= n && c < 24; i += k) { printf "%s%s", (c++ ? ":" : ""), a[int(i)] } }')
+if [ -n "$filter" ]; then
+  "$san" --tool "$tool" --error-exitcode 99 "$tests" --gtest_filter="$filter" >out.txt 2>&1
+  rc=$?
+  grep -E '^\[  (PASSED|FAILED|SKIPPED) ' out.txt | sed "s/^/$tool tests: /"
+  [ $rc = 0 ] || { echo "FAILED   $tool tests (exit $rc)"; grep -E 'ERROR SUMMARY|Invalid|Race|Hazard' out.txt | head -n 20; failed=1; }
+else
+  echo "no GPU tests found to run under $tool"
+fi
+exit $failed
+SH
+chmod +x "$WORK/sanitize.sh"
+# shellcheck disable=SC2086
+for tool in memcheck racecheck; do
+  if ! step_ok build; then
+    skip "$tool" "no build"
+  elif [ -z "$SANITIZER" ]; then
+    skip "$tool" "compute-sanitizer not found"
+  else
+    step "$tool" 100 sh -c "cd '$WORK' && ./sanitize.sh '$SANITIZER' $tool '$DSCONV' '$BUILD/bin/dsconv_tests' $(echo $SANITIZE_PROBLEMS)"
+  fi
+done
+
+# Half precision, the depthwise suites (what mobile networks run in f16), time permitting.
+F16_SUITES=mobilenet_v2,efficientnet_b0,mobilenet_v3,convnext,replknet
+if step_ok build; then
+  step bench_f16 120 "$DSCONV" bench $(suite_flags "$F16_SUITES") --dtype f16 --backend cuda,cudnn --verify \
+    --max-ref-gflop 12 "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f16.json"
+else
+  skip bench_f16 "no build"
+fi
+if step_ok build && [ "$HAVE_TORCH" = 1 ]; then
+  step torch_f16 120 sh -c "'$DSCONV' bench $(suite_flags "$F16_SUITES") --dtype f16 --dump --format json >'$RAW/problems_f16.json' &&
+    '$PYTHON' '$SRC/bench/torch_peer.py' --problems '$RAW/problems_f16.json' --dsconv '$DSCONV' --verify \
+      --min-time 0.1 --max-iters 50 --max-time 3 -o '$RAW/torch_f16.json'"
+else
+  skip torch_f16 "$([ "$HAVE_TORCH" = 1 ] && echo 'no build' || echo 'PyTorch not importable')"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Report: merged JSON, markdown, charts, summary; raw results and logs packed
+# ---------------------------------------------------------------------------------------------
+results=()
+for f in dsconv_f32 dsconv_f16 torch_f32 torch_f16; do
+  [ -s "$RAW/$f.json" ] && results+=("$RAW/$f.json")
+done
+if [ ${#results[@]} -gt 0 ] || [ "$DRY_RUN" = 1 ]; then
+  step report 60 sh -c "'$PYTHON' '$SRC/bench/report.py' merge ${results[*]:-} -o '$OUTDIR/results.json' &&
+    '$PYTHON' '$SRC/bench/report.py' markdown '$OUTDIR/results.json' -o '$OUTDIR/results.md' &&
+    '$PYTHON' '$SRC/bench/report.py' summary '$OUTDIR/results.json' >'$OUTDIR/summary.txt' &&
+    { '$PYTHON' '$SRC/bench/plot.py' '$OUTDIR/results.json' -o '$OUTDIR' || echo 'charts skipped'; }"
+else
+  skip report "no benchmark results"
+fi
+
+{
+  say "# gpu_check $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  say "GPU: ${GPU_NAME:-none}; cuDNN: ${CUDNN_VERSION:-none} ${CUDNN_DIR:+at $CUDNN_DIR}; commit $DSCONV_COMMIT"
+  say "command: bench/gpu_check.sh $OUTDIR$([ "$DRY_RUN" = 1 ] && echo ' --dry-run')"
+  say ""
+  say "step         status   seconds  detail"
+  awk -F'\t' '{ printf "%-12s %-8s %7s  %s\n", $1, $2, $3, $4 }' "$STATUS_FILE"
+} >"$WORK/steps.txt"
+tar -czf "$OUTDIR/raw.tar.gz" -C "$WORK" raw logs steps.txt sanitize.sh 2>/dev/null
+cp "$WORK/steps.txt" "$OUTDIR/steps.txt"
+status=0
+grep -qv "	ok	" "$STATUS_FILE" && status=1
+rm -rf "$WORK"
+
+say ""
+cat "$OUTDIR/steps.txt"
+if [ -s "$OUTDIR/summary.txt" ]; then
+  say ""
+  cat "$OUTDIR/summary.txt"
+fi
+say "total $(elapsed)s; results in $OUTDIR (results.md, results.json, summary.txt, charts, raw.tar.gz)"
+exit $status

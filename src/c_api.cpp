@@ -297,8 +297,7 @@ dsconv_status_t dsconv_plan_uses_device_memory(dsconv_plan_t plan, int* on_devic
 }
 
 dsconv_status_t dsconv_plan_run(dsconv_plan_t plan, const void* input, const void* filter, const void* pointwise,
-                                const void* bias, void* output, void* workspace, size_t workspace_size,
-                                void* stream) {
+                                const void* bias, void* output, void* workspace, size_t workspace_size, void* stream) {
   static constexpr const char* kFunc = "dsconv_plan_run";
   return guarded(kFunc, [&] {
     if (dsconv_status_t s = check_plan(kFunc, "plan", plan)) return s;

@@ -78,12 +78,14 @@ class HeaderParser {
         have_descr = true;
       } else if (key == "fortran_order") {
         if (have_fortran) return fail(err, "header dict has key 'fortran_order' twice");
-        if (!read_bool(fortran_order)) return fail(err, "header 'fortran_order' is not True or False: " + quoted(rest()));
+        if (!read_bool(fortran_order))
+          return fail(err, "header 'fortran_order' is not True or False: " + quoted(rest()));
         have_fortran = true;
       } else if (key == "shape") {
         if (have_shape) return fail(err, "header dict has key 'shape' twice");
         std::string why;
-        if (!read_shape(shape, &why)) return fail(err, "header 'shape' is not a tuple of non-negative integers: " + why);
+        if (!read_shape(shape, &why))
+          return fail(err, "header 'shape' is not a tuple of non-negative integers: " + why);
         have_shape = true;
       } else {
         return fail(err, "header dict has unexpected key '" + key + "'");
@@ -170,7 +172,8 @@ class HeaderParser {
       if (!trailing_comma && peek() != ')') return fail(why, quoted(s_.substr(start)));
     }
     if (shape->size() == 1 && !trailing_comma)
-      return fail(why, quoted(s_.substr(start, pos_ - start)) + " is an integer, not a tuple (a 1-tuple needs a comma)");
+      return fail(why,
+                  quoted(s_.substr(start, pos_ - start)) + " is an integer, not a tuple (a 1-tuple needs a comma)");
     return true;
   }
 
@@ -225,8 +228,9 @@ Result<Array> load(const std::string& path) {
   if (file_size < prefix) return format_error(path, "truncated: the file ends inside the header length");
   const uint64_t header_len = read_le(pre + 8, static_cast<int>(len_bytes));
   if (file_size < prefix + header_len)
-    return format_error(path, "truncated: the header claims " + std::to_string(header_len) + " bytes but the file has " +
-                                  std::to_string(file_size - prefix) + " after the prefix");
+    return format_error(path, "truncated: the header claims " + std::to_string(header_len) +
+                                  " bytes but the file has " + std::to_string(file_size - prefix) +
+                                  " after the prefix");
   std::string header(static_cast<size_t>(header_len), '\0');
   if (header_len > 0 && std::fread(header.data(), 1, header.size(), file.f) != header.size())
     return io_error(path, "read failed", errno);
@@ -237,7 +241,8 @@ Result<Array> load(const std::string& path) {
   std::string err;
   if (!HeaderParser(header).parse(&descr, &fortran_order, &a.shape, &err)) return format_error(path, err);
   if (fortran_order)
-    return format_error(path, "fortran_order is True; only C-order arrays are supported (save np.ascontiguousarray(a))");
+    return format_error(path,
+                        "fortran_order is True; only C-order arrays are supported (save np.ascontiguousarray(a))");
   size_t item;
   if (descr == "<f4") {
     a.dtype = DType::kF32;
@@ -251,7 +256,8 @@ Result<Array> load(const std::string& path) {
 
   int64_t count = 1;
   for (int64_t d : a.shape)
-    if (__builtin_mul_overflow(count, d, &count)) return format_error(path, "shape " + shape_string(a.shape) + " overflows int64");
+    if (__builtin_mul_overflow(count, d, &count))
+      return format_error(path, "shape " + shape_string(a.shape) + " overflows int64");
   int64_t data_bytes;
   if (__builtin_mul_overflow(count, static_cast<int64_t>(item), &data_bytes))
     return format_error(path, "shape " + shape_string(a.shape) + " overflows int64 bytes");
@@ -278,7 +284,9 @@ Result<Array> load(const std::string& path) {
 Status save_f32(const std::string& path, const std::vector<int64_t>& shape, const float* values) {
   int64_t count = 1;
   for (int64_t d : shape) {
-    if (d < 0) return Status(StatusCode::kInvalidArgument, "npy::save_f32: shape " + shape_string(shape) + " has a negative dimension");
+    if (d < 0)
+      return Status(StatusCode::kInvalidArgument,
+                    "npy::save_f32: shape " + shape_string(shape) + " has a negative dimension");
     if (__builtin_mul_overflow(count, d, &count))
       return Status(StatusCode::kInvalidArgument, "npy::save_f32: shape " + shape_string(shape) + " overflows int64");
   }
@@ -292,7 +300,8 @@ Status save_f32(const std::string& path, const std::vector<int64_t>& shape, cons
   size_t header_len = dict.size() + 1;  // + '\n'
   header_len += (64 - (10 + header_len) % 64) % 64;
   if (header_len > 0xffff)
-    return Status(StatusCode::kInvalidArgument, "npy::save_f32: shape " + shape_string(shape) + " is too long for a 1.0 header");
+    return Status(StatusCode::kInvalidArgument,
+                  "npy::save_f32: shape " + shape_string(shape) + " is too long for a 1.0 header");
   std::string header = dict;
   header.resize(header_len - 1, ' ');
   header += '\n';

@@ -95,9 +95,7 @@ std::vector<float> run_example(dsconv_op_t op, const std::vector<float>& x) {
   return y;
 }
 
-TEST(CApi, WorkedExampleDepthwise) {
-  EXPECT_EQ(run_example(DSCONV_OP_DEPTHWISE, example_input()), kDepthwiseExpected);
-}
+TEST(CApi, WorkedExampleDepthwise) { EXPECT_EQ(run_example(DSCONV_OP_DEPTHWISE, example_input()), kDepthwiseExpected); }
 
 TEST(CApi, WorkedExampleConv2d) { EXPECT_EQ(run_example(DSCONV_OP_CONV2D, example_input()), kConv2dExpected); }
 
@@ -198,13 +196,13 @@ TEST(CApi, DescriptorBufferTooSmallWritesNothing) {
 }
 
 // Expects `status` to be `want` and dsconv_last_error() to start with `func` and contain `needle`.
-#define EXPECT_C_ERROR(call, want, func, needle)                                                   \
-  do {                                                                                             \
-    const dsconv_status_t st_ = (call);                                                            \
-    EXPECT_EQ(st_, want) << #call << ": " << dsconv_status_string(st_) << ": " << last_error();    \
-    EXPECT_EQ(last_error().rfind(std::string(func) + ": ", 0), 0u) << last_error();                \
-    EXPECT_NE(last_error().find(needle), std::string::npos) << "last error: " << last_error()      \
-                                                            << "\nexpected to contain: " << needle; \
+#define EXPECT_C_ERROR(call, want, func, needle)                                                \
+  do {                                                                                          \
+    const dsconv_status_t st_ = (call);                                                         \
+    EXPECT_EQ(st_, want) << #call << ": " << dsconv_status_string(st_) << ": " << last_error(); \
+    EXPECT_EQ(last_error().rfind(std::string(func) + ": ", 0), 0u) << last_error();             \
+    EXPECT_NE(last_error().find(needle), std::string::npos)                                     \
+        << "last error: " << last_error() << "\nexpected to contain: " << needle;               \
   } while (0)
 
 TEST(CApi, NullArgumentsAreNamed) {
@@ -228,8 +226,8 @@ TEST(CApi, NullArgumentsAreNamed) {
                  "dsconv_problem_descriptor", "problem is null");
 
   ASSERT_EQ(dsconv_problem_create(&p, &d), DSCONV_STATUS_SUCCESS);
-  EXPECT_C_ERROR(dsconv_problem_output_shape(p, nullptr), DSCONV_STATUS_INVALID_ARGUMENT,
-                 "dsconv_problem_output_shape", "dims is null");
+  EXPECT_C_ERROR(dsconv_problem_output_shape(p, nullptr), DSCONV_STATUS_INVALID_ARGUMENT, "dsconv_problem_output_shape",
+                 "dims is null");
   dsconv_plan_t plan = nullptr;
   EXPECT_C_ERROR(dsconv_plan_create(nullptr, p, "cpu-ref"), DSCONV_STATUS_INVALID_ARGUMENT, "dsconv_plan_create",
                  "plan is null");
@@ -385,9 +383,9 @@ TEST(CApi, InsufficientWorkspace) {
     if (ws > 0 && on_device == 0) {
       std::vector<float> x(16 * 16 * 8, 1.0f), w(3 * 3 * 8 * 2, 1.0f), pw(16 * 8, 1.0f), y(16 * 16 * 8);
       std::vector<unsigned char> workspace(ws);
-      EXPECT_C_ERROR(dsconv_plan_run(plan, x.data(), w.data(), pw.data(), nullptr, y.data(), workspace.data(), ws - 1,
-                                     nullptr),
-                     DSCONV_STATUS_INSUFFICIENT_WORKSPACE, "dsconv_plan_run", "the plan needs " + std::to_string(ws));
+      EXPECT_C_ERROR(
+          dsconv_plan_run(plan, x.data(), w.data(), pw.data(), nullptr, y.data(), workspace.data(), ws - 1, nullptr),
+          DSCONV_STATUS_INSUFFICIENT_WORKSPACE, "dsconv_plan_run", "the plan needs " + std::to_string(ws));
       dsconv_plan_destroy(plan);
       dsconv_problem_destroy(p);
       return;
@@ -409,7 +407,8 @@ TEST(CApi, WrongKindOfHandleIsRejected) {
                  "dsconv_plan_workspace_size", "plan is not a live dsconv_plan_t");
   int64_t dims[4];
   EXPECT_C_ERROR(dsconv_problem_output_shape(reinterpret_cast<dsconv_problem_t>(plan), dims),
-                 DSCONV_STATUS_INVALID_ARGUMENT, "dsconv_problem_output_shape", "problem is not a live dsconv_problem_t");
+                 DSCONV_STATUS_INVALID_ARGUMENT, "dsconv_problem_output_shape",
+                 "problem is not a live dsconv_problem_t");
   EXPECT_C_ERROR(dsconv_problem_destroy(reinterpret_cast<dsconv_problem_t>(plan)), DSCONV_STATUS_INVALID_ARGUMENT,
                  "dsconv_problem_destroy", "not a live");
   EXPECT_EQ(dsconv_plan_destroy(plan), DSCONV_STATUS_SUCCESS);

@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -232,9 +232,7 @@ TEST_F(Npy, AcceptsHeaderSpellingsNumpyMayWrite) {
   }
 }
 
-TEST_F(Npy, MissingFileIsIoError) {
-  expect_error("does_not_exist.npy", StatusCode::kIoError, "No such file");
-}
+TEST_F(Npy, MissingFileIsIoError) { expect_error("does_not_exist.npy", StatusCode::kIoError, "No such file"); }
 
 TEST_F(Npy, DirectoryIsIoError) {
   ASSERT_TRUE(fs::create_directory(path("d.npy")));
@@ -334,7 +332,8 @@ TEST_F(Npy, BadShapes) {
 
 TEST_F(Npy, TruncatedAndOverlongData) {
   write_raw("short.npy", 1, 0, std::string(kHeader1234) + "\n", f32_bytes(std::vector<float>(23, 1.0f)) + "xy");
-  expect_error("short.npy", StatusCode::kFormatError, "truncated: shape [1, 2, 3, 4] of '<f4' needs 96 data bytes, the file has 94");
+  expect_error("short.npy", StatusCode::kFormatError,
+               "truncated: shape [1, 2, 3, 4] of '<f4' needs 96 data bytes, the file has 94");
   write_raw("long.npy", 1, 0, std::string(kHeader1234) + "\n", f32_bytes(std::vector<float>(25, 1.0f)));
   expect_error("long.npy", StatusCode::kFormatError, "4 bytes after the data");
   // A shape that claims far more data than the file holds is refused before allocating it.

@@ -52,7 +52,8 @@ int cmd_check(int argc, char** argv) {
   if (args.positionals().size() > 1)
     return usage_error(kCmd, "expected at most one DESCRIPTOR, got '" + args.positionals()[1] + "' as well");
   const std::string descriptor = args.positionals().empty() ? "" : args.positionals()[0];
-  if (descriptor.empty() && !args.has("op")) return usage_error(kCmd, "give a DESCRIPTOR, or --op with the problem flags");
+  if (descriptor.empty() && !args.has("op"))
+    return usage_error(kCmd, "give a DESCRIPTOR, or --op with the problem flags");
 
   Result<Problem> problem = problem_from_args(args, descriptor);
   if (!problem) return usage_error(kCmd, problem.status().message());

@@ -182,7 +182,9 @@ std::string ArgParser::help() const {
 // ---------------------------------------------------------------------------------------------
 
 std::string parse_int(std::string_view flag, std::string_view text, int64_t min, int64_t* out) {
-  auto bad = [&](const std::string& why) { return std::string(flag) + ": " + why + ", got '" + std::string(text) + "'"; };
+  auto bad = [&](const std::string& why) {
+    return std::string(flag) + ": " + why + ", got '" + std::string(text) + "'";
+  };
   if (text.empty()) return bad("expected an integer");
   int64_t v = 0;
   for (char ch : text) {
@@ -203,8 +205,10 @@ std::string parse_pair(std::string_view flag, std::string_view text, int64_t min
     return "";
   }
   int64_t x, y;
-  if (std::string e = parse_int(flag, text.substr(0, comma), min, &x); !e.empty()) return e + " (in '" + std::string(text) + "')";
-  if (std::string e = parse_int(flag, text.substr(comma + 1), min, &y); !e.empty()) return e + " (in '" + std::string(text) + "')";
+  if (std::string e = parse_int(flag, text.substr(0, comma), min, &x); !e.empty())
+    return e + " (in '" + std::string(text) + "')";
+  if (std::string e = parse_int(flag, text.substr(comma + 1), min, &y); !e.empty())
+    return e + " (in '" + std::string(text) + "')";
   *a = x;
   *b = y;
   return "";
@@ -290,9 +294,8 @@ std::string apply_problem_flags(const ArgParser& args, ProblemDesc* d) {
   if (std::string e = enum_flag("dtype", parse_dtype, &d->dtype); !e.empty()) return e;
   if (std::string e = enum_flag("activation", parse_activation, &d->activation); !e.empty()) return e;
 
-  const std::pair<const char*, int64_t*> ints[] = {{"n", &d->batch},      {"h", &d->height},
-                                                   {"w", &d->width},      {"c", &d->channels},
-                                                   {"m", &d->multiplier}, {"o", &d->out_channels}};
+  const std::pair<const char*, int64_t*> ints[] = {{"n", &d->batch},    {"h", &d->height},     {"w", &d->width},
+                                                   {"c", &d->channels}, {"m", &d->multiplier}, {"o", &d->out_channels}};
   for (const auto& [name, field] : ints)
     if ((v = args.get(name)))
       if (std::string e = parse_int(std::string("--") + name, *v, 1, field); !e.empty()) return e;
@@ -560,8 +563,8 @@ Status execute(const Plan& plan, TensorSet* t) {
   if (s) s = dev->download_output(&t->output);
   return s;
 #else
-  return Status(StatusCode::kBackendUnavailable,
-                "plan " + plan.backend() + "/" + plan.implementation() + " needs device memory, and this build has no CUDA");
+  return Status(StatusCode::kBackendUnavailable, "plan " + plan.backend() + "/" + plan.implementation() +
+                                                     " needs device memory, and this build has no CUDA");
 #endif
 }
 
@@ -571,9 +574,12 @@ Status execute(const Plan& plan, TensorSet* t) {
 
 double unit_roundoff(DType dt) {
   switch (dt) {
-    case DType::kF32: return 0x1.0p-24;
-    case DType::kF16: return 0x1.0p-11;
-    case DType::kBF16: return 0x1.0p-8;
+    case DType::kF32:
+      return 0x1.0p-24;
+    case DType::kF16:
+      return 0x1.0p-11;
+    case DType::kBF16:
+      return 0x1.0p-8;
   }
   return 0x1.0p-24;
 }
@@ -581,9 +587,12 @@ double unit_roundoff(DType dt) {
 int64_t accumulation_terms(const Problem& p) {
   const int64_t taps = p.kh() * p.kw();
   switch (p.op()) {
-    case Op::kDepthwise: return taps;
-    case Op::kConv2d: return taps * p.c();
-    case Op::kSeparable: return taps + p.mid_channels();
+    case Op::kDepthwise:
+      return taps;
+    case Op::kConv2d:
+      return taps * p.c();
+    case Op::kSeparable:
+      return taps + p.mid_channels();
   }
   return taps;
 }

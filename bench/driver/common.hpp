@@ -195,7 +195,7 @@ class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(seed) {}
   uint64_t next();
-  double uniform();                      // [0, 1)
+  double uniform();                         // [0, 1)
   int64_t integer(int64_t lo, int64_t hi);  // [lo, hi]
 
  private:
@@ -284,14 +284,14 @@ Result<HostTensor> reference_output(const Problem& p, const TensorSet& t, bool a
 struct Comparison {
   bool pass = false;
   int64_t elements = 0;
-  int64_t failures = 0;     // elements outside their bound (NaN counts)
-  int64_t nan_count = 0;    // NaN in the output (e.g. never written)
-  double max_abs_err = 0;   // max |y - ref|
-  double max_rel_err = 0;   // max |y - ref| / S_i (S_i = sum|x*w|): error relative to the terms' size
+  int64_t failures = 0;        // elements outside their bound (NaN counts)
+  int64_t nan_count = 0;       // NaN in the output (e.g. never written)
+  double max_abs_err = 0;      // max |y - ref|
+  double max_rel_err = 0;      // max |y - ref| / S_i (S_i = sum|x*w|): error relative to the terms' size
   double max_bound_ratio = 0;  // max |y - ref| / bound_i (> 1 fails)
   int64_t worst_index = -1;    // element with the largest bound ratio (or the first NaN)
   double worst_value = 0, worst_ref = 0;
-  double rel_tolerance = 0;    // bound_i / S_i used for every element
+  double rel_tolerance = 0;     // bound_i / S_i used for every element
   std::string summary() const;  // one line: counts, errors, tolerance, worst element
 };
 

@@ -55,8 +55,9 @@ std::string shapes_to_desc(const Loaded& x, const Loaded& w, const Loaded* pw, c
   const bool tf = d->filter_layout == FilterLayout::kTF;
   const std::vector<int64_t>& xs = x.array.shape;
   if (xs.size() != 4)
-    return x.path + ": input must have rank 4 (" + (nhwc ? "[N,H,W,C] for --layout NHWC" : "[N,C,H,W] for --layout NCHW") +
-           "), got shape " + npy::shape_string(xs);
+    return x.path + ": input must have rank 4 (" +
+           (nhwc ? "[N,H,W,C] for --layout NHWC" : "[N,C,H,W] for --layout NCHW") + "), got shape " +
+           npy::shape_string(xs);
   d->batch = xs[0];
   d->height = nhwc ? xs[1] : xs[2];
   d->width = nhwc ? xs[2] : xs[3];
@@ -66,9 +67,9 @@ std::string shapes_to_desc(const Loaded& x, const Loaded& w, const Loaded* pw, c
 
   const std::vector<int64_t>& ws = w.array.shape;
   const bool conv = d->op == Op::kConv2d;
-  const char* want = conv ? (tf ? "[KH,KW,C,O] (conv2d, --filter-layout tf)" : "[O,C,KH,KW] (conv2d, --filter-layout oihw)")
-                          : (tf ? "[KH,KW,C,M] (depthwise, --filter-layout tf)"
-                                : "[C*M,1,KH,KW] (depthwise, --filter-layout oihw)");
+  const char* want =
+      conv ? (tf ? "[KH,KW,C,O] (conv2d, --filter-layout tf)" : "[O,C,KH,KW] (conv2d, --filter-layout oihw)")
+           : (tf ? "[KH,KW,C,M] (depthwise, --filter-layout tf)" : "[C*M,1,KH,KW] (depthwise, --filter-layout oihw)");
   auto mismatch = [&](const std::string& why) {
     return describe(w) + " does not fit input " + describe(x) + ": the filter must be " + want + why;
   };
@@ -101,8 +102,8 @@ std::string shapes_to_desc(const Loaded& x, const Loaded& w, const Loaded* pw, c
   if (pw != nullptr) {
     const std::vector<int64_t>& ps = pw->array.shape;
     const int64_t cm = c * d->multiplier;
-    const std::string expect = tf ? "[1,1,C*M,O] = [1,1," + std::to_string(cm) + ",O]"
-                                  : "[O,C*M,1,1] = [O," + std::to_string(cm) + ",1,1]";
+    const std::string expect =
+        tf ? "[1,1,C*M,O] = [1,1," + std::to_string(cm) + ",O]" : "[O,C*M,1,1] = [O," + std::to_string(cm) + ",1,1]";
     const std::string why = describe(*pw) + " does not fit input " + describe(x) + " and filter " + describe(w) +
                             ": the pointwise filter must be " + expect;
     if (ps.size() != 4) return why + ", got rank " + std::to_string(ps.size());
@@ -162,7 +163,8 @@ int cmd_run(int argc, char** argv) {
     return Status::ok();
   };
   Loaded x, w, pw, bias;
-  for (auto [flag, slot] : {std::pair<const char*, Loaded*>{"input", &x}, {"filter", &w}, {"pointwise", &pw}, {"bias", &bias}}) {
+  for (auto [flag, slot] :
+       {std::pair<const char*, Loaded*>{"input", &x}, {"filter", &w}, {"pointwise", &pw}, {"bias", &bias}}) {
     if (!args.has(flag)) continue;
     if (Status s = load(flag, slot); !s) return runtime_error(kCmd, s.message());
   }

@@ -6,13 +6,13 @@
 
 #include "dsconv/dsconv.h"
 
-#define CHECK(call)                                                                                     \
-  do {                                                                                                  \
-    dsconv_status_t st_ = (call);                                                                       \
-    if (st_ != DSCONV_STATUS_SUCCESS) {                                                                 \
-      fprintf(stderr, "%s failed: %s: %s\n", #call, dsconv_status_string(st_), dsconv_last_error());    \
-      return 1;                                                                                         \
-    }                                                                                                   \
+#define CHECK(call)                                                                                  \
+  do {                                                                                               \
+    dsconv_status_t st_ = (call);                                                                    \
+    if (st_ != DSCONV_STATUS_SUCCESS) {                                                              \
+      fprintf(stderr, "%s failed: %s: %s\n", #call, dsconv_status_string(st_), dsconv_last_error()); \
+      return 1;                                                                                      \
+    }                                                                                                \
   } while (0)
 
 /* x [1,4,4,2] NHWC: every row of channel 0 reads 1,2,3,4; channel 1 is all ones.

@@ -52,8 +52,8 @@ class BenchCli : public ::testing::Test {
   }
   Proc run(const std::string& args) {
     const fs::path out = dir_ / ".stdout", err = dir_ / ".stderr";
-    const std::string cmd = "cd '" + dir_.string() + "' && '" + driver_ + "' " + args + " >'" + out.string() +
-                            "' 2>'" + err.string() + "'";
+    const std::string cmd =
+        "cd '" + dir_.string() + "' && '" + driver_ + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
     const int st = std::system(cmd.c_str());
     Proc p;
     p.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;

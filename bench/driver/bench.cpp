@@ -95,8 +95,8 @@ std::string trim(std::string s) {
 std::string source_commit() {
   if (const char* env = std::getenv("DSCONV_COMMIT"); env != nullptr && *env != '\0') return env;
 #if defined(DSCONV_SOURCE_DIR)
-  const std::string cmd = std::string("git -C '") + DSCONV_SOURCE_DIR +
-                          "' describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null";
+  const std::string cmd =
+      std::string("git -C '") + DSCONV_SOURCE_DIR + "' describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null";
   if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[128] = {};
     const size_t n = std::fread(buf, 1, sizeof buf - 1, p);
@@ -252,8 +252,8 @@ void time_host_plan(BenchRow& row, ProblemData& pd, const Config& cfg, const Pla
   HostTensor ws(DType::kF32, {static_cast<int64_t>((ws_bytes + 3) / 4)});
   HostTimer timer;
   apply_timing(row, measure(cfg.timing, timer, [&](int64_t i) {
-                 return plan.run(sets[static_cast<size_t>(i % k)].view(), ws_bytes > 0 ? ws.data() : nullptr,
-                                 ws_bytes, nullptr);
+                 return plan.run(sets[static_cast<size_t>(i % k)].view(), ws_bytes > 0 ? ws.data() : nullptr, ws_bytes,
+                                 nullptr);
                }));
 }
 
@@ -355,9 +355,7 @@ class Progress {
     std::fflush(stderr);
     shown_ = true;
   }
-  double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
 
  private:
   bool enabled_;
@@ -464,10 +462,18 @@ std::optional<Format> parse_format(const std::string& s) {
 
 void write_report(std::ostream& os, const BenchReport& rep, Format f) {
   switch (f) {
-    case Format::kTable: write_table(os, rep); break;
-    case Format::kJson: write_json(os, rep); break;
-    case Format::kCsv: write_csv(os, rep); break;
-    case Format::kMarkdown: write_markdown(os, rep); break;
+    case Format::kTable:
+      write_table(os, rep);
+      break;
+    case Format::kJson:
+      write_json(os, rep);
+      break;
+    case Format::kCsv:
+      write_csv(os, rep);
+      break;
+    case Format::kMarkdown:
+      write_markdown(os, rep);
+      break;
   }
 }
 
@@ -494,8 +500,7 @@ ArgParser make_parser() {
       .flag({"max-iters"}, "N", "at most N timed samples per measurement (default 100)")
       .flag({"max-time"}, "S", "stop sampling after S seconds even below the minimum sample count (default 10)")
       .flag({"warmup"}, "N", "untimed runs before timing (default 2)")
-      .flag({"sample-ms"}, "MS",
-            "runs shorter than MS are timed in back-to-back batches of at least MS (default 1)")
+      .flag({"sample-ms"}, "MS", "runs shorter than MS are timed in back-to-back batches of at least MS (default 1)")
       .flag({"rotate-mib"}, "MIB",
             "rotate among copies of the tensors covering MIB MiB, so caches do not hold them (default: twice the "
             "host's last-level cache; 256 on a device)")
@@ -562,7 +567,8 @@ std::string read_config(const ArgParser& args, Config* cfg) {
   cfg->verify = args.has("verify");
   cfg->progress = !args.has("no-progress");
   for (const std::string& e :
-       {read_double(args, "min-time", 0, &cfg->timing.min_time_s), read_int(args, "max-iters", 1, &cfg->timing.max_samples),
+       {read_double(args, "min-time", 0, &cfg->timing.min_time_s),
+        read_int(args, "max-iters", 1, &cfg->timing.max_samples),
         read_double(args, "max-time", 0, &cfg->timing.max_time_s), read_int(args, "warmup", 0, &cfg->timing.warmup),
         read_double(args, "sample-ms", 0, &cfg->timing.sample_min_ms),
         read_double(args, "max-ref-gflop", 0, &cfg->max_ref_gflop)})
@@ -593,12 +599,14 @@ std::string select_problems(const ArgParser& args, std::vector<SuiteProblem>* ou
       if (s.name != "quick") suites.push_back(s.name);
   }
   const std::string descriptor = args.positionals().empty() ? "" : args.positionals()[0];
-  if (args.positionals().size() > 1) return "expected at most one DESCRIPTOR, got '" + args.positionals()[1] + "' as well";
+  if (args.positionals().size() > 1)
+    return "expected at most one DESCRIPTOR, got '" + args.positionals()[1] + "' as well";
   const bool single = !descriptor.empty() || args.has("op");
   if (!suites.empty()) {
     for (const char* f : kSingleProblemFlags)
       if (args.has(f) && !single)
-        return std::string("--") + f + " describes one problem; with --suite only --batch, --dtype, --layout, "
+        return std::string("--") + f +
+               " describes one problem; with --suite only --batch, --dtype, --layout, "
                "--filter-layout, --bias and --activation apply";
     LayerAdjust adjust = [&args](ProblemDesc* d) {
       ProblemDesc copy = *d;
@@ -625,7 +633,8 @@ std::string select_problems(const ArgParser& args, std::vector<SuiteProblem>* ou
     if (!p) return p.status().message();
     out->push_back({"", "", std::move(*p)});
   }
-  if (out->empty()) return "nothing to run: give --suite NAME (see --list), a DESCRIPTOR, or --op with the problem flags";
+  if (out->empty())
+    return "nothing to run: give --suite NAME (see --list), a DESCRIPTOR, or --op with the problem flags";
   return "";
 }
 
@@ -675,7 +684,10 @@ int cmd_bench(int argc, char** argv) {
       const std::string e(ext);
       return p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0;
     };
-    format = ends(".csv") ? Format::kCsv : ends(".md") ? Format::kMarkdown : ends(".txt") ? Format::kTable : Format::kJson;
+    format = ends(".csv")   ? Format::kCsv
+             : ends(".md")  ? Format::kMarkdown
+             : ends(".txt") ? Format::kTable
+                            : Format::kJson;
   }
 
   std::vector<SuiteProblem> problems;

@@ -54,7 +54,9 @@ std::string right(int width, const std::string& s) {
   return std::string(static_cast<size_t>(std::max(0, width - static_cast<int>(s.size()))), ' ') + s;
 }
 
-std::string layer_label(const BenchRow& r) { return r.suite.empty() ? std::string("(command line)") : r.suite + "/" + r.layer; }
+std::string layer_label(const BenchRow& r) {
+  return r.suite.empty() ? std::string("(command line)") : r.suite + "/" + r.layer;
+}
 
 std::string human_count(double v, const char* unit) {
   const char* prefixes[] = {"", "k", "M", "G", "T"};
@@ -78,10 +80,14 @@ std::string timing_line(const TimingOptions& t) {
 
 const char* to_string(Check c) {
   switch (c) {
-    case Check::kOff: return "off";
-    case Check::kPass: return "pass";
-    case Check::kFail: return "FAIL";
-    case Check::kSkipped: return "skipped";
+    case Check::kOff:
+      return "off";
+    case Check::kPass:
+      return "pass";
+    case Check::kFail:
+      return "FAIL";
+    case Check::kSkipped:
+      return "skipped";
   }
   return "?";
 }
@@ -136,7 +142,8 @@ void write_table(std::ostream& os, const BenchReport& rep) {
   for (const BenchRow& r : rep.rows) {
     if (r.problem != last_problem) {
       last_problem = r.problem;
-      os << "\n" << layer_label(r) << "  " << r.problem << "  (" << human_count(r.flops, "FLOP") << ", "
+      os << "\n"
+         << layer_label(r) << "  " << r.problem << "  (" << human_count(r.flops, "FLOP") << ", "
          << human_count(r.min_bytes, "B") << ")\n";
       char head[256];
       std::snprintf(head, sizeof head, "  %-12s %-28s %10s %10s %7s %9s", "backend", "implementation", "median ms",
@@ -186,9 +193,9 @@ void write_markdown(std::ostream& os, const BenchReport& rep) {
   os << "\n";
   for (const BenchRow& r : rep.rows) {
     os << "| " << layer_label(r) << " | `" << r.problem << "` | " << backend_label(r) << " | "
-       << (r.implementation.empty() ? "-" : r.implementation) << " | "
-       << (r.measured ? sig(r.stats.median_ms) : "-") << " | " << (r.measured ? sig(r.stats.min_ms) : "-") << " | "
-       << (r.measured ? percent(r.stats.spread()) : "-") << " | " << sig(r.gbps, 3) << " |";
+       << (r.implementation.empty() ? "-" : r.implementation) << " | " << (r.measured ? sig(r.stats.median_ms) : "-")
+       << " | " << (r.measured ? sig(r.stats.min_ms) : "-") << " | " << (r.measured ? percent(r.stats.spread()) : "-")
+       << " | " << sig(r.gbps, 3) << " |";
     if (show_copy) os << " " << percent(r.pct_copy) << " |";
     os << " " << sig(r.gflops, 3) << " | " << to_string(r.check) << " |";
     for (const std::string& p : rep.peers) os << " " << (r.subject ? speedup_text(speedup_over(r, p)) : "") << " |";
@@ -295,9 +302,9 @@ void write_csv(std::ostream& os, const BenchReport& rep) {
        << (r.measured ? num(r.stats.median_ms) : "") << "," << (r.measured ? num(r.stats.min_ms) : "") << ","
        << (r.measured ? num(r.stats.max_ms) : "") << "," << (r.measured ? num(r.stats.spread()) : "") << ","
        << r.stats.samples << "," << r.runs_per_sample << "," << num(r.gbps) << ","
-       << num(std::isfinite(r.pct_copy) ? 100.0 * r.pct_copy : NAN) << "," << num(r.gflops) << ","
-       << num(r.flops) << "," << num(r.min_bytes) << "," << (r.check == Check::kPass ? 1 : 0) << ","
-       << to_string(r.check) << "," << num(r.max_rel_err);
+       << num(std::isfinite(r.pct_copy) ? 100.0 * r.pct_copy : NAN) << "," << num(r.gflops) << "," << num(r.flops)
+       << "," << num(r.min_bytes) << "," << (r.check == Check::kPass ? 1 : 0) << "," << to_string(r.check) << ","
+       << num(r.max_rel_err);
     for (const std::string& p : rep.peers) os << "," << (r.subject ? num(speedup_over(r, p)) : "");
     os << "," << csv_field(r.note) << "\n";
   }

@@ -38,13 +38,13 @@ struct BenchRow {
 
 struct BenchMeta {
   std::string tool = "dsconv bench";
-  std::string version;  // dsconv's
-  std::string date;     // ISO 8601, UTC
-  std::string host;     // host name
-  std::string cpu;      // CPU model and thread count
-  std::string device;   // GPU name; empty when no device backend ran
-  std::string commit;   // git describe of the source tree, when known
-  std::string command;  // the command line, to rerun
+  std::string version;     // dsconv's
+  std::string date;        // ISO 8601, UTC
+  std::string host;        // host name
+  std::string cpu;         // CPU model and thread count
+  std::string device;      // GPU name; empty when no device backend ran
+  std::string commit;      // git describe of the source tree, when known
+  std::string command;     // the command line, to rerun
   double copy_gbps = NAN;  // measured device-to-device copy, bytes read + written per second / 1e9
   std::string copy_note;   // how it was measured, or why not
   TimingOptions timing;

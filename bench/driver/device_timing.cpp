@@ -45,8 +45,7 @@ Result<double> DeviceEventTimer::end_ms() {
   if (Status s = cuda_status(cudaEventRecord(as_event(stop_), as_stream(stream_)), "cudaEventRecord"); !s) return s;
   if (Status s = cuda_status(cudaEventSynchronize(as_event(stop_)), "cudaEventSynchronize"); !s) return s;
   float ms = 0;
-  if (Status s = cuda_status(cudaEventElapsedTime(&ms, as_event(start_), as_event(stop_)), "cudaEventElapsedTime");
-      !s)
+  if (Status s = cuda_status(cudaEventElapsedTime(&ms, as_event(start_), as_event(stop_)), "cudaEventElapsedTime"); !s)
     return s;
   return static_cast<double>(ms);
 }

@@ -15,9 +15,12 @@ using Dims = memory::dims;
 
 memory::data_type onednn_type(DType t) {
   switch (t) {
-    case DType::kF32: return memory::data_type::f32;
-    case DType::kF16: return memory::data_type::f16;
-    case DType::kBF16: return memory::data_type::bf16;
+    case DType::kF32:
+      return memory::data_type::f32;
+    case DType::kF16:
+      return memory::data_type::f16;
+    case DType::kBF16:
+      return memory::data_type::bf16;
   }
   return memory::data_type::undef;
 }
@@ -81,8 +84,8 @@ struct Conv {
 };
 
 Conv make_conv(const dnnl::engine& eng, const memory::desc& src, const UserWeights& user, DType dtype, bool has_bias,
-               const memory::desc& dst, const Dims& strides, const Dims& dilation, const Dims& pad_l,
-               const Dims& pad_r, const dnnl::primitive_attr& attr) {
+               const memory::desc& dst, const Dims& strides, const Dims& dilation, const Dims& pad_l, const Dims& pad_r,
+               const dnnl::primitive_attr& attr) {
   const memory::data_type dt = onednn_type(dtype);
   const memory::desc wei_any(user.dims, dt, memory::format_tag::any);
   // Grouped weights are [G, O/G, ...]: G * O/G output channels.

@@ -124,15 +124,30 @@ double host_cache_bytes() {
 // One problem on one backend
 // ---------------------------------------------------------------------------------------------
 
-// Shared by every backend of one problem: the random data (set 0) and, computed once when the
-// first check needs it, the reference and its error scale.
+double set_bytes(const Problem& p) { return p.min_bytes(); }
+
+// How many copies of the tensors to rotate among so that one pass over them exceeds the cache:
+// otherwise a small layer is timed out of the cache, faster than it runs inside a network.
+int rotation_sets(const Problem& p, double target_bytes) {
+  const double sets = std::ceil(target_bytes / std::max(1.0, set_bytes(p)));
+  return static_cast<int>(std::clamp(sets, 1.0, 2048.0));
+}
+
+// Shared by every backend of one problem: the random data (set 0), the copies of it that timing
+// rotates among (host and device, made when a backend first needs them) and, computed once when
+// the first check needs it, the reference and its error scale.
 struct ProblemData {
   const SuiteProblem& sp;
+  const Config& cfg;
+  uint64_t seed;
   TensorSet data;
   std::optional<HostTensor> ref, scale;
   std::string ref_error;
+  std::vector<TensorSet> host_sets;
+  std::vector<DeviceBuffers> device_sets;
 
-  ProblemData(const SuiteProblem& s, uint64_t seed) : sp(s), data(TensorSet::allocate(s.problem)) {
+  ProblemData(const SuiteProblem& s, const Config& c, uint64_t data_seed)
+      : sp(s), cfg(c), seed(data_seed), data(TensorSet::allocate(s.problem)) {
     data.fill_random(seed);
   }
 
@@ -156,15 +171,34 @@ struct ProblemData {
     poison_nan(t.output);
     return t;
   }
+
+  std::vector<TensorSet>& host_rotation() {
+    if (host_sets.empty())
+      host_sets.assign(static_cast<size_t>(rotation_sets(sp.problem, cfg.host_rotate_bytes)), data);
+    return host_sets;
+  }
+
+  // Device copies without workspace: each plan brings its own (one, shared by the sets).
+  Result<std::vector<DeviceBuffers>*> device_rotation() {
+    if (device_sets.empty()) {
+      const int k = rotation_sets(sp.problem, cfg.device_rotate_bytes);
+      for (int i = 0; i < k; ++i) {
+        Result<DeviceBuffers> b = DeviceBuffers::create(data, 0);
+        if (!b) {
+          device_sets.clear();
+          return b.status();
+        }
+        device_sets.push_back(std::move(*b));
+      }
+    }
+    return &device_sets;
+  }
 };
 
-double set_bytes(const Problem& p) { return p.min_bytes(); }
-
-// How many copies of the tensors to rotate among so that one pass over them exceeds the cache:
-// otherwise a small layer is timed out of the cache, faster than it runs inside a network.
-int rotation_sets(const Problem& p, double target_bytes) {
-  const double sets = std::ceil(target_bytes / std::max(1.0, set_bytes(p)));
-  return static_cast<int>(std::clamp(sets, 1.0, 2048.0));
+std::string gflop_text(const Problem& p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GFLOP", p.flops() * 1e-9);
+  return buf;
 }
 
 BenchRow base_row(const SuiteProblem& sp) {
@@ -177,20 +211,20 @@ BenchRow base_row(const SuiteProblem& sp) {
   return r;
 }
 
-void record_check(BenchRow& row, ProblemData& pd, const Config& cfg, const HostTensor* output) {
+void record_check(BenchRow& row, ProblemData& pd, const HostTensor* output) {
   const Comparison c = compare(pd.sp.problem, *output, *pd.ref, *pd.scale);
   row.max_rel_err = c.max_rel_err;
   row.check = c.pass ? Check::kPass : Check::kFail;
   if (!c.pass) {
     row.error = true;
-    row.note = "check against the reference FAILED (seed " + std::to_string(cfg.seed) + "): " + c.summary();
+    row.note = "check against the reference FAILED (seed " + std::to_string(pd.seed) + "): " + c.summary();
   }
 }
 
 // Whether the check runs for this problem; sets row.check/note when it does not.
-bool check_wanted(BenchRow& row, ProblemData& pd, const Config& cfg) {
-  if (!cfg.verify) return false;
-  if (pd.sp.problem.flops() > cfg.max_ref_gflop * 1e9) {
+bool check_wanted(BenchRow& row, ProblemData& pd) {
+  if (!pd.cfg.verify) return false;
+  if (pd.sp.problem.flops() > pd.cfg.max_ref_gflop * 1e9) {
     row.check = Check::kSkipped;
     return false;
   }
@@ -213,7 +247,7 @@ void apply_timing(BenchRow& row, const Result<TimingResult>& t) {
   row.runs_per_sample = t->runs_per_sample;
 }
 
-void run_onednn(BenchRow& row, ProblemData& pd, const Config& cfg) {
+void run_onednn(BenchRow& row, ProblemData& pd) {
   row.backend = kOnednn;
   Result<std::unique_ptr<OnednnPeer>> peer = OnednnPeer::create(pd.sp.problem);
   if (!peer) {
@@ -226,72 +260,73 @@ void run_onednn(BenchRow& row, ProblemData& pd, const Config& cfg) {
     row.note = s.to_string();
     return;
   }
-  if (check_wanted(row, pd, cfg)) {
+  if (check_wanted(row, pd)) {
     TensorSet t = pd.poisoned_copy();
     if (Status s = (*peer)->run(t.input.data(), t.output.data()); !s) {
       row.error = true;
       row.note = s.to_string();
       return;
     }
-    record_check(row, pd, cfg, &t.output);
+    record_check(row, pd, &t.output);
     if (row.check == Check::kFail) return;
   }
-  const int k = rotation_sets(pd.sp.problem, cfg.host_rotate_bytes);
-  std::vector<TensorSet> sets(static_cast<size_t>(k), pd.data);
+  std::vector<TensorSet>& sets = pd.host_rotation();
   HostTimer timer;
-  apply_timing(row, measure(cfg.timing, timer, [&](int64_t i) {
-                 TensorSet& s = sets[static_cast<size_t>(i % k)];
+  apply_timing(row, measure(pd.cfg.timing, timer, [&](int64_t i) {
+                 TensorSet& s = sets[static_cast<size_t>(i) % sets.size()];
                  return (*peer)->run(s.input.data(), s.output.data());
                }));
 }
 
-void time_host_plan(BenchRow& row, ProblemData& pd, const Config& cfg, const Plan& plan) {
-  const int k = rotation_sets(pd.sp.problem, cfg.host_rotate_bytes);
-  std::vector<TensorSet> sets(static_cast<size_t>(k), pd.data);
+void time_host_plan(BenchRow& row, ProblemData& pd, const Plan& plan) {
+  std::vector<TensorSet>& sets = pd.host_rotation();
   const size_t ws_bytes = plan.workspace_bytes();
   HostTensor ws(DType::kF32, {static_cast<int64_t>((ws_bytes + 3) / 4)});
   HostTimer timer;
-  apply_timing(row, measure(cfg.timing, timer, [&](int64_t i) {
-                 return plan.run(sets[static_cast<size_t>(i % k)].view(), ws_bytes > 0 ? ws.data() : nullptr, ws_bytes,
-                                 nullptr);
+  apply_timing(row, measure(pd.cfg.timing, timer, [&](int64_t i) {
+                 return plan.run(sets[static_cast<size_t>(i) % sets.size()].view(), ws_bytes > 0 ? ws.data() : nullptr,
+                                 ws_bytes, nullptr);
                }));
 }
 
 #if defined(DSCONV_HAVE_CUDA)
-void time_device_plan(BenchRow& row, ProblemData& pd, const Config& cfg, const Plan& plan, void* stream) {
-  const int k = rotation_sets(pd.sp.problem, cfg.device_rotate_bytes);
-  std::vector<DeviceBuffers> sets;
-  sets.reserve(static_cast<size_t>(k));
-  for (int i = 0; i < k; ++i) {
-    Result<DeviceBuffers> b = DeviceBuffers::create(pd.data, plan.workspace_bytes());
-    if (!b) {
-      row.error = true;
-      row.note = "device buffers: " + b.status().to_string();
-      return;
-    }
-    sets.push_back(std::move(*b));
+void time_device_plan(BenchRow& row, ProblemData& pd, const Plan& plan, void* stream) {
+  Result<std::vector<DeviceBuffers>*> sets = pd.device_rotation();
+  if (!sets) {
+    row.error = true;
+    row.note = "device buffers: " + sets.status().to_string();
+    return;
+  }
+  const size_t ws_bytes = plan.workspace_bytes();
+  void* ws = nullptr;
+  if (Status s = cuda::device_alloc(&ws, ws_bytes); !s) {
+    row.error = true;
+    row.note = "workspace: " + s.to_string();
+    return;
   }
   Result<std::unique_ptr<DeviceEventTimer>> timer = DeviceEventTimer::create(stream);
   if (!timer) {
     row.error = true;
     row.note = timer.status().to_string();
-    return;
+  } else {
+    apply_timing(row, measure(pd.cfg.timing, **timer, [&](int64_t i) {
+                   const DeviceBuffers& b = (**sets)[static_cast<size_t>(i) % (*sets)->size()];
+                   return plan.run(b.view(), ws, ws_bytes, stream);
+                 }));
   }
-  apply_timing(row, measure(cfg.timing, **timer, [&](int64_t i) {
-                 const DeviceBuffers& b = sets[static_cast<size_t>(i % k)];
-                 return plan.run(b.view(), b.workspace(), b.workspace_bytes(), stream);
-               }));
   // Errors of asynchronous work surface here, not in run().
   if (Status s = cuda::synchronize(stream); !s) {
     row.measured = false;
     row.error = true;
     row.note = "device error after timing: " + s.to_string();
   }
+  (void)cuda::device_free(ws);
 }
 #endif
 
-void run_plan_backend(BenchRow& row, ProblemData& pd, const Config& cfg, const std::string& backend, void* stream) {
+void run_plan_backend(BenchRow& row, ProblemData& pd, const std::string& backend, void* stream) {
   const Problem& p = pd.sp.problem;
+  const Config& cfg = pd.cfg;
   row.backend = backend;
   Result<Plan> plan = Plan::create(p, backend, cfg.plan_options);
   if (!plan) {
@@ -307,26 +342,25 @@ void run_plan_backend(BenchRow& row, ProblemData& pd, const Config& cfg, const s
   const bool slow = row.backend == "cpu-ref" || row.emulated;
   if (slow && p.flops() > cfg.max_ref_gflop * 1e9) {
     row.note = "not run: " + std::string(row.emulated ? "the emulator" : "the reference") + " is too slow for " +
-               std::to_string(static_cast<int64_t>(p.flops() / 1e9)) + " GFLOP (--max-ref-gflop " +
-               std::to_string(static_cast<int64_t>(cfg.max_ref_gflop)) + ")";
+               gflop_text(p) + " (--max-ref-gflop " + std::to_string(static_cast<int64_t>(cfg.max_ref_gflop)) + ")";
     return;
   }
-  if (check_wanted(row, pd, cfg)) {
+  if (check_wanted(row, pd)) {
     TensorSet t = pd.poisoned_copy();
     if (Status s = execute(*plan, &t); !s) {
       row.error = true;
       row.note = "the checked run failed: " + s.to_string();
       return;
     }
-    record_check(row, pd, cfg, &t.output);
+    record_check(row, pd, &t.output);
     if (row.check == Check::kFail) return;
   }
   if (!row.device) {
-    time_host_plan(row, pd, cfg, *plan);
+    time_host_plan(row, pd, *plan);
     return;
   }
 #if defined(DSCONV_HAVE_CUDA)
-  time_device_plan(row, pd, cfg, *plan, stream);
+  time_device_plan(row, pd, *plan, stream);
 #else
   (void)stream;
   row.error = true;
@@ -412,18 +446,17 @@ BenchReport run_all(const std::vector<SuiteProblem>& problems, const Config& cfg
   Progress progress(cfg.progress, problems.size());
   for (size_t i = 0; i < problems.size(); ++i) {
     const SuiteProblem& sp = problems[i];
-    ProblemData pd(sp, cfg.seed + i);
+    ProblemData pd(sp, cfg, cfg.seed + i);
     for (size_t b = 0; b < cfg.backends.size(); ++b) {
       progress.step(i, sp, cfg.backends[b]);
       BenchRow row = base_row(sp);
       row.subject = b == 0;
       if (cfg.backends[b] == kOnednn)
-        run_onednn(row, pd, cfg);
+        run_onednn(row, pd);
       else
-        run_plan_backend(row, pd, cfg, cfg.backends[b], stream);
+        run_plan_backend(row, pd, cfg.backends[b], stream);
       if (row.check == Check::kSkipped && row.note.empty())
-        row.note = "check skipped: the reference is too slow for " +
-                   std::to_string(static_cast<int64_t>(sp.problem.flops() / 1e9)) + " GFLOP (--max-ref-gflop)";
+        row.note = "check skipped: the reference is too slow for " + gflop_text(sp.problem) + " (--max-ref-gflop)";
       rep.rows.push_back(std::move(row));
     }
   }

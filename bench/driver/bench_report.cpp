@@ -36,6 +36,9 @@ std::string speedup_text(double x) { return std::isfinite(x) ? sig(x, 3) + "x" :
 // GPU times.
 std::string backend_label(const BenchRow& r) { return r.emulated ? r.backend + "(emu)" : r.backend; }
 
+// A row that did not run shows "-" rather than "off".
+const char* check_text(const BenchRow& r) { return !r.measured && r.check == Check::kOff ? "-" : to_string(r.check); }
+
 double speedup_over(const BenchRow& r, const std::string& peer) {
   for (const auto& [name, x] : r.speedups)
     if (name == peer) return x;
@@ -165,7 +168,7 @@ void write_table(std::ostream& os, const BenchReport& rep) {
       std::snprintf(line, sizeof line, "  %6s", percent(r.pct_copy).c_str());
       os << line;
     }
-    std::snprintf(line, sizeof line, " %9s %-7s", sig(r.gflops, 3).c_str(), to_string(r.check));
+    std::snprintf(line, sizeof line, " %9s %-7s", sig(r.gflops, 3).c_str(), check_text(r));
     os << line;
     for (const std::string& p : rep.peers) {
       const std::string text = r.subject ? speedup_text(speedup_over(r, p)) : "";
@@ -197,7 +200,7 @@ void write_markdown(std::ostream& os, const BenchReport& rep) {
        << " | " << (r.measured ? sig(r.stats.min_ms) : "-") << " | " << (r.measured ? percent(r.stats.spread()) : "-")
        << " | " << sig(r.gbps, 3) << " |";
     if (show_copy) os << " " << percent(r.pct_copy) << " |";
-    os << " " << sig(r.gflops, 3) << " | " << to_string(r.check) << " |";
+    os << " " << sig(r.gflops, 3) << " | " << check_text(r) << " |";
     for (const std::string& p : rep.peers) os << " " << (r.subject ? speedup_text(speedup_over(r, p)) : "") << " |";
     os << "\n";
   }

@@ -47,6 +47,7 @@ struct EmuThread {
   Block* block = nullptr;
   uint3 idx{};
   unsigned linear = 0, warp = 0, lane = 0;
+  unsigned run_pos = 0;  // fiber mode: position in this block's run order
   State state = State::kRunnable;
   int barrier_result = 0;
   WarpRequest req;
@@ -79,11 +80,15 @@ struct Block {
   int barrier_count = 0;
   unsigned warp_arrived[kMaxThreadsPerBlock / 32] = {};
   unsigned warp_exists[kMaxThreadsPerBlock / 32] = {};
-  std::mutex mu;           // threads mode only
-  FiberContext scheduler;  // fiber mode only
+  std::mutex mu;  // threads mode only
+  // Fiber mode: the launching thread's context, the run order (ascending or descending thread index)
+  // and whether the scheduler's stack bounds are still to be learned (AddressSanitizer).
+  FiberContext scheduler;
+  bool reverse = false;
+  bool started_by_scheduler = false;
 };
 
-__thread EmuThread* tls_thread = nullptr;
+__thread EmuThread* tls_thread DSCONV_EMU_TLS = nullptr;
 void* g_dynamic_smem = nullptr;
 uint64_t g_launch_seq = 0;
 
@@ -100,8 +105,14 @@ std::string kernel_name(const void* kernel) {
     std::free(demangled);
     return name;
   }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "the kernel at %p", kernel);
+  // Kernels with internal linkage have no dynamic symbol; file + offset is what addr2line -f -C takes.
+  char buf[512];
+  if (kernel != nullptr && dladdr(kernel, &info) != 0 && info.dli_fname != nullptr)
+    std::snprintf(buf, sizeof buf, "the kernel at %s+0x%zx (addr2line -f -C -e <that file> <offset> names it)",
+                  info.dli_fname,
+                  static_cast<size_t>(static_cast<const char*>(kernel) - static_cast<const char*>(info.dli_fbase)));
+  else
+    std::snprintf(buf, sizeof buf, "the kernel at %p", kernel);
   return buf;
 }
 
@@ -196,15 +207,30 @@ const char* op_name(WarpOp op) {
   fail_in(&b, nullptr, msg);
 }
 
-EmuThread* current(const char* what) {
-  EmuThread* t = tls_thread;
-  if (t == nullptr) fail_in(nullptr, nullptr, format("%s called outside a kernel", what));
-  return t;
+[[noreturn]] void outside_kernel(const char* what) {
+  fail_in(nullptr, nullptr, format("%s called outside a kernel", what));
 }
 
 // ---------------------------------------------------------------------------------------------
-// Waiting and waking, per mode
+// Waiting and waking, per mode. A fiber that cannot continue switches straight to the next runnable
+// thread in the block's run order (wrapping around); only the last one to finish returns to the
+// scheduler.
 // ---------------------------------------------------------------------------------------------
+
+EmuThread* next_runnable(Block& b, unsigned from_pos) {
+  for (unsigned k = 1; k <= b.n; ++k) {
+    unsigned pos = from_pos + k;
+    if (pos >= b.n) pos -= b.n;
+    EmuThread& t = b.threads[b.reverse ? b.n - 1 - pos : pos];
+    if (t.state == State::kRunnable) return &t;
+  }
+  return nullptr;
+}
+
+void enter(EmuThread* t) {
+  threadIdx = t->idx;
+  tls_thread = t;
+}
 
 struct BlockLock {
   std::unique_lock<std::mutex> lk;
@@ -218,7 +244,9 @@ void park(EmuThread* t, State why, BlockLock& lock) {
   t->state = why;
   if (++b.blocked == b.n) report_deadlock(b);
   if (b.mode == Mode::kFibers) {
-    fiber_switch(&t->ctx, &b.scheduler);
+    EmuThread* next = next_runnable(b, t->run_pos);  // exists: not every thread is blocked
+    enter(next);
+    fiber_switch(&t->ctx, &next->ctx);
   } else {
     while (t->state != State::kRunnable) t->cv.wait(lock.lk);
   }
@@ -404,10 +432,15 @@ std::vector<std::unique_ptr<FiberStack>>& fiber_stacks() {
 void fiber_main(void* arg) {
   EmuThread* t = static_cast<EmuThread*>(arg);
   Block& b = *t->block;
-  fiber_started(&b.scheduler);
+  fiber_started(b.started_by_scheduler ? &b.scheduler : nullptr);
+  b.started_by_scheduler = false;
   run_body(t);
   thread_exit(t);
-  fiber_exit_to(&b.scheduler);
+  if (EmuThread* next = next_runnable(b, t->run_pos)) {
+    enter(next);
+    fiber_exit_to(&next->ctx);
+  }
+  fiber_exit_to(&b.scheduler);  // the block is done
 }
 
 void set_block_index(Block& b, uint64_t linear) {
@@ -436,23 +469,20 @@ void run_fibers(Block& b, uint64_t blocks) {
     set_block_index(b, k);
     blockIdx = b.idx;
     reset_block(b);
-    for (unsigned i = 0; i < b.n; ++i) fiber_init(&b.threads[i].ctx, *stacks[i], &fiber_main, &b.threads[i]);
     // Alternating the order in which threads first run makes a missing barrier show whichever way
     // the data flows between threads (reading a lower or a higher thread's element).
-    const bool reverse = ((b.launch->seq + k) & 1u) != 0;
-    while (b.done < b.n) {
-      bool ran = false;
-      for (unsigned j = 0; j < b.n; ++j) {
-        EmuThread& t = b.threads[reverse ? b.n - 1 - j : j];
-        if (t.state != State::kRunnable) continue;
-        threadIdx = t.idx;
-        tls_thread = &t;
-        fiber_switch(&b.scheduler, &t.ctx);
-        ran = true;
-      }
-      tls_thread = nullptr;
-      if (!ran) report_deadlock(b);
+    b.reverse = ((b.launch->seq + k) & 1u) != 0;
+    for (unsigned i = 0; i < b.n; ++i) {
+      EmuThread& t = b.threads[i];
+      t.run_pos = b.reverse ? b.n - 1 - i : i;
+      fiber_init(&t.ctx, *stacks[i], &fiber_main, &t);
     }
+    EmuThread* first = &b.threads[b.reverse ? b.n - 1 : 0];
+    b.started_by_scheduler = true;
+    enter(first);
+    fiber_switch(&b.scheduler, &first->ctx);  // returns when the block's last thread has finished
+    tls_thread = nullptr;
+    if (b.done != b.n) report_deadlock(b);
   }
 }
 
@@ -620,7 +650,8 @@ void* dynamic_smem() { return g_dynamic_smem; }
 void sync_block() { (void)sync_block_count(0); }
 
 int sync_block_count(int predicate) {
-  EmuThread* t = current("__syncthreads()");
+  EmuThread* t = tls_thread;
+  if (t == nullptr) outside_kernel("__syncthreads()");
   Block& b = *t->block;
   BlockLock lock(b);
   b.barrier_count += predicate != 0;
@@ -641,7 +672,8 @@ int sync_block_count(int predicate) {
 }
 
 WarpReply warp_collective(const WarpRequest& req) {
-  EmuThread* t = current(op_name(req.op));
+  EmuThread* t = tls_thread;
+  if (t == nullptr) outside_kernel(op_name(req.op));
   Block& b = *t->block;
   if (((req.mask >> t->lane) & 1u) == 0)
     fail_in(&b, t, format("%s(mask 0x%08x) called by lane %u, which the mask does not name", op_name(req.op), req.mask,
@@ -668,7 +700,8 @@ WarpReply warp_collective(const WarpRequest& req) {
 }
 
 unsigned active_mask() {
-  EmuThread* t = current("__activemask()");
+  EmuThread* t = tls_thread;
+  if (t == nullptr) outside_kernel("__activemask()");
   Block& b = *t->block;
   BlockLock lock(b);
   unsigned m = 0;

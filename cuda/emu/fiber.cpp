@@ -20,10 +20,11 @@
 #endif
 
 #if defined(DSCONV_EMU_ASM_SWITCH)
-// dsconv_emu_switch(void** save_sp, void* load_sp): pushes the callee-saved registers and the
-// floating-point control state on the current stack, stores the stack pointer in *save_sp, loads
-// load_sp and pops the same frame from there. A new context's frame returns into
-// dsconv_emu_fiber_start, which calls r13(r12).
+// dsconv_emu_switch(void** save_sp, void* load_sp): pushes the callee-saved registers on the current
+// stack, stores the stack pointer in *save_sp, loads load_sp and pops the same frame from there. A
+// new context's frame returns into dsconv_emu_fiber_start, which calls r13(r12). The MXCSR and x87
+// control words are left alone: every fiber of a launch runs with its launching thread's settings
+// and kernels do not change them, and reloading them costs more than the rest of the switch.
 extern "C" void dsconv_emu_switch(void** save_sp, void* load_sp);
 extern "C" void dsconv_emu_fiber_start();
 __asm__(R"(
@@ -40,14 +41,8 @@ dsconv_emu_switch:
   pushq %r13
   pushq %r14
   pushq %r15
-  subq $16, %rsp
-  fnstcw (%rsp)
-  stmxcsr 8(%rsp)
   movq %rsp, (%rdi)
   movq %rsi, %rsp
-  fldcw (%rsp)
-  ldmxcsr 8(%rsp)
-  addq $16, %rsp
   popq %r15
   popq %r14
   popq %r13
@@ -102,20 +97,14 @@ FiberStack::~FiberStack() {
 void fiber_init(FiberContext* ctx, const FiberStack& stack, FiberEntry entry, void* arg) {
   const uintptr_t top = (reinterpret_cast<uintptr_t>(stack.bottom()) + stack.size()) & ~uintptr_t{15};
   // dsconv_emu_fiber_start runs with rsp == top - 16 (16-byte aligned at its call, as the ABI wants).
-  auto* frame = reinterpret_cast<uint64_t*>(top - 16 - 72);
-  uint16_t fpucw;
-  uint32_t mxcsr;
-  __asm__ volatile("fnstcw %0" : "=m"(fpucw));
-  __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
-  frame[0] = fpucw;
-  frame[1] = mxcsr;
-  frame[2] = 0;                                           // r15
-  frame[3] = 0;                                           // r14
-  frame[4] = reinterpret_cast<uint64_t>(entry);          // r13
-  frame[5] = reinterpret_cast<uint64_t>(arg);            // r12
-  frame[6] = 0;                                           // rbx
-  frame[7] = 0;                                           // rbp
-  frame[8] = reinterpret_cast<uint64_t>(&dsconv_emu_fiber_start);  // return address
+  auto* frame = reinterpret_cast<uint64_t*>(top - 16 - 56);
+  frame[0] = 0;                                                    // r15
+  frame[1] = 0;                                                    // r14
+  frame[2] = reinterpret_cast<uint64_t>(entry);                   // r13
+  frame[3] = reinterpret_cast<uint64_t>(arg);                     // r12
+  frame[4] = 0;                                                    // rbx
+  frame[5] = 0;                                                    // rbp
+  frame[6] = reinterpret_cast<uint64_t>(&dsconv_emu_fiber_start);  // return address
   ctx->sp = frame;
   ctx->stack_bottom = stack.bottom();
   ctx->stack_size = stack.size();
@@ -164,7 +153,10 @@ void fiber_switch(FiberContext* from, FiberContext* to) {
 
 void fiber_started(FiberContext* from) {
 #if defined(DSCONV_EMU_ASAN)
-  __sanitizer_finish_switch_fiber(nullptr, &from->stack_bottom, &from->stack_size);
+  if (from != nullptr)
+    __sanitizer_finish_switch_fiber(nullptr, &from->stack_bottom, &from->stack_size);
+  else
+    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
 #else
   (void)from;
 #endif

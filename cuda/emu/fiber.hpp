@@ -1,6 +1,6 @@
 // User-mode contexts for the emulator's fiber mode: one stack per emulated thread, switched at barriers
-// and warp collectives. On x86-64 a hand-written switch (callee-saved registers, MXCSR and the x87
-// control word; no system call), elsewhere ucontext. AddressSanitizer is told about every stack
+// and warp collectives. On x86-64 a hand-written switch (the callee-saved registers; no system
+// call), elsewhere ucontext. AddressSanitizer is told about every stack
 // switch; ThreadSanitizer builds never use fibers (the executor runs OS threads there).
 #pragma once
 
@@ -51,8 +51,8 @@ using FiberEntry = void (*)(void* arg);
 void fiber_init(FiberContext* ctx, const FiberStack& stack, FiberEntry entry, void* arg);
 // Saves the running context in *from and resumes *to; returns when something switches back to *from.
 void fiber_switch(FiberContext* from, FiberContext* to);
-// Called first thing in a fiber's entry: completes the switch that started it. *from is the context
-// that switched to it (its stack bounds are recorded there).
+// Called first thing in a fiber's entry: completes the switch that started it. When `from` is given,
+// the bounds of the stack that switched here are recorded in it (how the scheduler's become known).
 void fiber_started(FiberContext* from);
 // The last switch of a fiber whose stack will be reused: the current context is abandoned.
 [[noreturn]] void fiber_exit_to(FiberContext* to);

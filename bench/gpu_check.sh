@@ -207,20 +207,26 @@ for root in "${CUDNN_CANDIDATES[@]}"; do
     done
   done
 done
+if [ -n "${LD_LIBRARY_PATH+set}" ]; then TORCH_ENV=(env "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"); else TORCH_ENV=(env -u LD_LIBRARY_PATH); fi
 CUDNN_ARGS=(-DDSCONV_WITH_CUDNN=AUTO)
 if [ -n "$CUDNN_DIR" ]; then
   CUDNN_ROOT_USED=$CUDNN_DIR
   if [ ! -e "$CUDNN_LIBDIR/libcudnn.so" ]; then
-    # Only libcudnn.so.9 (a pip package): a shim root with the unversioned name for the linker.
+    # Only libcudnn.so.9 (a pip package): a shim root with the unversioned name for the linker, and
+    # every cuDNN library beside it, so that the binaries' run path finds libcudnn.so.9 and the
+    # engine libraries it loads from its own folder.
     CUDNN_ROOT_USED=$BUILD/cudnn-shim
-    mkdir -p "$CUDNN_ROOT_USED/lib"
+    rm -rf "$CUDNN_ROOT_USED" && mkdir -p "$CUDNN_ROOT_USED/lib"
     ln -sfn "$CUDNN_INC" "$CUDNN_ROOT_USED/include"
-    real=$(ls "$CUDNN_LIBDIR"/libcudnn.so.* | sort | head -n 1)
-    ln -sfn "$real" "$CUDNN_ROOT_USED/lib/libcudnn.so"
-    say "cuDNN: no unversioned libcudnn.so in $CUDNN_LIBDIR: shim $CUDNN_ROOT_USED -> $real"
+    for f in "$CUDNN_LIBDIR"/libcudnn*.so*; do ln -sfn "$f" "$CUDNN_ROOT_USED/lib/$(basename "$f")"; done
+    main=$(cd "$CUDNN_LIBDIR" && ls libcudnn.so.[0-9]* | sort -V | tail -n 1)
+    ln -sfn "$CUDNN_LIBDIR/$main" "$CUDNN_ROOT_USED/lib/libcudnn.so"
+    CUDNN_LIBDIR=$CUDNN_ROOT_USED/lib
+    say "cuDNN: no unversioned libcudnn.so: shim $CUDNN_ROOT_USED (libcudnn.so -> $main)"
   fi
   CUDNN_ARGS=(-DDSCONV_WITH_CUDNN=ON "-DCUDNN_ROOT=$CUDNN_ROOT_USED")
-  # cuDNN 9 loads its engine libraries (libcudnn_*.so.9) at run time from beside itself.
+  # cuDNN 9 loads its engine libraries (libcudnn_*.so.9) at run time from beside itself. PyTorch
+  # keeps the environment it came with (TORCH_ENV), so that it loads the cuDNN it was built with.
   export LD_LIBRARY_PATH="$CUDNN_LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   say "cuDNN: $CUDNN_VERSION at $CUDNN_DIR (headers $CUDNN_INC, libraries $CUDNN_LIBDIR)"
 else
@@ -230,7 +236,8 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Build, test
 # ---------------------------------------------------------------------------------------------
-export DSCONV_COMMIT=$(git -C "$SRC" describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null || echo unknown)
+DSCONV_COMMIT=$(git -C "$SRC" describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null || echo unknown)
+export DSCONV_COMMIT
 JOBS=$(nproc 2>/dev/null || echo 8)
 
 step configure 150 cmake -S "$SRC" -B "$BUILD" "${GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release \
@@ -257,19 +264,18 @@ fi
 # Benchmarks: dsconv's cuda kernels with cuDNN as peer (same process, same data), then PyTorch
 # ---------------------------------------------------------------------------------------------
 BENCH_TIMING=(--min-time 0.1 --max-iters 50 --max-time 3 --no-progress)
-suite_flags() {
-  local s
-  for s in ${1//,/ }; do printf -- '--suite %s ' "$s"; done
-}
-# shellcheck disable=SC2046
+SUITE_ARGS=()
+for s in ${SUITES//,/ }; do SUITE_ARGS+=(--suite "$s"); done
+F16_SUITE_ARGS=()  # half precision: the depthwise suites (what mobile networks run in f16)
+for s in mobilenet_v2 efficientnet_b0 mobilenet_v3 convnext replknet; do F16_SUITE_ARGS+=(--suite "$s"); done
 if step_ok build; then
-  step bench_f32 200 "$DSCONV" bench $(suite_flags "$SUITES") --backend cuda,cudnn --verify --max-ref-gflop 12 \
+  step bench_f32 200 "$DSCONV" bench "${SUITE_ARGS[@]}" --backend cuda,cudnn --verify --max-ref-gflop 12 \
     "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f32.json"
 else
   skip bench_f32 "no build"
 fi
 if step_ok build && [ "$HAVE_TORCH" = 1 ]; then
-  step torch_f32 200 sh -c "'$DSCONV' bench $(suite_flags "$SUITES") --dump --format json >'$RAW/problems_f32.json' &&
+  step torch_f32 200 "${TORCH_ENV[@]}" sh -c "'$DSCONV' bench ${SUITE_ARGS[*]} --dump --format json >'$RAW/problems_f32.json' &&
     '$PYTHON' '$SRC/bench/torch_peer.py' --problems '$RAW/problems_f32.json' --dsconv '$DSCONV' --verify \
       --min-time 0.1 --max-iters 50 --max-time 3 -o '$RAW/torch_f32.json'"
 else
@@ -335,16 +341,15 @@ for tool in memcheck racecheck; do
   fi
 done
 
-# Half precision, the depthwise suites (what mobile networks run in f16), time permitting.
-F16_SUITES=mobilenet_v2,efficientnet_b0,mobilenet_v3,convnext,replknet
+# Half precision, time permitting.
 if step_ok build; then
-  step bench_f16 120 "$DSCONV" bench $(suite_flags "$F16_SUITES") --dtype f16 --backend cuda,cudnn --verify \
+  step bench_f16 120 "$DSCONV" bench "${F16_SUITE_ARGS[@]}" --dtype f16 --backend cuda,cudnn --verify \
     --max-ref-gflop 12 "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f16.json"
 else
   skip bench_f16 "no build"
 fi
 if step_ok build && [ "$HAVE_TORCH" = 1 ]; then
-  step torch_f16 120 sh -c "'$DSCONV' bench $(suite_flags "$F16_SUITES") --dtype f16 --dump --format json >'$RAW/problems_f16.json' &&
+  step torch_f16 120 "${TORCH_ENV[@]}" sh -c "'$DSCONV' bench ${F16_SUITE_ARGS[*]} --dtype f16 --dump --format json >'$RAW/problems_f16.json' &&
     '$PYTHON' '$SRC/bench/torch_peer.py' --problems '$RAW/problems_f16.json' --dsconv '$DSCONV' --verify \
       --min-time 0.1 --max-iters 50 --max-time 3 -o '$RAW/torch_f16.json'"
 else

@@ -15,7 +15,10 @@
 //    widen exactly), so it carries no rounding of the tested dtype;
 //  - tolerance per element is rtol(dtype, terms) * sum|x*w| (the reference run again on |x|, |w|, |pw|,
 //    |b|), i.e. an error bound proportional to the magnitude of the terms, not of the (possibly cancelled)
-//    result; f32 with small-integer data is compared exactly.
+//    result; f32 with small-integer data is compared exactly;
+//  - for a device plan (memory_space() == kDevice) every tensor and the workspace live in device memory
+//    (support/device_memory.hpp), and the run goes on a fresh non-blocking stream that is synchronized
+//    before anything is read back; a workspace of workspace_bytes(), poisoned, is passed when needed.
 #pragma once
 
 #include <cstdint>

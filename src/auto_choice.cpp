@@ -590,6 +590,7 @@ const AutoRule& active_auto_rule(std::string* note) {
     AutoRule loaded;
     std::string note;
   };
+  // Heap-allocated and never freed: rule points into loaded, and plans may be made during static destruction.
   static const Active* active = [] {
     auto* a = new Active{&builtin_auto_rule(), AutoRule{}, ""};
     const char* path = std::getenv("DSCONV_AUTO_RULE");

@@ -689,7 +689,11 @@ int run_and_report(const std::vector<SuiteProblem>& problems, const Config& cfg,
     write_report(std::cout, rep, format.value_or(Format::kTable));
   }
   std::cout.flush();
-  return any_failed(rep) ? kExitFailure : kExitOk;
+  if (any_failed(rep)) return kExitFailure;
+  // A run in which the subject timed nothing measured nothing it was asked about (no device, say).
+  if (std::none_of(rep.rows.begin(), rep.rows.end(), [](const BenchRow& r) { return r.subject && r.measured; }))
+    return runtime_error(kCmd, "the subject backend '" + cfg.backends[0] + "' ran none of the problems (see the notes)");
+  return kExitOk;
 }
 
 }  // namespace

@@ -263,6 +263,41 @@ std::vector<DwCase> direct_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(Direct, DepthwiseCuda, ::testing::ValuesIn(direct_cases()), dw_case_name);
 
+// --- every combination of stride, dilation and multiplier, both layouts (the shared Sweep) ---------
+
+// The implementation the list must choose, restated from cuda/depthwise/README.md.
+std::string expected_family(const ProblemDesc& d) {
+  const bool dense_square = d.kernel_h == d.kernel_w && d.stride_h == d.stride_w && d.dilation_h == 1 &&
+                            d.dilation_w == 1 && d.multiplier == 1;
+  const bool listed = (d.kernel_h == 3 || d.kernel_h == 5 || d.kernel_h == 7) && (d.stride_h == 1 || d.stride_h == 2);
+  if (d.layout == Layout::kNHWC && dense_square && listed) return "dw_fwd_nhwc_k";
+  const bool slide = d.stride_w == 1 && d.dilation_w == 1;
+  return std::string("dw_fwd_") + to_string(d.layout) + "_generic_" + (slide ? "slidew_" : "") + to_string(d.dtype);
+}
+
+std::vector<DwCase> interaction_cases() {
+  Sweep sweep;
+  sweep.base.desc = depthwise(2, 13, 11, 17, 3, 3);
+  sweep.base.desc.padding = PaddingMode::kSame;
+  sweep.base.desc.has_bias = true;
+  sweep.base.seed = 500;
+  sweep.kernels = {{3, 3}, {5, 5}, {2, 3}};
+  sweep.strides = {{1, 1}, {2, 2}, {3, 3}, {1, 2}};
+  sweep.dilations = {{1, 1}, {2, 2}, {3, 1}};
+  sweep.multipliers = {1, 3};
+  sweep.layouts = {Layout::kNHWC, Layout::kNCHW};
+  sweep.paddings = {PaddingMode::kSame, PaddingMode::kValid};
+  std::vector<DwCase> out;
+  for (const ConvCase& c : sweep.cases()) {
+    DwCase dc;
+    dc.c = c;
+    dc.expect = expected_family(c.desc);
+    out.push_back(dc);
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(Interactions, DepthwiseCuda, ::testing::ValuesIn(interaction_cases()), dw_case_name);
+
 // --- selection -------------------------------------------------------------------------------------
 
 Plan cuda_plan(const ProblemDesc& d, const PlanOptions& options = no_reference()) {

@@ -45,12 +45,18 @@ struct Json {
 
 const char* kind_name(Json::Kind k) {
   switch (k) {
-    case Json::Kind::kNull: return "null";
-    case Json::Kind::kBool: return "a boolean";
-    case Json::Kind::kNumber: return "a number";
-    case Json::Kind::kString: return "a string";
-    case Json::Kind::kArray: return "an array";
-    case Json::Kind::kObject: return "an object";
+    case Json::Kind::kNull:
+      return "null";
+    case Json::Kind::kBool:
+      return "a boolean";
+    case Json::Kind::kNumber:
+      return "a number";
+    case Json::Kind::kString:
+      return "a string";
+    case Json::Kind::kArray:
+      return "an array";
+    case Json::Kind::kObject:
+      return "an object";
   }
   return "?";
 }
@@ -202,14 +208,30 @@ class JsonReader {
       if (i_ >= s_.size()) break;
       const char e = s_[i_++];
       switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
+        case '/':
+          out->push_back('/');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
         case 'u': {
           // The rule file is ASCII in practice; other code points are kept as UTF-8 (no surrogate pairs).
           if (i_ + 4 > s_.size()) return err("truncated \\u escape");
@@ -217,10 +239,14 @@ class JsonReader {
           for (int k = 0; k < 4; ++k) {
             const char h = s_[i_++];
             cp <<= 4;
-            if (h >= '0' && h <= '9') cp |= static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f') cp |= static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') cp |= static_cast<unsigned>(h - 'A' + 10);
-            else return err("bad hex digit in \\u escape");
+            if (h >= '0' && h <= '9')
+              cp |= static_cast<unsigned>(h - '0');
+            else if (h >= 'a' && h <= 'f')
+              cp |= static_cast<unsigned>(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F')
+              cp |= static_cast<unsigned>(h - 'A' + 10);
+            else
+              return err("bad hex digit in \\u escape");
           }
           if (cp < 0x80) {
             out->push_back(static_cast<char>(cp));
@@ -234,7 +260,8 @@ class JsonReader {
           }
           break;
         }
-        default: return err(std::string("bad escape '\\") + e + "'");
+        default:
+          return err(std::string("bad escape '\\") + e + "'");
       }
     }
     return err("unterminated string");
@@ -327,8 +354,7 @@ class RuleReader {
   Status pair_list(const Json& v, const std::string& field, std::vector<std::pair<int64_t, int64_t>>* out) const {
     if (Status s = expect(v, Json::Kind::kArray, field); !s) return s;
     for (const Json& e : v.array) {
-      if (e.kind != Json::Kind::kArray || e.array.size() != 2)
-        return error(field, "must be an array of [h, w] pairs");
+      if (e.kind != Json::Kind::kArray || e.array.size() != 2) return error(field, "must be an array of [h, w] pairs");
       int64_t a = 0, b = 0;
       if (Status s = integer(e.array[0], field, &a); !s) return s;
       if (Status s = integer(e.array[1], field, &b); !s) return s;
@@ -366,23 +392,30 @@ Result<PaddingMode> parse_padding_mode(std::string_view s) {
 
 Status read_match(const RuleReader& r, const Json& m, const std::string& field, AutoRuleMatch* out) {
   if (Status s = r.expect(m, Json::Kind::kObject, field); !s) return s;
-  if (Status s = r.keys(m, field,
-                        {"op", "dtype", "layout", "filter_layout", "padding", "kernel", "stride", "multiplier",
-                         "kernel_max", "dilation_min", "dilation_max", "channels_min", "channels_max",
-                         "out_channels_min", "out_channels_max", "spatial_min", "spatial_max", "batch_min",
-                         "batch_max", "has_bias"});
+  if (Status s =
+          r.keys(m, field, {"op",           "dtype",        "layout",       "filter_layout",    "padding",
+                            "kernel",       "stride",       "multiplier",   "kernel_max",       "dilation_min",
+                            "dilation_max", "channels_min", "channels_max", "out_channels_min", "out_channels_max",
+                            "spatial_min",  "spatial_max",  "batch_min",    "batch_max",        "has_bias"});
       !s)
     return s;
   for (const auto& [key, v] : m.object) {
     const std::string f = field + "." + key;
     Status s;
-    if (key == "op") s = r.enum_list<Op>(v, f, parse_op, &out->ops);
-    else if (key == "dtype") s = r.enum_list<DType>(v, f, parse_dtype, &out->dtypes);
-    else if (key == "layout") s = r.enum_list<Layout>(v, f, parse_layout, &out->layouts);
-    else if (key == "filter_layout") s = r.enum_list<FilterLayout>(v, f, parse_filter_layout, &out->filter_layouts);
-    else if (key == "padding") s = r.enum_list<PaddingMode>(v, f, parse_padding_mode, &out->paddings);
-    else if (key == "kernel") s = r.pair_list(v, f, &out->kernels);
-    else if (key == "stride") s = r.pair_list(v, f, &out->strides);
+    if (key == "op")
+      s = r.enum_list<Op>(v, f, parse_op, &out->ops);
+    else if (key == "dtype")
+      s = r.enum_list<DType>(v, f, parse_dtype, &out->dtypes);
+    else if (key == "layout")
+      s = r.enum_list<Layout>(v, f, parse_layout, &out->layouts);
+    else if (key == "filter_layout")
+      s = r.enum_list<FilterLayout>(v, f, parse_filter_layout, &out->filter_layouts);
+    else if (key == "padding")
+      s = r.enum_list<PaddingMode>(v, f, parse_padding_mode, &out->paddings);
+    else if (key == "kernel")
+      s = r.pair_list(v, f, &out->kernels);
+    else if (key == "stride")
+      s = r.pair_list(v, f, &out->strides);
     else if (key == "multiplier") {
       s = r.expect(v, Json::Kind::kArray, f);
       for (size_t i = 0; s && i < v.array.size(); ++i) {
@@ -426,13 +459,18 @@ Status read_evidence(const RuleReader& r, const Json& e, const std::string& fiel
       if (Status s = r.integer(v, f, &out->cases); !s) return s;
     } else {
       if (Status s = r.expect(v, Json::Kind::kString, f); !s) return s;
-      if (key == "card") out->card = v.string;
-      else if (key == "date") out->date = v.string;
-      else if (key == "commit") out->commit = v.string;
-      else if (key == "results") out->results = v.string;
+      if (key == "card")
+        out->card = v.string;
+      else if (key == "date")
+        out->date = v.string;
+      else if (key == "commit")
+        out->commit = v.string;
+      else if (key == "results")
+        out->results = v.string;
     }
   }
-  if (out->card.empty()) return r.error(field + ".card", "is required: every measured entry names the GPU it came from");
+  if (out->card.empty())
+    return r.error(field + ".card", "is required: every measured entry names the GPU it came from");
   return Status::ok();
 }
 
@@ -497,15 +535,17 @@ std::string format_us(double us) {
 // ---------------------------------------------------------------------------------------------
 
 bool AutoRuleMatch::matches(const Problem& p) const {
-  auto in = [](const auto& list, const auto& v) { return list.empty() || std::find(list.begin(), list.end(), v) != list.end(); };
+  auto in = [](const auto& list, const auto& v) {
+    return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+  };
   auto at_least = [](int64_t bound, int64_t v) { return bound < 0 || v >= bound; };
   auto at_most = [](int64_t bound, int64_t v) { return bound < 0 || v <= bound; };
   const int64_t dil = std::max(p.dilation_h(), p.dilation_w());
-  return in(ops, p.op()) && in(dtypes, p.dtype()) && in(layouts, p.layout()) &&
-         in(filter_layouts, p.filter_layout()) && in(paddings, p.desc().padding) &&
-         in(kernels, std::make_pair(p.kh(), p.kw())) && in(strides, std::make_pair(p.stride_h(), p.stride_w())) &&
-         in(multipliers, p.m()) && at_most(kernel_max, std::max(p.kh(), p.kw())) && at_least(dilation_min, dil) &&
-         at_most(dilation_max, dil) && at_least(channels_min, p.c()) && at_most(channels_max, p.c()) &&
+  return in(ops, p.op()) && in(dtypes, p.dtype()) && in(layouts, p.layout()) && in(filter_layouts, p.filter_layout()) &&
+         in(paddings, p.desc().padding) && in(kernels, std::make_pair(p.kh(), p.kw())) &&
+         in(strides, std::make_pair(p.stride_h(), p.stride_w())) && in(multipliers, p.m()) &&
+         at_most(kernel_max, std::max(p.kh(), p.kw())) && at_least(dilation_min, dil) && at_most(dilation_max, dil) &&
+         at_least(channels_min, p.c()) && at_most(channels_max, p.c()) &&
          at_least(out_channels_min, p.out_channels()) && at_most(out_channels_max, p.out_channels()) &&
          at_least(spatial_min, p.h() * p.w()) && at_most(spatial_max, p.h() * p.w()) && at_least(batch_min, p.n()) &&
          at_most(batch_max, p.n()) && (has_bias < 0 || (has_bias == 1) == p.has_bias());
@@ -550,7 +590,8 @@ Result<AutoRule> parse_auto_rule(std::string_view json, const std::string& sourc
     if (Status s = r.keys(e, f, {"prefer", "match", "evidence", "comment"}); !s) return s;
     AutoRuleEntry entry;
     const Json* prefer = e.find("prefer");
-    if (prefer == nullptr || prefer->kind != Json::Kind::kString) return r.error(f + ".prefer", "is required (a string)");
+    if (prefer == nullptr || prefer->kind != Json::Kind::kString)
+      return r.error(f + ".prefer", "is required (a string)");
     if (!known_device_backend(prefer->string))
       return r.error(f + ".prefer", "names \"" + prefer->string + "\", which is not a device backend (cuda, cudnn)");
     entry.prefer = prefer->string;
@@ -676,8 +717,10 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
     for (const Backend* b : backends)
       if (b->memory_space() == MemorySpace::kDevice && n == b->name()) device.push_back(b);
   for (const Backend* b : backends) {
-    if (b->memory_space() == MemorySpace::kHost) host.push_back(b);
-    else if (std::find(device.begin(), device.end(), b) == device.end()) device.push_back(b);
+    if (b->memory_space() == MemorySpace::kHost)
+      host.push_back(b);
+    else if (std::find(device.begin(), device.end(), b) == device.end())
+      device.push_back(b);
   }
 
   std::vector<const Backend*> usable;
@@ -776,8 +819,9 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
         for (Rejection& r : timed[i].sel.rejections) c.rejections.push_back(std::move(r));
       }
       take(timed[best].backend, std::move(timed[best].sel),
-           timed.size() >= 2 ? "autotune: " + summary
-                             : "autotune: only " + std::string(timed[best].backend->name()) + " could run and be timed");
+           timed.size() >= 2
+               ? "autotune: " + summary
+               : "autotune: only " + std::string(timed[best].backend->name()) + " could run and be timed");
       return c;
     }
     // Nothing could be timed: the rule order decides, and the timing failures stay on record.
@@ -816,8 +860,9 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
     Selection sel = b->select(problem, options);
     if (sel.impl) {
       take(b, std::move(sel),
-           tune_note + (usable.empty() ? std::string("no device backend is usable (see rejections)")
-                                       : std::string("no device backend accepts the problem (see rejections)")) +
+           tune_note +
+               (usable.empty() ? std::string("no device backend is usable (see rejections)")
+                               : std::string("no device backend accepts the problem (see rejections)")) +
                "; chose host backend " + b->name());
       return c;
     }

@@ -36,9 +36,9 @@ struct AutoRuleMatch {
   std::vector<std::pair<int64_t, int64_t>> kernels;  // (KH, KW)
   std::vector<std::pair<int64_t, int64_t>> strides;  // (SH, SW)
   std::vector<int64_t> multipliers;
-  int64_t kernel_max = -1;      // max(KH, KW) <= kernel_max
-  int64_t dilation_min = -1;    // max(DH, DW) >= dilation_min
-  int64_t dilation_max = -1;    // max(DH, DW) <= dilation_max
+  int64_t kernel_max = -1;                               // max(KH, KW) <= kernel_max
+  int64_t dilation_min = -1;                             // max(DH, DW) >= dilation_min
+  int64_t dilation_max = -1;                             // max(DH, DW) <= dilation_max
   int64_t channels_min = -1, channels_max = -1;          // C
   int64_t out_channels_min = -1, out_channels_max = -1;  // output channels
   int64_t spatial_min = -1, spatial_max = -1;            // H*W of the input
@@ -53,7 +53,7 @@ struct AutoRuleEvidence {
   std::string card;
   std::string date;
   std::string commit;
-  std::string results;  // e.g. bench/results/<date>_<card>/...
+  std::string results;   // e.g. bench/results/<date>_<card>/...
   double speedup = 0.0;  // preferred backend over the next best, median over the matched cases (0: not given)
   int64_t cases = 0;
 };
@@ -65,7 +65,7 @@ struct AutoRuleEntry {
 };
 
 struct AutoRule {
-  std::string source;  // where it was loaded from, for messages
+  std::string source;                      // where it was loaded from, for messages
   std::vector<std::string> default_order;  // device backends, most preferred first
   std::vector<AutoRuleEntry> entries;      // first match wins
 };

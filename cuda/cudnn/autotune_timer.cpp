@@ -52,9 +52,10 @@ Result<double> time_device_impl_us(const Problem& p, const Impl& impl) {
   Tensors t;
   void* ws = nullptr;
   void* ptrs[6] = {};
-  const size_t sizes[6] = {static_cast<size_t>(p.input_elements()) * es,     static_cast<size_t>(p.filter_elements()) * es,
-                           static_cast<size_t>(p.pointwise_elements()) * es, static_cast<size_t>(p.bias_elements()) * es,
-                           static_cast<size_t>(p.output_elements()) * es,    impl.workspace_bytes()};
+  const size_t sizes[6] = {
+      static_cast<size_t>(p.input_elements()) * es,     static_cast<size_t>(p.filter_elements()) * es,
+      static_cast<size_t>(p.pointwise_elements()) * es, static_cast<size_t>(p.bias_elements()) * es,
+      static_cast<size_t>(p.output_elements()) * es,    impl.workspace_bytes()};
   for (int i = 0; i < 6; ++i)
     if (Status st = s.alloc(sizes[i], &ptrs[i]); !st) return st;
   // 0x3C in every byte: a finite, non-zero, non-denormal value in f32 (0.0115), f16 (1.06) and bf16 (0.0115),

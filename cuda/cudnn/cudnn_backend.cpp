@@ -50,18 +50,16 @@ Status cuda_failure(const char* what, cudaError_t e) {
                 std::string(what) + " failed: " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
 }
 
-#define DSCONV_CUDNN_TRY(call)                                           \
-  do {                                                                   \
-    const cudnnStatus_t dsconv_cudnn_status_ = (call);                   \
-    if (dsconv_cudnn_status_ != CUDNN_STATUS_SUCCESS)                    \
-      return cudnn_failure(#call, dsconv_cudnn_status_);                 \
+#define DSCONV_CUDNN_TRY(call)                                                                           \
+  do {                                                                                                   \
+    const cudnnStatus_t dsconv_cudnn_status_ = (call);                                                   \
+    if (dsconv_cudnn_status_ != CUDNN_STATUS_SUCCESS) return cudnn_failure(#call, dsconv_cudnn_status_); \
   } while (0)
 
-#define DSCONV_CUDA_TRY(what, call)                              \
-  do {                                                           \
-    const cudaError_t dsconv_cuda_error_ = (call);               \
-    if (dsconv_cuda_error_ != cudaSuccess)                       \
-      return cuda_failure(what, dsconv_cuda_error_);        \
+#define DSCONV_CUDA_TRY(what, call)                                                       \
+  do {                                                                                    \
+    const cudaError_t dsconv_cuda_error_ = (call);                                        \
+    if (dsconv_cuda_error_ != cudaSuccess) return cuda_failure(what, dsconv_cuda_error_); \
   } while (0)
 
 // ---------------------------------------------------------------------------------------------
@@ -145,32 +143,47 @@ struct Stage {
 
 const char* algo_name(cudnnConvolutionFwdAlgo_t a) {
   switch (a) {
-    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
-    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM: return "implicit_precomp_gemm";
-    case CUDNN_CONVOLUTION_FWD_ALGO_GEMM: return "gemm";
-    case CUDNN_CONVOLUTION_FWD_ALGO_DIRECT: return "direct";
-    case CUDNN_CONVOLUTION_FWD_ALGO_FFT: return "fft";
-    case CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING: return "fft_tiling";
-    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD: return "winograd";
-    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED: return "winograd_nonfused";
-    default: return "algo";
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM:
+      return "implicit_gemm";
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM:
+      return "implicit_precomp_gemm";
+    case CUDNN_CONVOLUTION_FWD_ALGO_GEMM:
+      return "gemm";
+    case CUDNN_CONVOLUTION_FWD_ALGO_DIRECT:
+      return "direct";
+    case CUDNN_CONVOLUTION_FWD_ALGO_FFT:
+      return "fft";
+    case CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING:
+      return "fft_tiling";
+    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD:
+      return "winograd";
+    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED:
+      return "winograd_nonfused";
+    default:
+      return "algo";
   }
 }
 
 cudnnDataType_t data_type(DType t) {
   switch (t) {
-    case DType::kF32: return CUDNN_DATA_FLOAT;
-    case DType::kF16: return CUDNN_DATA_HALF;
-    case DType::kBF16: return CUDNN_DATA_BFLOAT16;
+    case DType::kF32:
+      return CUDNN_DATA_FLOAT;
+    case DType::kF16:
+      return CUDNN_DATA_HALF;
+    case DType::kBF16:
+      return CUDNN_DATA_BFLOAT16;
   }
   return CUDNN_DATA_FLOAT;
 }
 
 const char* op_word(Op op) {
   switch (op) {
-    case Op::kDepthwise: return "depthwise";
-    case Op::kConv2d: return "conv2d";
-    case Op::kSeparable: return "separable";
+    case Op::kDepthwise:
+      return "depthwise";
+    case Op::kConv2d:
+      return "conv2d";
+    case Op::kSeparable:
+      return "separable";
   }
   return "conv";
 }
@@ -217,8 +230,8 @@ Status describe(const ConvShape& cs, DType dtype, bool nhwc, bool fused, Stage* 
 // order, first one whose workspace query succeeds and whose name is not skipped by the options.
 // name_of(algo) gives the implementation name that algorithm would produce.
 template <class NameOf>
-Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, const PlanOptions& options, NameOf name_of,
-                   Stage* st, std::vector<std::string>* notes) {
+Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, const PlanOptions& options, NameOf name_of, Stage* st,
+                   std::vector<std::string>* notes) {
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int returned = 0;
   if (autotune) {
@@ -296,13 +309,13 @@ class CudnnImpl final : public detail::Impl {
       w = base + g_.filter.offset;
     }
     if (g_.reorder_pointwise) {
-      DSCONV_CUDA_TRY("pointwise filter reorder launch",
-                      launch_gather4d(t.pointwise, base + g_.pointwise_filter.offset, g_.elem_bytes,
-                                      g_.pointwise_gather, stream));
+      DSCONV_CUDA_TRY("pointwise filter reorder launch", launch_gather4d(t.pointwise, base + g_.pointwise_filter.offset,
+                                                                         g_.elem_bytes, g_.pointwise_gather, stream));
       pw = base + g_.pointwise_filter.offset;
     }
     if (g_.prepad) {
-      DSCONV_CUDA_TRY("pre-pad launch", launch_pad4d(t.input, base + g_.padded_input.offset, g_.elem_bytes, g_.pad, stream));
+      DSCONV_CUDA_TRY("pre-pad launch",
+                      launch_pad4d(t.input, base + g_.padded_input.offset, g_.elem_bytes, g_.pad, stream));
       x = base + g_.padded_input.offset;
     }
     void* scratch = scratch_bytes_ > 0 ? base + g_.scratch_offset : nullptr;
@@ -341,20 +354,23 @@ class CudnnImpl final : public detail::Impl {
       second_ = std::make_unique<Stage>();
       if (Status s = describe(g_.pointwise, dt, nhwc, fused, second_.get()); !s) return s;
       // The depthwise stage takes cuDNN's first choice; names (and skip prefixes) vary the pointwise one.
-      if (Status s = choose_algo(handle_->get(), dt, autotune, PlanOptions{}, [](cudnnConvolutionFwdAlgo_t) {
-            return std::string();
-          }, first_.get(), notes); !s)
+      if (Status s = choose_algo(
+              handle_->get(), dt, autotune, PlanOptions{}, [](cudnnConvolutionFwdAlgo_t) { return std::string(); },
+              first_.get(), notes);
+          !s)
         return s;
       stem += std::string("dw-") + algo_name(first_->algo) + "_pw-";
-      if (Status s = choose_algo(handle_->get(), dt, autotune, options, [&](cudnnConvolutionFwdAlgo_t a) {
-            return stem + algo_name(a) + tail;
-          }, second_.get(), notes); !s)
+      if (Status s = choose_algo(
+              handle_->get(), dt, autotune, options,
+              [&](cudnnConvolutionFwdAlgo_t a) { return stem + algo_name(a) + tail; }, second_.get(), notes);
+          !s)
         return s;
       name_ = stem + algo_name(second_->algo) + tail;
     } else {
-      if (Status s = choose_algo(handle_->get(), dt, autotune, options, [&](cudnnConvolutionFwdAlgo_t a) {
-            return stem + algo_name(a) + tail;
-          }, first_.get(), notes); !s)
+      if (Status s = choose_algo(
+              handle_->get(), dt, autotune, options,
+              [&](cudnnConvolutionFwdAlgo_t a) { return stem + algo_name(a) + tail; }, first_.get(), notes);
+          !s)
         return s;
       name_ = stem + algo_name(first_->algo) + tail;
     }
@@ -431,14 +447,16 @@ class CudnnBackend final : public detail::Backend {
     }
     const int cc = major * 10 + minor;
     if (p.dtype() == DType::kBF16 && cc < 80) {
-      decline("", "bf16 convolution in cuDNN needs compute capability >= 8.0; device " + std::to_string(device) +
-                      " is " + std::to_string(major) + "." + std::to_string(minor),
+      decline("",
+              "bf16 convolution in cuDNN needs compute capability >= 8.0; device " + std::to_string(device) + " is " +
+                  std::to_string(major) + "." + std::to_string(minor),
               StatusCode::kNotSupported);
       return sel;
     }
     if (p.dtype() == DType::kF16 && cc < 53) {
-      decline("", "f16 convolution in cuDNN needs compute capability >= 5.3; device " + std::to_string(device) +
-                      " is " + std::to_string(major) + "." + std::to_string(minor),
+      decline("",
+              "f16 convolution in cuDNN needs compute capability >= 5.3; device " + std::to_string(device) + " is " +
+                  std::to_string(major) + "." + std::to_string(minor),
               StatusCode::kNotSupported);
       return sel;
     }

@@ -42,8 +42,10 @@ PadSplit split_padding(int64_t in, int64_t k, int64_t s, int64_t d, int64_t lo, 
 }
 
 std::string static_rejection(const Problem& p) {
-  const PadSplit sh = split_padding(p.h(), p.kh(), p.stride_h(), p.dilation_h(), p.pad_top(), p.pad_bottom(), p.out_h());
-  const PadSplit sw = split_padding(p.w(), p.kw(), p.stride_w(), p.dilation_w(), p.pad_left(), p.pad_right(), p.out_w());
+  const PadSplit sh =
+      split_padding(p.h(), p.kh(), p.stride_h(), p.dilation_h(), p.pad_top(), p.pad_bottom(), p.out_h());
+  const PadSplit sw =
+      split_padding(p.w(), p.kw(), p.stride_w(), p.dilation_w(), p.pad_left(), p.pad_right(), p.out_w());
   const Extents e = padded_extents(p, sh, sw);
   // cuDNN's 4-D descriptors take int dimensions, and a tensor (with padding) is limited to 2^31-1 elements.
   struct Limit {
@@ -94,9 +96,11 @@ Geometry make_geometry(const Problem& p) {
   g.prepad = g.pad_h.extra_before + g.pad_h.extra_after + g.pad_w.extra_before + g.pad_w.extra_after > 0;
   if (g.prepad) {
     if (g.nhwc) {
-      g.pad = Pad4d{{N, p.h(), p.w(), C}, {N, e.padded_h, e.padded_w, C}, {0, g.pad_h.extra_before, g.pad_w.extra_before, 0}};
+      g.pad = Pad4d{
+          {N, p.h(), p.w(), C}, {N, e.padded_h, e.padded_w, C}, {0, g.pad_h.extra_before, g.pad_w.extra_before, 0}};
     } else {
-      g.pad = Pad4d{{N, C, p.h(), p.w()}, {N, C, e.padded_h, e.padded_w}, {0, 0, g.pad_h.extra_before, g.pad_w.extra_before}};
+      g.pad = Pad4d{
+          {N, C, p.h(), p.w()}, {N, C, e.padded_h, e.padded_w}, {0, 0, g.pad_h.extra_before, g.pad_w.extra_before}};
     }
   }
 

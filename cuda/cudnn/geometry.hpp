@@ -39,13 +39,13 @@ struct Gather4d {
 // One convolution in the terms of cudnnSetTensor4dDescriptor / cudnnSetFilter4dDescriptor /
 // cudnnSetConvolution2dDescriptor (hence int).
 struct ConvShape {
-  int n = 0, c = 0, h = 0, w = 0;             // input as cuDNN reads it (after any pre-pad)
-  int k = 0, c_per_group = 0, r = 0, s = 0;   // filter: K output channels, C/groups inputs, R x S taps
+  int n = 0, c = 0, h = 0, w = 0;            // input as cuDNN reads it (after any pre-pad)
+  int k = 0, c_per_group = 0, r = 0, s = 0;  // filter: K output channels, C/groups inputs, R x S taps
   int groups = 1;
-  int pad_h = 0, pad_w = 0;                   // symmetric, applied by cuDNN
+  int pad_h = 0, pad_w = 0;  // symmetric, applied by cuDNN
   int stride_h = 1, stride_w = 1;
   int dilation_h = 1, dilation_w = 1;
-  int out_h = 0, out_w = 0;                   // what the problem expects; checked against cuDNN at plan time
+  int out_h = 0, out_w = 0;  // what the problem expects; checked against cuDNN at plan time
 };
 
 // Per spatial dimension: how the problem's padding is realised.

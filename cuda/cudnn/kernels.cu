@@ -1,7 +1,7 @@
 // The cudnn backend's helper kernels. Memory-bound one-pass loops: one thread per output element in a
 // grid-stride loop, 64-bit indices (tensors may exceed 2^31 bytes even when cuDNN's element counts fit).
-#include "cuda/emu/cuda_compat.hpp"
 #include "cuda/cudnn/kernels.hpp"
+#include "cuda/emu/cuda_compat.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -25,8 +25,8 @@ __device__ __forceinline__ int64_t grid_threads() { return static_cast<int64_t>(
 
 // Bits is uint16_t or uint32_t: zero bits are +0 in f16, bf16 and f32 alike.
 template <class Bits>
-__global__ void __launch_bounds__(kThreads) pad4d_bits(const Bits* __restrict__ src, Bits* __restrict__ dst, Pad4d p,
-                                                       int64_t total) {
+__global__ void __launch_bounds__(kThreads)
+    pad4d_bits(const Bits* __restrict__ src, Bits* __restrict__ dst, Pad4d p, int64_t total) {
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
     int64_t rem = i, src_off = 0, src_stride = 1;
     bool inside = true;
@@ -42,8 +42,8 @@ __global__ void __launch_bounds__(kThreads) pad4d_bits(const Bits* __restrict__ 
 }
 
 template <class Bits>
-__global__ void __launch_bounds__(kThreads) gather4d_bits(const Bits* __restrict__ src, Bits* __restrict__ dst,
-                                                          Gather4d g, int64_t total) {
+__global__ void __launch_bounds__(kThreads)
+    gather4d_bits(const Bits* __restrict__ src, Bits* __restrict__ dst, Gather4d g, int64_t total) {
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
     int64_t rem = i, src_off = 0;
     for (int d = 3; d >= 0; --d) {
@@ -74,9 +74,9 @@ __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
 
 // act: 0 none, 1 relu, 2 relu6. Comparisons (not fmaxf) so that NaN stays NaN, as in the reference.
 template <class T>
-__global__ void __launch_bounds__(kThreads) bias_activation_inplace(T* __restrict__ y, const T* __restrict__ bias,
-                                                                    int act, int64_t total, int64_t channels,
-                                                                    int64_t inner) {
+__global__ void __launch_bounds__(kThreads)
+    bias_activation_inplace(T* __restrict__ y, const T* __restrict__ bias, int act, int64_t total, int64_t channels,
+                            int64_t inner) {
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
     float v = to_float(y[i]);
     if (bias != nullptr) v += to_float(bias[(i / inner) % channels]);
@@ -124,12 +124,11 @@ cudaError_t launch_bias_activation(void* y, const void* bias, DType dtype, Activ
                                   static_cast<float*>(y), static_cast<const float*>(bias), a, total, channels, inner);
     case DType::kF16:
       return dsconv::cuda::launch(bias_activation_inplace<__half>, grid_for(total), dim3(kThreads), 0, stream,
-                                  static_cast<__half*>(y), static_cast<const __half*>(bias), a, total, channels,
-                                  inner);
+                                  static_cast<__half*>(y), static_cast<const __half*>(bias), a, total, channels, inner);
     case DType::kBF16:
-      return dsconv::cuda::launch(bias_activation_inplace<__nv_bfloat16>, grid_for(total), dim3(kThreads), 0,
-                                  stream, static_cast<__nv_bfloat16*>(y), static_cast<const __nv_bfloat16*>(bias), a,
-                                  total, channels, inner);
+      return dsconv::cuda::launch(bias_activation_inplace<__nv_bfloat16>, grid_for(total), dim3(kThreads), 0, stream,
+                                  static_cast<__nv_bfloat16*>(y), static_cast<const __nv_bfloat16*>(bias), a, total,
+                                  channels, inner);
   }
   return cudaErrorInvalidValue;
 }

@@ -165,20 +165,25 @@ TEST(AutoRule, MalformedRulesAreFormatErrorsNamingTheField) {
       {R"({"format": "dsconv-auto-rule", "version": 2, "default_order": [], "entries": []})", "version"},
       {head + R"("entries": [], "extra": 1})", "unknown key \"extra\""},
       {R"({"format": "dsconv-auto-rule", "version": 1, "entries": []})", "default_order is required"},
-      {R"({"format": "dsconv-auto-rule", "version": 1, "default_order": ["cpu-ref"], "entries": []})", "not a device backend"},
+      {R"({"format": "dsconv-auto-rule", "version": 1, "default_order": ["cpu-ref"], "entries": []})",
+       "not a device backend"},
       {R"({"format": "dsconv-auto-rule", "version": 1, "default_order": ["cuda", "cuda"], "entries": []})", "twice"},
       {head + "\"entries\": {}}", "entries must be an array"},
       {head + R"("entries": [{"prefer": "cudnn", "match": {}}]})", "entries[0].evidence is required"},
-      {head + R"("entries": [{"prefer": "cudnn", "match": {}, "evidence": {"date": "d"}}]})", "entries[0].evidence.card is required"},
+      {head + R"("entries": [{"prefer": "cudnn", "match": {}, "evidence": {"date": "d"}}]})",
+       "entries[0].evidence.card is required"},
       {head + R"("entries": [{"prefer": "tensorrt", "match": {}, )" + ev + "}]}", "entries[0].prefer"},
-      {head + R"("entries": [{"prefer": "cuda", "match": {"kernels": [[3,3]]}, )" + ev + "}]}", "unknown key \"kernels\""},
+      {head + R"("entries": [{"prefer": "cuda", "match": {"kernels": [[3,3]]}, )" + ev + "}]}",
+       "unknown key \"kernels\""},
       {head + R"("entries": [{"prefer": "cuda", "match": {"dtype": "f64"}, )" + ev + "}]}", "entries[0].match.dtype"},
       {head + R"("entries": [{"prefer": "cuda", "match": {"kernel": [3, 3]}, )" + ev + "}]}", "[h, w] pairs"},
       {head + R"("entries": [{"prefer": "cuda", "match": {"channels_min": -1}, )" + ev + "}]}", "non-negative integer"},
-      {head + R"("entries": [{"prefer": "cuda", "match": {"channels_min": 2.5}, )" + ev + "}]}", "non-negative integer"},
+      {head + R"("entries": [{"prefer": "cuda", "match": {"channels_min": 2.5}, )" + ev + "}]}",
+       "non-negative integer"},
       {head + R"("entries": [{"prefer": "cuda", "match": {"op": []}, )" + ev + "}]}", "empty list"},
       {head + R"("entries": [{"prefer": "cuda", "match": {"has_bias": 1}, )" + ev + "}]}", "must be a boolean"},
-      {head + R"("entries": [{"prefer": "cuda", "match": {}, "evidence": {"card": "X", "speedup": 0}}]})", "speedup must be > 0"},
+      {head + R"("entries": [{"prefer": "cuda", "match": {}, "evidence": {"card": "X", "speedup": 0}}]})",
+       "speedup must be > 0"},
       {head + R"("entries": [], "entries": []})", "duplicate key"},
       {head + R"("entries": [])", "expected ',' or '}'"},
       {R"({"format": "dsconv-auto-rule\u0021"})", "format"},
@@ -282,7 +287,8 @@ bool rejected(const AutoChoice& c, const std::string& backend, const std::string
 
 std::string dump(const AutoChoice& c) {
   std::string s = "why: " + c.why + "\nstatus: " + c.status.to_string() + "\n";
-  for (const Rejection& r : c.rejections) s += "rejected " + r.backend + "/" + r.implementation + ": " + r.reason + "\n";
+  for (const Rejection& r : c.rejections)
+    s += "rejected " + r.backend + "/" + r.implementation + ": " + r.reason + "\n";
   return s;
 }
 
@@ -316,7 +322,8 @@ TEST(AutoChoice, FollowsTheRuleOrderAndSaysWhy) {
 TEST(AutoChoice, PreferredBackendThatDeclinesGivesWayWithItsReason) {
   Fakes f;
   f.cudnn.accepts_ = false;
-  AutoChoice c = detail::choose_auto(make(depthwise_desc(DType::kF16)), {}, f.list(), rule_preferring_cudnn_for_f16(), {});
+  AutoChoice c =
+      detail::choose_auto(make(depthwise_desc(DType::kF16)), {}, f.list(), rule_preferring_cudnn_for_f16(), {});
   ASSERT_NE(c.impl, nullptr) << dump(c);
   EXPECT_EQ(std::string(c.backend->name()), "cuda") << dump(c);
   EXPECT_TRUE(rejected(c, "cudnn", "fake decline")) << dump(c);
@@ -403,7 +410,8 @@ TEST(AutoChoice, AutotuneSkipsACandidateWhoseTimingFails) {
   timer.us = {{"cudnn", 50.0}};  // cuda's timing fails
   PlanOptions tune;
   tune.autotune = true;
-  AutoChoice c = detail::choose_auto(make(depthwise_desc()), tune, f.list(), detail::builtin_auto_rule(), timer.hooks());
+  AutoChoice c =
+      detail::choose_auto(make(depthwise_desc()), tune, f.list(), detail::builtin_auto_rule(), timer.hooks());
   ASSERT_NE(c.impl, nullptr) << dump(c);
   EXPECT_EQ(std::string(c.backend->name()), "cudnn") << dump(c);
   EXPECT_TRUE(rejected(c, "cuda", "timing failed: fake timing failure")) << dump(c);
@@ -446,8 +454,10 @@ TEST(AutoChoice, ConcurrentAutotunedPlansAgreeAndShareOneCacheEntry) {
       for (int i = 0; i < 20; ++i) {
         AutoChoice c = detail::choose_auto(p, tune, f.list(), detail::builtin_auto_rule(), hooks);
         const std::string name = c.backend ? c.backend->name() : "none";
-        if (i == 0) chosen[t] = name;
-        else if (name != chosen[t]) chosen[t] = "inconsistent";
+        if (i == 0)
+          chosen[t] = name;
+        else if (name != chosen[t])
+          chosen[t] = "inconsistent";
       }
     });
   }
@@ -475,8 +485,10 @@ TEST(AutoChoice, EnvironmentVariableRequestsAutotune) {
     ::setenv("DSCONV_AUTOTUNE", v, 1);
     EXPECT_FALSE(detail::autotune_requested(PlanOptions{})) << "'" << v << "'";
   }
-  if (saved) ::setenv("DSCONV_AUTOTUNE", keep.c_str(), 1);
-  else ::unsetenv("DSCONV_AUTOTUNE");
+  if (saved)
+    ::setenv("DSCONV_AUTOTUNE", keep.c_str(), 1);
+  else
+    ::unsetenv("DSCONV_AUTOTUNE");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -40,9 +40,9 @@ using testing::Sweep;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-#define SKIP_WITHOUT_CUDNN_DEVICE()                                                          \
-  do {                                                                                       \
-    std::string why_;                                                                        \
+#define SKIP_WITHOUT_CUDNN_DEVICE()                                                            \
+  do {                                                                                         \
+    std::string why_;                                                                          \
     if (!backend_available("cudnn", &why_)) GTEST_SKIP() << "cudnn cannot run here: " << why_; \
   } while (0)
 
@@ -251,7 +251,8 @@ std::vector<float> model_pipeline(const Problem& p, const Geometry& g, const Hos
   std::vector<float> out(y.size());
   for (size_t i = 0; i < y.size(); ++i) {
     double v = y[i];
-    if (p.has_bias()) v += data.bias.at(static_cast<size_t>((static_cast<int64_t>(i) / g.epilogue_inner) % g.out_channels));
+    if (p.has_bias())
+      v += data.bias.at(static_cast<size_t>((static_cast<int64_t>(i) / g.epilogue_inner) % g.out_channels));
     if (p.activation() != Activation::kNone && v < 0) v = 0;
     if (p.activation() == Activation::kRelu6 && v > 6) v = 6;
     out[i] = static_cast<float>(v);
@@ -448,8 +449,16 @@ TEST(CudnnGpu, AsymmetricSamePaddingIsExactAndUsesThePrePad) {
        ConvTester().op(Op::kConv2d).size(11, 9).channels(4).out_channels(6).kernel(2, 2).dilation(3).padding_same(),
        true},
       {"separable 5x5 stride 2 SAME over 12x14, NCHW",
-       ConvTester().op(Op::kSeparable).size(12, 14).channels(3).multiplier(2).out_channels(5).kernel(5, 5).stride(2)
-           .padding_same().layout(Layout::kNCHW),
+       ConvTester()
+           .op(Op::kSeparable)
+           .size(12, 14)
+           .channels(3)
+           .multiplier(2)
+           .out_channels(5)
+           .kernel(5, 5)
+           .stride(2)
+           .padding_same()
+           .layout(Layout::kNCHW),
        true},
       {"explicit (2,0,0,3)", ConvTester().size(8, 7).channels(4).kernel(3, 3).padding(2, 0, 0, 3), true},
       {"explicit (1,4) stride 2: unreachable rows dropped, symmetric",
@@ -468,9 +477,17 @@ TEST(CudnnGpu, BiasReluIsFusedOrRunsTheEpilogueKernelAndBothAreRight) {
   SKIP_WITHOUT_CUDNN_DEVICE();
   for (const Op op : {Op::kDepthwise, Op::kConv2d, Op::kSeparable}) {
     for (const DType dt : {DType::kF32, DType::kF16}) {
-      ConvTester t = ConvTester().op(op).size(10, 9).channels(6).multiplier(op == Op::kConv2d ? 1 : 2)
-                         .out_channels(op == Op::kDepthwise ? 0 : 7).kernel(3, 3).padding_same().dtype(dt)
-                         .bias(true).activation(Activation::kRelu)
+      ConvTester t = ConvTester()
+                         .op(op)
+                         .size(10, 9)
+                         .channels(6)
+                         .multiplier(op == Op::kConv2d ? 1 : 2)
+                         .out_channels(op == Op::kDepthwise ? 0 : 7)
+                         .kernel(3, 3)
+                         .padding_same()
+                         .dtype(dt)
+                         .bias(true)
+                         .activation(Activation::kRelu)
                          .data(dt == DType::kF32 ? DataKind::kSmallIntegers : DataKind::kUniform);
       SCOPED_TRACE(std::string(to_string(op)) + " " + to_string(dt));
       const testing::TestReport fused = t.test("cudnn", PlanOptions{{"ref"}});
@@ -521,7 +538,14 @@ TEST(CudnnGpu, AutotunedCudnnPlanUsesCudnnFindAndIsRight) {
   SKIP_WITHOUT_CUDNN_DEVICE();
   PlanOptions tune{{"ref"}};
   tune.autotune = true;
-  ConvTester().op(Op::kConv2d).size(20, 18).channels(8).out_channels(16).kernel(3, 3).dilation(2).padding_same()
+  ConvTester()
+      .op(Op::kConv2d)
+      .size(20, 18)
+      .channels(8)
+      .out_channels(16)
+      .kernel(3, 3)
+      .dilation(2)
+      .padding_same()
       .test("cudnn", tune);
 }
 

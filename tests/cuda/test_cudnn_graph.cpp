@@ -28,9 +28,9 @@ using testing::Buffer;
 using testing::DataKind;
 using testing::HostData;
 
-#define SKIP_WITHOUT_CUDNN_DEVICE()                                                          \
-  do {                                                                                       \
-    std::string why_;                                                                        \
+#define SKIP_WITHOUT_CUDNN_DEVICE()                                                            \
+  do {                                                                                         \
+    std::string why_;                                                                          \
     if (!backend_available("cudnn", &why_)) GTEST_SKIP() << "cudnn cannot run here: " << why_; \
   } while (0)
 
@@ -85,7 +85,8 @@ DeviceRun stage(const Plan& plan, const HostData& data) {
   r.filter = upload(data.filter, p.dtype());
   if (!data.pointwise.empty()) r.pointwise = upload(data.pointwise, p.dtype());
   if (!data.bias.empty()) r.bias = upload(data.bias, p.dtype());
-  Result<Buffer> out = Buffer::create(MemorySpace::kDevice, static_cast<size_t>(p.output_elements()) * dtype_size(p.dtype()));
+  Result<Buffer> out =
+      Buffer::create(MemorySpace::kDevice, static_cast<size_t>(p.output_elements()) * dtype_size(p.dtype()));
   EXPECT_TRUE(out.is_ok());
   if (out.is_ok()) r.output = std::move(out).value();
   Result<Buffer> ws = Buffer::create(MemorySpace::kDevice, plan.workspace_bytes());

@@ -18,10 +18,9 @@ inline Status launch_checked(void (*kernel)(DwParams), const char* what, const L
                                                   std::to_string(cfg.block) + ", shared memory " +
                                                   std::to_string(cfg.smem_bytes));
   }
-  const cudaError_t err = ::dsconv::cuda::launch(kernel, dim3(static_cast<unsigned>(cfg.grid)),
-                                                 dim3(static_cast<unsigned>(cfg.block)),
-                                                 static_cast<size_t>(cfg.smem_bytes),
-                                                 static_cast<cudaStream_t>(stream), p);
+  const cudaError_t err =
+      ::dsconv::cuda::launch(kernel, dim3(static_cast<unsigned>(cfg.grid)), dim3(static_cast<unsigned>(cfg.block)),
+                             static_cast<size_t>(cfg.smem_bytes), static_cast<cudaStream_t>(stream), p);
   if (err != cudaSuccess) {
     return Status(StatusCode::kDeviceError,
                   std::string("depthwise: launching ") + what + " failed: " + cudaGetErrorString(err));

@@ -24,7 +24,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
   constexpr int kVec = load_vector_width<T>();
   DSCONV_DYNAMIC_SMEM(float, smem);
   const GenericGeometry& g = p.geo;
-  float* const s_in = smem;                                // [region rows][region_w][kChunk]
+  float* const s_in = smem;                               // [region rows][region_w][kChunk]
   float* const s_w = smem + g.region_h * g.region_pitch;  // [chunk_kh][KW][kChunk]
 
   // Bounds proven on the host: H*W*C, OH*OW*CM, the filter size and the tile count are below 2^31.

@@ -14,13 +14,12 @@ namespace dsconv::cuda::dw {
 namespace {
 
 template <class T, int K, int S>
-__global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads)
-    dw_fwd_nhwc_specialized_kernel(DwParams p) {
+__global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_fwd_nhwc_specialized_kernel(DwParams p) {
   using Tr = NhwcSpecializedTraits<T, K, S>;
   constexpr int kChunk = Tr::kChunk;
   constexpr int kVec = Tr::kLoadVec;
   DSCONV_DYNAMIC_SMEM(float, smem);
-  float* const s_in = smem;                            // [kHaloH][kHaloW][kChunk]
+  float* const s_in = smem;                          // [kHaloH][kHaloW][kChunk]
   float* const s_w = smem + Tr::kSmemInputElements;  // [K*K][kChunk]
 
   // The host proved H*W*C, OH*OW*C, the filter size and the tile count below 2^31 (select.cpp).
@@ -62,8 +61,8 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads)
       const int hy = px / Tr::kHaloW, hx = px - hy * Tr::kHaloW;
       const int iy = iy0 + hy, ix = ix0 + hx;
       const int c = c0 + v * kVec;
-      const bool inside = static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
-                          static_cast<unsigned>(ix) < static_cast<unsigned>(W);
+      const bool inside =
+          static_cast<unsigned>(iy) < static_cast<unsigned>(H) && static_cast<unsigned>(ix) < static_cast<unsigned>(W);
       float vals[kVec];
       if (inside && p.vec_in && c < C) {  // vec_in implies C % kVec == 0: the whole vector is in range
         load16<T>(xn + (iy * W + ix) * C + c, vals);

@@ -58,10 +58,14 @@ class DepthwiseImpl final : public detail::Impl {
     p.vec_in = p.vec_in && aligned(t.input, in_align_);
     p.vec_out = p.vec_out && aligned(t.output, out_align_);
     switch (choice_.variant) {
-      case Variant::kNhwcSpecialized: return dw::launch_nhwc_specialized(choice_, cfg_, p, stream);
-      case Variant::kNhwcGeneric: return dw::launch_nhwc_generic(choice_, cfg_, p, stream);
-      case Variant::kNchwGeneric: return dw::launch_nchw_generic(choice_, cfg_, p, stream);
-      case Variant::kDirect: return dw::launch_direct(choice_, cfg_, p, stream);
+      case Variant::kNhwcSpecialized:
+        return dw::launch_nhwc_specialized(choice_, cfg_, p, stream);
+      case Variant::kNhwcGeneric:
+        return dw::launch_nhwc_generic(choice_, cfg_, p, stream);
+      case Variant::kNchwGeneric:
+        return dw::launch_nchw_generic(choice_, cfg_, p, stream);
+      case Variant::kDirect:
+        return dw::launch_direct(choice_, cfg_, p, stream);
     }
     return Status(StatusCode::kInternalError, "depthwise: unknown kernel variant");
   }
@@ -86,9 +90,9 @@ DwParams common_params(const Problem& p) {
   } else {  // [C*M][1][KH][KW]
     d.w_tap_stride = 1, d.w_oc_stride = d.kh * d.kw;
   }
-  d.act = p.activation() == Activation::kRelu ? dw::kActRelu
+  d.act = p.activation() == Activation::kRelu    ? dw::kActRelu
           : p.activation() == Activation::kRelu6 ? dw::kActRelu6
-                                                  : dw::kActNone;
+                                                 : dw::kActNone;
   d.nchw = p.layout() == Layout::kNCHW;
   return d;
 }
@@ -102,14 +106,13 @@ std::string int32_bounds(const Problem& p, int64_t image_in, int64_t image_out, 
     const char* what;
     int64_t value;
   };
-  const int64_t reach_h = (ceil_div(p.out_h(), tile_h) * tile_h) * p.stride_h() + dw::halo_extent(1, p.kh(), 1, p.dilation_h()) + p.pad_top();
-  const int64_t reach_w = (ceil_div(p.out_w(), tile_w) * tile_w) * p.stride_w() + dw::halo_extent(1, p.kw(), 1, p.dilation_w()) + p.pad_left();
-  const Bound bounds[] = {{"input elements per image", image_in},
-                          {"output elements per image", image_out},
-                          {"filter elements", p.filter_elements()},
-                          {"tiles", tiles},
-                          {"input rows reached", reach_h},
-                          {"input columns reached", reach_w}};
+  const int64_t reach_h = (ceil_div(p.out_h(), tile_h) * tile_h) * p.stride_h() +
+                          dw::halo_extent(1, p.kh(), 1, p.dilation_h()) + p.pad_top();
+  const int64_t reach_w = (ceil_div(p.out_w(), tile_w) * tile_w) * p.stride_w() +
+                          dw::halo_extent(1, p.kw(), 1, p.dilation_w()) + p.pad_left();
+  const Bound bounds[] = {{"input elements per image", image_in},   {"output elements per image", image_out},
+                          {"filter elements", p.filter_elements()}, {"tiles", tiles},
+                          {"input rows reached", reach_h},          {"input columns reached", reach_w}};
   for (const Bound& b : bounds) {
     if (b.value > kInt32Max) {
       return std::string(b.what) + " " + std::to_string(b.value) + " exceed the 32-bit indexing of the tiled kernels";
@@ -147,9 +150,9 @@ struct SpecializedShape {
 // same f32 tile, so the storage type does not change them).
 SpecializedShape specialized_shape(int64_t k, int64_t s) {
   SpecializedShape r;
-#define DSCONV_DW_SHAPE(K_, S_)                                  \
-  if (k == (K_) && s == (S_)) {                                  \
-    using Tr = dw::NhwcSpecializedTraits<float, K_, S_>;         \
+#define DSCONV_DW_SHAPE(K_, S_)                                                 \
+  if (k == (K_) && s == (S_)) {                                                 \
+    using Tr = dw::NhwcSpecializedTraits<float, K_, S_>;                        \
     r = SpecializedShape{Tr::kTileH, Tr::kTileW, Tr::kThreads, Tr::kSmemBytes}; \
   }
   DSCONV_DW_NHWC_SPECIALIZATIONS(DSCONV_DW_SHAPE)
@@ -169,7 +172,8 @@ Offer offer_nhwc_specialized(const Problem& p) {
   const std::string family = "dw_fwd_nhwc_k{K}s{S}";
   if (p.layout() != Layout::kNHWC) return decline(family, "layout is nchw; the specialized kernels are NHWC");
   if (p.kh() != p.kw()) return decline(family, "filter " + dims(p.kh(), p.kw()) + " is not square");
-  if (p.stride_h() != p.stride_w()) return decline(family, "stride " + dims(p.stride_h(), p.stride_w()) + " differs between H and W");
+  if (p.stride_h() != p.stride_w())
+    return decline(family, "stride " + dims(p.stride_h(), p.stride_w()) + " differs between H and W");
   if (!dw::nhwc_specialization_exists(p.kh(), p.stride_h())) {
     return decline(family, "no specialization for kernel " + std::to_string(p.kh()) + " stride " +
                                std::to_string(p.stride_h()) + " (have " + specialized_list() + ")");
@@ -265,14 +269,15 @@ NchwShape choose_nchw_shape(const Problem& p, int reg_h, int reg_w, int threads)
     for (int ty = 1; tx * ty <= threads; ++ty) {
       const int tz = static_cast<int>(std::min<int64_t>(threads / (tx * ty), planes));
       const int tile_h = ty * reg_h, tile_w = tx * reg_w;
-      const dw::GenericGeometry g = dw::nchw_generic_geometry(tz, tile_h, tile_w, p.kh(), p.kw(), p.stride_h(),
-                                                              p.stride_w(), p.dilation_h(), p.dilation_w(), reg_w,
-                                                              dw::kGenericSmemBudgetBytes);
+      const dw::GenericGeometry g =
+          dw::nchw_generic_geometry(tz, tile_h, tile_w, p.kh(), p.kw(), p.stride_h(), p.stride_w(), p.dilation_h(),
+                                    p.dilation_w(), reg_w, dw::kGenericSmemBudgetBytes);
       if (!g.fits) continue;
       const double blocks = static_cast<double>(ceil_div(p.out_h(), tile_h)) *
                             static_cast<double>(ceil_div(p.out_w(), tile_w)) *
                             static_cast<double>(ceil_div(planes, tz));
-      const double staged = static_cast<double>(tz) * static_cast<double>(dw::halo_extent(tile_h, p.kh(), p.stride_h(), p.dilation_h())) *
+      const double staged = static_cast<double>(tz) *
+                            static_cast<double>(dw::halo_extent(tile_h, p.kh(), p.stride_h(), p.dilation_h())) *
                             static_cast<double>(g.region_w);
       const double cost = blocks * (static_cast<double>(threads) * reg_h * reg_w * taps + 4.0 * staged);
       if (best.tx == 0 || cost < best.cost) best = NchwShape{tx, ty, tz, g, cost};

@@ -27,9 +27,12 @@ struct TypeTag {
 template <class Fn>
 Status dispatch_dtype(DType dtype, Fn&& fn) {
   switch (dtype) {
-    case DType::kF32: return fn(TypeTag<float>{});
-    case DType::kF16: return fn(TypeTag<__half>{});
-    case DType::kBF16: return fn(TypeTag<__nv_bfloat16>{});
+    case DType::kF32:
+      return fn(TypeTag<float>{});
+    case DType::kF16:
+      return fn(TypeTag<__half>{});
+    case DType::kBF16:
+      return fn(TypeTag<__nv_bfloat16>{});
   }
   return Status(StatusCode::kInternalError, "depthwise: dtype has no kernel instantiation");
 }

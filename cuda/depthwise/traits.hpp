@@ -161,15 +161,14 @@ struct NhwcGenericTraits {
 // channels, plus chunk_kh x kw x 32 filter taps.
 DSCONV_DW_HD constexpr int64_t nhwc_generic_smem_bytes(int64_t tile_h, int64_t tile_w, int64_t chunk_kh, int64_t kw,
                                                        int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
-  return (halo_extent(tile_h, chunk_kh, sh, dh) * halo_extent(tile_w, kw, sw, dw) + chunk_kh * kw) *
-         kNhwcChannelChunk * static_cast<int64_t>(sizeof(SmemElement));
+  return (halo_extent(tile_h, chunk_kh, sh, dh) * halo_extent(tile_w, kw, sw, dw) + chunk_kh * kw) * kNhwcChannelChunk *
+         static_cast<int64_t>(sizeof(SmemElement));
 }
 
 // Largest chunk of filter rows whose pass fits `budget`, at most kh; fits == false when not even one
 // filter row does (the caller then needs a kernel that does not stage).
-DSCONV_DW_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int tile_w, int64_t kh, int64_t kw,
-                                                             int64_t sh, int64_t sw, int64_t dh, int64_t dw,
-                                                             int64_t budget) {
+DSCONV_DW_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int tile_w, int64_t kh, int64_t kw, int64_t sh,
+                                                             int64_t sw, int64_t dh, int64_t dw, int64_t budget) {
   GenericGeometry g{};
   g.tile_h = tile_h;
   g.tile_w = tile_w;
@@ -206,18 +205,18 @@ struct NchwGenericTraits {
 // Staged row length of `cols` columns with one pad element after each group of reg_w columns.
 DSCONV_DW_HD constexpr int64_t nchw_padded_cols(int64_t cols, int64_t reg_w) { return cols + cols / reg_w + 1; }
 
-DSCONV_DW_HD constexpr int64_t nchw_generic_smem_bytes(int64_t planes, int64_t tile_h, int64_t tile_w,
-                                                       int64_t chunk_kh, int64_t kw, int64_t sh, int64_t sw,
-                                                       int64_t dh, int64_t dw, int64_t reg_w) {
+DSCONV_DW_HD constexpr int64_t nchw_generic_smem_bytes(int64_t planes, int64_t tile_h, int64_t tile_w, int64_t chunk_kh,
+                                                       int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                                                       int64_t reg_w) {
   return planes *
          (halo_extent(tile_h, chunk_kh, sh, dh) * nchw_padded_cols(halo_extent(tile_w, kw, sw, dw), reg_w) +
           chunk_kh * kw) *
          static_cast<int64_t>(sizeof(SmemElement));
 }
 
-DSCONV_DW_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h, int tile_w, int64_t kh,
-                                                             int64_t kw, int64_t sh, int64_t sw, int64_t dh,
-                                                             int64_t dw, int reg_w, int64_t budget) {
+DSCONV_DW_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h, int tile_w, int64_t kh, int64_t kw,
+                                                             int64_t sh, int64_t sw, int64_t dh, int64_t dw, int reg_w,
+                                                             int64_t budget) {
   GenericGeometry g{};
   g.tile_h = tile_h;
   g.tile_w = tile_w;

@@ -20,10 +20,10 @@ namespace {
 PlanOptions no_reference() { return PlanOptions{{"ref"}}; }
 
 // A real build on a machine without a GPU has nothing to run these on.
-#define DSCONV_REQUIRE_CUDA()                                                  \
-  do {                                                                         \
-    std::string why_;                                                          \
-    if (!backend_available("cuda", &why_)) GTEST_SKIP() << "cuda: " << why_;   \
+#define DSCONV_REQUIRE_CUDA()                                                \
+  do {                                                                       \
+    std::string why_;                                                        \
+    if (!backend_available("cuda", &why_)) GTEST_SKIP() << "cuda: " << why_; \
   } while (0)
 
 struct DwCase {
@@ -54,8 +54,12 @@ const DType kDtypes[] = {DType::kF32, DType::kF16, DType::kBF16};
 // their combinations across its rows without multiplying its length.
 void vary(ProblemDesc* d, ConvCase* c, int v) {
   switch (v % 3) {
-    case 0: d->padding = PaddingMode::kSame; break;
-    case 1: d->padding = PaddingMode::kValid; break;
+    case 0:
+      d->padding = PaddingMode::kSame;
+      break;
+    case 1:
+      d->padding = PaddingMode::kValid;
+      break;
     default:
       d->padding = PaddingMode::kExplicit;
       d->pad_top = 1, d->pad_bottom = 2, d->pad_left = 0, d->pad_right = 3;
@@ -67,7 +71,8 @@ void vary(ProblemDesc* d, ConvCase* c, int v) {
   d->filter_layout = (v / 2) % 2 == 0 ? FilterLayout::kTF : FilterLayout::kOIHW;
   if (v % 5 == 2) d->batch = 2;
   // A handful of outputs through relu is all zero too often to test anything.
-  if (Result<Problem> p = Problem::create(*d); p.is_ok() && p->output_elements() < 32) d->activation = Activation::kNone;
+  if (Result<Problem> p = Problem::create(*d); p.is_ok() && p->output_elements() < 32)
+    d->activation = Activation::kNone;
   // f32 with small integers is compared exactly; the 16-bit types alternate with uniform data.
   c->data = d->dtype != DType::kF32 && v % 2 == 1 ? DataKind::kUniform : DataKind::kSmallIntegers;
   c->seed = 1000 + static_cast<uint64_t>(v);
@@ -110,7 +115,8 @@ std::vector<DwCase> specialized_cases() {
           DwCase dc;
           vary(&d, &dc.c, v);
           dc.c.desc = d;
-          dc.expect = "dw_fwd_nhwc_k" + std::to_string(k) + "s" + std::to_string(s) + "_" + dtype_vec(dt, c, 1) + "_tile";
+          dc.expect =
+              "dw_fwd_nhwc_k" + std::to_string(k) + "s" + std::to_string(s) + "_" + dtype_vec(dt, c, 1) + "_tile";
           out.push_back(dc);
         }
       }
@@ -159,7 +165,8 @@ std::vector<DwCase> generic_cases(Layout layout) {
         vary(&d, &dc.c, v);
         dc.c.desc = d;
         const bool slide = sh.sw == 1 && sh.dw == 1;
-        dc.expect = std::string("dw_fwd_") + to_string(layout) + "_generic" + (slide ? "_slidew_" : "_") + to_string(dt);
+        dc.expect =
+            std::string("dw_fwd_") + to_string(layout) + "_generic" + (slide ? "_slidew_" : "_") + to_string(dt);
         out.push_back(dc);
       }
     }
@@ -472,7 +479,8 @@ TEST(DepthwiseCudaAlignment, MisalignedTensorsTakeTheCheckedPath) {
       d.dtype = dt;
       d.padding = PaddingMode::kSame;
       d.has_bias = true;
-      run_with_offset(d, offset, "dw_fwd_nhwc_k3s1_" + std::string(to_string(dt)) + "x" + (dt == DType::kF32 ? "4" : "8"));
+      run_with_offset(d, offset,
+                      "dw_fwd_nhwc_k3s1_" + std::string(to_string(dt)) + "x" + (dt == DType::kF32 ? "4" : "8"));
       d.kernel_h = d.kernel_w = 5;
       d.stride_h = d.stride_w = 2;
       run_with_offset(d, offset, "dw_fwd_nhwc_k5s2_");

@@ -166,8 +166,9 @@ void fiber_exit_to(FiberContext* to) {
 #if defined(DSCONV_EMU_ASAN)
   __sanitizer_start_switch_fiber(nullptr, to->stack_bottom, to->stack_size);
 #endif
-  // The saved state of the abandoned context is never resumed (fiber_init starts it afresh).
-  FiberContext dead;
+  // The saved state of the abandoned context is never resumed (fiber_init starts it afresh). It is not
+  // a local: once the switch is announced, AddressSanitizer may already have released this frame.
+  static thread_local FiberContext dead;
   raw_switch(&dead, to);
   std::abort();
 }

@@ -2,6 +2,7 @@
 // backend and its peers, all on the same random data, each result checked against the reference
 // first when asked; reports median time, GB/s, % of device copy bandwidth, GFLOP/s and the
 // subject's speedup over each peer. `dsconv` with no arguments runs the small "quick" suite.
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -82,7 +83,16 @@ std::string cpu_model() {
       break;
     }
   }
-  return model + ", " + std::to_string(std::max(1u, std::thread::hardware_concurrency())) + " threads";
+  std::string text = model + ", " + std::to_string(std::max(1u, std::thread::hardware_concurrency())) + " threads";
+  // A run pinned to fewer CPUs (taskset) says so: its figures are not the whole machine's.
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0 &&
+      static_cast<unsigned>(CPU_COUNT(&mask)) < std::thread::hardware_concurrency())
+    text += " (" + std::to_string(CPU_COUNT(&mask)) + " in this process's affinity mask)";
+  if (const char* omp = std::getenv("OMP_NUM_THREADS"); omp != nullptr && *omp != '\0')
+    text += ", OMP_NUM_THREADS=" + std::string(omp);
+  return text;
 }
 
 std::string trim(std::string s) {
@@ -692,7 +702,8 @@ int run_and_report(const std::vector<SuiteProblem>& problems, const Config& cfg,
   if (any_failed(rep)) return kExitFailure;
   // A run in which the subject timed nothing measured nothing it was asked about (no device, say).
   if (std::none_of(rep.rows.begin(), rep.rows.end(), [](const BenchRow& r) { return r.subject && r.measured; }))
-    return runtime_error(kCmd, "the subject backend '" + cfg.backends[0] + "' ran none of the problems (see the notes)");
+    return runtime_error(kCmd,
+                         "the subject backend '" + cfg.backends[0] + "' ran none of the problems (see the notes)");
   return kExitOk;
 }
 

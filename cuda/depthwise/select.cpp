@@ -227,8 +227,8 @@ Offer offer_nhwc_generic(const Problem& p) {
     return decline(name, "one filter row's staged input needs " +
                              std::to_string(dw::nhwc_generic_smem_bytes(tile_h, tile_w, 1, p.kw(), p.stride_h(),
                                                                         p.stride_w(), p.dilation_h(), p.dilation_w())) +
-                             " bytes of shared memory, over the budget of " +
-                             std::to_string(dw::kGenericSmemBudgetBytes));
+                             " bytes of shared memory, over the " + std::to_string(dw::kMaxSmemBytesPerBlock) +
+                             " a block can have");
   }
   DwParams d = common_params(p);
   d.geo = g;
@@ -260,9 +260,10 @@ struct NchwShape {
 
 // Threads along W (tx), along H (ty) and planes per block (tz) for a 128-thread block: the shape with
 // the least modeled work (output slots computed, including those past the edge, times taps, plus the
-// staged input), among those whose one-row chunk fits the shared-memory budget.
+// staged input). Shapes whose passes stay within the staging budget come first; beyond it only when
+// no shape fits (one filter row at a time, up to a block's maximum).
 NchwShape choose_nchw_shape(const Problem& p, int reg_h, int reg_w, int threads) {
-  NchwShape best;
+  NchwShape best, best_over_budget;
   const int64_t planes = p.n() * p.c() * p.m();
   const double taps = static_cast<double>(p.kh()) * static_cast<double>(p.kw());
   for (int tx = 1; tx <= 32; ++tx) {
@@ -280,10 +281,11 @@ NchwShape choose_nchw_shape(const Problem& p, int reg_h, int reg_w, int threads)
                             static_cast<double>(dw::halo_extent(tile_h, p.kh(), p.stride_h(), p.dilation_h())) *
                             static_cast<double>(g.region_w);
       const double cost = blocks * (static_cast<double>(threads) * reg_h * reg_w * taps + 4.0 * staged);
-      if (best.tx == 0 || cost < best.cost) best = NchwShape{tx, ty, tz, g, cost};
+      NchwShape& slot = g.smem_bytes <= dw::kGenericSmemBudgetBytes ? best : best_over_budget;
+      if (slot.tx == 0 || cost < slot.cost) slot = NchwShape{tx, ty, tz, g, cost};
     }
   }
-  return best;
+  return best.tx != 0 ? best : best_over_budget;
 }
 
 Offer offer_nchw_generic(const Problem& p) {
@@ -296,7 +298,7 @@ Offer offer_nchw_generic(const Problem& p) {
   const NchwShape shape = choose_nchw_shape(p, reg_h, reg_w, threads);
   if (shape.tx == 0) {
     return decline(family, "one filter row's staged input needs more than " +
-                               std::to_string(dw::kGenericSmemBudgetBytes) + " bytes of shared memory for any tile");
+                               std::to_string(dw::kMaxSmemBytesPerBlock) + " bytes of shared memory for any tile");
   }
   const dw::GenericGeometry& g = shape.geo;
   std::string name = family + "_tile" + dims(g.tile_h, g.tile_w);

@@ -31,9 +31,11 @@ DSCONV_DW_HD constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 
 
 // Largest dynamic shared memory per block on sm_90 (opt-in) and on the emulated device.
 constexpr int64_t kMaxSmemBytesPerBlock = 227 * 1024;
-// The generic kernels size their filter chunks to stay under this, so that at least two blocks fit
-// on an SM (228 KiB) and one block's staging overlaps another's arithmetic.
-constexpr int64_t kGenericSmemBudgetBytes = 100 * 1024;
+// The generic kernels size their filter chunks to stay under this, so that three blocks (12 warps of
+// the register-heavy compute loops) fit on an SM (228 KiB) and one block's staging overlaps the
+// others' arithmetic. A problem whose one-filter-row pass exceeds it may still use up to
+// kMaxSmemBytesPerBlock, one filter row at a time.
+constexpr int64_t kGenericSmemBudgetBytes = 72 * 1024;
 
 // NHWC blocks cover a chunk of 32 (output) channels. Inside a block each thread owns a pair of
 // adjacent channels, so the 16 lanes that share a pixel read 16 x 8 bytes = 128 consecutive bytes of
@@ -165,8 +167,9 @@ DSCONV_DW_HD constexpr int64_t nhwc_generic_smem_bytes(int64_t tile_h, int64_t t
          static_cast<int64_t>(sizeof(SmemElement));
 }
 
-// Largest chunk of filter rows whose pass fits `budget`, at most kh; fits == false when not even one
-// filter row does (the caller then needs a kernel that does not stage).
+// Largest chunk of filter rows whose pass fits `budget`, at most kh; a single row when only the
+// per-block maximum holds one; fits == false when not even that does (the caller then needs a kernel
+// that does not stage).
 DSCONV_DW_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int tile_w, int64_t kh, int64_t kw, int64_t sh,
                                                              int64_t sw, int64_t dh, int64_t dw, int64_t budget) {
   GenericGeometry g{};
@@ -176,9 +179,9 @@ DSCONV_DW_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int til
   int64_t chunk = 0;
   // Bytes grow linearly in the chunk: solve instead of searching, then clamp.
   const int64_t one = nhwc_generic_smem_bytes(tile_h, tile_w, 1, kw, sh, sw, dh, dw);
-  if (one > budget) return g;
+  if (one > kMaxSmemBytesPerBlock) return g;
   const int64_t per_row = nhwc_generic_smem_bytes(tile_h, tile_w, 2, kw, sh, sw, dh, dw) - one;
-  chunk = per_row > 0 ? 1 + (budget - one) / per_row : kh;
+  chunk = one > budget ? 1 : per_row > 0 ? 1 + (budget - one) / per_row : kh;
   if (chunk > kh) chunk = kh;
   if (chunk < 1) chunk = 1;
   g.chunk_kh = static_cast<int>(chunk);
@@ -190,13 +193,15 @@ DSCONV_DW_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int til
   return g;
 }
 
-// NCHW generic: threads along W own kRegW adjacent outputs of one row (and kRegH rows); a block is
-// blockDim.x threads along W, blockDim.y along H and blockDim.z planes, chosen on the host to fit the
-// output size. Staged rows are padded by one element after every kRegW columns so that the 32 lanes of
-// a warp, whose windows start kRegW columns apart, fall into different banks.
+// NCHW generic: threads along W own kRegW adjacent outputs of one row (and kRegH rows); a block's
+// 128 threads are laid out as tx along W, ty along H and tz planes (DwParams), chosen on the host to
+// fit the output size. Staged rows are padded by one element after every kRegW columns so that lanes
+// whose windows start kRegW columns apart fall into different banks. Sliding, a tap costs one weight
+// broadcast and kRegH single-float row loads for kRegH*kRegW multiply-adds: four rows keep the
+// shared-memory wavefronts well below the FMA rate (this is the compute-bound large-filter path).
 template <bool kSlideW>
 struct NchwGenericTraits {
-  static constexpr int kRegH = 2;
+  static constexpr int kRegH = kSlideW ? 4 : 2;
   static constexpr int kRegW = kSlideW ? 8 : 4;
   static constexpr int kThreads = 128;
   static_assert((kRegW & (kRegW - 1)) == 0, "padding arithmetic needs a power-of-two register width");
@@ -222,9 +227,9 @@ DSCONV_DW_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int til
   g.tile_w = tile_w;
   g.planes = planes;
   const int64_t one = nchw_generic_smem_bytes(planes, tile_h, tile_w, 1, kw, sh, sw, dh, dw, reg_w);
-  if (one > budget) return g;
+  if (one > kMaxSmemBytesPerBlock) return g;
   const int64_t per_row = nchw_generic_smem_bytes(planes, tile_h, tile_w, 2, kw, sh, sw, dh, dw, reg_w) - one;
-  int64_t chunk = per_row > 0 ? 1 + (budget - one) / per_row : kh;
+  int64_t chunk = one > budget ? 1 : per_row > 0 ? 1 + (budget - one) / per_row : kh;
   if (chunk > kh) chunk = kh;
   if (chunk < 1) chunk = 1;
   g.chunk_kh = static_cast<int>(chunk);

@@ -225,6 +225,14 @@ std::vector<DwCase> large_cases() {
     wide.has_bias = true;
     add(wide, DataKind::kSmallIntegers,
         layout == Layout::kNHWC ? "dw_fwd_nhwc_k3s1_f32x1_tile" : "dw_fwd_nchw_generic_slidew_f32");
+    // Stride 3 with dilation 8: an NHWC pass of one filter row is over the staging budget (one row at
+    // a time, with more shared memory).
+    ProblemDesc over = depthwise(1, 17, 19, 5, 3, 3);
+    over.layout = layout;
+    over.padding = PaddingMode::kSame;
+    over.stride_h = over.stride_w = 3;
+    over.dilation_h = over.dilation_w = 8;
+    add(over, DataKind::kSmallIntegers, g + "f32");
     // A non-square filter with different dilations per dimension.
     ProblemDesc rect = depthwise(1, 23, 14, 6, 15, 3);
     rect.layout = layout;
@@ -257,10 +265,10 @@ std::vector<DwCase> direct_cases() {
       out.push_back(dc);
     }
   }
-  // Stride 3 with dilation 8 on an NHWC 8x8 tile stages more than the generic kernel's budget.
+  // Stride 3 with dilation 100: one filter row of an NHWC 8x8 tile stages more than a block can hold.
   ProblemDesc d = depthwise(1, 10, 9, 3, 3, 3);
   d.stride_h = d.stride_w = 3;
-  d.dilation_h = d.dilation_w = 8;
+  d.dilation_h = d.dilation_w = 100;
   d.padding = PaddingMode::kSame;
   DwCase dc;
   dc.c.desc = d;

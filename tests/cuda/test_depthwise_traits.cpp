@@ -109,11 +109,23 @@ TEST(DepthwiseTraits, GenericNhwcChunksLargeFilters) {
   EXPECT_EQ(r.region_w, 44);
 }
 
-TEST(DepthwiseTraits, GenericNhwcReportsWhatDoesNotFit) {
-  // Stride 3, dilation 8: one filter row already stages 22 rows x 38 columns x 32 channels x 4 bytes.
+TEST(DepthwiseTraits, GenericNhwcOverBudgetTakesOneRowAtATime) {
+  // Stride 3, dilation 8: one filter row stages 22 rows x 38 columns x 32 channels x 4 bytes, over the
+  // budget but within a block's maximum.
+  const int64_t one_row = nhwc_generic_smem_bytes(8, 8, 1, 3, 3, 3, 8, 8);
+  EXPECT_EQ(one_row, (22 * 38 + 3) * 32 * 4);
+  ASSERT_GT(one_row, kGenericSmemBudgetBytes);
   const GenericGeometry g = nhwc_generic_geometry(8, 8, 3, 3, 3, 3, 8, 8, kGenericSmemBudgetBytes);
+  ASSERT_TRUE(g.fits);
+  EXPECT_EQ(g.chunk_kh, 1);
+  EXPECT_EQ(g.smem_bytes, one_row);
+}
+
+TEST(DepthwiseTraits, GenericNhwcReportsWhatDoesNotFit) {
+  // Stride 3, dilation 100: one filter row stages 22 rows x 222 columns: more than a block has.
+  const GenericGeometry g = nhwc_generic_geometry(8, 8, 3, 3, 3, 3, 100, 100, kGenericSmemBudgetBytes);
   EXPECT_FALSE(g.fits);
-  EXPECT_GT(nhwc_generic_smem_bytes(8, 8, 1, 3, 3, 3, 8, 8), kGenericSmemBudgetBytes);
+  EXPECT_GT(nhwc_generic_smem_bytes(8, 8, 1, 3, 3, 3, 100, 100), kMaxSmemBytesPerBlock);
 }
 
 TEST(DepthwiseTraits, NchwPaddedRows) {

@@ -395,6 +395,26 @@ TEST(DepthwiseCudaSelection, SkippingTheSpecializedKernelsFallsToGeneric) {
   EXPECT_EQ(r.implementation.rfind("dw_fwd_nhwc_generic_slidew_f32", 0), 0u) << r.implementation;
 }
 
+// Sizes beyond the tiled kernels' 32-bit indexing go to the 64-bit direct kernel, and the rejections
+// say which bound was exceeded (selection only: nothing is allocated or run).
+TEST(DepthwiseCudaSelection, BeyondInt32GoesDirect) {
+  DSCONV_REQUIRE_CUDA();
+  ProblemDesc d = depthwise(1, 50000, 50000, 1, 3, 3);  // 2.5e9 elements in one image
+  d.padding = PaddingMode::kSame;
+  for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
+    d.layout = layout;
+    const Plan plan = cuda_plan(d);
+    EXPECT_EQ(plan.implementation(), std::string("dw_fwd_") + to_string(layout) + "_direct_f32");
+    EXPECT_NE(plan.explain().find("elements per image 2500000000 exceed the 32-bit indexing"), std::string::npos)
+        << plan.explain();
+  }
+  // Many small images: each fits, the number of tiles does not.
+  d = depthwise(int64_t{1} << 27, 16, 32, 128, 3, 3);  // 2x2 tiles x 4 channel chunks per image: 2^31 tiles
+  const Plan many = cuda_plan(d);
+  EXPECT_EQ(many.implementation(), "dw_fwd_nhwc_direct_f32");
+  EXPECT_NE(many.explain().find("tiles"), std::string::npos) << many.explain();
+}
+
 // A cuda plan runs on the device backend, with the depthwise kernels, needing no workspace (OIHW
 // filters are read in place); a run that silently used another backend would fail here.
 TEST(DepthwiseCudaSelection, CudaPlansRunOnTheDevice) {

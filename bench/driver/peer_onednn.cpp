@@ -128,10 +128,19 @@ class OnednnPeerImpl final : public OnednnPeer {
                                    onednn_dilation(p), pad_l, pad_r, attr));
         break;
       case Op::kSeparable: {
-        // The intermediate's layout is oneDNN's choice (e.g. blocked nChw8c): it never leaves oneDNN.
-        const memory::desc mid_any(Dims{p.n(), p.mid_channels(), p.out_h(), p.out_w()}, dt, memory::format_tag::any);
-        convs_.push_back(make_conv(eng_, src, depthwise_weights(p), p.dtype(), false, mid_any, strides,
-                                   onednn_dilation(p), pad_l, pad_r, dnnl::primitive_attr()));
+        // The intermediate never leaves oneDNN: the problem's layout when a real (not reference)
+        // depthwise kernel takes it (they want source and destination alike), else oneDNN's choice.
+        const Dims mid_dims{p.n(), p.mid_channels(), p.out_h(), p.out_w()};
+        for (const memory::format_tag tag : {activation_tag(p.layout()), memory::format_tag::any}) {
+          Conv dw = make_conv(eng_, src, depthwise_weights(p), p.dtype(), false, memory::desc(mid_dims, dt, tag),
+                              strides, onednn_dilation(p), pad_l, pad_r, dnnl::primitive_attr());
+          const bool reference = std::string(dw.pd.impl_info_str()).rfind("ref", 0) == 0;
+          if (convs_.empty())
+            convs_.push_back(std::move(dw));
+          else if (!reference)
+            convs_[0] = std::move(dw);
+          if (!reference) break;
+        }
         mid_ = memory(convs_[0].pd.dst_desc(), eng_);
         convs_.push_back(make_conv(eng_, convs_[0].pd.dst_desc(), pointwise_weights(p), p.dtype(), p.has_bias(), dst,
                                    {1, 1}, {0, 0}, {0, 0}, {0, 0}, attr));

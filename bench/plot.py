@@ -17,6 +17,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 
 
 def _finite(x):
@@ -34,13 +35,14 @@ def backend_label(r):
 
 
 def collect(report):
-    """Problems in order, each with its subject row and {backend: row}."""
+    """Layers in order (suite, layer, problem: suites share shapes), each with {backend: row}."""
     problems, rows_of = [], {}
     for r in report["rows"]:
-        if r["problem"] not in rows_of:
-            problems.append(r["problem"])
-            rows_of[r["problem"]] = {}
-        rows_of[r["problem"]][backend_label(r)] = r
+        key = (r.get("suite", ""), r.get("layer", ""), r["problem"])
+        if key not in rows_of:
+            problems.append(key)
+            rows_of[key] = {}
+        rows_of[key][backend_label(r)] = r
     return problems, rows_of
 
 
@@ -96,6 +98,7 @@ def main(argv=None):
     title = args.title or f"{where}, {report.get('date', '')[:10]}"
     if report.get("commit"):
         title += f", {report['commit']}"
+    title = "\n".join(textwrap.wrap(title, 100))
 
     problems, rows_of = collect(report)
     labels = []

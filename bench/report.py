@@ -29,12 +29,17 @@ def _finite(x):
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
+def _layer_key(r):
+    """Suites share shapes (MobileNetV2 and EfficientNet-B0 start alike): rows match by all three."""
+    return (r.get("suite", ""), r.get("layer", ""), r["problem"])
+
+
 def recompute(report):
     """Speedups of subject rows over each peer, and % of copy, from the medians."""
     copy = report.get("copy_gbps")
     by_key = {}
     for r in report["rows"]:
-        by_key[(r["problem"], r["backend"])] = r
+        by_key[(_layer_key(r), r["backend"])] = r
     for r in report["rows"]:
         r["pct_copy"] = (100.0 * r["gbps"] / copy
                          if r.get("device") and not r.get("emulated") and _finite(r.get("gbps")) and _finite(copy)
@@ -45,7 +50,7 @@ def recompute(report):
         if not _finite(r.get("median_ms")) or r["median_ms"] <= 0:
             continue
         for peer in report["peers"]:
-            p = by_key.get((r["problem"], peer))
+            p = by_key.get((_layer_key(r), peer))
             if p is not None and _finite(p.get("median_ms")) and p["median_ms"] > 0:
                 r["speedup"][peer] = p["median_ms"] / r["median_ms"]
     return report
@@ -72,8 +77,8 @@ def merge(reports):
     # Rows of one problem together, in first-seen order, the subject first.
     order = {}
     for r in out["rows"]:
-        order.setdefault(r["problem"], len(order))
-    out["rows"].sort(key=lambda r: (order[r["problem"]], not r.get("subject")))
+        order.setdefault(_layer_key(r), len(order))
+    out["rows"].sort(key=lambda r: (order[_layer_key(r)], not r.get("subject")))
     return recompute(out)
 
 

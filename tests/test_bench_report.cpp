@@ -103,6 +103,27 @@ TEST(BenchReport, DerivedFigures) {
   EXPECT_TRUE(any_failed(failed));
 }
 
+TEST(BenchReport, PeersMatchWithinTheSameSuiteAndLayer) {
+  // MobileNetV2 and EfficientNet-B0 share their first shape: each suite's subject is compared with
+  // its own peer row only, once.
+  BenchReport rep;
+  rep.peers = {"onednn"};
+  BenchRow v2 = row("depthwise_same", "cpu-ref", true, 10.0), v2_peer = row("depthwise_same", "onednn", false, 1.0);
+  BenchRow eff = row("depthwise_same", "cpu-ref", true, 8.0), eff_peer = row("depthwise_same", "onednn", false, 4.0);
+  v2.suite = v2_peer.suite = "mobilenet_v2";
+  eff.suite = eff_peer.suite = "efficientnet_b0";
+  rep.rows = {v2, v2_peer, eff, eff_peer};
+  finish_rows(rep);
+  ASSERT_EQ(rep.rows[0].speedups.size(), 1u);
+  EXPECT_DOUBLE_EQ(rep.rows[0].speedups[0].second, 0.1);
+  ASSERT_EQ(rep.rows[2].speedups.size(), 1u);
+  EXPECT_DOUBLE_EQ(rep.rows[2].speedups[0].second, 0.5);
+  std::ostringstream table;
+  write_table(table, rep);
+  EXPECT_NE(table.str().find("mobilenet_v2/"), std::string::npos);
+  EXPECT_NE(table.str().find("efficientnet_b0/"), std::string::npos) << "a heading per suite and layer";
+}
+
 TEST(BenchReport, JsonParsesBackWithEveryKey) {
   const BenchReport rep = sample_report();
   std::ostringstream os;

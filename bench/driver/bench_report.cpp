@@ -36,6 +36,10 @@ std::string speedup_text(double x) { return std::isfinite(x) ? sig(x, 3) + "x" :
 // GPU times.
 std::string backend_label(const BenchRow& r) { return r.emulated ? r.backend + "(emu)" : r.backend; }
 
+bool same_layer(const BenchRow& a, const BenchRow& b) {
+  return a.problem == b.problem && a.suite == b.suite && a.layer == b.layer;
+}
+
 // A row that did not run shows "-" rather than "off".
 const char* check_text(const BenchRow& r) { return !r.measured && r.check == Check::kOff ? "-" : to_string(r.check); }
 
@@ -114,9 +118,13 @@ void finish_rows(BenchReport& rep) {
     if (!subject.subject || !subject.measured) continue;
     for (const std::string& peer : rep.peers) {
       for (const BenchRow& other : rep.rows) {
-        if (other.subject || other.backend != peer || other.problem != subject.problem) continue;
-        if (other.measured && other.stats.median_ms > 0)
+        // Suites share shapes (MobileNetV2 and EfficientNet-B0 start alike): a peer's row counts
+        // for the subject's row of the same suite and layer only.
+        if (other.subject || other.backend != peer || !same_layer(other, subject)) continue;
+        if (other.measured && other.stats.median_ms > 0) {
           subject.speedups.emplace_back(peer, other.stats.median_ms / subject.stats.median_ms);
+          break;
+        }
       }
     }
   }
@@ -141,10 +149,10 @@ void write_table(std::ostream& os, const BenchReport& rep) {
   os << "timing: " << timing_line(m.timing) << "\n";
   if (!rep.peers.empty()) os << "vs PEER: peer median / subject median (above 1: the subject is faster)\n";
 
-  std::string last_problem;
+  const BenchRow* last = nullptr;
   for (const BenchRow& r : rep.rows) {
-    if (r.problem != last_problem) {
-      last_problem = r.problem;
+    if (last == nullptr || !same_layer(r, *last)) {
+      last = &r;
       os << "\n"
          << layer_label(r) << "  " << r.problem << "  (" << human_count(r.flops, "FLOP") << ", "
          << human_count(r.min_bytes, "B") << ")\n";

@@ -54,10 +54,11 @@ struct BenchMeta {
 struct BenchReport {
   BenchMeta meta;
   std::vector<std::string> peers;  // peer backends in column order
-  std::vector<BenchRow> rows;      // grouped by problem, subject first within a problem
+  std::vector<BenchRow> rows;      // grouped by (suite, layer, problem), the subject first
 };
 
-// Fills gbps, gflops, pct_copy and the subject rows' speedups from the measured medians.
+// Fills gbps, gflops, pct_copy and the subject rows' speedups from the measured medians; a peer's row
+// is matched to the subject's by suite, layer and problem.
 void finish_rows(BenchReport& report);
 
 // Whether any row failed its check or could not run (the command's exit status).

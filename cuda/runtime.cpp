@@ -27,7 +27,8 @@ Status copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, const
                                                     " is null for a copy of " + std::to_string(bytes) + " bytes");
   if (!device_present(nullptr)) return no_device_status();
   if (Status s = wait_device(what); !s) return s;
-  DSCONV_CUDA_TRY(cudaMemcpy(dst, src, bytes, kind), std::string(what) + " (cudaMemcpy of " + std::to_string(bytes) + " bytes)");
+  DSCONV_CUDA_TRY(cudaMemcpy(dst, src, bytes, kind),
+                  std::string(what) + " (cudaMemcpy of " + std::to_string(bytes) + " bytes)");
   DSCONV_CUDA_TRY(cudaDeviceSynchronize(), std::string("cudaDeviceSynchronize after ") + what);
   return Status::ok();
 }

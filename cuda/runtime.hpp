@@ -29,8 +29,8 @@ Status test_copy(void* dst, const void* src, size_t bytes);
 }  // namespace dsconv::cuda
 
 // Returns a Status from the enclosing function when a CUDA call (or dsconv::cuda::launch) fails.
-#define DSCONV_CUDA_TRY(call, what)                                            \
-  do {                                                                         \
-    const cudaError_t dsconv_cuda_err_ = (call);                               \
+#define DSCONV_CUDA_TRY(call, what)                                                                   \
+  do {                                                                                                \
+    const cudaError_t dsconv_cuda_err_ = (call);                                                      \
     if (dsconv_cuda_err_ != cudaSuccess) return ::dsconv::cuda::device_error(dsconv_cuda_err_, what); \
   } while (0)

@@ -26,7 +26,7 @@
 
 // One byte array shared by every kernel of a translation unit; 16-byte aligned so that float4/int4
 // views of it are legal.
-#define DSCONV_DYNAMIC_SMEM(T, name)                                     \
+#define DSCONV_DYNAMIC_SMEM(T, name)                                    \
   extern __shared__ __align__(16) unsigned char dsconv_dynamic_smem_[]; \
   T* name = reinterpret_cast<T*>(dsconv_dynamic_smem_)
 
@@ -58,9 +58,9 @@ cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t dynam
 // and __half / __nv_bfloat16 with their host conversions and operators. cuda_runtime_api.h declares the
 // runtime's C functions; the emulator defines the subset listed in cuda/emu/README.md (a call to any
 // other one fails to link, which is the point).
-#include <cuda_runtime_api.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
 
 #include "cuda/emu/emu.hpp"
 

@@ -264,7 +264,7 @@ inline unsigned __match_all_sync(unsigned mask, T value, int* pred) {
   return rep.bits;
 }
 
-#define DSCONV_EMU_REDUCE(name, op)                                                                        \
+#define DSCONV_EMU_REDUCE(name, op)                                                                           \
   inline unsigned name(unsigned mask, unsigned value) { return ::dsconv::emu::warp_reduce(op, mask, value); } \
   inline int name(unsigned mask, int value) { return static_cast<int>(::dsconv::emu::warp_reduce(op, mask, value)); }
 DSCONV_EMU_REDUCE(__reduce_add_sync, ::dsconv::emu::WarpOp::kReduceAdd)
@@ -355,22 +355,22 @@ inline T atomic_update(T* address, F f) {
 }
 }  // namespace dsconv::emu
 
-#define DSCONV_EMU_ATOMIC_INT(T)                                                                                  \
-  inline T atomicAdd(T* a, T v) { return __atomic_fetch_add(a, v, __ATOMIC_RELAXED); }                          \
-  inline T atomicSub(T* a, T v) { return __atomic_fetch_sub(a, v, __ATOMIC_RELAXED); }                          \
-  inline T atomicExch(T* a, T v) { return __atomic_exchange_n(a, v, __ATOMIC_RELAXED); }                        \
-  inline T atomicAnd(T* a, T v) { return __atomic_fetch_and(a, v, __ATOMIC_RELAXED); }                          \
-  inline T atomicOr(T* a, T v) { return __atomic_fetch_or(a, v, __ATOMIC_RELAXED); }                            \
-  inline T atomicXor(T* a, T v) { return __atomic_fetch_xor(a, v, __ATOMIC_RELAXED); }                          \
-  inline T atomicMin(T* a, T v) {                                                                                \
-    return ::dsconv::emu::atomic_update(a, [v](T o) { return v < o ? v : o; });                                  \
-  }                                                                                                              \
-  inline T atomicMax(T* a, T v) {                                                                                \
-    return ::dsconv::emu::atomic_update(a, [v](T o) { return v > o ? v : o; });                                  \
-  }                                                                                                              \
-  inline T atomicCAS(T* a, T compare, T v) {                                                                     \
-    __atomic_compare_exchange_n(a, &compare, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);                      \
-    return compare;                                                                                              \
+#define DSCONV_EMU_ATOMIC_INT(T)                                                            \
+  inline T atomicAdd(T* a, T v) { return __atomic_fetch_add(a, v, __ATOMIC_RELAXED); }      \
+  inline T atomicSub(T* a, T v) { return __atomic_fetch_sub(a, v, __ATOMIC_RELAXED); }      \
+  inline T atomicExch(T* a, T v) { return __atomic_exchange_n(a, v, __ATOMIC_RELAXED); }    \
+  inline T atomicAnd(T* a, T v) { return __atomic_fetch_and(a, v, __ATOMIC_RELAXED); }      \
+  inline T atomicOr(T* a, T v) { return __atomic_fetch_or(a, v, __ATOMIC_RELAXED); }        \
+  inline T atomicXor(T* a, T v) { return __atomic_fetch_xor(a, v, __ATOMIC_RELAXED); }      \
+  inline T atomicMin(T* a, T v) {                                                           \
+    return ::dsconv::emu::atomic_update(a, [v](T o) { return v < o ? v : o; });             \
+  }                                                                                         \
+  inline T atomicMax(T* a, T v) {                                                           \
+    return ::dsconv::emu::atomic_update(a, [v](T o) { return v > o ? v : o; });             \
+  }                                                                                         \
+  inline T atomicCAS(T* a, T compare, T v) {                                                \
+    __atomic_compare_exchange_n(a, &compare, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED); \
+    return compare;                                                                         \
   }
 DSCONV_EMU_ATOMIC_INT(int)
 DSCONV_EMU_ATOMIC_INT(unsigned int)
@@ -428,7 +428,8 @@ inline unsigned int __brev(unsigned int x) {
   return __builtin_bswap32(x);
 }
 inline unsigned long long int __brevll(unsigned long long int x) {
-  return (static_cast<unsigned long long>(__brev(static_cast<unsigned>(x))) << 32) | __brev(static_cast<unsigned>(x >> 32));
+  return (static_cast<unsigned long long>(__brev(static_cast<unsigned>(x))) << 32) |
+         __brev(static_cast<unsigned>(x >> 32));
 }
 inline int __mul24(int a, int b) {
   const int64_t a24 = static_cast<int32_t>(static_cast<uint32_t>(a) << 8) >> 8;
@@ -534,7 +535,7 @@ inline long long int clock64() {
 }
 
 // CUDA's integer and float min/max overloads (host code has only std::min / std::max).
-#define DSCONV_EMU_MINMAX(T)                          \
+#define DSCONV_EMU_MINMAX(T)                       \
   inline T min(T a, T b) { return b < a ? b : a; } \
   inline T max(T a, T b) { return a < b ? b : a; }
 DSCONV_EMU_MINMAX(int)

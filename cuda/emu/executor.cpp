@@ -147,6 +147,7 @@ std::string format(const char* fmt, ...) {
 }
 
 const char* op_name(WarpOp op) {
+  // clang-format off
   switch (op) {
     case WarpOp::kSync: return "__syncwarp";
     case WarpOp::kShflIdx: return "__shfl_sync";
@@ -165,6 +166,7 @@ const char* op_name(WarpOp op) {
     case WarpOp::kReduceOr: return "__reduce_or_sync";
     case WarpOp::kReduceXor: return "__reduce_xor_sync";
   }
+  // clang-format on
   return "a warp collective";
 }
 
@@ -199,9 +201,10 @@ const char* op_name(WarpOp op) {
       at_bar |= (t.state == State::kAtBarrier ? 1u : 0u) << l;
     }
     if (waiting == 0) continue;
-    msg += format("\n  warp %u: lanes 0x%08x wait in %s(mask 0x%08x); lanes 0x%08x have exited, lanes 0x%08x wait at "
-                  "__syncthreads()",
-                  w, waiting, op_name(example->req.op), example->req.mask, gone, at_bar);
+    msg += format(
+        "\n  warp %u: lanes 0x%08x wait in %s(mask 0x%08x); lanes 0x%08x have exited, lanes 0x%08x wait at "
+        "__syncthreads()",
+        w, waiting, op_name(example->req.op), example->req.mask, gone, at_bar);
     ++lines;
   }
   fail_in(&b, nullptr, msg);
@@ -327,19 +330,21 @@ void complete_warp_op(Block& b, unsigned warp, unsigned group) {
       fail_in(&b, &t,
               format("lanes of warp %u disagree: lane %u called %s(mask 0x%08x, %zu-byte value) while lane %u called "
                      "%s(mask 0x%08x, %zu-byte value); every lane named in a mask must make the same call",
-                     warp, t.lane, op_name(t.req.op), t.req.mask, t.req.bytes, first.lane, op_name(req0.op),
-                     req0.mask, req0.bytes));
+                     warp, t.lane, op_name(t.req.op), t.req.mask, t.req.bytes, first.lane, op_name(req0.op), req0.mask,
+                     req0.bytes));
     }
   }
   unsigned votes = 0;
-  for (unsigned g = group; g != 0; g &= g - 1) votes |= (lanes[__builtin_ctz(g)].req.arg != 0 ? 1u : 0u) << __builtin_ctz(g);
+  for (unsigned g = group; g != 0; g &= g - 1)
+    votes |= (lanes[__builtin_ctz(g)].req.arg != 0 ? 1u : 0u) << __builtin_ctz(g);
 
   for (unsigned g = group; g != 0; g &= g - 1) {
     EmuThread& t = lanes[__builtin_ctz(g)];
     WarpReply& r = t.reply;
     r = WarpReply{};
     switch (req0.op) {
-      case WarpOp::kSync: break;
+      case WarpOp::kSync:
+        break;
       case WarpOp::kShflIdx:
       case WarpOp::kShflUp:
       case WarpOp::kShflDown:
@@ -352,9 +357,15 @@ void complete_warp_op(Block& b, unsigned warp, unsigned group) {
           std::memset(r.value, 0xff, kWarpValueBytes);
         break;
       }
-      case WarpOp::kBallot: r.bits = votes; break;
-      case WarpOp::kAny: r.flag = votes != 0; break;
-      case WarpOp::kAll: r.flag = votes == group; break;
+      case WarpOp::kBallot:
+        r.bits = votes;
+        break;
+      case WarpOp::kAny:
+        r.flag = votes != 0;
+        break;
+      case WarpOp::kAll:
+        r.flag = votes == group;
+        break;
       case WarpOp::kMatchAny:
       case WarpOp::kMatchAll: {
         unsigned same = 0;
@@ -387,16 +398,26 @@ void complete_warp_op(Block& b, unsigned warp, unsigned group) {
             continue;
           }
           switch (req0.op) {
-            case WarpOp::kReduceAdd: acc += v; break;
+            case WarpOp::kReduceAdd:
+              acc += v;
+              break;
             case WarpOp::kReduceMin:
-              acc = req0.is_signed ? (static_cast<int32_t>(v) < static_cast<int32_t>(acc) ? v : acc) : (v < acc ? v : acc);
+              acc = req0.is_signed ? (static_cast<int32_t>(v) < static_cast<int32_t>(acc) ? v : acc)
+                                   : (v < acc ? v : acc);
               break;
             case WarpOp::kReduceMax:
-              acc = req0.is_signed ? (static_cast<int32_t>(v) > static_cast<int32_t>(acc) ? v : acc) : (v > acc ? v : acc);
+              acc = req0.is_signed ? (static_cast<int32_t>(v) > static_cast<int32_t>(acc) ? v : acc)
+                                   : (v > acc ? v : acc);
               break;
-            case WarpOp::kReduceAnd: acc &= v; break;
-            case WarpOp::kReduceOr: acc |= v; break;
-            default: acc ^= v; break;
+            case WarpOp::kReduceAnd:
+              acc &= v;
+              break;
+            case WarpOp::kReduceOr:
+              acc |= v;
+              break;
+            default:
+              acc ^= v;
+              break;
           }
         }
         std::memcpy(r.value, &acc, 4);
@@ -612,8 +633,9 @@ ModeState& mode_state() {
       } else if (v == "threads") {
         m = Mode::kThreads;
       } else if (v == "fibers") {
-        st->error = "DSCONV_EMU_MODE=fibers is not available in a ThreadSanitizer build (it needs OS threads); unset "
-                    "it or set it to 'threads'";
+        st->error =
+            "DSCONV_EMU_MODE=fibers is not available in a ThreadSanitizer build (it needs OS threads); unset "
+            "it or set it to 'threads'";
       } else {
         st->error = "DSCONV_EMU_MODE must be 'fibers' or 'threads', got '" + v + "'";
       }
@@ -676,11 +698,12 @@ WarpReply warp_collective(const WarpRequest& req) {
   if (t == nullptr) outside_kernel(op_name(req.op));
   Block& b = *t->block;
   if (((req.mask >> t->lane) & 1u) == 0)
-    fail_in(&b, t, format("%s(mask 0x%08x) called by lane %u, which the mask does not name", op_name(req.op), req.mask,
-                          t->lane));
+    fail_in(
+        &b, t,
+        format("%s(mask 0x%08x) called by lane %u, which the mask does not name", op_name(req.op), req.mask, t->lane));
   if (is_shuffle(req.op) && (req.width < 1 || req.width > 32 || (req.width & (req.width - 1)) != 0))
-    fail_in(&b, t, format("%s with width %d; the width must be a power of two from 1 to 32", op_name(req.op),
-                          req.width));
+    fail_in(&b, t,
+            format("%s with width %d; the width must be a power of two from 1 to 32", op_name(req.op), req.width));
   BlockLock lock(b);
   t->req = req;
   const unsigned group = req.mask & b.warp_exists[t->warp];
@@ -736,10 +759,10 @@ cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dyna
   std::lock_guard<std::mutex> device_lock(device_mutex());
   // Exactly the requested size, so that AddressSanitizer sees an overrun of dynamic shared memory.
   struct SmemFree {
-    void operator()(void* p) const { ::operator delete(p, std::align_val_t{16}); }
+    void operator()(void* p) const { ::operator delete (p, std::align_val_t{16}); }
   };
-  std::unique_ptr<void, SmemFree> smem(::operator new(dynamic_smem_bytes == 0 ? 1 : dynamic_smem_bytes,
-                                                      std::align_val_t{16}));
+  std::unique_ptr<void, SmemFree> smem(
+      ::operator new (dynamic_smem_bytes == 0 ? 1 : dynamic_smem_bytes, std::align_val_t{16}));
   Launch L;
   L.kernel = kernel;
   L.grid = grid;

@@ -74,8 +74,8 @@ FiberStack::FiberStack(size_t size) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   size_ = (size + page - 1) / page * page;
   mapping_size_ = size_ + page;
-  mapping_ = mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                  -1, 0);
+  mapping_ = mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (mapping_ == MAP_FAILED) {
     std::fprintf(stderr, "dsconv CUDA emulator: cannot map a %zu-byte fiber stack\n", mapping_size_);
     std::abort();
@@ -100,8 +100,8 @@ void fiber_init(FiberContext* ctx, const FiberStack& stack, FiberEntry entry, vo
   auto* frame = reinterpret_cast<uint64_t*>(top - 16 - 56);
   frame[0] = 0;                                                    // r15
   frame[1] = 0;                                                    // r14
-  frame[2] = reinterpret_cast<uint64_t>(entry);                   // r13
-  frame[3] = reinterpret_cast<uint64_t>(arg);                     // r12
+  frame[2] = reinterpret_cast<uint64_t>(entry);                    // r13
+  frame[3] = reinterpret_cast<uint64_t>(arg);                      // r12
   frame[4] = 0;                                                    // rbx
   frame[5] = 0;                                                    // rbp
   frame[6] = reinterpret_cast<uint64_t>(&dsconv_emu_fiber_start);  // return address

@@ -63,10 +63,10 @@ bool contains(const std::map<uintptr_t, size_t>& m, const void* p) {
 bool valid_kind(cudaMemcpyKind kind) { return kind >= cudaMemcpyHostToHost && kind <= cudaMemcpyDefault; }
 
 void* aligned_bytes(size_t bytes) {
-  return ::operator new(bytes, std::align_val_t{kAllocationAlignment}, std::nothrow);
+  return ::operator new (bytes, std::align_val_t{kAllocationAlignment}, std::nothrow);
 }
 
-void free_aligned(void* p) { ::operator delete(p, std::align_val_t{kAllocationAlignment}); }
+void free_aligned(void* p) { ::operator delete (p, std::align_val_t{kAllocationAlignment}); }
 
 }  // namespace
 
@@ -97,6 +97,7 @@ using dsconv::emu::registry;
 // ---------------------------------------------------------------------------------------------
 
 const char* CUDARTAPI cudaGetErrorName(cudaError_t error) {
+  // clang-format off
   switch (error) {
     case cudaSuccess: return "cudaSuccess";
     case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
@@ -113,9 +114,11 @@ const char* CUDARTAPI cudaGetErrorName(cudaError_t error) {
     case cudaErrorNotSupported: return "cudaErrorNotSupported";
     default: return "cudaErrorUnknown";
   }
+  // clang-format on
 }
 
 const char* CUDARTAPI cudaGetErrorString(cudaError_t error) {
+  // clang-format off
   switch (error) {
     case cudaSuccess: return "no error";
     case cudaErrorInvalidValue: return "invalid argument";
@@ -132,6 +135,7 @@ const char* CUDARTAPI cudaGetErrorString(cudaError_t error) {
     case cudaErrorNotSupported: return "operation not supported";
     default: return "unknown error";
   }
+  // clang-format on
 }
 
 cudaError_t CUDARTAPI cudaGetLastError(void) {
@@ -210,6 +214,7 @@ cudaError_t CUDARTAPI cudaGetDeviceProperties(struct cudaDeviceProp* prop, int d
 cudaError_t CUDARTAPI cudaDeviceGetAttribute(int* value, enum cudaDeviceAttr attr, int device) {
   if (value == nullptr) return record_error(cudaErrorInvalidValue);
   if (device != 0) return record_error(cudaErrorInvalidDevice);
+  // clang-format off
   switch (attr) {
     case cudaDevAttrMaxThreadsPerBlock: *value = 1024; break;
     case cudaDevAttrMaxBlockDimX: *value = 1024; break;
@@ -234,6 +239,7 @@ cudaError_t CUDARTAPI cudaDeviceGetAttribute(int* value, enum cudaDeviceAttr att
     case cudaDevAttrUnifiedAddressing: *value = 1; break;
     default: return record_error(cudaErrorInvalidValue);
   }
+  // clang-format on
   return cudaSuccess;
 }
 

@@ -40,7 +40,7 @@ __global__ void hammer(Counters* c, int* per_block) {
   atomicAdd(&c->add_double, 0.5);
   atomicMax(&c->max_int, (g * 7919) % 1000 - 300);
   atomicMin(&c->min_int, (g * 7919) % 1000 - 300);
-  atomicInc(&c->inc_wrap, 99u);  // counts modulo 100
+  atomicInc(&c->inc_wrap, 99u);                      // counts modulo 100
   int old = atomicAdd(&c->cas_increments, 0), seen;  // an atomic read: plain loads would race
   do {
     seen = old;

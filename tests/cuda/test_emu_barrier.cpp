@@ -97,9 +97,9 @@ void check_block_sum(dim3 block, int n, uint32_t seed) {
 TEST(EmuBarrier, SharedMemoryReductionIsExact) {
   EMU_REQUIRE_DEVICE();
   check_block_sum<256>(dim3(256), 256 * 7 + 13, 1234u);
-  check_block_sum<96>(dim3(96), 96 * 5, 99u);           // three warps
+  check_block_sum<96>(dim3(96), 96 * 5, 99u);          // three warps
   check_block_sum<128>(dim3(16, 8), 128 * 3 + 1, 7u);  // a 2-D block
-  check_block_sum<33>(dim3(33), 33 * 4 - 5, 2024u);     // a partial warp
+  check_block_sum<33>(dim3(33), 33 * 4 - 5, 2024u);    // a partial warp
 }
 
 __global__ void count_and_or(const int* pred, int* out) {

@@ -72,11 +72,10 @@ std::vector<int> run_neighbour_sum(bool with_barrier, const std::vector<int>& in
   DeviceArray<int> d_in(in), d_out(in.size());
   d_out.fill_bytes(0);
   const unsigned blocks = static_cast<unsigned>(in.size() / kThreads);
-  const cudaError_t err =
-      with_barrier ? dsconv::cuda::launch(neighbour_sum<true>, dim3(blocks), dim3(kThreads), 0, nullptr, d_in.get(),
-                                          d_out.get())
-                   : dsconv::cuda::launch(neighbour_sum<false>, dim3(blocks), dim3(kThreads), 0, nullptr, d_in.get(),
-                                          d_out.get());
+  const cudaError_t err = with_barrier ? dsconv::cuda::launch(neighbour_sum<true>, dim3(blocks), dim3(kThreads), 0,
+                                                              nullptr, d_in.get(), d_out.get())
+                                       : dsconv::cuda::launch(neighbour_sum<false>, dim3(blocks), dim3(kThreads), 0,
+                                                              nullptr, d_in.get(), d_out.get());
   EXPECT_EQ(err, cudaSuccess) << cudaGetErrorString(err);
   return d_out.download();
 }

@@ -175,10 +175,14 @@ __global__ void convert_and_pack(const float* in, __half* h, __nv_bfloat16* bf, 
 TEST(EmuTypes, HalfAndBfloat16ConversionsRoundToNearestEven) {
   EMU_REQUIRE_DEVICE();
   // 1 + 2^-11 is a tie for f16 (rounds down to even 1.0); 1 + 3*2^-11 rounds up; 1 + 2^-8 is a tie for bf16.
-  const std::vector<float> in = {1.0f + std::ldexp(1.0f, -11), 1.0f + 3 * std::ldexp(1.0f, -11),
-                                 1.0f + std::ldexp(1.0f, -8), 65504.0f, -3.25f, 1e-8f};
-  const std::vector<float> want_h = {1.0f, 1.0f + std::ldexp(1.0f, -9), 1.0f + std::ldexp(1.0f, -8), 65504.0f,
-                                     -3.25f, 0.0f};
+  const std::vector<float> in = {1.0f + std::ldexp(1.0f, -11),
+                                 1.0f + 3 * std::ldexp(1.0f, -11),
+                                 1.0f + std::ldexp(1.0f, -8),
+                                 65504.0f,
+                                 -3.25f,
+                                 1e-8f};
+  const std::vector<float> want_h = {1.0f, 1.0f + std::ldexp(1.0f, -9), 1.0f + std::ldexp(1.0f, -8), 65504.0f, -3.25f,
+                                     0.0f};
   const std::vector<float> want_bf = {1.0f, 1.0f, 1.0f, 65536.0f, -3.25f, 1e-8f};
   const int n = static_cast<int>(in.size());
   DeviceArray<float> d_in(in);

@@ -44,7 +44,8 @@ __global__ void reverse_through_dynamic_smem(const float* in, float* out, int n,
   if (reinterpret_cast<uintptr_t>(buf) % 16 != 0) atomicAdd(misaligned, 1u);
   const int t = static_cast<int>(threadIdx.x);
   const float* src = in + static_cast<size_t>(blockIdx.x) * n;
-  for (int k = 0; k < per_thread; ++k) buf[t + k * static_cast<int>(blockDim.x)] = src[t + k * static_cast<int>(blockDim.x)];
+  for (int k = 0; k < per_thread; ++k)
+    buf[t + k * static_cast<int>(blockDim.x)] = src[t + k * static_cast<int>(blockDim.x)];
   __syncthreads();
   float* dst = out + static_cast<size_t>(blockIdx.x) * n;
   for (int k = 0; k < per_thread; ++k) {
@@ -58,8 +59,7 @@ void check_reverse(int threads, int per_thread, int blocks) {
   std::vector<float> in(static_cast<size_t>(n) * blocks), expect(in.size());
   for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(static_cast<int>(i % 1000) - 500);
   for (int b = 0; b < blocks; ++b)
-    for (int i = 0; i < n; ++i)
-      expect[static_cast<size_t>(b) * n + i] = in[static_cast<size_t>(b) * n + (n - 1 - i)];
+    for (int i = 0; i < n; ++i) expect[static_cast<size_t>(b) * n + i] = in[static_cast<size_t>(b) * n + (n - 1 - i)];
   const size_t smem = static_cast<size_t>(n) * sizeof(float);
   for (const ModeCase& mc : modes_to_test()) {
     SCOPED_TRACE(mc.name + " smem " + std::to_string(smem));
@@ -96,8 +96,8 @@ TEST(EmuShared, TooMuchDynamicSharedMemoryIsALaunchError) {
   DeviceArray<int> out(32);
   int optin = 0;
   EMU_ASSERT_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
-  const cudaError_t err = dsconv::cuda::launch(touch_dynamic_smem, dim3(1), dim3(32),
-                                               static_cast<size_t>(optin) + 1024, nullptr, out.get());
+  const cudaError_t err = dsconv::cuda::launch(touch_dynamic_smem, dim3(1), dim3(32), static_cast<size_t>(optin) + 1024,
+                                               nullptr, out.get());
   EXPECT_NE(err, cudaSuccess);
   EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "the launch helper reports its error once, by return value";
   // The device stays usable.

@@ -14,13 +14,13 @@
 namespace dsconv::emu_test {
 
 // Skips the test when the real build has no usable GPU (the emulator always has its device).
-#define EMU_REQUIRE_DEVICE()                                                     \
-  do {                                                                           \
-    int emu_test_count_ = 0;                                                     \
+#define EMU_REQUIRE_DEVICE()                                                           \
+  do {                                                                                 \
+    int emu_test_count_ = 0;                                                           \
     if (cudaGetDeviceCount(&emu_test_count_) != cudaSuccess || emu_test_count_ == 0) { \
-      (void)cudaGetLastError();                                                  \
-      GTEST_SKIP() << "no CUDA device";                                          \
-    }                                                                            \
+      (void)cudaGetLastError();                                                        \
+      GTEST_SKIP() << "no CUDA device";                                                \
+    }                                                                                  \
   } while (0)
 
 #define EMU_ASSERT_CUDA(call)                                                                    \

@@ -18,10 +18,14 @@ enum ShuffleKind : int { kIdx, kUp, kDown, kXor };
 int model_source(ShuffleKind kind, int lane, int arg, int width) {
   const int group = lane / width * width;
   switch (kind) {
-    case kIdx: return group + arg % width;
-    case kUp: return lane - group >= arg ? lane - arg : lane;
-    case kDown: return lane - group + arg < width ? lane + arg : lane;
-    case kXor: return (lane ^ arg) >= group + width ? lane : (lane ^ arg);
+    case kIdx:
+      return group + arg % width;
+    case kUp:
+      return lane - group >= arg ? lane - arg : lane;
+    case kDown:
+      return lane - group + arg < width ? lane + arg : lane;
+    case kXor:
+      return (lane ^ arg) >= group + width ? lane : (lane ^ arg);
   }
   return lane;
 }

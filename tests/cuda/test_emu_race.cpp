@@ -102,9 +102,8 @@ TEST(EmuRace, WithTheBarrierTheNeighbourSumIsExact) {
 
 #if defined(DSCONV_CUDA_EMULATION)
 TEST(EmuRace, MissingSyncthreadsGivesWrongResultsWithFibers) {
-  ModeCase fibers{"fibers", emu::Mode::kFibers};
-  if (!emu::set_mode(emu::Mode::kFibers)) GTEST_SKIP() << "fiber mode is not available in this build (ThreadSanitizer)";
-  ModeScope scope(fibers);
+  ModeScope scope(ModeCase{"fibers", emu::Mode::kFibers});
+  if (emu::mode() != emu::Mode::kFibers) GTEST_SKIP() << "fiber mode is not available in this build (ThreadSanitizer)";
   // Several blocks and launches: the emulator alternates the order in which threads first run, and
   // both orders must expose the missing barrier.
   for (int launch = 0; launch < 3; ++launch) {

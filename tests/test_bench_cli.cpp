@@ -174,6 +174,76 @@ TEST_F(BenchCli, DefaultRunChecksTheQuickSuite) {
   EXPECT_EQ(p.out.find("FAIL"), std::string::npos) << p.out;
 }
 
+// The Python tools (bench/report.py, bench/torch_peer.py) read and compute what the driver writes;
+// they run here when python3 is present.
+class BenchPythonTools : public BenchCli {
+ protected:
+  void SetUp() override {
+    BenchCli::SetUp();
+    if (std::system("python3 -c 'import json, argparse' >/dev/null 2>&1") != 0) GTEST_SKIP() << "no python3";
+  }
+  std::string tool(const std::string& name) const { return std::string(DSCONV_SOURCE_DIR) + "/bench/" + name; }
+  Proc python(const std::string& args) {
+    const fs::path out = dir_ / ".py_stdout", err = dir_ / ".py_stderr";
+    const std::string cmd =
+        "cd '" + dir_.string() + "' && python3 " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+    const int st = std::system(cmd.c_str());
+    Proc p;
+    p.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    p.out = slurp(out);
+    p.err = slurp(err);
+    return p;
+  }
+};
+
+TEST_F(BenchPythonTools, ReportMergesTabulatesAndSummarizes) {
+  ASSERT_EQ(run("bench --suite quick --backend cpu-ref --peers onednn --out a.json" + kFast).code, 0);
+  ASSERT_EQ(run("bench " + kSmall + " --backend cpu-ref --peers onednn --out b.json" + kFast).code, 0);
+  Proc p = python("'" + tool("report.py") + "' merge a.json b.json -o m.json");
+  ASSERT_EQ(p.code, 0) << p.err;
+  const Json a = parse_json(slurp(dir_ / "a.json")), m = parse_json(slurp(dir_ / "m.json"));
+  ASSERT_EQ(m["rows"].items.size(), a["rows"].items.size() + 2);
+  for (size_t i = 0; i < a["rows"].items.size(); ++i) {
+    const Json& before = a["rows"].items[i];
+    const Json& after = m["rows"].items[i];
+    EXPECT_EQ(after["problem"].str, before["problem"].str);
+    EXPECT_EQ(after["backend"].str, before["backend"].str);
+#if defined(DSCONV_HAVE_ONEDNN)
+    if (before["subject"].b)
+      EXPECT_NEAR(after["speedup"]["onednn"].num, before["speedup"]["onednn"].num,
+                  1e-4 * before["speedup"]["onednn"].num)
+          << "report.py recomputes the driver's speedups";
+#endif
+  }
+  p = python("'" + tool("report.py") + "' markdown m.json");
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_NE(p.out.find("| quick/b1_dw3x3 |"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("vs onednn"), std::string::npos);
+  EXPECT_NE(p.out.find(kSmall), std::string::npos);
+  p = python("'" + tool("report.py") + "' summary m.json");
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_NE(p.out.find("quick"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("(command line)"), std::string::npos) << p.out;
+}
+
+TEST_F(BenchPythonTools, TorchPeerStatisticsMatchTheDrivers) {
+  // torch_peer.py's quantile and summary must define median and spread as timing.cpp does
+  // (tests/test_bench_timing.cpp checks the same samples); the script needs no torch for this.
+  const Proc p = python("-c \"import sys; sys.path.insert(0, '" + std::string(DSCONV_SOURCE_DIR) +
+                        "/bench'); import torch_peer as t; s = t.summarize([5, 1, 4, 2, 3]); "
+                        "print(t.quantile([1, 2, 3, 4], 0.25), t.quantile([10, 20, 40], 0.9), s['median_ms'], "
+                        "s['min_ms'], s['spread'])\"");
+  ASSERT_EQ(p.code, 0) << p.err;
+  std::istringstream is(p.out);
+  double q1 = 0, q9 = 0, median = 0, min = 0, spread = 0;
+  is >> q1 >> q9 >> median >> min >> spread;
+  EXPECT_DOUBLE_EQ(q1, 1.75);
+  EXPECT_DOUBLE_EQ(q9, 36.0);
+  EXPECT_DOUBLE_EQ(median, 3.0);
+  EXPECT_DOUBLE_EQ(min, 1.0);
+  EXPECT_NEAR(spread, 2.0 / 3.0, 1e-12);
+}
+
 TEST_F(BenchCli, UsageErrors) {
   struct Case {
     std::string args, needle;

@@ -67,17 +67,23 @@ __device__ __forceinline__ float bits_to_float(unsigned u) {
 #endif
 }
 
-// 16 bytes of T (4 floats or 8 halves) at a 16-byte aligned address, widened to float.
+// Staging loops issue kStageBatch independent 16-byte loads per thread before the first use, so that
+// a block keeps kStageBatch x 16 bytes per thread in flight instead of one load's round trip per
+// element: bandwidth-bound layers need that memory-level parallelism.
+constexpr int kStageBatch = 4;
+
+// 16 raw bytes at a 16-byte aligned address.
+__device__ __forceinline__ uint4 load_raw16(const void* p) { return load_aligned<uint4>(p); }
+
+// 16 raw bytes of T (4 floats or 8 halves), widened to float.
 template <class T>
-__device__ __forceinline__ void load16(const T* p, float* out);
+__device__ __forceinline__ void unpack16(const uint4& v, float* out);
 template <>
-__device__ __forceinline__ void load16<float>(const float* p, float* out) {
-  const float4 v = load_aligned<float4>(p);
-  out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+__device__ __forceinline__ void unpack16<float>(const uint4& v, float* out) {
+  out[0] = bits_to_float(v.x), out[1] = bits_to_float(v.y), out[2] = bits_to_float(v.z), out[3] = bits_to_float(v.w);
 }
 template <>
-__device__ __forceinline__ void load16<__half>(const __half* p, float* out) {
-  const uint4 v = load_aligned<uint4>(p);
+__device__ __forceinline__ void unpack16<__half>(const uint4& v, float* out) {
   const unsigned words[4] = {v.x, v.y, v.z, v.w};
   DSCONV_DW_UNROLL
   for (int i = 0; i < 4; ++i) {
@@ -89,8 +95,7 @@ __device__ __forceinline__ void load16<__half>(const __half* p, float* out) {
   }
 }
 template <>
-__device__ __forceinline__ void load16<__nv_bfloat16>(const __nv_bfloat16* p, float* out) {
-  const uint4 v = load_aligned<uint4>(p);
+__device__ __forceinline__ void unpack16<__nv_bfloat16>(const uint4& v, float* out) {
   const unsigned words[4] = {v.x, v.y, v.z, v.w};
   DSCONV_DW_UNROLL
   for (int i = 0; i < 4; ++i) {

@@ -21,8 +21,10 @@ __device__ __forceinline__ int padded_col(int col) {
   return col + col / kRegW;  // kRegW is a power of two: a shift
 }
 
+// The explicit minimum of one block per SM lifts ptxas's own occupancy target, under which the f32
+// variant spilled a few bytes at 64 registers (CUDA 13.0); it then takes 73.
 template <class T, bool kSlideW>
-__global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads) dw_fwd_nchw_generic_kernel(DwParams p) {
+__global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fwd_nchw_generic_kernel(DwParams p) {
   using Tr = NchwGenericTraits<kSlideW>;
   constexpr int kRegH = Tr::kRegH, kRegW = Tr::kRegW;
   DSCONV_DYNAMIC_SMEM(float, smem);
@@ -90,12 +92,24 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads) dw_fwd_n
         const int n = qz / CM, oc = qz - n * CM;
         const T* __restrict__ const xp = xg + (static_cast<int64_t>(n) * C + oc / M) * (H * W);
         float* const dst = smem + z * plane_floats;
-        for (int i = tid; i < region_rows * region_w; i += nthreads) {
-          const int hy = i / region_w, hx = i - hy * region_w;
-          const int iy = iy0 + hy, ix = ix0 + hx;
-          const bool inside = static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
-                              static_cast<unsigned>(ix) < static_cast<unsigned>(W);
-          dst[hy * pitch + padded_col<kRegW>(hx)] = inside ? to_float(xp[iy * W + ix]) : 0.f;
+        const int items = region_rows * region_w;
+        for (int base = tid; base < items; base += kStageBatch * nthreads) {
+          float vals[kStageBatch];
+          DSCONV_DW_UNROLL
+          for (int j = 0; j < kStageBatch; ++j) {
+            const int i = base + j * nthreads;
+            const int hy = i / region_w, hx = i - hy * region_w;
+            const int iy = iy0 + hy, ix = ix0 + hx;
+            const bool inside = i < items && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                                static_cast<unsigned>(ix) < static_cast<unsigned>(W);
+            vals[j] = inside ? to_float(xp[iy * W + ix]) : 0.f;
+          }
+          DSCONV_DW_UNROLL
+          for (int j = 0; j < kStageBatch; ++j) {
+            const int i = base + j * nthreads;
+            const int hy = i / region_w, hx = i - hy * region_w;
+            if (i < items) dst[hy * pitch + padded_col<kRegW>(hx)] = vals[j];
+          }
         }
         float* const wdst = dst + g.region_h * pitch;
         for (int i = tid; i < nk * KW; i += nthreads) {

@@ -87,36 +87,59 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
       const int iy0 = oy0 * SH - PT + kr0 * DH;
 
       __syncthreads();  // readers of the previous chunk are done
-      if (vector_staging) {
+      // Staged rows are region_w pixels of kChunk floats, contiguous: item i of either path below lands
+      // at s_in + i * (elements per item).
+      if (vector_staging) {  // M == 1, C % kVec == 0, x 16-byte aligned
         constexpr int kVecsPerPixel = kChunk / kVec;
-        for (int i = tid; i < region_rows * region_w * kVecsPerPixel; i += Tr::kThreads) {
-          const int v = i % kVecsPerPixel;
-          const int px = i / kVecsPerPixel;
-          const int hy = px / region_w, hx = px - hy * region_w;
-          const int iy = iy0 + hy, ix = ix0 + hx;
-          const int c = oc0 + v * kVec;
-          float vals[kVec];
-          if (static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
-              static_cast<unsigned>(ix) < static_cast<unsigned>(W) && c < C) {
-            load16<T>(xn + (iy * W + ix) * C + c, vals);
-          } else {
-            DSCONV_DW_UNROLL
-            for (int e = 0; e < kVec; ++e) vals[e] = 0.f;
-          }
-          float* const dst = s_in + hy * pitch + hx * kChunk + v * kVec;
+        const int items = region_rows * region_w * kVecsPerPixel;
+        for (int base = tid; base < items; base += kStageBatch * Tr::kThreads) {
+          uint4 raw[kStageBatch];
           DSCONV_DW_UNROLL
-          for (int q = 0; q < kVec; q += 4) store_smem4(dst + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
+          for (int j = 0; j < kStageBatch; ++j) {
+            const int i = base + j * Tr::kThreads;
+            const int v = i % kVecsPerPixel;
+            const int px = i / kVecsPerPixel;
+            const int hy = px / region_w, hx = px - hy * region_w;
+            const int iy = iy0 + hy, ix = ix0 + hx;
+            const int c = oc0 + v * kVec;
+            const bool inside = i < items && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                                static_cast<unsigned>(ix) < static_cast<unsigned>(W) && c < C;
+            raw[j] = inside ? load_raw16(xn + (iy * W + ix) * C + c) : make_uint4(0u, 0u, 0u, 0u);
+          }
+          DSCONV_DW_UNROLL
+          for (int j = 0; j < kStageBatch; ++j) {
+            const int i = base + j * Tr::kThreads;
+            if (i < items) {
+              float vals[kVec];
+              unpack16<T>(raw[j], vals);
+              DSCONV_DW_UNROLL
+              for (int q = 0; q < kVec; q += 4) {
+                store_smem4(s_in + i * kVec + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
+              }
+            }
+          }
         }
-      } else {
-        for (int i = tid; i < region_rows * region_w * kChunk; i += Tr::kThreads) {
-          const int ch = i % kChunk;
-          const int px = i / kChunk;
-          const int hy = px / region_w, hx = px - hy * region_w;
-          const int iy = iy0 + hy, ix = ix0 + hx;
-          const int o = oc0 + ch;
-          const bool inside = static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
-                              static_cast<unsigned>(ix) < static_cast<unsigned>(W) && o < CM;
-          s_in[hy * pitch + hx * kChunk + ch] = inside ? to_float(xn[(iy * W + ix) * C + o / M]) : 0.f;
+      } else {  // element-wise, input channel oc / M replicated per output channel
+        const int items = region_rows * region_w * kChunk;
+        for (int base = tid; base < items; base += kStageBatch * Tr::kThreads) {
+          float vals[kStageBatch];
+          DSCONV_DW_UNROLL
+          for (int j = 0; j < kStageBatch; ++j) {
+            const int i = base + j * Tr::kThreads;
+            const int ch = i % kChunk;
+            const int px = i / kChunk;
+            const int hy = px / region_w, hx = px - hy * region_w;
+            const int iy = iy0 + hy, ix = ix0 + hx;
+            const int o = oc0 + ch;
+            const bool inside = i < items && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                                static_cast<unsigned>(ix) < static_cast<unsigned>(W) && o < CM;
+            vals[j] = inside ? to_float(xn[(iy * W + ix) * C + o / M]) : 0.f;
+          }
+          DSCONV_DW_UNROLL
+          for (int j = 0; j < kStageBatch; ++j) {
+            const int i = base + j * Tr::kThreads;
+            if (i < items) s_in[i] = vals[j];
+          }
         }
       }
       for (int i = tid; i < nk * KW * kChunk; i += Tr::kThreads) {

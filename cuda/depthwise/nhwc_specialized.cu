@@ -55,24 +55,53 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
     const T* __restrict__ const xn = xg + static_cast<int64_t>(n) * (H * W * C);
 
     __syncthreads();  // the previous tile's readers are done with shared memory
-    for (int i = tid; i < Tr::kHaloH * Tr::kHaloW * Tr::kVecsPerPixel; i += Tr::kThreads) {
+    constexpr int kItems = Tr::kHaloH * Tr::kHaloW * Tr::kVecsPerPixel;  // 16-byte vectors of the halo
+    // Item i is vector i % kVecsPerPixel of halo pixel i / kVecsPerPixel; it lands at s_in + i * kVec.
+    const auto locate = [&](int i, int* offset, int* c) {
       const int v = i % Tr::kVecsPerPixel;
       const int px = i / Tr::kVecsPerPixel;
       const int hy = px / Tr::kHaloW, hx = px - hy * Tr::kHaloW;
       const int iy = iy0 + hy, ix = ix0 + hx;
-      const int c = c0 + v * kVec;
+      *c = c0 + v * kVec;
       const bool inside =
           static_cast<unsigned>(iy) < static_cast<unsigned>(H) && static_cast<unsigned>(ix) < static_cast<unsigned>(W);
-      float vals[kVec];
-      if (inside && p.vec_in && c < C) {  // vec_in implies C % kVec == 0: the whole vector is in range
-        load16<T>(xn + (iy * W + ix) * C + c, vals);
-      } else {
+      *offset = inside ? (iy * W + ix) * C + *c : -1;
+    };
+    if (p.vec_in) {  // C % kVec == 0 and x 16-byte aligned: a vector that starts below C ends within it
+      for (int base = tid; base < kItems; base += kStageBatch * Tr::kThreads) {
+        uint4 raw[kStageBatch];
         DSCONV_DW_UNROLL
-        for (int e = 0; e < kVec; ++e) vals[e] = inside && c + e < C ? to_float(xn[(iy * W + ix) * C + c + e]) : 0.f;
+        for (int j = 0; j < kStageBatch; ++j) {
+          const int i = base + j * Tr::kThreads;
+          int offset, c;
+          locate(i, &offset, &c);
+          raw[j] = i < kItems && offset >= 0 && c < C ? load_raw16(xn + offset) : make_uint4(0u, 0u, 0u, 0u);
+        }
+        DSCONV_DW_UNROLL
+        for (int j = 0; j < kStageBatch; ++j) {
+          const int i = base + j * Tr::kThreads;
+          if (i < kItems) {
+            float vals[kVec];
+            unpack16<T>(raw[j], vals);
+            DSCONV_DW_UNROLL
+            for (int q = 0; q < kVec; q += 4) {
+              store_smem4(s_in + i * kVec + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
+            }
+          }
+        }
       }
-      float* const dst = s_in + px * kChunk + v * kVec;
-      DSCONV_DW_UNROLL
-      for (int q = 0; q < kVec; q += 4) store_smem4(dst + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
+    } else {  // element-wise: odd C or a misaligned view
+      for (int i = tid; i < kItems; i += Tr::kThreads) {
+        int offset, c;
+        locate(i, &offset, &c);
+        float vals[kVec];
+        DSCONV_DW_UNROLL
+        for (int e = 0; e < kVec; ++e) vals[e] = offset >= 0 && c + e < C ? to_float(xn[offset + e]) : 0.f;
+        DSCONV_DW_UNROLL
+        for (int q = 0; q < kVec; q += 4) {
+          store_smem4(s_in + i * kVec + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
+        }
+      }
     }
     for (int i = tid; i < K * K * kChunk; i += Tr::kThreads) {
       const int ch = i % kChunk, tap = i / kChunk;

@@ -43,6 +43,13 @@ constexpr bool kEmulatedCuda = true;
 constexpr bool kEmulatedCuda = false;
 #endif
 
+// Last-level cache of the host, for choosing how many buffer sets to rotate among.
+double host_cache_bytes() {
+  long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (l3 <= 0) l3 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  return l3 > 0 ? static_cast<double>(l3) : 32.0 * 1024 * 1024;
+}
+
 struct Config {
   std::vector<std::string> backends;  // [0] is the subject
   PlanOptions plan_options;
@@ -50,7 +57,10 @@ struct Config {
   bool verify = false;
   double max_ref_gflop = 2.0;
   uint64_t seed = 1;
-  double host_rotate_bytes = 0, device_rotate_bytes = 0;
+  // Bytes the rotated buffer sets cover: twice the host's last-level cache; on a device over five
+  // times an H100's 50 MB L2.
+  double host_rotate_bytes = 2.0 * host_cache_bytes();
+  double device_rotate_bytes = 256.0 * 1024 * 1024;
   bool progress = true;
 };
 
@@ -123,23 +133,14 @@ std::string command_line(int argc, char** argv) {
   return s;
 }
 
-// Last-level cache of the host, for choosing how many buffer sets to rotate among.
-double host_cache_bytes() {
-  long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
-  if (l3 <= 0) l3 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  return l3 > 0 ? static_cast<double>(l3) : 32.0 * 1024 * 1024;
-}
-
 // ---------------------------------------------------------------------------------------------
 // One problem on one backend
 // ---------------------------------------------------------------------------------------------
 
-double set_bytes(const Problem& p) { return p.min_bytes(); }
-
 // How many copies of the tensors to rotate among so that one pass over them exceeds the cache:
 // otherwise a small layer is timed out of the cache, faster than it runs inside a network.
 int rotation_sets(const Problem& p, double target_bytes) {
-  const double sets = std::ceil(target_bytes / std::max(1.0, set_bytes(p)));
+  const double sets = std::ceil(target_bytes / std::max(1.0, p.min_bytes()));
   return static_cast<int>(std::clamp(sets, 1.0, 2048.0));
 }
 
@@ -617,8 +618,6 @@ std::string read_config(const ArgParser& args, Config* cfg) {
         read_double(args, "max-ref-gflop", 0, &cfg->max_ref_gflop)})
     if (!e.empty()) return e;
   cfg->timing.min_samples = std::min(cfg->timing.min_samples, cfg->timing.max_samples);
-  cfg->host_rotate_bytes = 2.0 * host_cache_bytes();
-  cfg->device_rotate_bytes = 256.0 * 1024 * 1024;
   double mib = -1;
   if (std::string e = read_double(args, "rotate-mib", 0, &mib); !e.empty()) return e;
   if (mib >= 0) cfg->host_rotate_bytes = cfg->device_rotate_bytes = mib * 1024 * 1024;
@@ -768,8 +767,6 @@ int cmd_default() {
   cfg.timing.min_time_s = 0.1;
   cfg.timing.max_samples = 20;
   cfg.timing.max_time_s = 2.0;
-  cfg.host_rotate_bytes = 2.0 * host_cache_bytes();
-  cfg.device_rotate_bytes = 256.0 * 1024 * 1024;
   BenchMeta meta = make_meta(0, nullptr, "");
   meta.tool = "dsconv (default set: the quick suite on the best backend; see dsconv --help, dsconv bench --help)";
   return run_and_report(*ps, cfg, std::move(meta), Format::kTable, std::nullopt);

@@ -154,6 +154,18 @@ TEST_F(BenchCli, SlowReferenceIsSkippedWithANote) {
   EXPECT_NE(p.err.find("ran none of the problems"), std::string::npos) << p.err;
 }
 
+TEST_F(BenchCli, SkipImplAppliesToTheSubjectOnly) {
+  const Proc p = run("bench " + kSmall + " --backend cpu-ref,onednn --skip-impl ref --format json" + kFast);
+  const Json j = parse_json(p.out);
+  const Json& subject = j["rows"].items.at(0);
+  EXPECT_FALSE(subject["measured"].b);
+  EXPECT_NE(subject["note"].str.find("skipped by options"), std::string::npos) << subject["note"].str;
+  EXPECT_EQ(p.code, 1) << "the subject measured nothing";
+#if defined(DSCONV_HAVE_ONEDNN)
+  EXPECT_TRUE(j["rows"].items.at(1)["measured"].b) << "a peer is timed whatever --skip-impl says";
+#endif
+}
+
 #if defined(DSCONV_HAVE_CUDA_EMULATION)
 TEST_F(BenchCli, EmulatedTimesAreLabelled) {
   const Proc p = run("bench " + kSmall + " --backend cuda --verify --skip-impl ref" + kFast);

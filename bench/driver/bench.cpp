@@ -52,7 +52,7 @@ double host_cache_bytes() {
 
 struct Config {
   std::vector<std::string> backends;  // [0] is the subject
-  PlanOptions plan_options;
+  PlanOptions subject_options;        // the subject's plan only: a peer named explicitly is what it is
   TimingOptions timing;
   bool verify = false;
   double max_ref_gflop = 2.0;
@@ -339,7 +339,7 @@ void run_plan_backend(BenchRow& row, ProblemData& pd, const std::string& backend
   const Problem& p = pd.sp.problem;
   const Config& cfg = pd.cfg;
   row.backend = backend;
-  Result<Plan> plan = Plan::create(p, backend, cfg.plan_options);
+  Result<Plan> plan = Plan::create(p, backend, row.subject ? cfg.subject_options : PlanOptions{});
   if (!plan) {
     row.note = "not run: " + plan.status().message();
     return;
@@ -551,7 +551,10 @@ ArgParser make_parser() {
       .flag({"max-ref-gflop"}, "G",
             "skip the reference check, and skip timing cpu-ref and the emulated cuda backend, on problems above G "
             "GFLOP (default 2)")
-      .flag({"skip-impl"}, "PREFIX", "never choose an implementation whose name starts with PREFIX", true)
+      .flag({"skip-impl"}, "PREFIX",
+            "the subject never chooses an implementation whose name starts with PREFIX (e.g. ref: time the fast "
+            "path or nothing)",
+            true)
       .flag({"seed"}, "S", "seed of the random data (default 1; problem i uses S+i)")
       .flag({"format"}, "table|json|csv|md", "output format (default table; with --out: from its extension)")
       .flag({"out"}, "FILE", "write the results to FILE in --format; the table still goes to stdout")
@@ -607,7 +610,7 @@ std::string read_config(const ArgParser& args, Config* cfg) {
     for (size_t j = 0; j < i; ++j)
       if (cfg->backends[j] == b) return "backend '" + b + "' is named twice";
   }
-  cfg->plan_options.skip_implementations = args.get_all("skip-impl");
+  cfg->subject_options.skip_implementations = args.get_all("skip-impl");
   cfg->verify = args.has("verify");
   cfg->progress = !args.has("no-progress");
   for (const std::string& e :

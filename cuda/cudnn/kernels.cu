@@ -1,5 +1,6 @@
 // The cudnn backend's helper kernels. Memory-bound one-pass loops: one thread per output element in a
 // grid-stride loop, 64-bit indices (tensors may exceed 2^31 bytes even when cuDNN's element counts fit).
+#include "cuda/common/device_types.cuh"
 #include "cuda/cudnn/kernels.hpp"
 #include "cuda/emu/cuda_compat.hpp"
 
@@ -8,6 +9,10 @@
 
 namespace dsconv::cudnn {
 namespace {
+
+using dsconv::cuda::activate;
+using dsconv::cuda::from_float;
+using dsconv::cuda::to_float;
 
 constexpr int kThreads = 256;
 // Enough blocks to fill any current GPU several times over; the grid-stride loop covers the rest.
@@ -54,25 +59,7 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
-__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <class T>
-__device__ __forceinline__ T from_float(float v);
-template <>
-__device__ __forceinline__ float from_float<float>(float v) {
-  return v;
-}
-template <>
-__device__ __forceinline__ __half from_float<__half>(float v) {
-  return __float2half_rn(v);
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
-
-// act: 0 none, 1 relu, 2 relu6. Comparisons (not fmaxf) so that NaN stays NaN, as in the reference.
+// act: a code from cuda/common/activation_code.hpp.
 template <class T>
 __global__ void __launch_bounds__(kThreads)
     bias_activation_inplace(T* __restrict__ y, const T* __restrict__ bias, int act, int64_t total, int64_t channels,
@@ -80,9 +67,7 @@ __global__ void __launch_bounds__(kThreads)
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
     float v = to_float(y[i]);
     if (bias != nullptr) v += to_float(bias[(i / inner) % channels]);
-    if (act >= 1 && v < 0.0f) v = 0.0f;
-    if (act == 2 && v > 6.0f) v = 6.0f;
-    y[i] = from_float<T>(v);
+    y[i] = from_float<T>(activate(v, act));
   }
 }
 
@@ -117,7 +102,7 @@ cudaError_t launch_gather4d(const void* src, void* dst, size_t elem_bytes, const
 cudaError_t launch_bias_activation(void* y, const void* bias, DType dtype, Activation act, int64_t total,
                                    int64_t channels, int64_t inner, cudaStream_t stream) {
   if (total == 0) return cudaSuccess;
-  const int a = act == Activation::kRelu ? 1 : act == Activation::kRelu6 ? 2 : 0;
+  const int a = dsconv::cuda::activation_code(act);
   switch (dtype) {
     case DType::kF32:
       return dsconv::cuda::launch(bias_activation_inplace<float>, grid_for(total), dim3(kThreads), 0, stream,

@@ -1,11 +1,13 @@
-// Device-side helpers shared by the depthwise kernels: storage-type conversions, 16-byte vector loads,
-// paired stores, the epilogue. Compiled by nvcc, and by the host compiler in the emulation build,
+// Device-side helpers of the depthwise kernels: 16-byte vector loads, paired stores, and the fragments
+// the tiled kernels share (tap ring loop, NHWC pair epilogue); conversions and the activation come from
+// cuda/common/device_types.cuh. Compiled by nvcc, and by the host compiler in the emulation build,
 // where vector accesses go through memcpy so that no object is read through a foreign type.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 
+#include "cuda/common/device_types.cuh"
 #include "cuda/depthwise/params.hpp"
 #include "cuda/depthwise/traits.hpp"
 #include "cuda/emu/cuda_compat.hpp"
@@ -17,25 +19,6 @@
 #endif
 
 namespace dsconv::cuda::dw {
-
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
-__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-template <class T>
-__device__ __forceinline__ T from_float(float v);
-template <>
-__device__ __forceinline__ float from_float<float>(float v) {
-  return v;
-}
-template <>
-__device__ __forceinline__ __half from_float<__half>(float v) {
-  return __float2half_rn(v);
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
 
 // A load or store of a plain vector type V at an address aligned to sizeof(V) (the caller checked).
 template <class V>
@@ -163,16 +146,57 @@ __device__ __forceinline__ void store_smem4(float* p, float a, float b, float c,
 #endif
 }
 
-// Fused epilogue. NaN passes through unchanged, as in the reference (max(NaN, 0) is NaN there).
-__device__ __forceinline__ float activate(float v, int act) {
-  if (act != kActNone) v = v < 0.f ? 0.f : v;
-  if (act == kActRelu6) v = v > 6.f ? 6.f : v;
-  return v;
-}
-
 __device__ __forceinline__ void fma2(float2& acc, const float2& x, const float2& w) {
   acc.x = fmaf(x.x, w.x, acc.x);
   acc.y = fmaf(x.y, w.y, acc.y);
+}
+
+// Runs step(k, s) for the taps k = 0 .. ntaps-1 with s = k % kRegW, a compile-time constant once the
+// loops are unrolled: the sliding-window kernels keep kRegW staged columns in a ring buffer indexed by
+// s, so that every buffer index stays static (in registers) without unrolling over ntaps itself.
+template <int kRegW, class Step>
+__device__ __forceinline__ void for_each_tap_in_ring(int ntaps, const Step& step) {
+  int k0 = 0;
+  for (; k0 + kRegW <= ntaps; k0 += kRegW) {
+    DSCONV_DW_UNROLL
+    for (int s = 0; s < kRegW; ++s) step(k0 + s, s);
+  }
+  DSCONV_DW_UNROLL
+  for (int s = 0; s < kRegW - 1; ++s) {
+    if (k0 + s < ntaps) step(k0 + s, s);
+  }
+}
+
+// NHWC epilogue of a kRegH x kRegW output tile of channel pairs (c, c + 1) of image n of y [N, OH, OW, C]:
+// bias, activation, store. vec_out means C even and y aligned, so the pair is in range and aligned.
+template <class T, int kRegH, int kRegW>
+__device__ __forceinline__ void store_nhwc_pair_tile(const float2 (&acc)[kRegH][kRegW], const T* __restrict__ bias,
+                                                     T* __restrict__ y, int n, int c, int C, int oy_base, int ox_base,
+                                                     int OH, int OW, const DwParams& p) {
+  float b0 = 0.f, b1 = 0.f;
+  if (bias != nullptr) {
+    b0 = to_float(bias[c]);
+    if (c + 1 < C) b1 = to_float(bias[c + 1]);
+  }
+  T* __restrict__ const yn = y + static_cast<int64_t>(n) * (OH * OW * C);
+  DSCONV_DW_UNROLL
+  for (int r = 0; r < kRegH; ++r) {
+    DSCONV_DW_UNROLL
+    for (int o = 0; o < kRegW; ++o) {
+      const int oy = oy_base + r, ox = ox_base + o;
+      if (oy < OH && ox < OW) {
+        const float v0 = activate(acc[r][o].x + b0, p.act);
+        const float v1 = activate(acc[r][o].y + b1, p.act);
+        T* const dst = yn + (oy * OW + ox) * C + c;
+        if (p.vec_out) {
+          store_pair<T>(dst, v0, v1);
+        } else {
+          dst[0] = from_float<T>(v0);
+          if (c + 1 < C) dst[1] = from_float<T>(v1);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace dsconv::cuda::dw

@@ -149,15 +149,7 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
               for (int o = 0; o < kRegW; ++o) acc[r][o] = fmaf(buf[r][(o + s) % kRegW], wv, acc[r][o]);
             }
           };
-          int k0 = 0;
-          for (; k0 + kRegW <= ntaps; k0 += kRegW) {
-            DSCONV_DW_UNROLL
-            for (int s = 0; s < kRegW; ++s) step(k0 + s, s);
-          }
-          DSCONV_DW_UNROLL
-          for (int s = 0; s < kRegW - 1; ++s) {
-            if (k0 + s < ntaps) step(k0 + s, s);
-          }
+          for_each_tap_in_ring<kRegW>(ntaps, step);
         } else {
           for (int kc = static_cast<int>(cols.first); kc < cols.last; ++kc) {
             const float wv = wrow[kc];

@@ -180,15 +180,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
               for (int o = 0; o < kRegW; ++o) fma2(acc[r][o], buf[r][(o + s) % kRegW], wv);
             }
           };
-          int k0 = 0;
-          for (; k0 + kRegW <= ntaps; k0 += kRegW) {
-            DSCONV_DW_UNROLL
-            for (int s = 0; s < kRegW; ++s) step(k0 + s, s);
-          }
-          DSCONV_DW_UNROLL
-          for (int s = 0; s < kRegW - 1; ++s) {
-            if (k0 + s < ntaps) step(k0 + s, s);
-          }
+          for_each_tap_in_ring<kRegW>(ntaps, step);
         } else {
           for (int kc = static_cast<int>(cols.first); kc < cols.last; ++kc) {
             const float2 wv = load_smem2(wrow + kc * kChunk);
@@ -204,30 +196,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
     }
 
     if (active) {
-      float b0 = 0.f, b1 = 0.f;
-      if (bg != nullptr) {
-        b0 = to_float(bg[oc]);
-        if (oc + 1 < CM) b1 = to_float(bg[oc + 1]);
-      }
-      T* __restrict__ const yn = yg + static_cast<int64_t>(n) * (OH * OW * CM);
-      DSCONV_DW_UNROLL
-      for (int r = 0; r < kRegH; ++r) {
-        DSCONV_DW_UNROLL
-        for (int o = 0; o < kRegW; ++o) {
-          const int oy = oy_base + r, ox = ox_base + o;
-          if (oy < OH && ox < OW) {
-            const float v0 = activate(acc[r][o].x + b0, p.act);
-            const float v1 = activate(acc[r][o].y + b1, p.act);
-            T* const dst = yn + (oy * OW + ox) * CM + oc;
-            if (p.vec_out) {
-              store_pair<T>(dst, v0, v1);
-            } else {
-              dst[0] = from_float<T>(v0);
-              if (oc + 1 < CM) dst[1] = from_float<T>(v1);
-            }
-          }
-        }
-      }
+      store_nhwc_pair_tile<T, kRegH, kRegW>(acc, bg, yg, n, oc, CM, oy_base, ox_base, OH, OW, p);
     }
   }
 }

@@ -149,30 +149,7 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
         }
       }
 
-      float b0 = 0.f, b1 = 0.f;
-      if (bg != nullptr) {
-        b0 = to_float(bg[c]);
-        if (c + 1 < C) b1 = to_float(bg[c + 1]);
-      }
-      T* __restrict__ const yn = yg + static_cast<int64_t>(n) * (OH * OW * C);
-      DSCONV_DW_UNROLL
-      for (int r = 0; r < Tr::kRegH; ++r) {
-        DSCONV_DW_UNROLL
-        for (int o = 0; o < Tr::kRegW; ++o) {
-          const int oy = oy_base + r, ox = ox_base + o;
-          if (oy < OH && ox < OW) {
-            const float v0 = activate(acc[r][o].x + b0, p.act);
-            const float v1 = activate(acc[r][o].y + b1, p.act);
-            T* const dst = yn + (oy * OW + ox) * C + c;
-            if (p.vec_out) {  // C even and y aligned: the pair is in range and aligned
-              store_pair<T>(dst, v0, v1);
-            } else {
-              dst[0] = from_float<T>(v0);
-              if (c + 1 < C) dst[1] = from_float<T>(v1);
-            }
-          }
-        }
-      }
+      store_nhwc_pair_tile<T, Tr::kRegH, Tr::kRegW>(acc, bg, yg, n, c, C, oy_base, ox_base, OH, OW, p);
     }
   }
 }

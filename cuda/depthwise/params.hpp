@@ -5,14 +5,15 @@
 #include <cstdint>
 #include <string>
 
+#include "cuda/common/activation_code.hpp"
 #include "cuda/depthwise/traits.hpp"
 #include "dsconv/dsconv.hpp"
 
 namespace dsconv::cuda::dw {
 
-constexpr int kActNone = 0;
-constexpr int kActRelu = 1;
-constexpr int kActRelu6 = 2;
+using cuda::kActNone;
+using cuda::kActRelu;
+using cuda::kActRelu6;
 
 // One launch's arguments, by value. Sizes are int64 here; the tiled kernels narrow them to int after the
 // host proved the bounds they need (see select.cpp), the direct kernels keep 64-bit indexing.

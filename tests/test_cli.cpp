@@ -1,7 +1,7 @@
 // The dsconv driver as a user runs it (std::system on the built binary): the worked example through
 // .npy files, every flag reaching the problem, exit codes, one-line errors that name files and shapes,
 // no output file after any error, `check`, and the help texts. Then unit tests of the driver's shared
-// toolkit (bench/driver/common.hpp), whose source is compiled into this test binary below.
+// toolkit (bench/driver/common.hpp, the dsconv_driver_core library).
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -17,12 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "bench/driver/common.hpp"
 #include "dsconv/dsconv.hpp"
 #include "dsconv/npy.hpp"
-
-// The toolkit is part of the driver executable, not of a library the tests link; compiling it here
-// once lets these tests call it directly.
-#include "bench/driver/common.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "src/half.hpp"
 
 namespace {
 

@@ -8,16 +8,17 @@
 //                    optional descriptor string (Problem::parse), giving a validated Problem.
 //   parse_* helpers  "S" or "SH,SW" pairs, SAME|VALID|T,B,L,R padding, positive integers.
 //   HostTensor       an aligned host buffer typed by DType (f32/f16/bf16) with float get/set that
-//                    round like the library (src/half.hpp).
+//                    round like the library (src/half.hpp); encode/decode the same as plain bytes.
 //   Rng, fill_*      a seeded, platform-independent RNG; fills that never produce zeros; NaN poison.
 //   TensorSet        the five tensors of a problem (input, filter, pointwise, bias, output) on the
 //                    host, allocated from the problem's shapes.
 //   DeviceBuffers    the same tensors (and a workspace) in device memory, for plans whose
 //                    memory_space() is kDevice; needs DSCONV_HAVE_CUDA, otherwise reports why not.
 //   execute          runs a Plan on a TensorSet wherever the plan's memory lives, output back on the host.
-//   reference_output / compare
+//   reference_output / compare_elements / compare
 //                    the cpu-ref result (f64 accumulation, stored as f32) and the per-element error
-//                    bound eps * sum|x*w| used to decide PASS/FAIL.
+//                    bound rtol * sum|x*w| + atol used to decide PASS/FAIL; the tests' tester judges
+//                    outputs with these same functions (tests/support/tester.hpp).
 //
 // Exit codes shared by every subcommand: kExitOk, kExitFailure (runtime error, or a check that
 // failed), kExitUsage (bad command line), kExitUnsupported (the backend cannot plan the problem).
@@ -148,6 +149,10 @@ Result<Problem> problem_from_args(const ArgParser& args, std::string_view descri
 // Host tensors
 // ---------------------------------------------------------------------------------------------
 
+// Raw storage of `dtype` from floats (rounded to nearest even), and back: the bytes a HostTensor holds.
+std::vector<uint8_t> encode(DType dtype, const std::vector<float>& values);
+std::vector<float> decode(DType dtype, const void* data, int64_t count);
+
 // A host buffer of `elements` values of one DType, 64-byte aligned (so SIMD backends see what an
 // engine would give them). Elements are read and written as float; writes round to nearest even.
 // A default-constructed tensor is absent (0 elements, e.g. no bias); shape {} is a 1-element scalar.
@@ -274,6 +279,11 @@ Status execute(const Plan& plan, TensorSet* tensors);
 double unit_roundoff(DType dt);
 // Products summed into one output element: KH*KW (depthwise), KH*KW*C (conv2d), KH*KW + C*M (separable).
 int64_t accumulation_terms(const Problem& p);
+// Relative tolerance (bound_i / S_i) for a problem: the dtype's roundings of the output, of separable's
+// intermediate and of a separately added bias, plus f32 accumulation in any order (grows as sqrt(terms)).
+double relative_tolerance(const Problem& p);
+// The absolute slack of every bound: the smallest normal of the dtype (backends may flush subnormals).
+double absolute_tolerance(DType dt);
 
 // The cpu-ref output for the tensors' current input values, computed as an f32 problem on the
 // (already dtype-rounded) values: f64 accumulation, one rounding to f32, none to the dtype. With
@@ -282,25 +292,31 @@ int64_t accumulation_terms(const Problem& p);
 Result<HostTensor> reference_output(const Problem& p, const TensorSet& t, bool absolute = false);
 
 struct Comparison {
+  static constexpr size_t kListedFailures = 10;
+
   bool pass = false;
   int64_t elements = 0;
   int64_t failures = 0;        // elements outside their bound (NaN counts)
   int64_t nan_count = 0;       // NaN in the output (e.g. never written)
-  double max_abs_err = 0;      // max |y - ref|
+  double max_abs_err = 0;      // max |y - ref| over finite y
   double max_rel_err = 0;      // max |y - ref| / S_i (S_i = sum|x*w|): error relative to the terms' size
-  double max_bound_ratio = 0;  // max |y - ref| / bound_i (> 1 fails)
+  double max_bound_ratio = 0;  // max |y - ref| / bound_i (> 1 fails; infinite for NaN/inf, or any error on bound 0)
   int64_t worst_index = -1;    // element with the largest bound ratio (or the first NaN)
   double worst_value = 0, worst_ref = 0;
-  double rel_tolerance = 0;     // bound_i / S_i used for every element
-  std::string summary() const;  // one line: counts, errors, tolerance, worst element
+  double rel_tolerance = 0;  // bound_i = rel_tolerance * S_i + abs_tolerance
+  double abs_tolerance = 0;
+  std::vector<int64_t> first_failures;  // indices of the first kListedFailures failing elements
+  std::string summary() const;          // one line: counts, errors, tolerance, worst element
 };
 
-// Relative tolerance (bound_i / S_i) for a problem: output rounding and separable's intermediate
-// rounding (a few unit roundoffs of the dtype) plus f32 accumulation (grows as sqrt(terms)).
-double relative_tolerance(const Problem& p);
+// The element-wise check: element i passes when got_i is finite and |got_i - expected_i| <= rtol * scale_i
+// + atol (written so that NaN fails). `got` holds n values of got_dtype; expected and scale n floats.
+Comparison compare_elements(DType got_dtype, const void* got, const float* expected, const float* scale, int64_t n,
+                            double rtol, double atol);
 
-// Compares `output` with `ref` element by element: |y_i - ref_i| <= rel_tolerance * scale_i,
-// where scale = reference_output(..., absolute = true). NaN never passes.
+// compare_elements on a problem's output with its tolerances (relative_tolerance, absolute_tolerance),
+// where ref and scale are f32 from reference_output(..., absolute = false / true); otherwise (or when
+// the sizes differ) every element fails.
 Comparison compare(const Problem& p, const HostTensor& output, const HostTensor& ref, const HostTensor& scale);
 
 }  // namespace dsconv::driver

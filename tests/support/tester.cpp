@@ -8,7 +8,6 @@
 #include <random>
 #include <sstream>
 
-#include "src/half.hpp"
 #include "support/device_memory.hpp"
 
 namespace dsconv::testing {
@@ -30,11 +29,6 @@ std::string repro_line(const std::string& backend, uint64_t seed, DataKind kind,
 std::string coords_string(const std::vector<int64_t>& c) {
   return "[n" + std::to_string(c[0]) + " y" + std::to_string(c[1]) + " x" + std::to_string(c[2]) + " c" +
          std::to_string(c[3]) + "]";
-}
-
-std::vector<float> abs_values(std::vector<float> v) {
-  for (float& x : v) x = std::fabs(x);
-  return v;
 }
 
 // Fills `count` values from rng: either small integers in [-range, range] or uniform in [-1, 1).
@@ -121,53 +115,6 @@ std::vector<ConvCase> Sweep::cases() const {
   return valid;
 }
 
-double unit_roundoff(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return 0x1.0p-24;
-    case DType::kF16:
-      return 0x1.0p-11;
-    case DType::kBF16:
-      return 0x1.0p-8;
-  }
-  return 0.0;
-}
-
-int64_t terms_per_output(const Problem& p) {
-  const int64_t taps = p.kh() * p.kw();
-  switch (p.op()) {
-    case Op::kDepthwise:
-      return taps;
-    case Op::kConv2d:
-      return taps * p.c();
-    case Op::kSeparable:
-      return taps + p.mid_channels();
-  }
-  return taps;
-}
-
-double relative_tolerance(const Problem& p) {
-  // Storage: the output is rounded once, and a separable intermediate or a separately added bias may be
-  // rounded to the storage type too: 3 roundings at most, each <= u * (sum of |terms|).
-  // Accumulation in f32: the error of a K-term sum grows like sqrt(K) * u_f32 relative to the sum of
-  // |terms| for data of random sign; 4 * sqrt(K) leaves room for any summation order.
-  const double k = static_cast<double>(terms_per_output(p));
-  return 3.0 * unit_roundoff(p.dtype()) + 4.0 * std::sqrt(k) * unit_roundoff(DType::kF32);
-}
-
-std::vector<uint8_t> encode(DType dtype, const std::vector<float>& values) {
-  std::vector<uint8_t> out(values.size() * dtype_size(dtype));
-  for (size_t i = 0; i < values.size(); ++i)
-    detail::store_from_float(out.data(), dtype, static_cast<int64_t>(i), values[i]);
-  return out;
-}
-
-std::vector<float> decode(DType dtype, const void* data, int64_t count) {
-  std::vector<float> out(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) out[static_cast<size_t>(i)] = detail::load_as_float(data, dtype, i);
-  return out;
-}
-
 std::vector<float> round_to(DType dtype, std::vector<float> values) {
   const std::vector<uint8_t> raw = encode(dtype, values);
   return decode(dtype, raw.data(), static_cast<int64_t>(values.size()));
@@ -204,6 +151,35 @@ std::vector<int64_t> nhwc_coords(Layout layout, int64_t flat, int64_t h, int64_t
 
 namespace {
 
+Status check_sizes(const Problem& p, const HostData& data) {
+  if (static_cast<int64_t>(data.input.size()) != p.input_elements() ||
+      static_cast<int64_t>(data.filter.size()) != p.filter_elements() ||
+      static_cast<int64_t>(data.pointwise.size()) != p.pointwise_elements() ||
+      static_cast<int64_t>(data.bias.size()) != p.bias_elements())
+    return Status(StatusCode::kInvalidArgument, "host data sizes do not match " + p.descriptor());
+  return Status::ok();
+}
+
+// `data` as the driver's f32 tensors (absent pointwise and bias stay absent), for its reference.
+Result<driver::TensorSet> f32_tensors(const Problem& p, const HostData& data) {
+  if (Status s = check_sizes(p, data); !s) return s;
+  driver::TensorSet t;
+  t.input = driver::HostTensor::from_floats(DType::kF32, p.input_shape(), data.input);
+  t.filter = driver::HostTensor::from_floats(DType::kF32, p.filter_shape(), data.filter);
+  if (!data.pointwise.empty())
+    t.pointwise = driver::HostTensor::from_floats(DType::kF32, p.pointwise_shape(), data.pointwise);
+  if (!data.bias.empty()) t.bias = driver::HostTensor::from_floats(DType::kF32, p.bias_shape(), data.bias);
+  return t;
+}
+
+Result<std::vector<float>> reference_on(const Problem& p, const HostData& data, bool absolute) {
+  Result<driver::TensorSet> t = f32_tensors(p, data);
+  if (!t) return t.status();
+  Result<driver::HostTensor> out = driver::reference_output(p, *t, absolute);
+  if (!out) return out.status();
+  return out->to_floats();
+}
+
 // Device-or-host copies of one run's tensors. `output` has kGuardBytes of guard on each side.
 struct RunBuffers {
   Buffer input, filter, pointwise, bias, output, workspace;
@@ -223,11 +199,7 @@ Status upload_all(const Plan& plan, const HostData& data, size_t guard, RunBuffe
     *buf = std::move(r).value();
     return buf->upload(bytes->data(), bytes->size());
   };
-  if (static_cast<int64_t>(data.input.size()) != p.input_elements() ||
-      static_cast<int64_t>(data.filter.size()) != p.filter_elements() ||
-      static_cast<int64_t>(data.pointwise.size()) != p.pointwise_elements() ||
-      static_cast<int64_t>(data.bias.size()) != p.bias_elements())
-    return Status(StatusCode::kInvalidArgument, "host data sizes do not match " + p.descriptor());
+  if (Status s = check_sizes(p, data); !s) return s;
   if (Status s = make(data.input, &b->input_bytes, &b->input); !s) return s;
   if (Status s = make(data.filter, &b->filter_bytes, &b->filter); !s) return s;
   if (Status s = make(data.pointwise, &b->pointwise_bytes, &b->pointwise); !s) return s;
@@ -279,27 +251,12 @@ Result<std::vector<float>> run_plan(const Plan& plan, const HostData& data) {
 }
 
 Result<std::vector<float>> reference_f32(const Problem& p, const HostData& data) {
-  ProblemDesc d = p.desc();
-  d.dtype = DType::kF32;
-  Result<Problem> p32 = Problem::create(d);
-  if (!p32) return p32.status();
-  Result<Plan> plan = Plan::create(*p32, "cpu-ref");
-  if (!plan) return plan.status();
-  return run_plan(*plan, data);
-}
-
-double absolute_tolerance(DType dtype) {
-  // A backend may flush subnormal results to zero; an error below the smallest normal is not a bug.
-  return dtype == DType::kF16 ? 0x1.0p-14 : static_cast<double>(std::numeric_limits<float>::min());
+  return reference_on(p, data, /*absolute=*/false);
 }
 
 Result<std::vector<float>> magnitude_f32(const Problem& p, const HostData& data) {
-  ProblemDesc d = p.desc();
-  d.activation = Activation::kNone;  // activations are 1-Lipschitz: a bound on the sum holds after them
-  Result<Problem> mp = Problem::create(d);
-  if (!mp) return mp.status();
-  return reference_f32(*mp, HostData{abs_values(data.input), abs_values(data.filter), abs_values(data.pointwise),
-                                     abs_values(data.bias)});
+  // Activations are 1-Lipschitz: a bound on the sum holds after them, so the reference drops them here.
+  return reference_on(p, data, /*absolute=*/true);
 }
 
 Comparison compare_outputs(const Problem& p, const std::vector<float>& got, const std::vector<float>& expected,
@@ -314,31 +271,22 @@ Comparison compare_outputs(const Problem& p, const std::vector<float>& got, cons
                        ", output elements " + std::to_string(n) + "\n";
     return c;
   }
+  const driver::Comparison d = driver::compare_elements(DType::kF32, got.data(), expected.data(), magnitude.data(),
+                                                        static_cast<int64_t>(n), rtol, atol);
+  c.failures = d.failures;
+  c.max_abs_error = d.max_abs_err;
+  c.max_error_ratio = d.max_bound_ratio;
   std::ostringstream first;
-  constexpr int64_t kShown = 10;
-  for (size_t i = 0; i < n; ++i) {
-    const double g = got[i], e = expected[i];
-    const double bound = rtol * magnitude[i] + atol;
-    const double err = std::fabs(g - e);
-    const bool finite = std::isfinite(g);
-    if (finite) c.max_abs_error = std::max(c.max_abs_error, err);
-    if (!finite || (bound == 0.0 && err > 0.0)) {
-      c.max_error_ratio = std::numeric_limits<double>::infinity();
-    } else if (bound > 0.0) {
-      c.max_error_ratio = std::max(c.max_error_ratio, err / bound);
+  for (const int64_t i : d.first_failures) {
+    const double g = got[static_cast<size_t>(i)], e = expected[static_cast<size_t>(i)];
+    first << "  at " << coords_string(nhwc_coords(p.layout(), i, p.out_h(), p.out_w(), p.out_channels()))
+          << " (element " << i << "): got " << g << ", expected " << e;
+    if (std::isfinite(g)) {
+      first << ", |error| " << std::fabs(g - e) << " > bound " << rtol * magnitude[static_cast<size_t>(i)] + atol;
+    } else {
+      first << (std::isnan(g) ? " (NaN: not written, or computed NaN)" : " (infinite)");
     }
-    if (finite && err <= bound) continue;  // written as a pass test so that NaN fails
-    if (c.failures++ < kShown) {
-      const int64_t flat = static_cast<int64_t>(i);
-      first << "  at " << coords_string(nhwc_coords(p.layout(), flat, p.out_h(), p.out_w(), p.out_channels()))
-            << " (element " << i << "): got " << g << ", expected " << e;
-      if (finite) {
-        first << ", |error| " << err << " > bound " << bound;
-      } else {
-        first << (std::isnan(g) ? " (NaN: not written, or computed NaN)" : " (infinite)");
-      }
-      first << "\n";
-    }
+    first << "\n";
   }
   c.first_failures = first.str();
   return c;

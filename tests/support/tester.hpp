@@ -28,6 +28,7 @@
 
 #include <gtest/gtest.h>
 
+#include "bench/driver/common.hpp"
 #include "dsconv/dsconv.hpp"
 
 namespace dsconv::testing {
@@ -89,98 +90,35 @@ class ConvTester {
   ConvTester() = default;
   explicit ConvTester(const ConvCase& c) : desc_(c.desc), data_(c.data), seed_(c.seed) {}
 
-  ConvTester& op(Op v) {
-    desc_.op = v;
-    return *this;
-  }
-  ConvTester& batch(int64_t n) {
-    desc_.batch = n;
-    return *this;
-  }
-  ConvTester& size(int64_t h, int64_t w) {
-    desc_.height = h;
-    desc_.width = w;
-    return *this;
-  }
-  ConvTester& channels(int64_t c) {
-    desc_.channels = c;
-    return *this;
-  }
-  ConvTester& kernel(int64_t kh, int64_t kw) {
-    desc_.kernel_h = kh;
-    desc_.kernel_w = kw;
-    return *this;
-  }
-  ConvTester& multiplier(int64_t m) {
-    desc_.multiplier = m;
-    return *this;
-  }
-  ConvTester& out_channels(int64_t o) {
-    desc_.out_channels = o;
-    return *this;
-  }
-  ConvTester& stride(int64_t sh, int64_t sw) {
-    desc_.stride_h = sh;
-    desc_.stride_w = sw;
-    return *this;
-  }
+  ConvTester& op(Op v) { return set(&ProblemDesc::op, v); }
+  ConvTester& batch(int64_t n) { return set(&ProblemDesc::batch, n); }
+  ConvTester& size(int64_t h, int64_t w) { return set(&ProblemDesc::height, h).set(&ProblemDesc::width, w); }
+  ConvTester& channels(int64_t c) { return set(&ProblemDesc::channels, c); }
+  ConvTester& kernel(int64_t kh, int64_t kw) { return set(&ProblemDesc::kernel_h, kh).set(&ProblemDesc::kernel_w, kw); }
+  ConvTester& multiplier(int64_t m) { return set(&ProblemDesc::multiplier, m); }
+  ConvTester& out_channels(int64_t o) { return set(&ProblemDesc::out_channels, o); }
+  ConvTester& stride(int64_t sh, int64_t sw) { return set(&ProblemDesc::stride_h, sh).set(&ProblemDesc::stride_w, sw); }
   ConvTester& stride(int64_t s) { return stride(s, s); }
   ConvTester& dilation(int64_t dh, int64_t dw) {
-    desc_.dilation_h = dh;
-    desc_.dilation_w = dw;
-    return *this;
+    return set(&ProblemDesc::dilation_h, dh).set(&ProblemDesc::dilation_w, dw);
   }
   ConvTester& dilation(int64_t d) { return dilation(d, d); }
-  ConvTester& padding_valid() {
-    desc_.padding = PaddingMode::kValid;
-    return *this;
-  }
-  ConvTester& padding_same() {
-    desc_.padding = PaddingMode::kSame;
-    return *this;
-  }
+  ConvTester& padding_valid() { return set(&ProblemDesc::padding, PaddingMode::kValid); }
+  ConvTester& padding_same() { return set(&ProblemDesc::padding, PaddingMode::kSame); }
   ConvTester& padding(int64_t top, int64_t bottom, int64_t left, int64_t right) {
-    desc_.padding = PaddingMode::kExplicit;
     desc_.pad_top = top, desc_.pad_bottom = bottom, desc_.pad_left = left, desc_.pad_right = right;
-    return *this;
+    return set(&ProblemDesc::padding, PaddingMode::kExplicit);
   }
-  ConvTester& layout(Layout v) {
-    desc_.layout = v;
-    return *this;
-  }
-  ConvTester& filter_layout(FilterLayout v) {
-    desc_.filter_layout = v;
-    return *this;
-  }
-  ConvTester& dtype(DType v) {
-    desc_.dtype = v;
-    return *this;
-  }
-  ConvTester& bias(bool v = true) {
-    desc_.has_bias = v;
-    return *this;
-  }
-  ConvTester& activation(Activation v) {
-    desc_.activation = v;
-    return *this;
-  }
-  ConvTester& seed(uint64_t s) {
-    seed_ = s;
-    return *this;
-  }
-  ConvTester& data(DataKind k) {
-    data_ = k;
-    return *this;
-  }
+  ConvTester& layout(Layout v) { return set(&ProblemDesc::layout, v); }
+  ConvTester& filter_layout(FilterLayout v) { return set(&ProblemDesc::filter_layout, v); }
+  ConvTester& dtype(DType v) { return set(&ProblemDesc::dtype, v); }
+  ConvTester& bias(bool v = true) { return set(&ProblemDesc::has_bias, v); }
+  ConvTester& activation(Activation v) { return set(&ProblemDesc::activation, v); }
+  ConvTester& seed(uint64_t s) { return set(&ConvTester::seed_, s); }
+  ConvTester& data(DataKind k) { return set(&ConvTester::data_, k); }
   // Replaces the computed relative tolerance (e.g. for an implementation that rounds in f16 on purpose).
-  ConvTester& tolerance(double rtol) {
-    rtol_override_ = rtol;
-    return *this;
-  }
-  ConvTester& desc(const ProblemDesc& d) {
-    desc_ = d;
-    return *this;
-  }
+  ConvTester& tolerance(double rtol) { return set(&ConvTester::rtol_override_, rtol); }
+  ConvTester& desc(const ProblemDesc& d) { return set(&ConvTester::desc_, d); }
 
   const ProblemDesc& desc() const { return desc_; }
   ConvCase as_case() const { return ConvCase{desc_, data_, seed_}; }
@@ -191,6 +129,17 @@ class ConvTester {
 
  private:
   void run_test(const std::string& backend, const PlanOptions& options, TestReport* report) const;
+  // The fluent setters above: one field of the problem, or of the tester, then *this.
+  template <typename T>
+  ConvTester& set(T ProblemDesc::*field, T v) {
+    desc_.*field = v;
+    return *this;
+  }
+  template <typename T>
+  ConvTester& set(T ConvTester::*field, T v) {
+    this->*field = v;
+    return *this;
+  }
 
   ProblemDesc desc_;
   DataKind data_ = DataKind::kSmallIntegers;
@@ -202,16 +151,16 @@ class ConvTester {
 // Lower-level helpers, shared by the tests that need more control than ConvTester.
 // ---------------------------------------------------------------------------------------------
 
-// Unit roundoff of a storage type: 2^-24 (f32), 2^-11 (f16), 2^-8 (bf16).
-double unit_roundoff(DType dtype);
-// Terms summed into one output element (filter taps times input channels, plus the pointwise sum).
-int64_t terms_per_output(const Problem& p);
-// The relative tolerance test() uses: applied to the sum of |terms| of each output element.
-double relative_tolerance(const Problem& p);
+// The tolerances are the driver's (bench/driver/common.hpp), so the tests and `dsconv check` judge alike:
+// unit_roundoff(dtype), relative_tolerance(p) (applied to the sum of |terms| of each output element), and
+// absolute_tolerance(dtype) (the smallest normal of the dtype: backends may flush subnormals).
+using driver::absolute_tolerance;
+using driver::relative_tolerance;
+using driver::unit_roundoff;
 
-// Host tensors in a problem's dtype, as raw storage.
-std::vector<uint8_t> encode(DType dtype, const std::vector<float>& values);
-std::vector<float> decode(DType dtype, const void* data, int64_t count);
+// Host tensors in a problem's dtype, as raw storage (the driver's encode/decode).
+using driver::decode;
+using driver::encode;
 // Rounds each value to the nearest value of `dtype` (what encode-then-decode gives).
 std::vector<float> round_to(DType dtype, std::vector<float> values);
 
@@ -230,8 +179,6 @@ Result<std::vector<float>> reference_f32(const Problem& p, const HostData& data)
 
 // The sum of |terms| of each output element: the reference run on |x|, |w|, |pw|, |b| (no activation).
 Result<std::vector<float>> magnitude_f32(const Problem& p, const HostData& data);
-// The absolute slack of a comparison: the smallest normal of the dtype (backends may flush subnormals).
-double absolute_tolerance(DType dtype);
 
 struct Comparison {
   int64_t failures = 0;
@@ -239,7 +186,7 @@ struct Comparison {
   double max_error_ratio = 0.0;  // max |got - expected| / bound; infinity for a NaN or a nonzero error on bound 0
   std::string first_failures;    // the first few, one per line, with [n y x c] coordinates
 };
-// Every element finite and |got - expected| <= rtol * magnitude + atol.
+// Every element finite and |got - expected| <= rtol * magnitude + atol (driver::compare_elements).
 Comparison compare_outputs(const Problem& p, const std::vector<float>& got, const std::vector<float>& expected,
                            const std::vector<float>& magnitude, double rtol, double atol);
 

@@ -43,7 +43,8 @@ std::vector<double> canonical_filter(const Problem& p, const void* filter) {
       for (int64_t ci = 0; ci < c; ++ci)
         for (int64_t k = 0; k < last; ++k) {
           // OIHW: depthwise [C*M][1][KH][KW] with o = c*M + m; conv2d [O][C][KH][KW]
-          const int64_t src = p.op() == Op::kConv2d ? ((k * c + ci) * kh + i) * kw + j : ((ci * last + k) * kh + i) * kw + j;
+          const int64_t src =
+              p.op() == Op::kConv2d ? ((k * c + ci) * kh + i) * kw + j : ((ci * last + k) * kh + i) * kw + j;
           v[static_cast<size_t>(((i * kw + j) * c + ci) * last + k)] = raw[static_cast<size_t>(src)];
         }
   return v;
@@ -62,9 +63,12 @@ std::vector<double> canonical_pointwise(const Problem& p, const void* pw) {
 
 double epilogue(double v, Activation a) {
   switch (a) {
-    case Activation::kNone: return v;
-    case Activation::kRelu: return std::max(v, 0.0);
-    case Activation::kRelu6: return std::min(std::max(v, 0.0), 6.0);
+    case Activation::kNone:
+      return v;
+    case Activation::kRelu:
+      return std::max(v, 0.0);
+    case Activation::kRelu6:
+      return std::min(std::max(v, 0.0), 6.0);
   }
   return v;
 }
@@ -77,8 +81,10 @@ class ReferenceImpl final : public Impl {
   Status run(const Tensors& t, void*, size_t, void*) const override {
     const Problem& p = p_;
     const std::vector<double> w = canonical_filter(p, t.filter);
-    const std::vector<double> pw = p.op() == Op::kSeparable ? canonical_pointwise(p, t.pointwise) : std::vector<double>{};
-    const std::vector<double> bias = p.has_bias() ? to_double(t.bias, p.dtype(), p.bias_elements()) : std::vector<double>{};
+    const std::vector<double> pw =
+        p.op() == Op::kSeparable ? canonical_pointwise(p, t.pointwise) : std::vector<double>{};
+    const std::vector<double> bias =
+        p.has_bias() ? to_double(t.bias, p.dtype(), p.bias_elements()) : std::vector<double>{};
     const ActIndex xi(p.layout(), p.h(), p.w(), p.c());
     const ActIndex yi(p.layout(), p.out_h(), p.out_w(), p.out_channels());
     const int64_t C = p.c(), M = p.m(), O = p.out_channels(), CM = p.mid_channels();
@@ -111,7 +117,8 @@ class ReferenceImpl final : public Impl {
           if (p.op() == Op::kSeparable) {
             std::fill(out.begin(), out.end(), 0.0);
             for (int64_t k = 0; k < CM; ++k)
-              for (int64_t o = 0; o < O; ++o) out[static_cast<size_t>(o)] += acc[static_cast<size_t>(k)] * pw[static_cast<size_t>(k * O + o)];
+              for (int64_t o = 0; o < O; ++o)
+                out[static_cast<size_t>(o)] += acc[static_cast<size_t>(k)] * pw[static_cast<size_t>(k * O + o)];
           } else {
             std::copy(acc.begin(), acc.end(), out.begin());
           }

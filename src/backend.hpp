@@ -25,9 +25,9 @@ class Impl {
 
 // The outcome of asking a backend for an implementation.
 struct Selection {
-  std::unique_ptr<Impl> impl;           // null when nothing accepted
-  std::vector<Rejection> rejections;    // every candidate considered and declined, with a reason
-  Status status;                        // why impl is null (kNotSupported, kNoDevice, ...)
+  std::unique_ptr<Impl> impl;         // null when nothing accepted
+  std::vector<Rejection> rejections;  // every candidate considered and declined, with a reason
+  Status status;                      // why impl is null (kNotSupported, kNoDevice, ...)
 };
 
 class Backend {
@@ -57,12 +57,12 @@ const Backend* find_backend(const std::string& name);
 bool skipped_by_options(const std::string& impl_name, const PlanOptions& options);
 
 // Built-in backends (each defined in its own folder; only those compiled in are registered).
-const Backend& cpu_reference_backend();   // cpu/
+const Backend& cpu_reference_backend();  // cpu/
 #if defined(DSCONV_HAVE_CUDA)
-const Backend& cuda_backend();            // cuda/
+const Backend& cuda_backend();  // cuda/
 #endif
 #if defined(DSCONV_HAVE_CUDNN)
-const Backend& cudnn_backend();           // cuda/cudnn/
+const Backend& cudnn_backend();  // cuda/cudnn/
 #endif
 
 }  // namespace dsconv::detail

@@ -72,9 +72,12 @@ inline uint16_t float_to_bf16(float f) {
 // Element i of a buffer of the given dtype, as float.
 inline float load_as_float(const void* p, DType dt, int64_t i) {
   switch (dt) {
-    case DType::kF32: return static_cast<const float*>(p)[i];
-    case DType::kF16: return half_to_float(static_cast<const uint16_t*>(p)[i]);
-    case DType::kBF16: return bf16_to_float(static_cast<const uint16_t*>(p)[i]);
+    case DType::kF32:
+      return static_cast<const float*>(p)[i];
+    case DType::kF16:
+      return half_to_float(static_cast<const uint16_t*>(p)[i]);
+    case DType::kBF16:
+      return bf16_to_float(static_cast<const uint16_t*>(p)[i]);
   }
   return 0.f;
 }
@@ -82,9 +85,15 @@ inline float load_as_float(const void* p, DType dt, int64_t i) {
 // Store v (rounded to nearest even) as element i of a buffer of the given dtype.
 inline void store_from_float(void* p, DType dt, int64_t i, float v) {
   switch (dt) {
-    case DType::kF32: static_cast<float*>(p)[i] = v; break;
-    case DType::kF16: static_cast<uint16_t*>(p)[i] = float_to_half(v); break;
-    case DType::kBF16: static_cast<uint16_t*>(p)[i] = float_to_bf16(v); break;
+    case DType::kF32:
+      static_cast<float*>(p)[i] = v;
+      break;
+    case DType::kF16:
+      static_cast<uint16_t*>(p)[i] = float_to_half(v);
+      break;
+    case DType::kBF16:
+      static_cast<uint16_t*>(p)[i] = float_to_bf16(v);
+      break;
   }
 }
 

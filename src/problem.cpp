@@ -42,9 +42,12 @@ int64_t product(const std::vector<int64_t>& v) {
 
 const char* to_string(Op v) {
   switch (v) {
-    case Op::kDepthwise: return "depthwise";
-    case Op::kConv2d: return "conv2d";
-    case Op::kSeparable: return "separable";
+    case Op::kDepthwise:
+      return "depthwise";
+    case Op::kConv2d:
+      return "conv2d";
+    case Op::kSeparable:
+      return "separable";
   }
   return "?";
 }
@@ -54,25 +57,34 @@ const char* to_string(FilterLayout v) {
 }
 const char* to_string(DType v) {
   switch (v) {
-    case DType::kF32: return "f32";
-    case DType::kF16: return "f16";
-    case DType::kBF16: return "bf16";
+    case DType::kF32:
+      return "f32";
+    case DType::kF16:
+      return "f16";
+    case DType::kBF16:
+      return "bf16";
   }
   return "?";
 }
 const char* to_string(PaddingMode v) {
   switch (v) {
-    case PaddingMode::kValid: return "valid";
-    case PaddingMode::kSame: return "same";
-    case PaddingMode::kExplicit: return "explicit";
+    case PaddingMode::kValid:
+      return "valid";
+    case PaddingMode::kSame:
+      return "same";
+    case PaddingMode::kExplicit:
+      return "explicit";
   }
   return "?";
 }
 const char* to_string(Activation v) {
   switch (v) {
-    case Activation::kNone: return "none";
-    case Activation::kRelu: return "relu";
-    case Activation::kRelu6: return "relu6";
+    case Activation::kNone:
+      return "none";
+    case Activation::kRelu:
+      return "relu";
+    case Activation::kRelu6:
+      return "relu6";
   }
   return "?";
 }
@@ -176,7 +188,8 @@ Result<Problem> Problem::create(const ProblemDesc& in) {
     return Status::ok();
   };
   // Enum fields may come from the C API as arbitrary integers.
-  if (static_cast<unsigned>(d.op) > 2u) return invalid("op has invalid value " + std::to_string(static_cast<int>(d.op)));
+  if (static_cast<unsigned>(d.op) > 2u)
+    return invalid("op has invalid value " + std::to_string(static_cast<int>(d.op)));
   if (static_cast<unsigned>(d.layout) > 1u)
     return invalid("layout has invalid value " + std::to_string(static_cast<int>(d.layout)));
   if (static_cast<unsigned>(d.filter_layout) > 1u)
@@ -211,8 +224,7 @@ Result<Problem> Problem::create(const ProblemDesc& in) {
                        " for depthwise (or 0 to derive it), got " + std::to_string(d.out_channels));
       break;
     case Op::kConv2d:
-      if (d.multiplier != 1)
-        return invalid("multiplier must be 1 for conv2d, got " + std::to_string(d.multiplier));
+      if (d.multiplier != 1) return invalid("multiplier must be 1 for conv2d, got " + std::to_string(d.multiplier));
       if (Status s = positive("out_channels", d.out_channels); !s) return s;
       break;
     case Op::kSeparable:
@@ -235,13 +247,16 @@ Result<Problem> Problem::create(const ProblemDesc& in) {
                              d.pad_bottom, &p.out_h_, &p.pad_top_, &p.pad_bottom_);
       !s)
     return s;
-  if (Status s = resolve_dim("width", d.width, d.kernel_w, d.stride_w, d.dilation_w, d.padding, d.pad_left,
-                             d.pad_right, &p.out_w_, &p.pad_left_, &p.pad_right_);
+  if (Status s = resolve_dim("width", d.width, d.kernel_w, d.stride_w, d.dilation_w, d.padding, d.pad_left, d.pad_right,
+                             &p.out_w_, &p.pad_left_, &p.pad_right_);
       !s)
     return s;
   p.desc_ = d;
   if (Status s = check_elements("input", {d.batch, d.height, d.width, d.channels}); !s) return s;
-  if (Status s = check_elements("filter", {d.kernel_h, d.kernel_w, d.channels, d.op == Op::kConv2d ? d.out_channels : d.multiplier}); !s) return s;
+  if (Status s = check_elements(
+          "filter", {d.kernel_h, d.kernel_w, d.channels, d.op == Op::kConv2d ? d.out_channels : d.multiplier});
+      !s)
+    return s;
   if (d.op == Op::kSeparable) {
     if (Status s = check_elements("pointwise", {cm, d.out_channels}); !s) return s;
     if (Status s = check_elements("intermediate (depthwise output)", {d.batch, p.out_h_, p.out_w_, cm}); !s) return s;
@@ -250,7 +265,9 @@ Result<Problem> Problem::create(const ProblemDesc& in) {
   return p;
 }
 
-int64_t Problem::mid_channels() const { return desc_.op == Op::kConv2d ? desc_.channels : desc_.channels * desc_.multiplier; }
+int64_t Problem::mid_channels() const {
+  return desc_.op == Op::kConv2d ? desc_.channels : desc_.channels * desc_.multiplier;
+}
 int64_t Problem::out_channels() const {
   return desc_.op == Op::kDepthwise ? desc_.channels * desc_.multiplier : desc_.out_channels;
 }
@@ -291,8 +308,10 @@ double Problem::flops() const {
   const double pixels = static_cast<double>(n()) * static_cast<double>(out_h_) * static_cast<double>(out_w_);
   const double taps = static_cast<double>(kh() * kw());
   switch (op()) {
-    case Op::kDepthwise: return 2.0 * pixels * static_cast<double>(mid_channels()) * taps;
-    case Op::kConv2d: return 2.0 * pixels * static_cast<double>(out_channels()) * static_cast<double>(c()) * taps;
+    case Op::kDepthwise:
+      return 2.0 * pixels * static_cast<double>(mid_channels()) * taps;
+    case Op::kConv2d:
+      return 2.0 * pixels * static_cast<double>(out_channels()) * static_cast<double>(c()) * taps;
     case Op::kSeparable:
       return 2.0 * pixels * static_cast<double>(mid_channels()) * (taps + static_cast<double>(out_channels()));
   }

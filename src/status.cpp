@@ -17,16 +17,26 @@ const char* version() { return DSCONV_VERSION_STRING; }
 
 extern "C" const char* dsconv_status_string(dsconv_status_t status) {
   switch (status) {
-    case DSCONV_STATUS_SUCCESS: return "success";
-    case DSCONV_STATUS_INVALID_ARGUMENT: return "invalid argument";
-    case DSCONV_STATUS_NOT_SUPPORTED: return "not supported";
-    case DSCONV_STATUS_BACKEND_UNAVAILABLE: return "backend unavailable";
-    case DSCONV_STATUS_NO_DEVICE: return "no CUDA device";
-    case DSCONV_STATUS_INSUFFICIENT_WORKSPACE: return "insufficient workspace";
-    case DSCONV_STATUS_DEVICE_ERROR: return "device error";
-    case DSCONV_STATUS_IO_ERROR: return "I/O error";
-    case DSCONV_STATUS_FORMAT_ERROR: return "format error";
-    case DSCONV_STATUS_INTERNAL_ERROR: return "internal error";
+    case DSCONV_STATUS_SUCCESS:
+      return "success";
+    case DSCONV_STATUS_INVALID_ARGUMENT:
+      return "invalid argument";
+    case DSCONV_STATUS_NOT_SUPPORTED:
+      return "not supported";
+    case DSCONV_STATUS_BACKEND_UNAVAILABLE:
+      return "backend unavailable";
+    case DSCONV_STATUS_NO_DEVICE:
+      return "no CUDA device";
+    case DSCONV_STATUS_INSUFFICIENT_WORKSPACE:
+      return "insufficient workspace";
+    case DSCONV_STATUS_DEVICE_ERROR:
+      return "device error";
+    case DSCONV_STATUS_IO_ERROR:
+      return "I/O error";
+    case DSCONV_STATUS_FORMAT_ERROR:
+      return "format error";
+    case DSCONV_STATUS_INTERNAL_ERROR:
+      return "internal error";
   }
   return "unknown status";
 }

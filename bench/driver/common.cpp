@@ -679,8 +679,8 @@ Comparison compare_elements(DType got_dtype, const void* got, const float* expec
 Comparison compare(const Problem& p, const HostTensor& output, const HostTensor& ref, const HostTensor& scale) {
   const double rtol = relative_tolerance(p), atol = absolute_tolerance(p.dtype());
   const int64_t n = output.elements();
-  const bool comparable = ref.elements() == n && scale.elements() == n && ref.dtype() == DType::kF32 &&
-                          scale.dtype() == DType::kF32;
+  const bool comparable =
+      ref.elements() == n && scale.elements() == n && ref.dtype() == DType::kF32 && scale.dtype() == DType::kF32;
   Comparison c = compare_elements(output.dtype(), output.data(), static_cast<const float*>(ref.data()),
                                   static_cast<const float*>(scale.data()), comparable ? n : 0, rtol, atol);
   if (!comparable) c.elements = c.failures = n;

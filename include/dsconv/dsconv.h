@@ -91,8 +91,7 @@ dsconv_status_t dsconv_plan_uses_device_memory(dsconv_plan_t plan, int* on_devic
 /* pointwise: only for separable (else NULL); bias: only when the problem has bias (else NULL).
  * stream: a cudaStream_t for device backends, ignored on the host. */
 dsconv_status_t dsconv_plan_run(dsconv_plan_t plan, const void* input, const void* filter, const void* pointwise,
-                                const void* bias, void* output, void* workspace, size_t workspace_size,
-                                void* stream);
+                                const void* bias, void* output, void* workspace, size_t workspace_size, void* stream);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -25,14 +25,14 @@ namespace dsconv {
 
 enum class StatusCode : int {
   kSuccess = DSCONV_STATUS_SUCCESS,
-  kInvalidArgument = DSCONV_STATUS_INVALID_ARGUMENT,    // a field of the problem or a call is bad
-  kNotSupported = DSCONV_STATUS_NOT_SUPPORTED,          // valid, but the chosen backend cannot do it
+  kInvalidArgument = DSCONV_STATUS_INVALID_ARGUMENT,        // a field of the problem or a call is bad
+  kNotSupported = DSCONV_STATUS_NOT_SUPPORTED,              // valid, but the chosen backend cannot do it
   kBackendUnavailable = DSCONV_STATUS_BACKEND_UNAVAILABLE,  // backend not built in
-  kNoDevice = DSCONV_STATUS_NO_DEVICE,                  // built in, but no usable CUDA device
+  kNoDevice = DSCONV_STATUS_NO_DEVICE,                      // built in, but no usable CUDA device
   kInsufficientWorkspace = DSCONV_STATUS_INSUFFICIENT_WORKSPACE,
-  kDeviceError = DSCONV_STATUS_DEVICE_ERROR,            // a CUDA / cuDNN call failed
-  kIoError = DSCONV_STATUS_IO_ERROR,                    // file could not be opened/read/written
-  kFormatError = DSCONV_STATUS_FORMAT_ERROR,            // a file's content is malformed
+  kDeviceError = DSCONV_STATUS_DEVICE_ERROR,  // a CUDA / cuDNN call failed
+  kIoError = DSCONV_STATUS_IO_ERROR,          // file could not be opened/read/written
+  kFormatError = DSCONV_STATUS_FORMAT_ERROR,  // a file's content is malformed
   kInternalError = DSCONV_STATUS_INTERNAL_ERROR,
 };
 
@@ -61,7 +61,7 @@ template <class T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)), has_value_(true) {}  // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}           // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) {}            // NOLINT: implicit by design
   bool is_ok() const { return has_value_; }
   explicit operator bool() const { return has_value_; }
   const Status& status() const { return status_; }

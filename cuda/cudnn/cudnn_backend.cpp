@@ -176,18 +176,6 @@ cudnnDataType_t data_type(DType t) {
   return CUDNN_DATA_FLOAT;
 }
 
-const char* op_word(Op op) {
-  switch (op) {
-    case Op::kDepthwise:
-      return "depthwise";
-    case Op::kConv2d:
-      return "conv2d";
-    case Op::kSeparable:
-      return "separable";
-  }
-  return "conv";
-}
-
 // f32 runs with FMA math only: tensor-op math would round f32 inputs to TF32 and break f32's accuracy.
 // f16/bf16 may use tensor cores; they accumulate in f32 (the compute type).
 cudnnMathType_t math_for(DType t) { return t == DType::kF32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH; }
@@ -345,7 +333,7 @@ class CudnnImpl final : public detail::Impl {
     const bool autotune = detail::autotune_requested(options);
     const DType dt = p_.dtype();
     const bool nhwc = g_.nhwc;
-    std::string stem = std::string("cudnn_") + (fused ? "fused_" : "") + op_word(p_.op()) + "_";
+    std::string stem = std::string("cudnn_") + (fused ? "fused_" : "") + to_string(p_.op()) + "_";
     const std::string tail = std::string(g_.prepad ? "_prepad" : "") +
                              (!fused && (p_.has_bias() || p_.activation() != Activation::kNone) ? "_epilogue" : "");
     first_ = std::make_unique<Stage>();
@@ -463,7 +451,7 @@ class CudnnBackend final : public detail::Backend {
     const Geometry g = make_geometry(p);
 
     // The ordered list: bias + relu fused into cuDNN's call first, then convolution + epilogue kernel.
-    const std::string fused_stem = std::string("cudnn_fused_") + op_word(p.op());
+    const std::string fused_stem = std::string("cudnn_fused_") + to_string(p.op());
     std::string not_fusable;
     if (!p.has_bias()) {
       not_fusable = "cuDNN's fused call needs a bias; the problem has none";
@@ -493,7 +481,7 @@ class CudnnBackend final : public detail::Backend {
         sel.status = Status::ok();
         return sel;
       }
-      decline(fused ? fused_stem : std::string("cudnn_") + op_word(p.op()), s.message(), s.code());
+      decline(fused ? fused_stem : std::string("cudnn_") + to_string(p.op()), s.message(), s.code());
     }
     return sel;
   }

@@ -770,6 +770,17 @@ int cmd_default() {
   cfg.timing.min_time_s = 0.1;
   cfg.timing.max_samples = 20;
   cfg.timing.max_time_s = 2.0;
+  // Say up front which backend "auto" takes here and why (e.g. no CUDA device), so a newcomer on a
+  // machine without a GPU knows why the table shows the CPU.
+  if (!ps->empty()) {
+    Result<Plan> plan = Plan::create(ps->front().problem, "auto");
+    if (plan) {
+      std::printf("auto: %s/%s\n", plan->backend().c_str(), plan->implementation().c_str());
+      for (const Rejection& r : plan->rejections())
+        std::printf("  not %s%s%s: %s\n", r.backend.c_str(), r.implementation.empty() ? "" : "/",
+                    r.implementation.c_str(), r.reason.c_str());
+    }
+  }
   BenchMeta meta = make_meta(0, nullptr, "");
   meta.tool = "dsconv (default set: the quick suite on the best backend; see dsconv --help, dsconv bench --help)";
   return run_and_report(*ps, cfg, std::move(meta), Format::kTable, std::nullopt);

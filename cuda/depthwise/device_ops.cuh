@@ -21,6 +21,22 @@
 namespace dsconv::cuda::dw {
 
 // A load or store of a plain vector type V at an address aligned to sizeof(V) (the caller checked).
+// An NHWC tile's place in the grid-stride walk: the linear tile index enumerates
+// (n, tile row, tile column, channel chunk) with the chunk fastest, so neighbouring blocks share input rows.
+struct NhwcTileIndex {
+  int n, ty, tx, chunk;
+};
+__device__ __forceinline__ NhwcTileIndex decompose_nhwc_tile(int tile, int chunks, int tiles_w, int tiles_h) {
+  NhwcTileIndex r;
+  r.chunk = tile % chunks;
+  tile /= chunks;
+  r.tx = tile % tiles_w;
+  tile /= tiles_w;
+  r.ty = tile % tiles_h;
+  r.n = tile / tiles_h;
+  return r;
+}
+
 template <class V>
 __device__ __forceinline__ V load_aligned(const void* p) {
 #if defined(DSCONV_CUDA_EMULATION)

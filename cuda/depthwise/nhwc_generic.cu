@@ -53,13 +53,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
   const int rx0 = (strip % Tr::kStripsW) * kRegW;
 
   for (int tile = static_cast<int>(blockIdx.x); tile < total; tile += static_cast<int>(gridDim.x)) {
-    int t = tile;
-    const int chunk = t % chunks;
-    t /= chunks;
-    const int tx = t % tiles_w;
-    t /= tiles_w;
-    const int ty = t % tiles_h;
-    const int n = t / tiles_h;
+    const auto [n, ty, tx, chunk] = decompose_nhwc_tile(tile, chunks, tiles_w, tiles_h);
     const int oc0 = chunk * kChunk;
     const int oy0 = ty * Tr::kTileH, ox0 = tx * Tr::kTileW;
     const int ix0 = ox0 * SW - PL;

@@ -146,8 +146,8 @@ class ReferenceBackend final : public Backend {
   Selection select(const Problem& problem, const PlanOptions& options) const override {
     Selection s;
     ReferenceImpl impl(problem);
-    if (skipped_by_options(impl.name(), options)) {
-      s.rejections.push_back({name(), impl.name(), "skipped by options (skip_implementations)"});
+    if (std::string why; skipped_by_options(impl.name(), options, &why)) {
+      s.rejections.push_back({name(), impl.name(), why});
       s.status = Status(StatusCode::kNotSupported, "the reference implementation was skipped by options");
       return s;
     }

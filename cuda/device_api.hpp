@@ -1,6 +1,7 @@
-// Device memory and streams for code outside the library's kernels: the driver and the tests, which
-// must stage tensors for plans whose memory_space() is MemorySpace::kDevice without including CUDA
-// headers. Exported by the cuda backend only when dsconv/config.h defines DSCONV_HAVE_CUDA; callers
+// Device memory, streams and events for code outside the library's kernels: the driver and the tests,
+// which must stage tensors for plans whose memory_space() is MemorySpace::kDevice and time them without
+// including CUDA headers or linking a CUDA runtime of their own (so one runtime, the library's, owns
+// every stream and event they use). Exported by the cuda backend only when dsconv/config.h defines DSCONV_HAVE_CUDA; callers
 // guard every use with #if defined(DSCONV_HAVE_CUDA).
 //
 // Under the emulation build "device" memory is host memory and a stream is a host object; the
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "dsconv/config.h"
 #include "dsconv/dsconv.hpp"
@@ -32,5 +34,20 @@ Status synchronize(void* stream);
 // which the library never uses). destroy_stream(nullptr) is a no-op.
 Status create_stream(void** s);
 Status destroy_stream(void* s);
+
+// Asynchronous work on `stream` (never the legacy default stream unless the caller passes nullptr):
+// fill `bytes` bytes with `value`, and a device-to-device copy.
+Status memset_async(void* p, int value, size_t bytes, void* stream);
+Status copy_device_async(void* dst, const void* src, size_t bytes, void* stream);
+
+// Events, for timing work on a stream (the emulator's events read the host clock).
+// destroy_event(nullptr) is a no-op. elapsed_ms waits until `stop` has completed.
+Status create_event(void** e);
+Status destroy_event(void* e);
+Status record_event(void* e, void* stream);
+Status elapsed_ms(void* start, void* stop, float* ms);
+
+// The current device's name ("NVIDIA H100 80GB HBM3"), or why it cannot be had.
+std::string device_name();
 
 }  // namespace dsconv::cuda

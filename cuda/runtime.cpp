@@ -121,12 +121,68 @@ Status destroy_stream(void* s) {
   return Status::ok();
 }
 
-Status test_alloc(size_t bytes, void** ptr) { return device_alloc(ptr, bytes); }
+Status memset_async(void* p, int value, size_t bytes, void* stream) {
+  if (bytes == 0) return Status::ok();
+  if (p == nullptr) return Status(StatusCode::kInvalidArgument, "memset_async: p is null");
+  if (!device_present(nullptr)) return no_device_status();
+  DSCONV_CUDA_TRY(cudaMemsetAsync(p, value, bytes, static_cast<cudaStream_t>(stream)),
+                  "cudaMemsetAsync of " + std::to_string(bytes) + " bytes");
+  return Status::ok();
+}
 
-Status test_free(void* ptr) { return device_free(ptr); }
+Status copy_device_async(void* dst, const void* src, size_t bytes, void* stream) {
+  if (bytes == 0) return Status::ok();
+  if (dst == nullptr || src == nullptr)
+    return Status(StatusCode::kInvalidArgument, std::string("copy_device_async: ") + (dst ? "src" : "dst") + " is null");
+  if (!device_present(nullptr)) return no_device_status();
+  DSCONV_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream)),
+                  "cudaMemcpyAsync (device to device) of " + std::to_string(bytes) + " bytes");
+  return Status::ok();
+}
 
-Status test_copy(void* dst, const void* src, size_t bytes) {
-  return copy(dst, src, bytes, cudaMemcpyDefault, "test_copy");
+Status create_event(void** e) {
+  if (e == nullptr) return Status(StatusCode::kInvalidArgument, "create_event: e is null");
+  *e = nullptr;
+  if (!device_present(nullptr)) return no_device_status();
+  cudaEvent_t ev = nullptr;
+  DSCONV_CUDA_TRY(cudaEventCreate(&ev), "cudaEventCreate");
+  *e = ev;
+  return Status::ok();
+}
+
+Status destroy_event(void* e) {
+  if (e == nullptr) return Status::ok();
+  DSCONV_CUDA_TRY(cudaEventDestroy(static_cast<cudaEvent_t>(e)), "cudaEventDestroy");
+  return Status::ok();
+}
+
+Status record_event(void* e, void* stream) {
+  if (e == nullptr) return Status(StatusCode::kInvalidArgument, "record_event: e is null");
+  DSCONV_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(e), static_cast<cudaStream_t>(stream)), "cudaEventRecord");
+  return Status::ok();
+}
+
+Status elapsed_ms(void* start, void* stop, float* ms) {
+  if (start == nullptr || stop == nullptr || ms == nullptr)
+    return Status(StatusCode::kInvalidArgument, "elapsed_ms: an event or the result pointer is null");
+  DSCONV_CUDA_TRY(cudaEventSynchronize(static_cast<cudaEvent_t>(stop)), "cudaEventSynchronize");
+  DSCONV_CUDA_TRY(cudaEventElapsedTime(ms, static_cast<cudaEvent_t>(start), static_cast<cudaEvent_t>(stop)),
+                  "cudaEventElapsedTime");
+  return Status::ok();
+}
+
+std::string device_name() {
+  std::string why;
+  if (!device_present(&why)) return why;
+  int device = 0;
+  cudaDeviceProp prop{};
+  cudaError_t e = cudaGetDevice(&device);
+  if (e == cudaSuccess) e = cudaGetDeviceProperties(&prop, device);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return device_error(e, "cudaGetDeviceProperties").message();
+  }
+  return prop.name;
 }
 
 }  // namespace dsconv::cuda

@@ -20,12 +20,6 @@ Status device_error(cudaError_t err, const std::string& what);
 // Otherwise *why, when given, receives "no CUDA device: ..." with the runtime's error.
 bool device_present(std::string* why);
 
-// For tests (declared also by tests/support/device_memory.hpp): cudaMalloc / cudaFree, and a copy in
-// any direction that first waits for all work on the device.
-Status test_alloc(size_t bytes, void** ptr);
-Status test_free(void* ptr);
-Status test_copy(void* dst, const void* src, size_t bytes);
-
 }  // namespace dsconv::cuda
 
 // Returns a Status from the enclosing function when a CUDA call (or dsconv::cuda::launch) fails.

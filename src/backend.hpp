@@ -54,7 +54,9 @@ const std::vector<const Backend*>& registered_backends();
 const Backend* find_backend(const std::string& name);
 
 // Helpers for backends' select().
-bool skipped_by_options(const std::string& impl_name, const PlanOptions& options);
+// Whether options exclude an implementation: its name starts with a skip_implementations prefix, or
+// only_implementations is not empty and its name starts with none of those. *why gets the reason.
+bool skipped_by_options(const std::string& impl_name, const PlanOptions& options, std::string* why = nullptr);
 
 // Built-in backends (each defined in its own folder; only those compiled in are registered).
 const Backend& cpu_reference_backend();  // cpu/

@@ -28,9 +28,27 @@ const Backend* find_backend(const std::string& name) {
   return nullptr;
 }
 
-bool skipped_by_options(const std::string& impl_name, const PlanOptions& options) {
-  for (const std::string& prefix : options.skip_implementations)
-    if (!prefix.empty() && impl_name.compare(0, prefix.size(), prefix) == 0) return true;
+namespace {
+bool starts_with_any(const std::string& name, const std::vector<std::string>& prefixes) {
+  for (const std::string& prefix : prefixes)
+    if (!prefix.empty() && name.compare(0, prefix.size(), prefix) == 0) return true;
+  return false;
+}
+}  // namespace
+
+bool skipped_by_options(const std::string& impl_name, const PlanOptions& options, std::string* why) {
+  if (starts_with_any(impl_name, options.skip_implementations)) {
+    if (why != nullptr) *why = "skipped by options (skip_implementations)";
+    return true;
+  }
+  if (!options.only_implementations.empty() && !starts_with_any(impl_name, options.only_implementations)) {
+    if (why != nullptr) {
+      std::string list;
+      for (const std::string& p : options.only_implementations) list += (list.empty() ? "" : ", ") + p;
+      *why = "skipped by options (only_implementations: " + list + ")";
+    }
+    return true;
+  }
   return false;
 }
 

@@ -236,8 +236,8 @@ Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, const PlanOption
       continue;
     }
     const std::string name = name_of(algo);
-    if (detail::skipped_by_options(name, options)) {
-      notes->push_back(name + ": skipped by options (skip_implementations)");
+    if (std::string why; detail::skipped_by_options(name, options, &why)) {
+      notes->push_back(name + ": " + why);
       continue;
     }
     const cudnnMathType_t math = dtype == DType::kF32 ? CUDNN_FMA_MATH : perf[i].mathType;
@@ -460,8 +460,8 @@ class CudnnBackend final : public detail::Backend {
                     to_string(p.activation());
     } else if (p.dtype() == DType::kBF16) {
       not_fusable = "cuDNN's fused call has no bf16 configuration";
-    } else if (detail::skipped_by_options(fused_stem, options)) {
-      not_fusable = "skipped by options (skip_implementations)";
+    } else if (std::string why; detail::skipped_by_options(fused_stem, options, &why)) {
+      not_fusable = why;
     }
     for (const bool fused : {true, false}) {
       if (fused && !not_fusable.empty()) {

@@ -356,8 +356,8 @@ void select_depthwise(const Problem& problem, const PlanOptions& options, detail
       out->rejections.push_back({"cuda", offer.name, offer.reason});
       continue;
     }
-    if (detail::skipped_by_options(offer.name, options)) {
-      out->rejections.push_back({"cuda", offer.name, "skipped by options (skip_implementations)"});
+    if (std::string why; detail::skipped_by_options(offer.name, options, &why)) {
+      out->rejections.push_back({"cuda", offer.name, why});
       continue;
     }
     out->impl = std::move(offer.impl);

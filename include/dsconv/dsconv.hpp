@@ -222,6 +222,9 @@ struct PlanOptions {
   // Implementations whose name starts with one of these prefixes are not considered
   // (benchdnn's --skip-impl); e.g. {"ref"} makes a test fail rather than fall back to a reference.
   std::vector<std::string> skip_implementations;
+  // When not empty, only implementations whose name starts with one of these prefixes are considered
+  // (benchdnn's --impl); e.g. {"dw_fwd_nhwc_generic"}. skip_implementations applies on top.
+  std::vector<std::string> only_implementations;
   // "auto" only: time every device backend that accepts the problem at plan time and keep the fastest,
   // cached per problem and device (also on when the environment sets DSCONV_AUTOTUNE=1). Without it,
   // "auto" follows the measured rule compiled in from bench/data/auto_rule.json. Backends that can time

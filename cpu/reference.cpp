@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "src/backend.hpp"
+#include "src/dispatch/backend.hpp"
 #include "src/half.hpp"
 #include "src/parallel.hpp"
 
@@ -78,8 +78,9 @@ class ReferenceImpl final : public Impl {
   explicit ReferenceImpl(const Problem& p) : p_(p) {}
   const std::string& name() const override { return name_; }
 
-  Status run(const Tensors& t, void*, size_t, void*) const override {
+  Status run(const TensorArgs& args, void*, size_t, void*) const override {
     const Problem& p = p_;
+    const Tensors t{args.input(), args.filter(), args.pointwise(), args.bias(), args.output()};
     const std::vector<double> w = canonical_filter(p, t.filter);
     const std::vector<double> pw =
         p.op() == Op::kSeparable ? canonical_pointwise(p, t.pointwise) : std::vector<double>{};
@@ -138,21 +139,19 @@ class ReferenceImpl final : public Impl {
   std::string name_ = "ref_direct_f64acc";
 };
 
+Offer offer_reference(const OfferContext& ctx) { return Offer::accept(std::make_unique<ReferenceImpl>(ctx.problem)); }
+
 class ReferenceBackend final : public Backend {
  public:
-  const char* name() const override { return "cpu-ref"; }
+  const char* name() const override { return backend_names::kCpuRef; }
   MemorySpace memory_space() const override { return MemorySpace::kHost; }
   bool available(std::string*) const override { return true; }
-  Selection select(const Problem& problem, const PlanOptions& options) const override {
-    Selection s;
-    ReferenceImpl impl(problem);
-    if (std::string why; skipped_by_options(impl.name(), options, &why)) {
-      s.rejections.push_back({name(), impl.name(), why});
-      s.status = Status(StatusCode::kNotSupported, "the reference implementation was skipped by options");
-      return s;
-    }
-    s.impl = std::make_unique<ReferenceImpl>(problem);
-    return s;
+  const std::vector<ImplList>& lists() const override {
+    // One implementation serves every forward op.
+    static const std::vector<ImplList> lists = {{Op::kDepthwise, Direction::kForward, {offer_reference}},
+                                                {Op::kConv2d, Direction::kForward, {offer_reference}},
+                                                {Op::kSeparable, Direction::kForward, {offer_reference}}};
+    return lists;
   }
 };
 

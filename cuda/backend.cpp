@@ -1,11 +1,14 @@
 // The "cuda" backend: dsconv's own CUDA kernels, on a GPU or (emulation build) on the CPU emulator.
-// It owns device presence and dispatch by op; each kernel family (cuda/depthwise/, ...) owns its
-// ordered implementation list.
+// It owns device presence and its lists; each kernel family (cuda/depthwise/, ...) owns its offers.
+//
+// Adding a kernel family: a folder cuda/<family>/ whose offers.hpp exports the ordered offers of each
+// (op, direction) it implements, and one line in lists() below (README, "Adding a kernel").
 #include <string>
+#include <vector>
 
-#include "cuda/depthwise/depthwise.hpp"
-#include "cuda/runtime.hpp"
-#include "src/backend.hpp"
+#include "cuda/common/runtime.hpp"
+#include "cuda/depthwise/offers.hpp"
+#include "src/dispatch/backend.hpp"
 
 namespace dsconv::detail {
 
@@ -13,7 +16,7 @@ namespace {
 
 class CudaBackend final : public Backend {
  public:
-  const char* name() const override { return "cuda"; }
+  const char* name() const override { return backend_names::kCuda; }
   MemorySpace memory_space() const override { return MemorySpace::kDevice; }
 
   bool available(std::string* why) const override { return cuda::device_present(why); }
@@ -29,16 +32,13 @@ class CudaBackend final : public Backend {
 #endif
   }
 
-  Selection select(const Problem& problem, const PlanOptions& options) const override {
-    Selection sel;
-    if (problem.op() == Op::kDepthwise) {
-      cuda::select_depthwise(problem, options, &sel);
-      return sel;
-    }
-    const std::string reason = std::string("no CUDA kernels for op ") + to_string(problem.op()) + " yet";
-    sel.rejections.push_back({"cuda", "", reason});
-    sel.status = Status(StatusCode::kNotSupported, reason);
-    return sel;
+  Status device_info(DeviceInfo* info) const override { return cuda::query_device_info(info); }
+
+  const std::vector<ImplList>& lists() const override {
+    static const std::vector<ImplList> lists = {
+        {Op::kDepthwise, Direction::kForward, cuda::depthwise_forward_offers()},
+    };
+    return lists;
   }
 };
 

@@ -769,7 +769,7 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
     if (hit) {
       for (const Backend* b : usable) {
         if (cached.backend != b->name()) continue;
-        Selection sel = b->select(problem, options);
+        Selection sel = select(*b, problem, options);
         if (sel.impl) {
           for (const Backend* o : usable)
             if (o != b) c.rejections.push_back({o->name(), "", "autotune (cached): slower; " + cached.summary});
@@ -788,7 +788,7 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
     std::vector<Timed> timed;
     std::vector<std::string> failures;
     for (const Backend* b : usable) {
-      Selection sel = b->select(problem, options);
+      Selection sel = select(*b, problem, options);
       if (!sel.impl) {
         for (Rejection& r : sel.rejections) c.rejections.push_back(std::move(r));
         continue;
@@ -832,7 +832,7 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
   {
     for (size_t i = 0; i < usable.size(); ++i) {
       const Backend* b = usable[i];
-      Selection sel = b->select(problem, options);
+      Selection sel = select(*b, problem, options);
       if (sel.impl) {
         std::string why = tune_note + decision.reason;
         if (i > 0) why += "; earlier device backends declined (see rejections)";
@@ -857,7 +857,7 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
       c.rejections.push_back({b->name(), "", "not chosen by auto: " + why});
       continue;
     }
-    Selection sel = b->select(problem, options);
+    Selection sel = select(*b, problem, options);
     if (sel.impl) {
       take(b, std::move(sel),
            tune_note +

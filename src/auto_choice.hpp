@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "src/backend.hpp"
+#include "src/dispatch/backend.hpp"
 
 namespace dsconv::detail {
 
@@ -125,11 +125,5 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
 // the problem descriptor.
 size_t autotune_cache_size();
 void clear_autotune_cache();
-
-#if defined(DSCONV_HAVE_CUDNN)
-// Defined in cuda/cudnn/autotune_timer.cpp (real CUDA only).
-Result<double> time_device_impl_us(const Problem& problem, const Impl& impl);
-std::string current_device_key();
-#endif
 
 }  // namespace dsconv::detail

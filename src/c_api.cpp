@@ -10,6 +10,7 @@
 #include <new>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "dsconv/dsconv.h"
 #include "dsconv/dsconv.hpp"
@@ -119,12 +120,51 @@ dsconv::ProblemDesc to_cpp(const dsconv_problem_desc_t& c) {
   d.dtype = static_cast<dsconv::DType>(c.dtype);
   d.has_bias = c.has_bias != 0;
   d.activation = static_cast<dsconv::Activation>(c.activation);
+  d.direction = static_cast<dsconv::Direction>(c.direction);
   return d;
+}
+
+// A C string array (count entries, none null) as prefixes; false with *why when an entry is null.
+bool read_prefixes(const char* const* list, size_t count, const char* field, std::vector<std::string>* out,
+                   std::string* why) {
+  if (count > 0 && list == nullptr) {
+    *why = std::string("options.") + field + " is null but its count is " + std::to_string(count);
+    return false;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (list[i] == nullptr) {
+      *why = std::string("options.") + field + "[" + std::to_string(i) + "] is null";
+      return false;
+    }
+    out->emplace_back(list[i]);
+  }
+  return true;
 }
 
 dsconv_status_t new_problem(const char* func, dsconv_problem_t* out, dsconv::Result<dsconv::Problem> r) {
   if (!r) return fail(func, r.status());
   *out = new dsconv_problem{kProblemTag, std::move(r).value()};
+  return DSCONV_STATUS_SUCCESS;
+}
+
+dsconv_status_t create_plan(const char* func, dsconv_plan_t* plan, dsconv_problem_t problem, const char* backend,
+                            const dsconv_plan_options_t* options) {
+  if (plan == nullptr) return null_arg(func, "plan");
+  *plan = nullptr;
+  if (dsconv_status_t s = check_problem(func, "problem", problem)) return s;
+  dsconv::PlanOptions opts;
+  if (options != nullptr) {
+    std::string why;
+    if (!read_prefixes(options->skip_implementations, options->skip_count, "skip_implementations",
+                       &opts.skip_implementations, &why) ||
+        !read_prefixes(options->only_implementations, options->only_count, "only_implementations",
+                       &opts.only_implementations, &why))
+      return fail(func, DSCONV_STATUS_INVALID_ARGUMENT, why);
+    opts.autotune = options->autotune != 0;
+  }
+  dsconv::Result<dsconv::Plan> r = dsconv::Plan::create(problem->problem, backend == nullptr ? "auto" : backend, opts);
+  if (!r) return fail(func, r.status());
+  *plan = new dsconv_plan{kPlanTag, std::move(r).value()};
   return DSCONV_STATUS_SUCCESS;
 }
 
@@ -166,6 +206,15 @@ void dsconv_problem_desc_init(dsconv_problem_desc_t* desc) {
   desc->dtype = static_cast<dsconv_dtype_t>(d.dtype);
   desc->has_bias = d.has_bias ? 1 : 0;
   desc->activation = static_cast<dsconv_activation_t>(d.activation);
+  desc->direction = static_cast<dsconv_direction_t>(d.direction);
+}
+
+void dsconv_plan_options_init(dsconv_plan_options_t* options) {
+  if (options == nullptr) {
+    set_last_error(__func__, "options is null");
+    return;
+  }
+  std::memset(options, 0, sizeof *options);
 }
 
 dsconv_status_t dsconv_problem_create(dsconv_problem_t* problem, const dsconv_problem_desc_t* desc) {
@@ -234,15 +283,13 @@ dsconv_status_t dsconv_problem_descriptor(dsconv_problem_t problem, char* buf, s
 
 dsconv_status_t dsconv_plan_create(dsconv_plan_t* plan, dsconv_problem_t problem, const char* backend) {
   static constexpr const char* kFunc = "dsconv_plan_create";
-  return guarded(kFunc, [&] {
-    if (plan == nullptr) return null_arg(kFunc, "plan");
-    *plan = nullptr;
-    if (dsconv_status_t s = check_problem(kFunc, "problem", problem)) return s;
-    dsconv::Result<dsconv::Plan> r = dsconv::Plan::create(problem->problem, backend == nullptr ? "auto" : backend);
-    if (!r) return fail(kFunc, r.status());
-    *plan = new dsconv_plan{kPlanTag, std::move(r).value()};
-    return DSCONV_STATUS_SUCCESS;
-  });
+  return guarded(kFunc, [&] { return create_plan(kFunc, plan, problem, backend, nullptr); });
+}
+
+dsconv_status_t dsconv_plan_create_with_options(dsconv_plan_t* plan, dsconv_problem_t problem, const char* backend,
+                                                const dsconv_plan_options_t* options) {
+  static constexpr const char* kFunc = "dsconv_plan_create_with_options";
+  return guarded(kFunc, [&] { return create_plan(kFunc, plan, problem, backend, options); });
 }
 
 dsconv_status_t dsconv_plan_destroy(dsconv_plan_t plan) {
@@ -311,6 +358,32 @@ dsconv_status_t dsconv_plan_run(dsconv_plan_t plan, const void* input, const voi
     t.pointwise = pointwise;
     t.bias = bias;
     t.output = output;
+    const dsconv::Status s = plan->plan.run(t, workspace, workspace_size, stream);
+    if (!s) return fail(kFunc, s);
+    return DSCONV_STATUS_SUCCESS;
+  });
+}
+
+dsconv_status_t dsconv_plan_execute(dsconv_plan_t plan, size_t nargs, const dsconv_exec_arg_t* args, void* workspace,
+                                    size_t workspace_size, void* stream) {
+  static constexpr const char* kFunc = "dsconv_plan_execute";
+  return guarded(kFunc, [&] {
+    if (dsconv_status_t s = check_plan(kFunc, "plan", plan)) return s;
+    if (nargs > 0 && args == nullptr) return null_arg(kFunc, "args");
+    dsconv::TensorArgs t;
+    bool seen[DSCONV_ARG_COUNT] = {};
+    for (size_t i = 0; i < nargs; ++i) {
+      const int slot = static_cast<int>(args[i].arg);
+      if (slot < 0 || slot >= DSCONV_ARG_COUNT)
+        return fail(kFunc, DSCONV_STATUS_INVALID_ARGUMENT,
+                    "args[" + std::to_string(i) + "].arg has invalid value " + std::to_string(slot));
+      if (seen[slot])
+        return fail(
+            kFunc, DSCONV_STATUS_INVALID_ARGUMENT,
+            "args[" + std::to_string(i) + "] repeats slot " + dsconv::to_string(static_cast<dsconv::Arg>(slot)));
+      seen[slot] = true;
+      t.set(static_cast<dsconv::Arg>(slot), args[i].data);
+    }
     const dsconv::Status s = plan->plan.run(t, workspace, workspace_size, stream);
     if (!s) return fail(kFunc, s);
     return DSCONV_STATUS_SUCCESS;

@@ -88,6 +88,40 @@ const char* to_string(Activation v) {
   }
   return "?";
 }
+const char* to_string(Direction v) {
+  switch (v) {
+    case Direction::kForward:
+      return "forward";
+    case Direction::kBackwardData:
+      return "backward_data";
+    case Direction::kBackwardFilter:
+      return "backward_filter";
+  }
+  return "?";
+}
+const char* to_string(Arg v) {
+  switch (v) {
+    case Arg::kInput:
+      return "input";
+    case Arg::kFilter:
+      return "filter";
+    case Arg::kPointwise:
+      return "pointwise";
+    case Arg::kBias:
+      return "bias";
+    case Arg::kResidual:
+      return "residual";
+    case Arg::kOutput:
+      return "output";
+    case Arg::kDiffOutput:
+      return "diff_output";
+    case Arg::kDiffInput:
+      return "diff_input";
+    case Arg::kDiffFilter:
+      return "diff_filter";
+  }
+  return "?";
+}
 size_t dtype_size(DType v) { return v == DType::kF32 ? 4 : 2; }
 
 Result<Op> parse_op(std::string_view s) {
@@ -123,6 +157,38 @@ Result<Activation> parse_activation(std::string_view s) {
   if (l == "relu6") return Activation::kRelu6;
   return invalid("activation must be none, relu or relu6; got '" + std::string(s) + "'");
 }
+Result<Direction> parse_direction(std::string_view s) {
+  const std::string l = lower(s);
+  if (l == "forward" || l == "fwd") return Direction::kForward;
+  if (l == "backward_data" || l == "bwd_data" || l == "bwdd") return Direction::kBackwardData;
+  if (l == "backward_filter" || l == "bwd_filter" || l == "bwdw") return Direction::kBackwardFilter;
+  return invalid("direction must be forward, backward_data or backward_filter; got '" + std::string(s) + "'");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument slots
+// ---------------------------------------------------------------------------------------------
+
+TensorArgs::TensorArgs(const Tensors& t) {
+  set(Arg::kInput, t.input);
+  set(Arg::kFilter, t.filter);
+  set(Arg::kPointwise, t.pointwise);
+  set(Arg::kBias, t.bias);
+  set(Arg::kOutput, t.output);
+}
+
+TensorArgs& TensorArgs::set(Arg slot, const void* data) {
+  const auto i = static_cast<size_t>(slot);
+  if (i < data_.size()) data_[i] = data;
+  return *this;
+}
+
+const void* TensorArgs::get(Arg slot) const {
+  const auto i = static_cast<size_t>(slot);
+  return i < data_.size() ? data_[i] : nullptr;
+}
+
+void* TensorArgs::get_mutable(Arg slot) const { return const_cast<void*>(get(slot)); }
 
 // ---------------------------------------------------------------------------------------------
 // Validation and shape inference
@@ -200,6 +266,11 @@ Result<Problem> Problem::create(const ProblemDesc& in) {
     return invalid("padding has invalid value " + std::to_string(static_cast<int>(d.padding)));
   if (static_cast<unsigned>(d.activation) > 2u)
     return invalid("activation has invalid value " + std::to_string(static_cast<int>(d.activation)));
+  if (static_cast<unsigned>(d.direction) > 2u)
+    return invalid("direction has invalid value " + std::to_string(static_cast<int>(d.direction)));
+  if (d.direction != Direction::kForward)
+    return invalid(std::string("direction ") + to_string(d.direction) +
+                   " is reserved and not implemented yet; only forward is supported");
 
   for (auto [field, v] : {std::pair<const char*, int64_t>{"batch", d.batch},
                           {"height", d.height},
@@ -298,6 +369,48 @@ std::vector<int64_t> Problem::bias_shape() const {
   if (!has_bias()) return {};
   return {out_channels()};
 }
+ArgUse Problem::arg_use(Arg slot) const {
+  switch (slot) {
+    case Arg::kInput:
+    case Arg::kFilter:
+      return ArgUse::kRead;
+    case Arg::kPointwise:
+      return op() == Op::kSeparable ? ArgUse::kRead : ArgUse::kUnused;
+    case Arg::kBias:
+      return has_bias() ? ArgUse::kRead : ArgUse::kUnused;
+    case Arg::kOutput:
+      return ArgUse::kWritten;
+    case Arg::kResidual:
+    case Arg::kDiffOutput:
+    case Arg::kDiffInput:
+    case Arg::kDiffFilter:
+      return ArgUse::kUnused;
+  }
+  return ArgUse::kUnused;
+}
+
+std::vector<int64_t> Problem::arg_shape(Arg slot) const {
+  if (arg_use(slot) == ArgUse::kUnused) return {};
+  switch (slot) {
+    case Arg::kInput:
+      return input_shape();
+    case Arg::kFilter:
+      return filter_shape();
+    case Arg::kPointwise:
+      return pointwise_shape();
+    case Arg::kBias:
+      return bias_shape();
+    case Arg::kOutput:
+      return output_shape();
+    default:
+      return {};
+  }
+}
+
+int64_t Problem::arg_elements(Arg slot) const {
+  return arg_use(slot) == ArgUse::kUnused ? 0 : product(arg_shape(slot));
+}
+
 int64_t Problem::input_elements() const { return n() * h() * w() * c(); }
 int64_t Problem::filter_elements() const { return product(filter_shape()); }
 int64_t Problem::pointwise_elements() const { return op() == Op::kSeparable ? mid_channels() * out_channels() : 0; }
@@ -351,6 +464,8 @@ std::string Problem::descriptor() const {
   s += std::string("_") + to_string(d.layout) + "_" + to_string(d.filter_layout) + "_" + to_string(d.dtype);
   if (d.has_bias) s += "_bias";
   if (d.activation != Activation::kNone) s += std::string("_") + to_string(d.activation);
+  if (d.direction == Direction::kBackwardData) s += "_bwdd";  // forward, the default, is not spelled
+  if (d.direction == Direction::kBackwardFilter) s += "_bwdw";
   return s;
 }
 
@@ -427,6 +542,8 @@ Result<Problem> Problem::parse(std::string_view descriptor) {
       d.has_bias = true;
     } else if (t == "relu" || t == "relu6" || t == "none") {
       d.activation = *parse_activation(t);
+    } else if (t == "fwd" || t == "bwdd" || t == "bwdw") {
+      d.direction = *parse_direction(t);
     } else if (t == "pvalid") {
       d.padding = PaddingMode::kValid;
     } else if (t == "psame") {

@@ -6,7 +6,6 @@
 //
 // Thread safety: a Plan may be run from many threads at once. A cuDNN handle carries its stream, so the
 // plan's handle is guarded by a mutex for the few microseconds of cudnnSetStream + enqueue.
-#include <cuda_runtime_api.h>
 #include <cudnn.h>
 
 #include <algorithm>
@@ -17,15 +16,17 @@
 #include <utility>
 #include <vector>
 
+#include "cuda/common/runtime.hpp"
 #include "cuda/cudnn/geometry.hpp"
 #include "cuda/cudnn/kernels.hpp"
-#include "src/auto_choice.hpp"
-#include "src/backend.hpp"
+#include "src/dispatch/backend.hpp"
 
 namespace dsconv::cudnn {
 namespace {
 
-constexpr const char* kBackend = "cudnn";
+using detail::Offer;
+using detail::OfferContext;
+using detail::backend_names::kCudnn;
 
 std::string cudnn_text(cudnnStatus_t s) {
   std::string t = cudnnGetErrorString(s);
@@ -45,21 +46,11 @@ std::string call_name(const char* expr) {
 Status cudnn_failure(const char* expr, cudnnStatus_t s) {
   return Status(StatusCode::kDeviceError, call_name(expr) + " failed: " + cudnn_text(s));
 }
-Status cuda_failure(const char* what, cudaError_t e) {
-  return Status(StatusCode::kDeviceError,
-                std::string(what) + " failed: " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
-}
 
 #define DSCONV_CUDNN_TRY(call)                                                                           \
   do {                                                                                                   \
     const cudnnStatus_t dsconv_cudnn_status_ = (call);                                                   \
     if (dsconv_cudnn_status_ != CUDNN_STATUS_SUCCESS) return cudnn_failure(#call, dsconv_cudnn_status_); \
-  } while (0)
-
-#define DSCONV_CUDA_TRY(what, call)                                                       \
-  do {                                                                                    \
-    const cudaError_t dsconv_cuda_error_ = (call);                                        \
-    if (dsconv_cuda_error_ != cudaSuccess) return cuda_failure(what, dsconv_cuda_error_); \
   } while (0)
 
 // ---------------------------------------------------------------------------------------------
@@ -72,13 +63,7 @@ struct DeviceCheck {
 };
 
 DeviceCheck check_device() {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) {
-    (void)cudaGetLastError();  // clear the sticky-free error so later runtime calls start clean
-    return {false, std::string("no CUDA device: ") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e)};
-  }
-  if (count <= 0) return {false, "no CUDA device: cudaGetDeviceCount reports 0 devices"};
+  if (std::string why; !cuda::device_present(&why)) return {false, why};
   const size_t version = cudnnGetVersion();
   if (version / 10000 != CUDNN_MAJOR) {
     return {false, "the cuDNN library loaded is version " + std::to_string(version) + " but dsconv was built against " +
@@ -215,10 +200,10 @@ Status describe(const ConvShape& cs, DType dtype, bool nhwc, bool fused, Stage* 
 }
 
 // Picks the stage's algorithm: cuDNN's heuristics (or, with autotune, cudnnFind's timings), in their
-// order, first one whose workspace query succeeds and whose name is not skipped by the options.
+// order, first one whose workspace query succeeds and whose name the options allow (filter; null: any).
 // name_of(algo) gives the implementation name that algorithm would produce.
 template <class NameOf>
-Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, const PlanOptions& options, NameOf name_of, Stage* st,
+Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, const OfferContext* filter, NameOf name_of, Stage* st,
                    std::vector<std::string>* notes) {
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int returned = 0;
@@ -236,7 +221,7 @@ Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, const PlanOption
       continue;
     }
     const std::string name = name_of(algo);
-    if (std::string why; detail::skipped_by_options(name, options, &why)) {
+    if (std::string why; filter != nullptr && !filter->allows(name, &why)) {
       notes->push_back(name + ": " + why);
       continue;
     }
@@ -272,9 +257,10 @@ class CudnnImpl final : public detail::Impl {
   const std::string& name() const override { return name_; }
   size_t workspace_bytes() const override { return workspace_bytes_; }
 
-  Status run(const Tensors& t, void* workspace, size_t, void* stream_ptr) const override {
+  Status run(const TensorArgs& args, void* workspace, size_t, void* stream_ptr) const override {
+    const Tensors t{args.input(), args.filter(), args.pointwise(), args.bias(), args.output()};
     int device = -1;
-    DSCONV_CUDA_TRY("cudaGetDevice", cudaGetDevice(&device));
+    DSCONV_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
     if (device != device_) {
       return Status(StatusCode::kInvalidArgument, "the current CUDA device is " + std::to_string(device) +
                                                       " but this cudnn plan was made on device " +
@@ -292,18 +278,19 @@ class CudnnImpl final : public detail::Impl {
     const void* w = t.filter;
     const void* pw = t.pointwise;
     if (g_.reorder_filter) {
-      DSCONV_CUDA_TRY("filter reorder launch",
-                      launch_gather4d(t.filter, base + g_.filter.offset, g_.elem_bytes, g_.filter_gather, stream));
+      DSCONV_CUDA_TRY(launch_gather4d(t.filter, base + g_.filter.offset, g_.elem_bytes, g_.filter_gather, stream),
+                      "filter reorder launch");
       w = base + g_.filter.offset;
     }
     if (g_.reorder_pointwise) {
-      DSCONV_CUDA_TRY("pointwise filter reorder launch", launch_gather4d(t.pointwise, base + g_.pointwise_filter.offset,
-                                                                         g_.elem_bytes, g_.pointwise_gather, stream));
+      DSCONV_CUDA_TRY(
+          launch_gather4d(t.pointwise, base + g_.pointwise_filter.offset, g_.elem_bytes, g_.pointwise_gather, stream),
+          "pointwise filter reorder launch");
       pw = base + g_.pointwise_filter.offset;
     }
     if (g_.prepad) {
-      DSCONV_CUDA_TRY("pre-pad launch",
-                      launch_pad4d(t.input, base + g_.padded_input.offset, g_.elem_bytes, g_.pad, stream));
+      DSCONV_CUDA_TRY(launch_pad4d(t.input, base + g_.padded_input.offset, g_.elem_bytes, g_.pad, stream),
+                      "pre-pad launch");
       x = base + g_.padded_input.offset;
     }
     void* scratch = scratch_bytes_ > 0 ? base + g_.scratch_offset : nullptr;
@@ -319,18 +306,17 @@ class CudnnImpl final : public detail::Impl {
       }
     }
     if (epilogue_kernel_) {
-      DSCONV_CUDA_TRY("bias/activation epilogue launch",
-                      launch_bias_activation(t.output, t.bias, p_.dtype(), p_.activation(), p_.output_elements(),
-                                             g_.out_channels, g_.epilogue_inner, stream));
+      DSCONV_CUDA_TRY(launch_bias_activation(t.output, t.bias, p_.dtype(), p_.activation(), p_.output_elements(),
+                                             g_.out_channels, g_.epilogue_inner, stream),
+                      "bias/activation epilogue launch");
     }
     return Status::ok();
   }
 
   // Builds the stages on `handle` (taken over on success). fused: bias + relu in cuDNN's fused call.
-  Status build(std::unique_ptr<Handle> handle, bool fused, const PlanOptions& options,
-               std::vector<std::string>* notes) {
+  Status build(std::unique_ptr<Handle> handle, bool fused, const OfferContext& ctx, std::vector<std::string>* notes) {
     handle_ = std::move(handle);
-    const bool autotune = detail::autotune_requested(options);
+    const bool autotune = ctx.options.autotune;
     const DType dt = p_.dtype();
     const bool nhwc = g_.nhwc;
     std::string stem = std::string("cudnn_") + (fused ? "fused_" : "") + to_string(p_.op()) + "_";
@@ -343,20 +329,20 @@ class CudnnImpl final : public detail::Impl {
       if (Status s = describe(g_.pointwise, dt, nhwc, fused, second_.get()); !s) return s;
       // The depthwise stage takes cuDNN's first choice; names (and skip prefixes) vary the pointwise one.
       if (Status s = choose_algo(
-              handle_->get(), dt, autotune, PlanOptions{}, [](cudnnConvolutionFwdAlgo_t) { return std::string(); },
+              handle_->get(), dt, autotune, nullptr, [](cudnnConvolutionFwdAlgo_t) { return std::string(); },
               first_.get(), notes);
           !s)
         return s;
       stem += std::string("dw-") + algo_name(first_->algo) + "_pw-";
       if (Status s = choose_algo(
-              handle_->get(), dt, autotune, options,
+              handle_->get(), dt, autotune, &ctx,
               [&](cudnnConvolutionFwdAlgo_t a) { return stem + algo_name(a) + tail; }, second_.get(), notes);
           !s)
         return s;
       name_ = stem + algo_name(second_->algo) + tail;
     } else {
       if (Status s = choose_algo(
-              handle_->get(), dt, autotune, options,
+              handle_->get(), dt, autotune, &ctx,
               [&](cudnnConvolutionFwdAlgo_t a) { return stem + algo_name(a) + tail; }, first_.get(), notes);
           !s)
         return s;
@@ -397,12 +383,65 @@ class CudnnImpl final : public detail::Impl {
 };
 
 // ---------------------------------------------------------------------------------------------
-// The backend
+// The offers: bias + relu fused into cuDNN's call first, then convolution + epilogue kernel.
 // ---------------------------------------------------------------------------------------------
+
+// What both offers check first: a usable device, the problem within cuDNN's limits, the dtype on this
+// compute capability. Empty when the problem passes.
+std::string precheck(const OfferContext& ctx, StatusCode* code) {
+  const Problem& p = ctx.problem;
+  *code = StatusCode::kNotSupported;
+  if (const DeviceCheck& c = device_check(); !c.ok) {
+    *code = StatusCode::kNoDevice;
+    return c.why;
+  }
+  if (std::string r = static_rejection(p); !r.empty()) return r;
+  const detail::DeviceInfo* d = ctx.device;
+  const int cc = d != nullptr ? d->arch() : 0;
+  const std::string on = d != nullptr ? d->name : std::string("this device");
+  if (p.dtype() == DType::kBF16 && cc < 80)
+    return "bf16 convolution in cuDNN needs compute capability >= 8.0; " + on + " has " + std::to_string(cc / 10) +
+           "." + std::to_string(cc % 10);
+  if (p.dtype() == DType::kF16 && cc < 53)
+    return "f16 convolution in cuDNN needs compute capability >= 5.3; " + on + " has " + std::to_string(cc / 10) + "." +
+           std::to_string(cc % 10);
+  return "";
+}
+
+Offer make_offer(const OfferContext& ctx, bool fused) {
+  const Problem& p = ctx.problem;
+  const std::string stem = std::string(fused ? "cudnn_fused_" : "cudnn_") + to_string(p.op());
+  StatusCode code;
+  if (std::string r = precheck(ctx, &code); !r.empty()) return Offer::decline(stem, r, code);
+  if (fused) {
+    if (!p.has_bias()) return Offer::decline(stem, "cuDNN's fused call needs a bias; the problem has none");
+    if (p.activation() != Activation::kRelu)
+      return Offer::decline(stem, std::string("cuDNN's fused call supports relu (identity only with one algorithm); "
+                                              "activation is ") +
+                                      to_string(p.activation()));
+    if (p.dtype() == DType::kBF16) return Offer::decline(stem, "cuDNN's fused call has no bf16 configuration");
+  }
+  if (std::string why; ctx.excludes_all(stem, &why)) return Offer::decline(stem, why);
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return Offer::decline(stem, "could not query the current CUDA device", StatusCode::kDeviceError);
+  }
+  auto handle = std::make_unique<Handle>();
+  if (Status s = handle->create(); !s) return Offer::decline(stem, s.message(), s.code());
+  auto impl = std::make_unique<CudnnImpl>(p, make_geometry(p), device);
+  std::vector<std::string> notes;
+  if (Status s = impl->build(std::move(handle), fused, ctx, &notes); !s)
+    return Offer::decline(stem, s.message(), s.code());
+  return Offer::accept(std::move(impl));
+}
+
+Offer offer_fused(const OfferContext& ctx) { return make_offer(ctx, true); }
+Offer offer_with_epilogue(const OfferContext& ctx) { return make_offer(ctx, false); }
 
 class CudnnBackend final : public detail::Backend {
  public:
-  const char* name() const override { return kBackend; }
+  const char* name() const override { return kCudnn; }
   MemorySpace memory_space() const override { return MemorySpace::kDevice; }
 
   bool available(std::string* why) const override {
@@ -411,79 +450,15 @@ class CudnnBackend final : public detail::Backend {
     return c.ok;
   }
 
-  detail::Selection select(const Problem& p, const PlanOptions& options) const override {
-    detail::Selection sel;
-    auto decline = [&](const std::string& impl, const std::string& reason, StatusCode code) {
-      sel.rejections.push_back({kBackend, impl, reason});
-      sel.status = Status(code, reason);
-    };
-    if (!available(nullptr)) {
-      decline("", device_check().why, StatusCode::kNoDevice);
-      return sel;
-    }
-    if (std::string r = static_rejection(p); !r.empty()) {
-      decline("", r, StatusCode::kNotSupported);
-      return sel;
-    }
-    int device = 0, major = 0, minor = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
-      (void)cudaGetLastError();
-      decline("", "could not query the current CUDA device", StatusCode::kDeviceError);
-      return sel;
-    }
-    const int cc = major * 10 + minor;
-    if (p.dtype() == DType::kBF16 && cc < 80) {
-      decline("",
-              "bf16 convolution in cuDNN needs compute capability >= 8.0; device " + std::to_string(device) + " is " +
-                  std::to_string(major) + "." + std::to_string(minor),
-              StatusCode::kNotSupported);
-      return sel;
-    }
-    if (p.dtype() == DType::kF16 && cc < 53) {
-      decline("",
-              "f16 convolution in cuDNN needs compute capability >= 5.3; device " + std::to_string(device) + " is " +
-                  std::to_string(major) + "." + std::to_string(minor),
-              StatusCode::kNotSupported);
-      return sel;
-    }
-    const Geometry g = make_geometry(p);
+  Status device_info(detail::DeviceInfo* info) const override { return cuda::query_device_info(info); }
 
-    // The ordered list: bias + relu fused into cuDNN's call first, then convolution + epilogue kernel.
-    const std::string fused_stem = std::string("cudnn_fused_") + to_string(p.op());
-    std::string not_fusable;
-    if (!p.has_bias()) {
-      not_fusable = "cuDNN's fused call needs a bias; the problem has none";
-    } else if (p.activation() != Activation::kRelu) {
-      not_fusable = std::string("cuDNN's fused call supports relu (identity only with one algorithm); activation is ") +
-                    to_string(p.activation());
-    } else if (p.dtype() == DType::kBF16) {
-      not_fusable = "cuDNN's fused call has no bf16 configuration";
-    } else if (std::string why; detail::skipped_by_options(fused_stem, options, &why)) {
-      not_fusable = why;
-    }
-    for (const bool fused : {true, false}) {
-      if (fused && !not_fusable.empty()) {
-        sel.rejections.push_back({kBackend, fused_stem, not_fusable});
-        continue;
-      }
-      auto handle = std::make_unique<Handle>();
-      if (Status s = handle->create(); !s) {
-        decline("", s.message(), s.code());
-        return sel;
-      }
-      auto impl = std::make_unique<CudnnImpl>(p, g, device);
-      std::vector<std::string> notes;
-      Status s = impl->build(std::move(handle), fused, options, &notes);
-      if (s) {
-        sel.impl = std::move(impl);
-        sel.status = Status::ok();
-        return sel;
-      }
-      decline(fused ? fused_stem : std::string("cudnn_") + to_string(p.op()), s.message(), s.code());
-    }
-    return sel;
+  const std::vector<detail::ImplList>& lists() const override {
+    static const std::vector<detail::ImplList> lists = {
+        {Op::kDepthwise, Direction::kForward, {offer_fused, offer_with_epilogue}},
+        {Op::kConv2d, Direction::kForward, {offer_fused, offer_with_epilogue}},
+        {Op::kSeparable, Direction::kForward, {offer_fused, offer_with_epilogue}},
+    };
+    return lists;
   }
 };
 

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "dsconv/dsconv.hpp"
+#include "src/export.hpp"
 
 namespace dsconv::cudnn {
 
@@ -56,7 +57,8 @@ struct PadSplit {
   int64_t dropped_after = 0;  // padding after the input that no output window reaches
 };
 // in: input extent; k, s, d: kernel, stride, dilation; lo/hi: padding; out: output extent.
-PadSplit split_padding(int64_t in, int64_t k, int64_t s, int64_t d, int64_t lo, int64_t hi, int64_t out);
+DSCONV_INTERNAL_EXPORT PadSplit split_padding(int64_t in, int64_t k, int64_t s, int64_t d, int64_t lo, int64_t hi,
+                                              int64_t out);
 
 struct Region {
   size_t offset = 0;
@@ -87,8 +89,8 @@ struct Geometry {
 
 // Why cuDNN's legacy 4-D convolution API cannot take p, or "" when it can as far as can be told without
 // a device (data-type support per compute capability and algorithm availability are checked at plan time).
-std::string static_rejection(const Problem& p);
+DSCONV_INTERNAL_EXPORT std::string static_rejection(const Problem& p);
 // The mapping of p. Precondition: static_rejection(p) is empty.
-Geometry make_geometry(const Problem& p);
+DSCONV_INTERNAL_EXPORT Geometry make_geometry(const Problem& p);
 
 }  // namespace dsconv::cudnn

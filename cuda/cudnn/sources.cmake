@@ -12,8 +12,10 @@ message(STATUS "dsconv: cudnn backend with cuDNN ${CUDNN_VERSION}: ${CUDNN_LIBRA
 target_sources(dsconv PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/cudnn_backend.cpp
   ${CMAKE_CURRENT_LIST_DIR}/geometry.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/autotune_timer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/kernels.cu)
+# Hidden visibility like the rest of cuda/ (see cuda/CMakeLists.txt).
+set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/cudnn_backend.cpp ${CMAKE_CURRENT_LIST_DIR}/geometry.cpp
+  TARGET_DIRECTORY dsconv PROPERTIES COMPILE_OPTIONS "${DSCONV_CUDA_HIDDEN_CXX}")
 # The .cpp files call the CUDA runtime directly; which cudart (static or shared) is linked is the cuda
 # backend's choice, so only the headers are added here.
 target_include_directories(dsconv PRIVATE ${CUDAToolkit_INCLUDE_DIRS})

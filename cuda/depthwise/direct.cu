@@ -3,9 +3,8 @@
 // whose sizes exceed the 32-bit bounds of the tiled kernels or whose dilated halo does not fit in
 // shared memory. Taps that fall in padding are skipped exactly per output (the valid filter rows and
 // columns are computed, not tested per tap).
+#include "cuda/common/static_switch.hpp"
 #include "cuda/depthwise/device_ops.cuh"
-#include "cuda/depthwise/launch_checked.cuh"
-#include "cuda/depthwise/static_switch.hpp"
 
 namespace dsconv::cuda::dw {
 namespace {
@@ -55,13 +54,13 @@ __global__ void __launch_bounds__(kDirectThreads) dw_fwd_direct_kernel(DwParams 
 
 }  // namespace
 
-Status launch_direct(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream) {
-  return dispatch_dtype(k.dtype, [&](auto type_tag) {
+Result<KernelFn> resolve_direct(const KernelChoice& k, const LaunchConfig& cfg, const DwParams&) {
+  return dispatch_dtype(k.dtype, [&](auto type_tag) -> Result<KernelFn> {
     using T = typename decltype(type_tag)::type;
     if (cfg.block != kDirectThreads || cfg.smem_bytes != 0) {
       return Status(StatusCode::kInternalError, "depthwise: direct launch disagrees with its traits");
     }
-    return launch_checked(&dw_fwd_direct_kernel<T>, "dw_fwd_direct", cfg, p, stream);
+    return &dw_fwd_direct_kernel<T>;
   });
 }
 

@@ -9,9 +9,8 @@
 // element per kRegW columns so that lanes whose windows start kRegW apart hit different banks.
 // Chunks and taps that read only padding are skipped. kSlideW (stride_w == dilation_w == 1) slides a
 // window of inputs along W in registers: one new shared-memory load per tap and output row.
+#include "cuda/common/static_switch.hpp"
 #include "cuda/depthwise/device_ops.cuh"
-#include "cuda/depthwise/launch_checked.cuh"
-#include "cuda/depthwise/static_switch.hpp"
 
 namespace dsconv::cuda::dw {
 namespace {
@@ -74,9 +73,9 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
     const float* const s_w = s_in + g.region_h * pitch;
 
     float acc[kRegH][kRegW];
-    DSCONV_DW_UNROLL
+    DSCONV_UNROLL
     for (int r = 0; r < kRegH; ++r) {
-      DSCONV_DW_UNROLL
+      DSCONV_UNROLL
       for (int o = 0; o < kRegW; ++o) acc[r][o] = 0.f;
     }
 
@@ -95,7 +94,7 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
         const int items = region_rows * region_w;
         for (int base = tid; base < items; base += kStageBatch * nthreads) {
           float vals[kStageBatch];
-          DSCONV_DW_UNROLL
+          DSCONV_UNROLL
           for (int j = 0; j < kStageBatch; ++j) {
             const int i = base + j * nthreads;
             const int hy = i / region_w, hx = i - hy * region_w;
@@ -104,7 +103,7 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
                                 static_cast<unsigned>(ix) < static_cast<unsigned>(W);
             vals[j] = inside ? to_float(xp[iy * W + ix]) : 0.f;
           }
-          DSCONV_DW_UNROLL
+          DSCONV_UNROLL
           for (int j = 0; j < kStageBatch; ++j) {
             const int i = base + j * nthreads;
             const int hy = i / region_w, hx = i - hy * region_w;
@@ -124,7 +123,7 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
       for (int kr = kr_begin; kr < kr_end; ++kr) {
         const float* const wrow = s_w + (kr - kr0) * KW;
         const float* in_row[kRegH];
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int r = 0; r < kRegH; ++r) in_row[r] = s_in + ((tyi * kRegH + r) * SH + (kr - kr0) * DH) * pitch;
         if constexpr (kSlideW) {
           // Output o at tap kc reads staged column txi*kRegW + o + kc; columns [kc, kc + kRegW) live in
@@ -133,19 +132,19 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
           const int ntaps = static_cast<int>(cols.last) - kc_first;
           const int col0 = txi * kRegW + kc_first;
           float buf[kRegH][kRegW];
-          DSCONV_DW_UNROLL
+          DSCONV_UNROLL
           for (int r = 0; r < kRegH; ++r) {
-            DSCONV_DW_UNROLL
+            DSCONV_UNROLL
             for (int j = 0; j < kRegW - 1; ++j) buf[r][j] = in_row[r][padded_col<kRegW>(col0 + j)];
           }
           // Step s of a group of kRegW taps (s is a constant once the loops below are unrolled).
           const auto step = [&](int k, int s) {
             const float wv = wrow[kc_first + k];
             const int col = padded_col<kRegW>(col0 + k + kRegW - 1);
-            DSCONV_DW_UNROLL
+            DSCONV_UNROLL
             for (int r = 0; r < kRegH; ++r) {
               buf[r][(s + kRegW - 1) % kRegW] = in_row[r][col];
-              DSCONV_DW_UNROLL
+              DSCONV_UNROLL
               for (int o = 0; o < kRegW; ++o) acc[r][o] = fmaf(buf[r][(o + s) % kRegW], wv, acc[r][o]);
             }
           };
@@ -154,11 +153,11 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
           for (int kc = static_cast<int>(cols.first); kc < cols.last; ++kc) {
             const float wv = wrow[kc];
             int col[kRegW];
-            DSCONV_DW_UNROLL
+            DSCONV_UNROLL
             for (int o = 0; o < kRegW; ++o) col[o] = padded_col<kRegW>((txi * kRegW + o) * SW + kc * DW);
-            DSCONV_DW_UNROLL
+            DSCONV_UNROLL
             for (int r = 0; r < kRegH; ++r) {
-              DSCONV_DW_UNROLL
+              DSCONV_UNROLL
               for (int o = 0; o < kRegW; ++o) acc[r][o] = fmaf(in_row[r][col[o]], wv, acc[r][o]);
             }
           }
@@ -170,22 +169,22 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
       const int n = q / CM, oc = q - n * CM;
       const float b = bg != nullptr ? to_float(bg[oc]) : 0.f;
       T* __restrict__ const yp = yg + (static_cast<int64_t>(n) * CM + oc) * (OH * OW);
-      DSCONV_DW_UNROLL
+      DSCONV_UNROLL
       for (int r = 0; r < kRegH; ++r) {
         const int oy = oy_base + r;
         if (oy >= OH) continue;
         float v[kRegW];
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int o = 0; o < kRegW; ++o) v[o] = activate(acc[r][o] + b, p.act);
         T* const dst = yp + oy * OW + ox_base;
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int o = 0; o < kRegW; o += 4) {
           // vec_out: OW % 4 == 0 and y aligned to 4 elements; ox_base is a multiple of 4, so a quad that
           // starts inside the row ends inside it.
           if (p.vec_out) {
             if (ox_base + o < OW) store_quad<T>(dst + o, v + o);
           } else {
-            DSCONV_DW_UNROLL
+            DSCONV_UNROLL
             for (int e = 0; e < 4; ++e) {
               if (ox_base + o + e < OW) dst[o + e] = from_float<T>(v[o + e]);
             }
@@ -198,17 +197,17 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
 
 }  // namespace
 
-Status launch_nchw_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream) {
-  return dispatch_dtype(k.dtype, [&](auto type_tag) {
+Result<KernelFn> resolve_nchw_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p) {
+  return dispatch_dtype(k.dtype, [&](auto type_tag) -> Result<KernelFn> {
     using T = typename decltype(type_tag)::type;
-    return dispatch_bool(k.slide_w, [&](auto slide_c) {
+    return dispatch_bool(k.slide_w, [&](auto slide_c) -> Result<KernelFn> {
       constexpr bool kSlide = decltype(slide_c)::value;
       using Tr = NchwGenericTraits<kSlide>;
       if (cfg.block != Tr::kThreads || cfg.smem_bytes != p.geo.smem_bytes || p.tx * p.ty * p.tz > Tr::kThreads ||
           p.geo.tile_w != p.tx * Tr::kRegW || p.geo.tile_h != p.ty * Tr::kRegH || p.geo.planes != p.tz) {
         return Status(StatusCode::kInternalError, "depthwise: NCHW generic launch disagrees with its traits");
       }
-      return launch_checked(&dw_fwd_nchw_generic_kernel<T, kSlide>, "dw_fwd_nchw_generic", cfg, p, stream);
+      return &dw_fwd_nchw_generic_kernel<T, kSlide>;
     });
   });
 }

@@ -9,9 +9,8 @@
 // skips the chunks its whole tile cannot reach; a thread skips the taps its own outputs cannot).
 // kSlideW (stride_w == dilation_w == 1) keeps a window of inputs along W in registers, so a tap costs one
 // new shared-memory load per output row instead of one per output.
+#include "cuda/common/static_switch.hpp"
 #include "cuda/depthwise/device_ops.cuh"
-#include "cuda/depthwise/launch_checked.cuh"
-#include "cuda/depthwise/static_switch.hpp"
 
 namespace dsconv::cuda::dw {
 namespace {
@@ -69,9 +68,9 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
     const TapRange cols = valid_taps(ox_base, min(ox_base + kRegW, OW), W, KW, SW, DW, PL);
 
     float2 acc[kRegH][kRegW];
-    DSCONV_DW_UNROLL
+    DSCONV_UNROLL
     for (int r = 0; r < kRegH; ++r) {
-      DSCONV_DW_UNROLL
+      DSCONV_UNROLL
       for (int o = 0; o < kRegW; ++o) acc[r][o] = make_float2(0.f, 0.f);
     }
 
@@ -88,7 +87,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
         const int items = region_rows * region_w * kVecsPerPixel;
         for (int base = tid; base < items; base += kStageBatch * Tr::kThreads) {
           uint4 raw[kStageBatch];
-          DSCONV_DW_UNROLL
+          DSCONV_UNROLL
           for (int j = 0; j < kStageBatch; ++j) {
             const int i = base + j * Tr::kThreads;
             const int v = i % kVecsPerPixel;
@@ -100,13 +99,13 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
                                 static_cast<unsigned>(ix) < static_cast<unsigned>(W) && c < C;
             raw[j] = inside ? load_raw16(xn + (iy * W + ix) * C + c) : make_uint4(0u, 0u, 0u, 0u);
           }
-          DSCONV_DW_UNROLL
+          DSCONV_UNROLL
           for (int j = 0; j < kStageBatch; ++j) {
             const int i = base + j * Tr::kThreads;
             if (i < items) {
               float vals[kVec];
               unpack16<T>(raw[j], vals);
-              DSCONV_DW_UNROLL
+              DSCONV_UNROLL
               for (int q = 0; q < kVec; q += 4) {
                 store_smem4(s_in + i * kVec + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
               }
@@ -117,7 +116,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
         const int items = region_rows * region_w * kChunk;
         for (int base = tid; base < items; base += kStageBatch * Tr::kThreads) {
           float vals[kStageBatch];
-          DSCONV_DW_UNROLL
+          DSCONV_UNROLL
           for (int j = 0; j < kStageBatch; ++j) {
             const int i = base + j * Tr::kThreads;
             const int ch = i % kChunk;
@@ -129,7 +128,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
                                 static_cast<unsigned>(ix) < static_cast<unsigned>(W) && o < CM;
             vals[j] = inside ? to_float(xn[(iy * W + ix) * C + o / M]) : 0.f;
           }
-          DSCONV_DW_UNROLL
+          DSCONV_UNROLL
           for (int j = 0; j < kStageBatch; ++j) {
             const int i = base + j * Tr::kThreads;
             if (i < items) s_in[i] = vals[j];
@@ -150,7 +149,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
       for (int kr = kr_begin; kr < kr_end; ++kr) {
         const float* const wrow = s_w + (kr - kr0) * KW * kChunk + cl;
         const float* in_row[kRegH];
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int r = 0; r < kRegH; ++r) in_row[r] = s_in + ((ry0 + r) * SH + (kr - kr0) * DH) * pitch + cl;
         if constexpr (kSlideW) {
           // Output o at tap kc reads staged column rx0 + o + kc. Columns [kc, kc + kRegW) live in
@@ -158,19 +157,19 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
           const int kc_first = static_cast<int>(cols.first);
           const int ntaps = static_cast<int>(cols.last) - kc_first;
           float2 buf[kRegH][kRegW];
-          DSCONV_DW_UNROLL
+          DSCONV_UNROLL
           for (int r = 0; r < kRegH; ++r) {
             in_row[r] += (rx0 + kc_first) * kChunk;
-            DSCONV_DW_UNROLL
+            DSCONV_UNROLL
             for (int j = 0; j < kRegW - 1; ++j) buf[r][j] = load_smem2(in_row[r] + j * kChunk);
           }
           // Step s of a group of kRegW taps (s is a constant once the loops below are unrolled).
           const auto step = [&](int k, int s) {
             const float2 wv = load_smem2(wrow + (kc_first + k) * kChunk);
-            DSCONV_DW_UNROLL
+            DSCONV_UNROLL
             for (int r = 0; r < kRegH; ++r) {
               buf[r][(s + kRegW - 1) % kRegW] = load_smem2(in_row[r] + (k + kRegW - 1) * kChunk);
-              DSCONV_DW_UNROLL
+              DSCONV_UNROLL
               for (int o = 0; o < kRegW; ++o) fma2(acc[r][o], buf[r][(o + s) % kRegW], wv);
             }
           };
@@ -178,10 +177,10 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
         } else {
           for (int kc = static_cast<int>(cols.first); kc < cols.last; ++kc) {
             const float2 wv = load_smem2(wrow + kc * kChunk);
-            DSCONV_DW_UNROLL
+            DSCONV_UNROLL
             for (int r = 0; r < kRegH; ++r) {
               const float* const base = in_row[r] + (rx0 * SW + kc * DW) * kChunk;
-              DSCONV_DW_UNROLL
+              DSCONV_UNROLL
               for (int o = 0; o < kRegW; ++o) fma2(acc[r][o], load_smem2(base + o * SW * kChunk), wv);
             }
           }
@@ -197,15 +196,15 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
 
 }  // namespace
 
-Status launch_nhwc_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream) {
-  return dispatch_dtype(k.dtype, [&](auto type_tag) {
+Result<KernelFn> resolve_nhwc_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p) {
+  return dispatch_dtype(k.dtype, [&](auto type_tag) -> Result<KernelFn> {
     using T = typename decltype(type_tag)::type;
-    return dispatch_bool(k.slide_w, [&](auto slide_c) {
+    return dispatch_bool(k.slide_w, [&](auto slide_c) -> Result<KernelFn> {
       constexpr bool kSlide = decltype(slide_c)::value;
       if (cfg.block != NhwcGenericTraits<kSlide>::kThreads || cfg.smem_bytes != p.geo.smem_bytes) {
         return Status(StatusCode::kInternalError, "depthwise: NHWC generic launch disagrees with its traits");
       }
-      return launch_checked(&dw_fwd_nhwc_generic_kernel<T, kSlide>, "dw_fwd_nhwc_generic", cfg, p, stream);
+      return &dw_fwd_nhwc_generic_kernel<T, kSlide>;
     });
   });
 }

@@ -6,9 +6,10 @@
 // then each thread computes kRegH x kRegW outputs for a pair of adjacent channels, sliding over the
 // staged rows: every input row segment is read once from shared memory and feeds every output row
 // and filter tap that uses it, from registers.
+#include <type_traits>
+
+#include "cuda/common/static_switch.hpp"
 #include "cuda/depthwise/device_ops.cuh"
-#include "cuda/depthwise/launch_checked.cuh"
-#include "cuda/depthwise/static_switch.hpp"
 
 namespace dsconv::cuda::dw {
 namespace {
@@ -64,20 +65,20 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
     if (p.vec_in) {  // C % kVec == 0 and x 16-byte aligned: a vector that starts below C ends within it
       for (int base = tid; base < kItems; base += kStageBatch * Tr::kThreads) {
         uint4 raw[kStageBatch];
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int j = 0; j < kStageBatch; ++j) {
           const int i = base + j * Tr::kThreads;
           int offset, c;
           locate(i, &offset, &c);
           raw[j] = i < kItems && offset >= 0 && c < C ? load_raw16(xn + offset) : make_uint4(0u, 0u, 0u, 0u);
         }
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int j = 0; j < kStageBatch; ++j) {
           const int i = base + j * Tr::kThreads;
           if (i < kItems) {
             float vals[kVec];
             unpack16<T>(raw[j], vals);
-            DSCONV_DW_UNROLL
+            DSCONV_UNROLL
             for (int q = 0; q < kVec; q += 4) {
               store_smem4(s_in + i * kVec + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
             }
@@ -89,9 +90,9 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
         int offset, c;
         locate(i, &offset, &c);
         float vals[kVec];
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int e = 0; e < kVec; ++e) vals[e] = offset >= 0 && c + e < C ? to_float(xn[offset + e]) : 0.f;
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int q = 0; q < kVec; q += 4) {
           store_smem4(s_in + i * kVec + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
         }
@@ -108,28 +109,28 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
     const int c = c0 + cl;
     if (oy_base < OH && ox_base < OW && c < C) {
       float2 acc[Tr::kRegH][Tr::kRegW];
-      DSCONV_DW_UNROLL
+      DSCONV_UNROLL
       for (int r = 0; r < Tr::kRegH; ++r) {
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int o = 0; o < Tr::kRegW; ++o) acc[r][o] = make_float2(0.f, 0.f);
       }
       float2 wreg[Tr::kFilterInRegisters ? K * K : 1];
       if constexpr (Tr::kFilterInRegisters) {
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int tap = 0; tap < K * K; ++tap) wreg[tap] = load_smem2(s_w + tap * kChunk + cl);
       }
       // Input row ir of the thread's window feeds output row r through filter row ir - r*S.
-      DSCONV_DW_UNROLL
+      DSCONV_UNROLL
       for (int ir = 0; ir < Tr::kThreadInRows; ++ir) {
         const float* const row = s_in + ((ry0 * S + ir) * Tr::kHaloW + rx0 * S) * kChunk + cl;
         float2 xr[Tr::kThreadInCols];
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int j = 0; j < Tr::kThreadInCols; ++j) xr[j] = load_smem2(row + j * kChunk);
-        DSCONV_DW_UNROLL
+        DSCONV_UNROLL
         for (int r = 0; r < Tr::kRegH; ++r) {
           const int kr = ir - r * S;
           if (kr < 0 || kr >= K) continue;  // resolved at compile time
-          DSCONV_DW_UNROLL
+          DSCONV_UNROLL
           for (int kc = 0; kc < K; ++kc) {
             float2 wv;
             if constexpr (Tr::kFilterInRegisters) {
@@ -137,7 +138,7 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
             } else {
               wv = load_smem2(s_w + (kr * K + kc) * kChunk + cl);
             }
-            DSCONV_DW_UNROLL
+            DSCONV_UNROLL
             for (int o = 0; o < Tr::kRegW; ++o) fma2(acc[r][o], xr[o * S + kc], wv);
           }
         }
@@ -150,17 +151,29 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
 
 }  // namespace
 
-Status launch_nhwc_specialized(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream) {
-  return dispatch_dtype(k.dtype, [&](auto type_tag) {
+// The (kernel, stride) specializations of DSCONV_DW_NHWC_SPECIALIZATIONS as template constants: the same
+// list the offer accepts from.
+template <class Fn>
+Result<KernelFn> dispatch_nhwc_specialization(int kernel, int stride, Fn&& fn) {
+#define DSCONV_DW_CASE(K_, S_) \
+  if (kernel == (K_) && stride == (S_)) return fn(std::integral_constant<int, K_>{}, std::integral_constant<int, S_>{});
+  DSCONV_DW_NHWC_SPECIALIZATIONS(DSCONV_DW_CASE)
+#undef DSCONV_DW_CASE
+  return Status(StatusCode::kInternalError, "depthwise: no NHWC specialization for kernel " + std::to_string(kernel) +
+                                                " stride " + std::to_string(stride));
+}
+
+Result<KernelFn> resolve_nhwc_specialized(const KernelChoice& k, const LaunchConfig& cfg, const DwParams&) {
+  return dispatch_dtype(k.dtype, [&](auto type_tag) -> Result<KernelFn> {
     using T = typename decltype(type_tag)::type;
-    return dispatch_nhwc_specialization(k.kernel, k.stride, [&](auto kernel_c, auto stride_c) {
+    return dispatch_nhwc_specialization(k.kernel, k.stride, [&](auto kernel_c, auto stride_c) -> Result<KernelFn> {
       constexpr int K = decltype(kernel_c)::value;
       constexpr int S = decltype(stride_c)::value;
       using Tr = NhwcSpecializedTraits<T, K, S>;
       if (cfg.block != Tr::kThreads || cfg.smem_bytes != Tr::kSmemBytes) {
         return Status(StatusCode::kInternalError, "depthwise: NHWC specialized launch disagrees with its traits");
       }
-      return launch_checked(&dw_fwd_nhwc_specialized_kernel<T, K, S>, "dw_fwd_nhwc_specialized", cfg, p, stream);
+      return &dw_fwd_nhwc_specialized_kernel<T, K, S>;
     });
   });
 }

@@ -1,11 +1,13 @@
-// What the host passes to a depthwise kernel, and the launchers the selection calls. Plain C++ (no
-// CUDA header), so select.cpp compiles with the host compiler in every build.
+// What the host passes to a depthwise kernel, and how the offers (offers.cpp) find the kernel
+// instantiation to launch. Plain C++ (no CUDA header), so offers.cpp compiles with the host compiler in
+// every build.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "cuda/common/activation_code.hpp"
+#include "cuda/common/launch.hpp"
 #include "cuda/depthwise/traits.hpp"
 #include "dsconv/dsconv.hpp"
 
@@ -16,7 +18,7 @@ using cuda::kActRelu;
 using cuda::kActRelu6;
 
 // One launch's arguments, by value. Sizes are int64 here; the tiled kernels narrow them to int after the
-// host proved the bounds they need (see select.cpp), the direct kernels keep 64-bit indexing.
+// host proved the bounds they need (see offers.cpp), the direct kernels keep 64-bit indexing.
 struct DwParams {
   const void* x = nullptr;
   const void* filter = nullptr;
@@ -39,26 +41,28 @@ struct DwParams {
   GenericGeometry geo;
 };
 
-enum class Variant { kNhwcSpecialized, kNhwcGeneric, kNchwGeneric, kDirect };
-
+// The template arguments of one kernel instantiation, as runtime values.
 struct KernelChoice {
-  Variant variant = Variant::kDirect;
   DType dtype = DType::kF32;
-  int kernel = 0, stride = 0;  // kNhwcSpecialized
-  bool slide_w = false;        // kNhwcGeneric, kNchwGeneric
+  int kernel = 0, stride = 0;  // NHWC specialized
+  bool slide_w = false;        // generic NHWC and NCHW
 };
 
-struct LaunchConfig {
-  int64_t grid = 1;
-  int block = 1;
-  int64_t smem_bytes = 0;
-};
+using cuda::LaunchConfig;
 
-// Enqueue on `stream` (a cudaStream_t). Never synchronizes, never allocates.
-Status launch_nhwc_specialized(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream);
-Status launch_nhwc_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream);
-Status launch_nchw_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream);
-Status launch_direct(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p, void* stream);
+// Every depthwise kernel takes its parameters by value.
+using KernelFn = void (*)(DwParams);
+// The instantiation for `k`, after checking `cfg` and the geometry in `p` against its traits (block size,
+// shared memory, tile); one per kernel file. Called once, at plan creation.
+using ResolveFn = Result<KernelFn> (*)(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
+Result<KernelFn> resolve_nhwc_specialized(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
+Result<KernelFn> resolve_nhwc_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
+Result<KernelFn> resolve_nchw_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
+Result<KernelFn> resolve_direct(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
+
+// Enqueues `kernel` (from a resolve_* function) on `stream` (a cudaStream_t); `name` names it in errors.
+// Never synchronizes, never allocates. Defined in launch.cu: only a kernel file can launch.
+Status launch(KernelFn kernel, const char* name, const LaunchConfig& cfg, const DwParams& p, void* stream);
 
 // Threads per block of the direct kernels.
 constexpr int kDirectThreads = 256;

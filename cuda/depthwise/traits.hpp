@@ -10,11 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define DSCONV_DW_HD __host__ __device__
-#else
-#define DSCONV_DW_HD
-#endif
+#include "cuda/common/hd.hpp"
 
 namespace dsconv::cuda::dw {
 
@@ -23,19 +19,32 @@ namespace dsconv::cuda::dw {
 // ---------------------------------------------------------------------------------------------
 
 // Input extent (rows or columns) that `tile` consecutive outputs read.
-DSCONV_DW_HD constexpr int64_t halo_extent(int64_t tile, int64_t kernel, int64_t stride, int64_t dilation) {
+DSCONV_HD constexpr int64_t halo_extent(int64_t tile, int64_t kernel, int64_t stride, int64_t dilation) {
   return (tile - 1) * stride + (kernel - 1) * dilation + 1;
 }
 
-DSCONV_DW_HD constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+DSCONV_HD constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Largest dynamic shared memory per block on sm_90 (opt-in) and on the emulated device.
+// Largest dynamic shared memory per block of any architecture dsconv is built for (sm_90's opt-in
+// 227 KiB): a compile-time bound that every specialized tile must meet. Selection checks the limit of the
+// device a plan runs on (DeviceInfo::smem_per_block_optin: 163 KiB on sm_80, 99 KiB on sm_86/sm_89).
 constexpr int64_t kMaxSmemBytesPerBlock = 227 * 1024;
 // The generic kernels size their filter chunks to stay under this, so that three blocks (12 warps of
-// the register-heavy compute loops) fit on an SM (228 KiB) and one block's staging overlaps the
-// others' arithmetic. A problem whose one-filter-row pass exceeds it may still use up to
-// kMaxSmemBytesPerBlock, one filter row at a time.
+// the register-heavy compute loops) fit on an sm_90 SM (228 KiB) and one block's staging overlaps the
+// others' arithmetic; on a device with less shared memory per SM the budget is a third of it
+// (generic_smem_budget). A problem whose one-filter-row pass exceeds the budget may still use up to the
+// device's per-block maximum, one filter row at a time.
 constexpr int64_t kGenericSmemBudgetBytes = 72 * 1024;
+constexpr int kGenericBlocksPerSm = 3;
+
+// The staging budget of the generic kernels on a device with `smem_per_sm` bytes of shared memory per
+// SM, `reserved` of them taken per block by the system, and at most `per_block` per block.
+constexpr int64_t generic_smem_budget(int64_t smem_per_sm, int64_t reserved, int64_t per_block) {
+  int64_t b = smem_per_sm / kGenericBlocksPerSm - reserved;
+  if (b > kGenericSmemBudgetBytes) b = kGenericSmemBudgetBytes;
+  if (b > per_block) b = per_block;
+  return b;
+}
 
 // NHWC blocks cover a chunk of 32 (output) channels. Inside a block each thread owns a pair of
 // adjacent channels, so the 16 lanes that share a pixel read 16 x 8 bytes = 128 consecutive bytes of
@@ -46,7 +55,7 @@ constexpr int kNhwcLanesPerPixel = kNhwcChannelChunk / kNhwcChannelsPerThread;
 
 // Global loads of NHWC inputs are 16 bytes wide when pointer alignment and C allow.
 template <class T>
-DSCONV_DW_HD constexpr int load_vector_width() {
+DSCONV_HD constexpr int load_vector_width() {
   return static_cast<int>(16 / sizeof(T));
 }
 
@@ -65,7 +74,7 @@ using SmemElement = float;
   X(3, 1) X(3, 2) X(5, 1) X(5, 2) X(7, 1) X(7, 2)
 // clang-format on
 
-DSCONV_DW_HD constexpr bool nhwc_specialization_exists(int64_t kernel, int64_t stride) {
+DSCONV_HD constexpr bool nhwc_specialization_exists(int64_t kernel, int64_t stride) {
 #define DSCONV_DW_MATCH(K_, S_) (kernel == (K_) && stride == (S_)) ||
   return DSCONV_DW_NHWC_SPECIALIZATIONS(DSCONV_DW_MATCH) false;
 #undef DSCONV_DW_MATCH
@@ -161,8 +170,8 @@ struct NhwcGenericTraits {
 
 // Staged bytes of an NHWC generic pass over `chunk_kh` filter rows: input rows x columns x 32
 // channels, plus chunk_kh x kw x 32 filter taps.
-DSCONV_DW_HD constexpr int64_t nhwc_generic_smem_bytes(int64_t tile_h, int64_t tile_w, int64_t chunk_kh, int64_t kw,
-                                                       int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
+DSCONV_HD constexpr int64_t nhwc_generic_smem_bytes(int64_t tile_h, int64_t tile_w, int64_t chunk_kh, int64_t kw,
+                                                    int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
   return (halo_extent(tile_h, chunk_kh, sh, dh) * halo_extent(tile_w, kw, sw, dw) + chunk_kh * kw) * kNhwcChannelChunk *
          static_cast<int64_t>(sizeof(SmemElement));
 }
@@ -170,8 +179,9 @@ DSCONV_DW_HD constexpr int64_t nhwc_generic_smem_bytes(int64_t tile_h, int64_t t
 // Largest chunk of filter rows whose pass fits `budget`, at most kh; a single row when only the
 // per-block maximum holds one; fits == false when not even that does (the caller then needs a kernel
 // that does not stage).
-DSCONV_DW_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int tile_w, int64_t kh, int64_t kw, int64_t sh,
-                                                             int64_t sw, int64_t dh, int64_t dw, int64_t budget) {
+DSCONV_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int tile_w, int64_t kh, int64_t kw, int64_t sh,
+                                                          int64_t sw, int64_t dh, int64_t dw, int64_t budget,
+                                                          int64_t max_per_block = kMaxSmemBytesPerBlock) {
   GenericGeometry g{};
   g.tile_h = tile_h;
   g.tile_w = tile_w;
@@ -179,7 +189,7 @@ DSCONV_DW_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int til
   int64_t chunk = 0;
   // Bytes grow linearly in the chunk: solve instead of searching, then clamp.
   const int64_t one = nhwc_generic_smem_bytes(tile_h, tile_w, 1, kw, sh, sw, dh, dw);
-  if (one > kMaxSmemBytesPerBlock) return g;
+  if (one > max_per_block) return g;
   const int64_t per_row = nhwc_generic_smem_bytes(tile_h, tile_w, 2, kw, sh, sw, dh, dw) - one;
   chunk = one > budget ? 1 : per_row > 0 ? 1 + (budget - one) / per_row : kh;
   if (chunk > kh) chunk = kh;
@@ -208,26 +218,27 @@ struct NchwGenericTraits {
 };
 
 // Staged row length of `cols` columns with one pad element after each group of reg_w columns.
-DSCONV_DW_HD constexpr int64_t nchw_padded_cols(int64_t cols, int64_t reg_w) { return cols + cols / reg_w + 1; }
+DSCONV_HD constexpr int64_t nchw_padded_cols(int64_t cols, int64_t reg_w) { return cols + cols / reg_w + 1; }
 
-DSCONV_DW_HD constexpr int64_t nchw_generic_smem_bytes(int64_t planes, int64_t tile_h, int64_t tile_w, int64_t chunk_kh,
-                                                       int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
-                                                       int64_t reg_w) {
+DSCONV_HD constexpr int64_t nchw_generic_smem_bytes(int64_t planes, int64_t tile_h, int64_t tile_w, int64_t chunk_kh,
+                                                    int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                                                    int64_t reg_w) {
   return planes *
          (halo_extent(tile_h, chunk_kh, sh, dh) * nchw_padded_cols(halo_extent(tile_w, kw, sw, dw), reg_w) +
           chunk_kh * kw) *
          static_cast<int64_t>(sizeof(SmemElement));
 }
 
-DSCONV_DW_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h, int tile_w, int64_t kh, int64_t kw,
-                                                             int64_t sh, int64_t sw, int64_t dh, int64_t dw, int reg_w,
-                                                             int64_t budget) {
+DSCONV_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h, int tile_w, int64_t kh, int64_t kw,
+                                                          int64_t sh, int64_t sw, int64_t dh, int64_t dw, int reg_w,
+                                                          int64_t budget,
+                                                          int64_t max_per_block = kMaxSmemBytesPerBlock) {
   GenericGeometry g{};
   g.tile_h = tile_h;
   g.tile_w = tile_w;
   g.planes = planes;
   const int64_t one = nchw_generic_smem_bytes(planes, tile_h, tile_w, 1, kw, sh, sw, dh, dw, reg_w);
-  if (one > kMaxSmemBytesPerBlock) return g;
+  if (one > max_per_block) return g;
   const int64_t per_row = nchw_generic_smem_bytes(planes, tile_h, tile_w, 2, kw, sh, sw, dh, dw, reg_w) - one;
   int64_t chunk = one > budget ? 1 : per_row > 0 ? 1 + (budget - one) / per_row : kh;
   if (chunk > kh) chunk = kh;
@@ -254,12 +265,12 @@ struct TapRange {
   int64_t first, last;  // empty when first >= last
 };
 
-DSCONV_DW_HD constexpr int64_t floor_div(int64_t a, int64_t b) {  // b > 0
+DSCONV_HD constexpr int64_t floor_div(int64_t a, int64_t b) {  // b > 0
   return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-DSCONV_DW_HD constexpr TapRange valid_taps(int64_t out_begin, int64_t out_end, int64_t in, int64_t kernel,
-                                           int64_t stride, int64_t dilation, int64_t pad) {
+DSCONV_HD constexpr TapRange valid_taps(int64_t out_begin, int64_t out_end, int64_t in, int64_t kernel, int64_t stride,
+                                        int64_t dilation, int64_t pad) {
   // Lowest input position the outputs touch with tap k is out_begin*stride - pad + k*dilation, the
   // highest (out_end-1)*stride - pad + k*dilation. Tap k is useful iff highest >= 0 and lowest < in.
   const int64_t lo_pos = out_begin * stride - pad;

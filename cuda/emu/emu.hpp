@@ -583,14 +583,15 @@ inline __nv_bfloat162 __hfma2(__nv_bfloat162 a, __nv_bfloat162 b, __nv_bfloat162
 }
 
 // ---------------------------------------------------------------------------------------------
-// The launch helper (the emulated counterpart of kernel<<<grid, block, smem, stream>>>(args...))
+// The emulated counterpart of kernel<<<grid, block, smem, stream>>>(args...); kernel code launches
+// through dsconv::cuda::launch (cuda/emu/cuda_compat.hpp), which calls this.
 // ---------------------------------------------------------------------------------------------
 
-namespace dsconv::cuda {
+namespace dsconv::emu {
 
 template <class... KArgs, class... Args>
-cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t dynamic_smem_bytes, cudaStream_t stream,
-                   Args&&... args) {
+cudaError_t launch_kernel(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t dynamic_smem_bytes,
+                          cudaStream_t stream, Args&&... args) {
   static_assert(sizeof...(KArgs) == sizeof...(Args), "launch: argument count differs from the kernel's parameters");
   // Converted once, like a GPU launch's parameter buffer; each emulated thread then receives its own
   // copies (kernel parameters are by value), so a kernel that modifies a parameter affects only itself.
@@ -608,4 +609,4 @@ cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t dynam
       &closure);
 }
 
-}  // namespace dsconv::cuda
+}  // namespace dsconv::emu

@@ -31,13 +31,13 @@ __thread dim3 gridDim;
 namespace dsconv::emu {
 namespace {
 
-// The emulated device's limits (those of an H100, the card the kernels are tuned for).
+// Launch limits common to every architecture the emulator impersonates (shared memory comes from the
+// impersonated device: emulated_device()).
 constexpr unsigned kMaxThreadsPerBlock = 1024;
 constexpr unsigned kMaxBlockDimXY = 1024;
 constexpr unsigned kMaxBlockDimZ = 64;
 constexpr unsigned kMaxGridDimX = 2147483647u;
 constexpr unsigned kMaxGridDimYZ = 65535u;
-constexpr size_t kMaxDynamicSmemBytes = 232448;  // 227 KiB: cudaDevAttrMaxSharedMemoryPerBlockOptin
 
 enum class State : unsigned char { kRunnable, kAtBarrier, kAtWarp, kDone };
 
@@ -753,7 +753,10 @@ cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dyna
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.x > kMaxGridDimX || grid.y > kMaxGridDimYZ ||
       grid.z > kMaxGridDimYZ)
     return cudaErrorInvalidConfiguration;
-  if (dynamic_smem_bytes > kMaxDynamicSmemBytes) return cudaErrorInvalidValue;
+  // As on a GPU: above 48 KiB only after the kernel opted in (cudaFuncSetAttribute), and never above the
+  // device's per-block maximum.
+  if (emulated_device() == nullptr) return cudaErrorNoDevice;
+  if (dynamic_smem_bytes > max_dynamic_smem(kernel)) return cudaErrorInvalidValue;
   if (!is_known_stream(stream)) return cudaErrorInvalidResourceHandle;
 
   std::lock_guard<std::mutex> device_lock(device_mutex());

@@ -4,8 +4,20 @@
 #include <mutex>
 
 #include "cuda/emu/cuda_compat.hpp"
+#include "src/dispatch/device_info.hpp"
 
 namespace dsconv::emu {
+
+// The device the emulator impersonates: DSCONV_EMU_DEVICE=sm_80|sm_86|sm_89|sm_90 (read at every query,
+// so a test can switch it between plans), sm_90 when unset. Its limits (shared memory per block and
+// per SM, SM count, compute capability) are what the runtime functions report and what launches are
+// checked against. Null, with a message on stderr, when the variable names no known architecture: the
+// emulated device is then absent (cudaGetDeviceCount fails) rather than silently another one.
+const detail::DeviceInfo* emulated_device();
+
+// The dynamic shared memory `kernel` may launch with: 48 KiB, or what cudaFuncSetAttribute set (capped
+// by the emulated device's opt-in maximum), as on a GPU.
+size_t max_dynamic_smem(const void* kernel);
 
 // Whether `stream` may be passed to a launch or an async call: the legacy/per-thread default stream
 // handles, or a stream made by cudaStreamCreate* and not yet destroyed.

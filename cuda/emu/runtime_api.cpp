@@ -14,6 +14,7 @@
 #include <new>
 #include <set>
 
+#include "cuda/common/known_devices.hpp"
 #include "cuda/emu/internal.hpp"
 
 struct CUstream_st {
@@ -31,10 +32,7 @@ namespace {
 
 constexpr size_t kAllocationAlignment = 256;  // cudaMalloc's guarantee
 constexpr size_t kTotalMemory = size_t{80} << 30;
-constexpr int kMultiProcessors = 132;
-constexpr size_t kSmemPerBlock = 48 * 1024;
-constexpr size_t kSmemPerBlockOptin = 232448;
-constexpr size_t kSmemPerMultiprocessor = 233472;
+constexpr size_t kSmemPerBlock = 48 * 1024;  // without opt-in, on every architecture
 
 thread_local cudaError_t t_last_error = cudaSuccess;
 
@@ -45,6 +43,7 @@ struct Registry {
   size_t device_bytes = 0;
   std::set<const CUstream_st*> streams;
   std::set<const CUevent_st*> events;
+  std::map<const void*, int> max_dynamic_smem;  // cudaFuncAttributeMaxDynamicSharedMemorySize per kernel
 };
 
 Registry& registry() {
@@ -75,6 +74,35 @@ cudaError_t record_error(cudaError_t e) {
   return e;
 }
 
+const detail::DeviceInfo* emulated_device() {
+  const char* want = std::getenv("DSCONV_EMU_DEVICE");
+  if (want == nullptr || *want == '\0') return cuda::known_device("sm_90");
+  const detail::DeviceInfo* d = cuda::known_device(want);
+  if (d == nullptr) {
+    static std::once_flag said;
+    std::call_once(said, [want] {
+      std::fprintf(stderr,
+                   "dsconv CUDA emulator: DSCONV_EMU_DEVICE=%s is not one of sm_80, sm_86, sm_89, sm_90; the emulated "
+                   "device is absent\n",
+                   want);
+    });
+  }
+  return d;
+}
+
+size_t max_dynamic_smem(const void* kernel) {
+  const detail::DeviceInfo* d = emulated_device();
+  if (d == nullptr) return 0;
+  size_t limit = kSmemPerBlock;
+  {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lk(r.mu);
+    auto it = r.max_dynamic_smem.find(kernel);
+    if (it != r.max_dynamic_smem.end()) limit = static_cast<size_t>(it->second);
+  }
+  return std::min(limit, static_cast<size_t>(d->smem_per_block_optin));
+}
+
 bool is_known_stream(cudaStream_t stream) {
   if (stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread) return true;
   Registry& r = registry();
@@ -84,10 +112,8 @@ bool is_known_stream(cudaStream_t stream) {
 
 }  // namespace dsconv::emu
 
-using dsconv::emu::kMultiProcessors;
+using dsconv::emu::emulated_device;
 using dsconv::emu::kSmemPerBlock;
-using dsconv::emu::kSmemPerBlockOptin;
-using dsconv::emu::kSmemPerMultiprocessor;
 using dsconv::emu::kTotalMemory;
 using dsconv::emu::record_error;
 using dsconv::emu::registry;
@@ -152,8 +178,8 @@ cudaError_t CUDARTAPI cudaPeekAtLastError(void) { return dsconv::emu::t_last_err
 
 cudaError_t CUDARTAPI cudaGetDeviceCount(int* count) {
   if (count == nullptr) return record_error(cudaErrorInvalidValue);
-  *count = 1;
-  return cudaSuccess;
+  *count = emulated_device() != nullptr ? 1 : 0;
+  return *count == 1 ? cudaSuccess : record_error(cudaErrorNoDevice);
 }
 
 cudaError_t CUDARTAPI cudaGetDevice(int* device) {
@@ -180,7 +206,8 @@ cudaError_t CUDARTAPI cudaRuntimeGetVersion(int* version) {
 
 cudaError_t CUDARTAPI cudaGetDeviceProperties(struct cudaDeviceProp* prop, int device) {
   if (prop == nullptr) return record_error(cudaErrorInvalidValue);
-  if (device != 0) return record_error(cudaErrorInvalidDevice);
+  const dsconv::detail::DeviceInfo* d = emulated_device();
+  if (device != 0 || d == nullptr) return record_error(cudaErrorInvalidDevice);
   std::memset(prop, 0, sizeof *prop);
   std::snprintf(prop->name, sizeof prop->name, "dsconv emulated device");
   prop->totalGlobalMem = kTotalMemory;
@@ -196,16 +223,16 @@ cudaError_t CUDARTAPI cudaGetDeviceProperties(struct cudaDeviceProp* prop, int d
   prop->maxGridSize[1] = 65535;
   prop->maxGridSize[2] = 65535;
   prop->totalConstMem = 65536;
-  prop->major = 9;
-  prop->minor = 0;
-  prop->multiProcessorCount = kMultiProcessors;
-  prop->l2CacheSize = 50 * 1024 * 1024;
-  prop->maxThreadsPerMultiProcessor = 2048;
-  prop->sharedMemPerMultiprocessor = kSmemPerMultiprocessor;
-  prop->regsPerMultiprocessor = 65536;
-  prop->sharedMemPerBlockOptin = kSmemPerBlockOptin;
-  prop->maxBlocksPerMultiProcessor = 32;
-  prop->reservedSharedMemPerBlock = 1024;
+  prop->major = d->cc_major;
+  prop->minor = d->cc_minor;
+  prop->multiProcessorCount = d->sm_count;
+  prop->l2CacheSize = static_cast<int>(d->l2_bytes);
+  prop->maxThreadsPerMultiProcessor = d->max_threads_per_sm;
+  prop->sharedMemPerMultiprocessor = static_cast<size_t>(d->smem_per_sm);
+  prop->regsPerMultiprocessor = d->regs_per_sm;
+  prop->sharedMemPerBlockOptin = static_cast<size_t>(d->smem_per_block_optin);
+  prop->maxBlocksPerMultiProcessor = d->max_blocks_per_sm;
+  prop->reservedSharedMemPerBlock = static_cast<size_t>(d->smem_reserved_per_block);
   prop->unifiedAddressing = 1;
   prop->concurrentKernels = 1;
   return cudaSuccess;
@@ -213,7 +240,8 @@ cudaError_t CUDARTAPI cudaGetDeviceProperties(struct cudaDeviceProp* prop, int d
 
 cudaError_t CUDARTAPI cudaDeviceGetAttribute(int* value, enum cudaDeviceAttr attr, int device) {
   if (value == nullptr) return record_error(cudaErrorInvalidValue);
-  if (device != 0) return record_error(cudaErrorInvalidDevice);
+  const dsconv::detail::DeviceInfo* d = emulated_device();
+  if (device != 0 || d == nullptr) return record_error(cudaErrorInvalidDevice);
   // clang-format off
   switch (attr) {
     case cudaDevAttrMaxThreadsPerBlock: *value = 1024; break;
@@ -224,18 +252,18 @@ cudaError_t CUDARTAPI cudaDeviceGetAttribute(int* value, enum cudaDeviceAttr att
     case cudaDevAttrMaxGridDimY: *value = 65535; break;
     case cudaDevAttrMaxGridDimZ: *value = 65535; break;
     case cudaDevAttrMaxSharedMemoryPerBlock: *value = static_cast<int>(kSmemPerBlock); break;
-    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = static_cast<int>(kSmemPerBlockOptin); break;
-    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *value = static_cast<int>(kSmemPerMultiprocessor); break;
-    case cudaDevAttrReservedSharedMemoryPerBlock: *value = 1024; break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = static_cast<int>(d->smem_per_block_optin); break;
+    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *value = static_cast<int>(d->smem_per_sm); break;
+    case cudaDevAttrReservedSharedMemoryPerBlock: *value = static_cast<int>(d->smem_reserved_per_block); break;
     case cudaDevAttrWarpSize: *value = 32; break;
-    case cudaDevAttrMultiProcessorCount: *value = kMultiProcessors; break;
-    case cudaDevAttrComputeCapabilityMajor: *value = 9; break;
-    case cudaDevAttrComputeCapabilityMinor: *value = 0; break;
-    case cudaDevAttrMaxThreadsPerMultiProcessor: *value = 2048; break;
-    case cudaDevAttrMaxBlocksPerMultiprocessor: *value = 32; break;
+    case cudaDevAttrMultiProcessorCount: *value = d->sm_count; break;
+    case cudaDevAttrComputeCapabilityMajor: *value = d->cc_major; break;
+    case cudaDevAttrComputeCapabilityMinor: *value = d->cc_minor; break;
+    case cudaDevAttrMaxThreadsPerMultiProcessor: *value = d->max_threads_per_sm; break;
+    case cudaDevAttrMaxBlocksPerMultiprocessor: *value = d->max_blocks_per_sm; break;
     case cudaDevAttrMaxRegistersPerBlock: *value = 65536; break;
-    case cudaDevAttrMaxRegistersPerMultiprocessor: *value = 65536; break;
-    case cudaDevAttrL2CacheSize: *value = 50 * 1024 * 1024; break;
+    case cudaDevAttrMaxRegistersPerMultiprocessor: *value = d->regs_per_sm; break;
+    case cudaDevAttrL2CacheSize: *value = static_cast<int>(d->l2_bytes); break;
     case cudaDevAttrUnifiedAddressing: *value = 1; break;
     default: return record_error(cudaErrorInvalidValue);
   }
@@ -502,9 +530,14 @@ cudaError_t CUDARTAPI cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event
 
 cudaError_t CUDARTAPI cudaFuncSetAttribute(const void* func, enum cudaFuncAttribute attr, int value) {
   if (func == nullptr) return record_error(cudaErrorInvalidValue);
-  if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize &&
-      (value < 0 || static_cast<size_t>(value) > kSmemPerBlockOptin))
-    return record_error(cudaErrorInvalidValue);
+  if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize) {
+    const dsconv::detail::DeviceInfo* d = emulated_device();
+    if (d == nullptr) return record_error(cudaErrorNoDevice);
+    if (value < 0 || value > d->smem_per_block_optin) return record_error(cudaErrorInvalidValue);
+    auto& r = registry();
+    std::lock_guard<std::mutex> lk(r.mu);
+    r.max_dynamic_smem[func] = value;
+  }
   return cudaSuccess;
 }
 
@@ -512,9 +545,11 @@ cudaError_t CUDARTAPI cudaFuncGetAttributes(struct cudaFuncAttributes* attr, con
   if (attr == nullptr || func == nullptr) return record_error(cudaErrorInvalidValue);
   std::memset(attr, 0, sizeof *attr);
   attr->maxThreadsPerBlock = 1024;
-  attr->maxDynamicSharedSizeBytes = static_cast<int>(kSmemPerBlock);
-  attr->ptxVersion = 90;
-  attr->binaryVersion = 90;
+  // Static __shared__ variables are function-local statics in the emulator, not counted here.
+  attr->maxDynamicSharedSizeBytes = static_cast<int>(dsconv::emu::max_dynamic_smem(func));
+  const dsconv::detail::DeviceInfo* d = emulated_device();
+  attr->ptxVersion = d != nullptr ? d->arch() : 90;
+  attr->binaryVersion = attr->ptxVersion;
   return cudaSuccess;
 }
 
@@ -522,8 +557,11 @@ cudaError_t CUDARTAPI cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks,
                                                                     size_t dynamic_smem) {
   if (blocks == nullptr || func == nullptr || block_size <= 0 || block_size > 1024)
     return record_error(cudaErrorInvalidValue);
-  const int by_threads = 2048 / block_size;
-  const int by_smem = static_cast<int>(kSmemPerMultiprocessor / (dynamic_smem + 1024));
-  *blocks = std::max(0, std::min({32, by_threads, by_smem}));
+  const dsconv::detail::DeviceInfo* d = emulated_device();
+  if (d == nullptr) return record_error(cudaErrorNoDevice);
+  const int by_threads = d->max_threads_per_sm / block_size;
+  const int by_smem = static_cast<int>(static_cast<size_t>(d->smem_per_sm) /
+                                       (dynamic_smem + static_cast<size_t>(d->smem_reserved_per_block)));
+  *blocks = std::max(0, std::min({d->max_blocks_per_sm, by_threads, by_smem}));
   return cudaSuccess;
 }

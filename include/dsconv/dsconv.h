@@ -42,6 +42,35 @@ typedef enum dsconv_activation_t {
   DSCONV_ACTIVATION_RELU6 = 2
 } dsconv_activation_t;
 
+/* Forward inference; the backward passes are reserved (Problem creation rejects them for now). */
+typedef enum dsconv_direction_t {
+  DSCONV_DIRECTION_FORWARD = 0,
+  DSCONV_DIRECTION_BACKWARD_DATA = 1,
+  DSCONV_DIRECTION_BACKWARD_FILTER = 2
+} dsconv_direction_t;
+
+/* Tensor argument slots of a run (dsconv_plan_execute). Which slots a problem reads or writes:
+ * forward: INPUT, FILTER (the depthwise filter for separable), POINTWISE (separable only), BIAS (when the
+ * problem has one) are read; OUTPUT is written. RESIDUAL and the DIFF_* slots are reserved. */
+typedef enum dsconv_arg_t {
+  DSCONV_ARG_INPUT = 0,
+  DSCONV_ARG_FILTER = 1,
+  DSCONV_ARG_POINTWISE = 2,
+  DSCONV_ARG_BIAS = 3,
+  DSCONV_ARG_RESIDUAL = 4,
+  DSCONV_ARG_OUTPUT = 5,
+  DSCONV_ARG_DIFF_OUTPUT = 6,
+  DSCONV_ARG_DIFF_INPUT = 7,
+  DSCONV_ARG_DIFF_FILTER = 8
+} dsconv_arg_t;
+#define DSCONV_ARG_COUNT 9
+
+/* One tensor of a run: its slot and its address (in the plan's memory space). */
+typedef struct dsconv_exec_arg_t {
+  dsconv_arg_t arg;
+  void* data;
+} dsconv_exec_arg_t;
+
 /* Mirrors dsconv::ProblemDesc. Fill with dsconv_problem_desc_init() first, then set fields. */
 typedef struct dsconv_problem_desc_t {
   dsconv_op_t op;
@@ -58,7 +87,18 @@ typedef struct dsconv_problem_desc_t {
   dsconv_dtype_t dtype;
   int has_bias;
   dsconv_activation_t activation;
+  dsconv_direction_t direction; /* DSCONV_DIRECTION_FORWARD */
 } dsconv_problem_desc_t;
+
+/* Mirrors dsconv::PlanOptions. Fill with dsconv_plan_options_init() first. The string arrays are read
+ * during dsconv_plan_create_with_options only. */
+typedef struct dsconv_plan_options_t {
+  const char* const* skip_implementations; /* name prefixes never considered (benchdnn's --skip-impl) */
+  size_t skip_count;
+  const char* const* only_implementations; /* when only_count > 0: only these name prefixes (--impl) */
+  size_t only_count;
+  int autotune; /* "auto": time the device backends at plan time and keep the fastest */
+} dsconv_plan_options_t;
 
 typedef struct dsconv_problem* dsconv_problem_t;
 typedef struct dsconv_plan* dsconv_plan_t;
@@ -68,8 +108,10 @@ const char* dsconv_status_string(dsconv_status_t status);
 const char* dsconv_last_error(void);
 const char* dsconv_version(void);
 
-/* Sets the defaults: depthwise, all sizes 1, stride/dilation 1, VALID, NHWC, TF filters, f32. */
+/* Sets the defaults: depthwise forward, all sizes 1, stride/dilation 1, VALID, NHWC, TF filters, f32. */
 void dsconv_problem_desc_init(dsconv_problem_desc_t* desc);
+/* Sets the defaults: no filters, no autotune. */
+void dsconv_plan_options_init(dsconv_plan_options_t* options);
 
 dsconv_status_t dsconv_problem_create(dsconv_problem_t* problem, const dsconv_problem_desc_t* desc);
 dsconv_status_t dsconv_problem_parse(dsconv_problem_t* problem, const char* descriptor);
@@ -81,6 +123,9 @@ dsconv_status_t dsconv_problem_descriptor(dsconv_problem_t problem, char* buf, s
 
 /* backend: "auto", "cpu-ref", "cpu", "cuda" or "cudnn" (NULL means "auto"). */
 dsconv_status_t dsconv_plan_create(dsconv_plan_t* plan, dsconv_problem_t problem, const char* backend);
+/* The same with options (NULL options: the defaults). */
+dsconv_status_t dsconv_plan_create_with_options(dsconv_plan_t* plan, dsconv_problem_t problem, const char* backend,
+                                                const dsconv_plan_options_t* options);
 dsconv_status_t dsconv_plan_destroy(dsconv_plan_t plan);
 dsconv_status_t dsconv_plan_workspace_size(dsconv_plan_t plan, size_t* bytes);
 /* Names of the chosen backend and implementation; valid while the plan lives. */
@@ -92,6 +137,10 @@ dsconv_status_t dsconv_plan_uses_device_memory(dsconv_plan_t plan, int* on_devic
  * stream: a cudaStream_t for device backends, ignored on the host. */
 dsconv_status_t dsconv_plan_run(dsconv_plan_t plan, const void* input, const void* filter, const void* pointwise,
                                 const void* bias, void* output, void* workspace, size_t workspace_size, void* stream);
+/* The same by argument slots: nargs entries, each slot at most once; slots the problem does not use must
+ * be absent or NULL. */
+dsconv_status_t dsconv_plan_execute(dsconv_plan_t plan, size_t nargs, const dsconv_exec_arg_t* args, void* workspace,
+                                    size_t workspace_size, void* stream);
 
 #ifdef __cplusplus
 } /* extern "C" */

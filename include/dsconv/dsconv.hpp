@@ -7,6 +7,7 @@
 // resolved) -> Plan (backend chosen once, workspace known) -> Plan::run(tensors, workspace, stream).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -91,6 +92,12 @@ enum class FilterLayout { kTF, kOIHW };
 enum class DType { kF32, kF16, kBF16 };
 enum class PaddingMode { kValid, kSame, kExplicit };
 enum class Activation { kNone, kRelu, kRelu6 };
+// Forward inference; the backward passes are reserved (Problem::create rejects them for now).
+enum class Direction {
+  kForward = DSCONV_DIRECTION_FORWARD,
+  kBackwardData = DSCONV_DIRECTION_BACKWARD_DATA,
+  kBackwardFilter = DSCONV_DIRECTION_BACKWARD_FILTER,
+};
 
 const char* to_string(Op v);
 const char* to_string(Layout v);
@@ -98,6 +105,7 @@ const char* to_string(FilterLayout v);
 const char* to_string(DType v);
 const char* to_string(PaddingMode v);
 const char* to_string(Activation v);
+const char* to_string(Direction v);
 size_t dtype_size(DType v);
 
 // Parse the names printed by to_string (case-insensitive). Errors name the field.
@@ -106,6 +114,7 @@ Result<Layout> parse_layout(std::string_view s);
 Result<FilterLayout> parse_filter_layout(std::string_view s);
 Result<DType> parse_dtype(std::string_view s);
 Result<Activation> parse_activation(std::string_view s);
+Result<Direction> parse_direction(std::string_view s);  // forward | backward_data | backward_filter
 
 // What the caller fills in. Plain data; nothing is checked until Problem::create.
 struct ProblemDesc {
@@ -131,7 +140,26 @@ struct ProblemDesc {
   DType dtype = DType::kF32;  // storage type of every tensor (input, filters, bias, output)
   bool has_bias = false;      // bias has out_channels() elements
   Activation activation = Activation::kNone;
+  Direction direction = Direction::kForward;
 };
+
+// The tensor argument slots of a run (oneDNN's DNNL_ARG_* idea): a run passes its tensors by slot, so a
+// backward pass or a new epilogue input needs a slot, not another signature. See TensorArgs.
+enum class Arg {
+  kInput = DSCONV_ARG_INPUT,
+  kFilter = DSCONV_ARG_FILTER,        // the depthwise filter for separable
+  kPointwise = DSCONV_ARG_POINTWISE,  // separable only
+  kBias = DSCONV_ARG_BIAS,
+  kResidual = DSCONV_ARG_RESIDUAL,  // reserved: a skip-connection input added before the activation
+  kOutput = DSCONV_ARG_OUTPUT,
+  kDiffOutput = DSCONV_ARG_DIFF_OUTPUT,  // reserved for the backward passes
+  kDiffInput = DSCONV_ARG_DIFF_INPUT,
+  kDiffFilter = DSCONV_ARG_DIFF_FILTER,
+};
+constexpr int kArgCount = DSCONV_ARG_COUNT;
+const char* to_string(Arg v);  // "input", "filter", ...
+// How a problem uses a slot.
+enum class ArgUse { kUnused, kRead, kWritten };
 
 // A validated problem: every field checked, padding resolved to explicit amounts, output shape known.
 // Immutable and cheap to copy.
@@ -144,6 +172,7 @@ class Problem {
 
   const ProblemDesc& desc() const { return desc_; }
   Op op() const { return desc_.op; }
+  Direction direction() const { return desc_.direction; }
   DType dtype() const { return desc_.dtype; }
   Layout layout() const { return desc_.layout; }
   FilterLayout filter_layout() const { return desc_.filter_layout; }
@@ -183,6 +212,12 @@ class Problem {
   int64_t pointwise_elements() const;  // 0 unless separable
   int64_t bias_elements() const;       // 0 unless has_bias
   int64_t output_elements() const;
+  // How this problem uses each argument slot, and the shape and element count of a used slot (the
+  // shapes above; empty and 0 for an unused slot).
+  ArgUse arg_use(Arg slot) const;
+  std::vector<int64_t> arg_shape(Arg slot) const;
+  int64_t arg_elements(Arg slot) const;
+
   // Multiply-adds x2 of the convolution (epilogue not counted).
   double flops() const;
   // Bytes that must move at least once: each input read once + output written once.
@@ -208,14 +243,35 @@ class Problem {
 // Where a plan's tensors and workspace must live.
 enum class MemorySpace { kHost, kDevice };
 
-// The caller's tensors, in the problem's layouts and dtype. pointwise only for separable, bias only
-// when the problem has one (otherwise must be null).
+// The caller's tensors of a forward run, in the problem's layouts and dtype. pointwise only for
+// separable, bias only when the problem has one (otherwise must be null). The fixed form of TensorArgs.
 struct Tensors {
   const void* input = nullptr;
   const void* filter = nullptr;
   const void* pointwise = nullptr;
   const void* bias = nullptr;
   void* output = nullptr;
+};
+
+// The tensors of a run by argument slot: TensorArgs().set(Arg::kInput, x).set(Arg::kOutput, y)...
+// A slot not set is null. Plan::run checks every slot against Problem::arg_use.
+class TensorArgs {
+ public:
+  TensorArgs() = default;
+  TensorArgs(const Tensors& t);  // NOLINT: implicit, the forward struct maps onto its slots
+  TensorArgs& set(Arg slot, const void* data);
+  const void* get(Arg slot) const;
+  // A slot the run writes (the output): the same pointer, writable.
+  void* get_mutable(Arg slot) const;
+
+  const void* input() const { return get(Arg::kInput); }
+  const void* filter() const { return get(Arg::kFilter); }
+  const void* pointwise() const { return get(Arg::kPointwise); }
+  const void* bias() const { return get(Arg::kBias); }
+  void* output() const { return get_mutable(Arg::kOutput); }
+
+ private:
+  std::array<const void*, kArgCount> data_{};
 };
 
 struct PlanOptions {
@@ -225,7 +281,7 @@ struct PlanOptions {
   // When not empty, only implementations whose name starts with one of these prefixes are considered
   // (benchdnn's --impl); e.g. {"dw_fwd_nhwc_generic"}. skip_implementations applies on top.
   std::vector<std::string> only_implementations;
-  // "auto" only: time every device backend that accepts the problem at plan time and keep the fastest,
+  // "auto": time every device backend that accepts the problem at plan time and keep the fastest,
   // cached per problem and device (also on when the environment sets DSCONV_AUTOTUNE=1). Without it,
   // "auto" follows the measured rule compiled in from bench/data/auto_rule.json. Backends that can time
   // their own algorithms do so too (cudnn: cudnnFindConvolutionForwardAlgorithm instead of heuristics).
@@ -272,6 +328,9 @@ class Plan {
   // before returning. Never allocates, never synchronizes: safe inside CUDA graph capture.
   // workspace must hold workspace_bytes() (may be null when that is 0).
   // Safe to call from many threads on one Plan with different tensors.
+  // stream == nullptr is the legacy default stream of the current device's context; a caller built with
+  // --default-stream per-thread passes cudaStreamPerThread to mean its per-thread stream.
+  Status run(const TensorArgs& args, void* workspace, size_t workspace_size, void* stream = nullptr) const;
   Status run(const Tensors& tensors, void* workspace, size_t workspace_size, void* stream = nullptr) const;
 
  private:
@@ -281,6 +340,9 @@ class Plan {
 
 // Names of the backends compiled into this library, in dispatch order ("cuda", "cudnn", "cpu-ref").
 std::vector<std::string> built_backends();
+// Every name Plan::create accepts: "auto" and each backend the library knows, built or not
+// ("auto", "cuda", "cudnn", "cpu", "cpu-ref").
+std::vector<std::string> known_backends();
 // Whether a built backend can run now (e.g. "cuda" without a device: false, reason in *why).
 bool backend_available(std::string_view backend, std::string* why = nullptr);
 

@@ -14,7 +14,7 @@
 
 #include "dsconv/dsconv.hpp"
 #include "src/auto_choice.hpp"
-#include "src/backend.hpp"
+#include "src/dispatch/backend.hpp"
 
 namespace dsconv {
 namespace {
@@ -214,7 +214,7 @@ class FakeImpl final : public detail::Impl {
  public:
   explicit FakeImpl(std::string name) : name_(std::move(name)) {}
   const std::string& name() const override { return name_; }
-  Status run(const Tensors&, void*, size_t, void*) const override { return Status::ok(); }
+  Status run(const TensorArgs&, void*, size_t, void*) const override { return Status::ok(); }
 
  private:
   std::string name_;
@@ -229,20 +229,19 @@ class FakeBackend final : public Backend {
     if (!available_ && why) *why = "no CUDA device: fake";
     return available_;
   }
-  detail::Selection select(const Problem&, const PlanOptions& options) const override {
-    detail::Selection s;
-    const std::string impl = name_ + "_impl";
-    if (!accepts_) {
-      s.rejections.push_back({name_, impl, "fake decline"});
-      s.status = Status(StatusCode::kNotSupported, "fake decline");
-    } else if (detail::skipped_by_options(impl, options)) {
-      s.rejections.push_back({name_, impl, "skipped by options"});
-      s.status = Status(StatusCode::kNotSupported, "skipped");
-    } else {
-      s.impl = std::make_unique<FakeImpl>(impl);
-    }
-    ++selects;
-    return s;
+  const std::vector<detail::ImplList>& lists() const override {
+    static const std::vector<detail::ImplList> lists = {{Op::kDepthwise, Direction::kForward, {offer}},
+                                                        {Op::kConv2d, Direction::kForward, {offer}},
+                                                        {Op::kSeparable, Direction::kForward, {offer}}};
+    return lists;
+  }
+  // The walker applies the options' filters to what this offers.
+  static detail::Offer offer(const detail::OfferContext& ctx) {
+    const auto& self = static_cast<const FakeBackend&>(ctx.backend);
+    ++self.selects;
+    const std::string impl = self.name_ + "_impl";
+    if (!self.accepts_) return detail::Offer::decline(impl, "fake decline");
+    return detail::Offer::accept(std::make_unique<FakeImpl>(impl));
   }
 
   bool available_ = true;

@@ -1,6 +1,7 @@
-// The cuda backend's runtime glue (internal): CUDA errors as Status values, whether a device is
-// present, and the memory/stream helpers that cuda/device_api.hpp (driver, tests) and
-// tests/support/device_memory.hpp declare. Works unchanged in the real and the emulated build.
+// The CUDA runtime glue every backend on CUDA shares (internal): the one mapping of CUDA errors to
+// Status values, the one device probe, the current device's properties for selection, and
+// DSCONV_CUDA_TRY. runtime.cpp also implements cuda/device_api.hpp (what the driver and the tests use).
+// Works unchanged in the real and the emulated build.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +10,7 @@
 #include "cuda/device_api.hpp"
 #include "cuda/emu/cuda_compat.hpp"
 #include "dsconv/dsconv.hpp"
+#include "src/dispatch/device_info.hpp"
 
 namespace dsconv::cuda {
 
@@ -16,9 +18,13 @@ namespace dsconv::cuda {
 // errors that mean "no usable GPU or driver", kDeviceError otherwise.
 Status device_error(cudaError_t err, const std::string& what);
 
-// Whether a CUDA device can be used (probed once per process; the emulated device always can).
-// Otherwise *why, when given, receives "no CUDA device: ..." with the runtime's error.
+// Whether a CUDA device can be used (probed once per process on a GPU; in the emulator at every call,
+// since DSCONV_EMU_DEVICE may change). Otherwise *why, when given, receives "no CUDA device: ..." with
+// the runtime's error.
 bool device_present(std::string* why);
+
+// The current device's properties (cudaGetDevice + cudaDeviceGetAttribute).
+Status query_device_info(detail::DeviceInfo* info);
 
 }  // namespace dsconv::cuda
 

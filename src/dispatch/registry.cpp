@@ -1,9 +1,9 @@
-// The ordered backend registry. Order is the "auto" preference: device backends first, the
-// reference last. Only backends compiled into this build appear.
+// The ordered backend registry. Order is the "auto" preference: device backends first, the reference
+// last. Only backends compiled into this build appear; known_backends() also names the others.
 #include <string>
 #include <vector>
 
-#include "src/backend.hpp"
+#include "src/dispatch/backend.hpp"
 
 namespace dsconv::detail {
 
@@ -28,30 +28,6 @@ const Backend* find_backend(const std::string& name) {
   return nullptr;
 }
 
-namespace {
-bool starts_with_any(const std::string& name, const std::vector<std::string>& prefixes) {
-  for (const std::string& prefix : prefixes)
-    if (!prefix.empty() && name.compare(0, prefix.size(), prefix) == 0) return true;
-  return false;
-}
-}  // namespace
-
-bool skipped_by_options(const std::string& impl_name, const PlanOptions& options, std::string* why) {
-  if (starts_with_any(impl_name, options.skip_implementations)) {
-    if (why != nullptr) *why = "skipped by options (skip_implementations)";
-    return true;
-  }
-  if (!options.only_implementations.empty() && !starts_with_any(impl_name, options.only_implementations)) {
-    if (why != nullptr) {
-      std::string list;
-      for (const std::string& p : options.only_implementations) list += (list.empty() ? "" : ", ") + p;
-      *why = "skipped by options (only_implementations: " + list + ")";
-    }
-    return true;
-  }
-  return false;
-}
-
 }  // namespace dsconv::detail
 
 namespace dsconv {
@@ -60,6 +36,11 @@ std::vector<std::string> built_backends() {
   std::vector<std::string> names;
   for (const detail::Backend* b : detail::registered_backends()) names.emplace_back(b->name());
   return names;
+}
+
+std::vector<std::string> known_backends() {
+  namespace n = detail::backend_names;
+  return {n::kAuto, n::kCuda, n::kCudnn, n::kCpu, n::kCpuRef};
 }
 
 bool backend_available(std::string_view backend, std::string* why) {

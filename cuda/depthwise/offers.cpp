@@ -1,31 +1,39 @@
-// The depthwise implementation list of the cuda backend, in order:
+// The depthwise forward offers of the cuda backend, in list order:
 //   1. dw_fwd_nhwc_k{K}s{S}_...   specialized NHWC (DSCONV_DW_NHWC_SPECIALIZATIONS; dense, multiplier 1)
 //   2. dw_fwd_nhwc_generic_...    tiled NHWC, any filter / stride / dilation / multiplier / padding
 //   3. dw_fwd_nchw_generic_...    tiled NCHW, likewise
 //   4. dw_fwd_{nhwc,nchw}_direct  one output per thread, 64-bit indexing: accepts every problem
-// The first that accepts wins; each one passed over leaves a Rejection saying why. The tiled kernels
-// index within an image (or plane) in 32 bits; the bounds they need are proven here, and a problem
-// beyond them falls through to the direct kernel.
+// The walker (src/dispatch/walker.cpp) takes the first that accepts; each one passed over leaves a
+// Rejection saying why. Every offer sizes its kernel for the device the plan runs on (shared memory per
+// block and per SM from OfferContext::device). The tiled kernels index within an image (or plane) in 32
+// bits; the bounds they need are proven here, and a problem beyond them falls through to the direct
+// kernel.
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <string>
 
-#include "cuda/depthwise/depthwise.hpp"
+#include "cuda/depthwise/offers.hpp"
 #include "cuda/depthwise/params.hpp"
 #include "cuda/depthwise/traits.hpp"
 
 namespace dsconv::cuda {
 namespace {
 
+using detail::Offer;
+using detail::OfferContext;
 using dw::ceil_div;
 using dw::DwParams;
 using dw::KernelChoice;
+using dw::KernelFn;
 using dw::LaunchConfig;
-using dw::Variant;
+using dw::ResolveFn;
 
 constexpr int64_t kInt32Max = 0x7fffffff;
+// The tiled kernels walk their tiles in a grid-stride loop in int (tile += gridDim.x, with a grid of one
+// block per tile): tiles <= 2^30 keeps that sum below 2^31.
+constexpr int64_t kMaxTiles = int64_t{1} << 30;
 
 std::string dims(int64_t a, int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
 
@@ -36,9 +44,10 @@ int64_t load_vec(const Problem& p) { return 16 / static_cast<int64_t>(dtype_size
 
 class DepthwiseImpl final : public detail::Impl {
  public:
-  DepthwiseImpl(std::string name, KernelChoice choice, LaunchConfig cfg, DwParams params, size_t in_align,
-                size_t out_align)
+  DepthwiseImpl(std::string name, ResolveFn resolve, KernelChoice choice, LaunchConfig cfg, DwParams params,
+                size_t in_align, size_t out_align)
       : name_(std::move(name)),
+        resolve_(resolve),
         choice_(choice),
         cfg_(cfg),
         params_(params),
@@ -47,36 +56,60 @@ class DepthwiseImpl final : public detail::Impl {
 
   const std::string& name() const override { return name_; }
 
-  Status run(const Tensors& t, void*, size_t, void* stream) const override {
+  // The instantiation is found and readied once, here; run() only launches it.
+  Status prepare() override {
+    Result<KernelFn> kernel = resolve_(choice_, cfg_, params_);
+    if (!kernel) return kernel.status();
+    if (Status s = prepare_launch(*kernel, name_.c_str(), cfg_); !s) return s;
+    kernel_ = *kernel;
+    return Status::ok();
+  }
+
+  Status run(const TensorArgs& args, void*, size_t, void* stream) const override {
     DwParams p = params_;
-    p.x = t.input;
-    p.filter = t.filter;
-    p.bias = t.bias;
-    p.y = t.output;
+    p.x = args.input();
+    p.filter = args.filter();
+    p.bias = args.bias();
+    p.y = args.output();
     // params_ says whether C (or OW) allows vector accesses; the pointers decide per run. Misaligned
     // tensors (a view offset by one element, say) take the kernels' checked element-wise paths.
-    p.vec_in = p.vec_in && aligned(t.input, in_align_);
-    p.vec_out = p.vec_out && aligned(t.output, out_align_);
-    switch (choice_.variant) {
-      case Variant::kNhwcSpecialized:
-        return dw::launch_nhwc_specialized(choice_, cfg_, p, stream);
-      case Variant::kNhwcGeneric:
-        return dw::launch_nhwc_generic(choice_, cfg_, p, stream);
-      case Variant::kNchwGeneric:
-        return dw::launch_nchw_generic(choice_, cfg_, p, stream);
-      case Variant::kDirect:
-        return dw::launch_direct(choice_, cfg_, p, stream);
-    }
-    return Status(StatusCode::kInternalError, "depthwise: unknown kernel variant");
+    p.vec_in = p.vec_in && aligned(p.x, in_align_);
+    p.vec_out = p.vec_out && aligned(p.y, out_align_);
+    return dw::launch(kernel_, name_.c_str(), cfg_, p, stream);
   }
 
  private:
   std::string name_;
+  ResolveFn resolve_;
   KernelChoice choice_;
   LaunchConfig cfg_;
   DwParams params_;
   size_t in_align_, out_align_;
+  KernelFn kernel_ = nullptr;
 };
+
+Offer accept(std::string name, ResolveFn resolve, const KernelChoice& k, const LaunchConfig& cfg, const DwParams& d,
+             size_t in_align, size_t out_align) {
+  return Offer::accept(std::make_unique<DepthwiseImpl>(std::move(name), resolve, k, cfg, d, in_align, out_align));
+}
+
+Offer decline(std::string name, std::string reason) { return Offer::decline(std::move(name), std::move(reason)); }
+
+// The shared-memory limits of the device the plan runs on: a block's maximum (opt-in) and the staging
+// budget of the generic kernels (traits.hpp).
+struct SmemLimits {
+  int64_t per_block;
+  int64_t budget;
+  std::string device;  // for messages
+};
+
+SmemLimits smem_limits(const OfferContext& ctx) {
+  if (ctx.device == nullptr)  // not reached: the cuda backend always describes its device
+    return {dw::kMaxSmemBytesPerBlock, dw::kGenericSmemBudgetBytes, "the device"};
+  const detail::DeviceInfo& d = *ctx.device;
+  return {d.smem_per_block_optin,
+          dw::generic_smem_budget(d.smem_per_sm, d.smem_reserved_per_block, d.smem_per_block_optin), d.name};
+}
 
 // What every kernel reads from the problem.
 DwParams common_params(const Problem& p) {
@@ -90,9 +123,7 @@ DwParams common_params(const Problem& p) {
   } else {  // [C*M][1][KH][KW]
     d.w_tap_stride = 1, d.w_oc_stride = d.kh * d.kw;
   }
-  d.act = p.activation() == Activation::kRelu    ? dw::kActRelu
-          : p.activation() == Activation::kRelu6 ? dw::kActRelu6
-                                                 : dw::kActNone;
+  d.act = activation_code(p.activation());
   d.nchw = p.layout() == Layout::kNCHW;
   return d;
 }
@@ -110,13 +141,18 @@ std::string int32_bounds(const Problem& p, int64_t image_in, int64_t image_out, 
                           dw::halo_extent(1, p.kh(), 1, p.dilation_h()) + p.pad_top();
   const int64_t reach_w = (ceil_div(p.out_w(), tile_w) * tile_w) * p.stride_w() +
                           dw::halo_extent(1, p.kw(), 1, p.dilation_w()) + p.pad_left();
-  const Bound bounds[] = {{"input elements per image", image_in},   {"output elements per image", image_out},
-                          {"filter elements", p.filter_elements()}, {"tiles", tiles},
-                          {"input rows reached", reach_h},          {"input columns reached", reach_w}};
+  const Bound bounds[] = {{"input elements per image", image_in},
+                          {"output elements per image", image_out},
+                          {"filter elements", p.filter_elements()},
+                          {"input rows reached", reach_h},
+                          {"input columns reached", reach_w}};
   for (const Bound& b : bounds) {
     if (b.value > kInt32Max) {
       return std::string(b.what) + " " + std::to_string(b.value) + " exceed the 32-bit indexing of the tiled kernels";
     }
+  }
+  if (tiles > kMaxTiles) {
+    return "tiles " + std::to_string(tiles) + " exceed the 2^30 bound of the tiled kernels' 32-bit grid-stride loop";
   }
   return "";
 }
@@ -130,14 +166,6 @@ int64_t prod(std::initializer_list<int64_t> v) {
   }
   return r;
 }
-
-struct Offer {
-  std::string name;                    // the concrete implementation name (also on rejection, if known)
-  std::string reason;                  // empty: accepted
-  std::unique_ptr<detail::Impl> impl;  // set when accepted
-};
-
-Offer decline(std::string name, std::string reason) { return Offer{std::move(name), std::move(reason), nullptr}; }
 
 // --- 1. specialized NHWC -------------------------------------------------------------------------
 
@@ -168,7 +196,8 @@ std::string specialized_list() {
   return s;
 }
 
-Offer offer_nhwc_specialized(const Problem& p) {
+Offer offer_nhwc_specialized(const OfferContext& ctx) {
+  const Problem& p = ctx.problem;
   const std::string family = "dw_fwd_nhwc_k{K}s{S}";
   if (p.layout() != Layout::kNHWC) return decline(family, "layout is nchw; the specialized kernels are NHWC");
   if (p.kh() != p.kw()) return decline(family, "filter " + dims(p.kh(), p.kw()) + " is not square");
@@ -197,21 +226,25 @@ Offer offer_nhwc_specialized(const Problem& p) {
   const std::string bound = int32_bounds(p, prod({p.h(), p.w(), p.c()}), prod({p.out_h(), p.out_w(), p.c()}), tiles,
                                          shape.tile_h, shape.tile_w);
   if (!bound.empty()) return decline(name, bound);
+  if (const SmemLimits lim = smem_limits(ctx); shape.smem > lim.per_block) {
+    return decline(name, "the tile needs " + std::to_string(shape.smem) + " bytes of shared memory, over the " +
+                             std::to_string(lim.per_block) + " a block can have on " + lim.device);
+  }
   d.vec_in = vec_c;
   d.vec_out = p.c() % 2 == 0;
   KernelChoice k;
-  k.variant = Variant::kNhwcSpecialized;
   k.dtype = p.dtype();
   k.kernel = static_cast<int>(p.kh());
   k.stride = static_cast<int>(p.stride_h());
   const LaunchConfig cfg{tiles, shape.threads, shape.smem};
   const size_t es = dtype_size(p.dtype());
-  return Offer{name, "", std::make_unique<DepthwiseImpl>(name, k, cfg, d, 16, 2 * es)};
+  return accept(name, dw::resolve_nhwc_specialized, k, cfg, d, 16, 2 * es);
 }
 
 // --- 2. generic NHWC -----------------------------------------------------------------------------
 
-Offer offer_nhwc_generic(const Problem& p) {
+Offer offer_nhwc_generic(const OfferContext& ctx) {
+  const Problem& p = ctx.problem;
   if (p.layout() != Layout::kNHWC) return decline("dw_fwd_nhwc_generic", "layout is nchw");
   const bool slide = p.stride_w() == 1 && p.dilation_w() == 1;
   const int tile_h = slide ? dw::NhwcGenericTraits<true>::kTileH : dw::NhwcGenericTraits<false>::kTileH;
@@ -221,14 +254,15 @@ Offer offer_nhwc_generic(const Problem& p) {
   const bool vec_c = p.m() == 1 && p.c() % vec == 0;
   const std::string name = std::string("dw_fwd_nhwc_generic") + (slide ? "_slidew_" : "_") + to_string(p.dtype()) +
                            "x" + std::to_string(vec_c ? vec : 1) + "_tile" + dims(tile_h, tile_w);
+  const SmemLimits lim = smem_limits(ctx);
   const dw::GenericGeometry g = dw::nhwc_generic_geometry(tile_h, tile_w, p.kh(), p.kw(), p.stride_h(), p.stride_w(),
-                                                          p.dilation_h(), p.dilation_w(), dw::kGenericSmemBudgetBytes);
+                                                          p.dilation_h(), p.dilation_w(), lim.budget, lim.per_block);
   if (!g.fits) {
     return decline(name, "one filter row's staged input needs " +
                              std::to_string(dw::nhwc_generic_smem_bytes(tile_h, tile_w, 1, p.kw(), p.stride_h(),
                                                                         p.stride_w(), p.dilation_h(), p.dilation_w())) +
-                             " bytes of shared memory, over the " + std::to_string(dw::kMaxSmemBytesPerBlock) +
-                             " a block can have");
+                             " bytes of shared memory, over the " + std::to_string(lim.per_block) +
+                             " a block can have on " + lim.device);
   }
   DwParams d = common_params(p);
   d.geo = g;
@@ -242,12 +276,11 @@ Offer offer_nhwc_generic(const Problem& p) {
   d.vec_in = vec_c;
   d.vec_out = d.cm % 2 == 0;
   KernelChoice k;
-  k.variant = Variant::kNhwcGeneric;
   k.dtype = p.dtype();
   k.slide_w = slide;
   const LaunchConfig cfg{tiles, threads, g.smem_bytes};
   const size_t es = dtype_size(p.dtype());
-  return Offer{name, "", std::make_unique<DepthwiseImpl>(name, k, cfg, d, 16, 2 * es)};
+  return accept(name, dw::resolve_nhwc_generic, k, cfg, d, 16, 2 * es);
 }
 
 // --- 3. generic NCHW -----------------------------------------------------------------------------
@@ -262,7 +295,7 @@ struct NchwShape {
 // the least modeled work (output slots computed, including those past the edge, times taps, plus the
 // staged input). Shapes whose passes stay within the staging budget come first; beyond it only when
 // no shape fits (one filter row at a time, up to a block's maximum).
-NchwShape choose_nchw_shape(const Problem& p, int reg_h, int reg_w, int threads) {
+NchwShape choose_nchw_shape(const Problem& p, int reg_h, int reg_w, int threads, const SmemLimits& lim) {
   NchwShape best, best_over_budget;
   const int64_t planes = p.n() * p.c() * p.m();
   const double taps = static_cast<double>(p.kh()) * static_cast<double>(p.kw());
@@ -272,7 +305,7 @@ NchwShape choose_nchw_shape(const Problem& p, int reg_h, int reg_w, int threads)
       const int tile_h = ty * reg_h, tile_w = tx * reg_w;
       const dw::GenericGeometry g =
           dw::nchw_generic_geometry(tz, tile_h, tile_w, p.kh(), p.kw(), p.stride_h(), p.stride_w(), p.dilation_h(),
-                                    p.dilation_w(), reg_w, dw::kGenericSmemBudgetBytes);
+                                    p.dilation_w(), reg_w, lim.budget, lim.per_block);
       if (!g.fits) continue;
       const double blocks = static_cast<double>(ceil_div(p.out_h(), tile_h)) *
                             static_cast<double>(ceil_div(p.out_w(), tile_w)) *
@@ -281,24 +314,26 @@ NchwShape choose_nchw_shape(const Problem& p, int reg_h, int reg_w, int threads)
                             static_cast<double>(dw::halo_extent(tile_h, p.kh(), p.stride_h(), p.dilation_h())) *
                             static_cast<double>(g.region_w);
       const double cost = blocks * (static_cast<double>(threads) * reg_h * reg_w * taps + 4.0 * staged);
-      NchwShape& slot = g.smem_bytes <= dw::kGenericSmemBudgetBytes ? best : best_over_budget;
+      NchwShape& slot = g.smem_bytes <= lim.budget ? best : best_over_budget;
       if (slot.tx == 0 || cost < slot.cost) slot = NchwShape{tx, ty, tz, g, cost};
     }
   }
   return best.tx != 0 ? best : best_over_budget;
 }
 
-Offer offer_nchw_generic(const Problem& p) {
+Offer offer_nchw_generic(const OfferContext& ctx) {
+  const Problem& p = ctx.problem;
   if (p.layout() != Layout::kNCHW) return decline("dw_fwd_nchw_generic", "layout is nhwc");
   const bool slide = p.stride_w() == 1 && p.dilation_w() == 1;
   const int reg_h = slide ? dw::NchwGenericTraits<true>::kRegH : dw::NchwGenericTraits<false>::kRegH;
   const int reg_w = slide ? dw::NchwGenericTraits<true>::kRegW : dw::NchwGenericTraits<false>::kRegW;
   const int threads = slide ? dw::NchwGenericTraits<true>::kThreads : dw::NchwGenericTraits<false>::kThreads;
   const std::string family = std::string("dw_fwd_nchw_generic") + (slide ? "_slidew_" : "_") + to_string(p.dtype());
-  const NchwShape shape = choose_nchw_shape(p, reg_h, reg_w, threads);
+  const SmemLimits lim = smem_limits(ctx);
+  const NchwShape shape = choose_nchw_shape(p, reg_h, reg_w, threads, lim);
   if (shape.tx == 0) {
-    return decline(family, "one filter row's staged input needs more than " +
-                               std::to_string(dw::kMaxSmemBytesPerBlock) + " bytes of shared memory for any tile");
+    return decline(family, "one filter row's staged input needs more than the " + std::to_string(lim.per_block) +
+                               " bytes of shared memory a block can have on " + lim.device + ", for any tile");
   }
   const dw::GenericGeometry& g = shape.geo;
   std::string name = family + "_tile" + dims(g.tile_h, g.tile_w);
@@ -318,53 +353,33 @@ Offer offer_nchw_generic(const Problem& p) {
   d.vec_in = false;  // staging reads rows element-wise (coalesced along W)
   d.vec_out = p.out_w() % 4 == 0;
   KernelChoice k;
-  k.variant = Variant::kNchwGeneric;
   k.dtype = p.dtype();
   k.slide_w = slide;
   const LaunchConfig cfg{tiles, threads, g.smem_bytes};
   const size_t es = dtype_size(p.dtype());
-  return Offer{name, "", std::make_unique<DepthwiseImpl>(name, k, cfg, d, 16, 4 * es)};
+  return accept(name, dw::resolve_nchw_generic, k, cfg, d, 16, 4 * es);
 }
 
 // --- 4. direct -----------------------------------------------------------------------------------
 
-Offer offer_direct(const Problem& p) {
+Offer offer_direct(const OfferContext& ctx) {
+  const Problem& p = ctx.problem;
   const std::string name = std::string("dw_fwd_") + to_string(p.layout()) + "_direct_" + to_string(p.dtype());
   const DwParams d = common_params(p);
   KernelChoice k;
-  k.variant = Variant::kDirect;
   k.dtype = p.dtype();
-  // A grid-stride loop covers what a capped grid does not.
+  // A grid-stride loop (64-bit) covers what a capped grid does not.
   const int64_t blocks = std::min<int64_t>(ceil_div(p.output_elements(), dw::kDirectThreads), int64_t{1} << 20);
   const LaunchConfig cfg{std::max<int64_t>(blocks, 1), dw::kDirectThreads, 0};
-  return Offer{name, "", std::make_unique<DepthwiseImpl>(name, k, cfg, d, 1, 1)};
+  return accept(name, dw::resolve_direct, k, cfg, d, 1, 1);
 }
 
 }  // namespace
 
-void select_depthwise(const Problem& problem, const PlanOptions& options, detail::Selection* out) {
-  using OfferFn = Offer (*)(const Problem&);
-  static const OfferFn kList[] = {offer_nhwc_specialized, offer_nhwc_generic, offer_nchw_generic, offer_direct};
-  if (problem.op() != Op::kDepthwise) {
-    out->rejections.push_back({"cuda", "", std::string("op ") + to_string(problem.op()) + " has no depthwise kernel"});
-    out->status = Status(StatusCode::kNotSupported, "the depthwise kernels run op depthwise only");
-    return;
-  }
-  for (OfferFn fn : kList) {
-    Offer offer = fn(problem);
-    if (!offer.impl) {
-      out->rejections.push_back({"cuda", offer.name, offer.reason});
-      continue;
-    }
-    if (std::string why; detail::skipped_by_options(offer.name, options, &why)) {
-      out->rejections.push_back({"cuda", offer.name, why});
-      continue;
-    }
-    out->impl = std::move(offer.impl);
-    return;
-  }
-  out->status = Status(StatusCode::kNotSupported, "no depthwise kernel of the cuda backend accepts " +
-                                                      problem.descriptor() + " with the given options");
+const std::vector<detail::OfferFn>& depthwise_forward_offers() {
+  static const std::vector<detail::OfferFn> offers = {offer_nhwc_specialized, offer_nhwc_generic, offer_nchw_generic,
+                                                      offer_direct};
+  return offers;
 }
 
 }  // namespace dsconv::cuda

@@ -1,4 +1,4 @@
-#include "cuda/runtime.hpp"
+#include "cuda/common/runtime.hpp"
 
 #include <string>
 
@@ -42,30 +42,77 @@ Status device_error(cudaError_t err, const std::string& what) {
                           "): " + cudaGetErrorString(err));
 }
 
-bool device_present(std::string* why) {
-#if defined(DSCONV_CUDA_EMULATION)
-  (void)why;
-  return true;
-#else
+namespace {
+
+// "no CUDA device: ..." for a failed probe, "" for a usable device.
+std::string probe_device() {
   // Without a driver the runtime answers cudaErrorInsufficientDriver (35) or cudaErrorNoDevice (100);
   // both are a plain "no device" here, never a crash.
-  static const std::string reason = [] {
-    int count = 0;
-    const cudaError_t err = cudaGetDeviceCount(&count);
-    if (err != cudaSuccess) {
-      (void)cudaGetLastError();
-      std::string r = std::string("no CUDA device: cudaGetDeviceCount failed with ") + cudaGetErrorName(err) + " (" +
-                      std::to_string(static_cast<int>(err)) + "): " + cudaGetErrorString(err);
-      if (err == cudaErrorInsufficientDriver || err == cudaErrorNoDevice)
-        r += " (no NVIDIA GPU with a driver at least as new as this CUDA runtime is visible)";
-      return r;
-    }
-    if (count == 0) return std::string("no CUDA device: cudaGetDeviceCount found none");
-    return std::string();
-  }();
+  int count = 0;
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    (void)cudaGetLastError();
+    std::string r = std::string("no CUDA device: cudaGetDeviceCount failed with ") + cudaGetErrorName(err) + " (" +
+                    std::to_string(static_cast<int>(err)) + "): " + cudaGetErrorString(err);
+    if (err == cudaErrorInsufficientDriver || err == cudaErrorNoDevice)
+      r += " (no NVIDIA GPU with a driver at least as new as this CUDA runtime is visible)";
+    return r;
+  }
+  if (count == 0) return "no CUDA device: cudaGetDeviceCount found none";
+  return "";
+}
+
+}  // namespace
+
+bool device_present(std::string* why) {
+#if defined(DSCONV_CUDA_EMULATION)
+  const std::string reason = probe_device();
+#else
+  static const std::string reason = probe_device();
+#endif
   if (!reason.empty() && why != nullptr) *why = reason;
   return reason.empty();
-#endif
+}
+
+Status query_device_info(detail::DeviceInfo* info) {
+  if (info == nullptr) return Status(StatusCode::kInvalidArgument, "query_device_info: info is null");
+  if (std::string why; !device_present(&why)) return Status(StatusCode::kNoDevice, why);
+  int device = 0;
+  DSCONV_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
+  detail::DeviceInfo d;
+  struct Query {
+    cudaDeviceAttr attr;
+    int* out;
+  };
+  int optin = 0, per_sm = 0, reserved = 0, l2 = 0;
+  const Query queries[] = {{cudaDevAttrComputeCapabilityMajor, &d.cc_major},
+                           {cudaDevAttrComputeCapabilityMinor, &d.cc_minor},
+                           {cudaDevAttrMultiProcessorCount, &d.sm_count},
+                           {cudaDevAttrMaxSharedMemoryPerBlockOptin, &optin},
+                           {cudaDevAttrMaxSharedMemoryPerMultiprocessor, &per_sm},
+                           {cudaDevAttrReservedSharedMemoryPerBlock, &reserved},
+                           {cudaDevAttrMaxThreadsPerMultiProcessor, &d.max_threads_per_sm},
+                           {cudaDevAttrMaxBlocksPerMultiprocessor, &d.max_blocks_per_sm},
+                           {cudaDevAttrMaxRegistersPerMultiprocessor, &d.regs_per_sm},
+                           {cudaDevAttrL2CacheSize, &l2}};
+  for (const Query& q : queries)
+    DSCONV_CUDA_TRY(cudaDeviceGetAttribute(q.out, q.attr, device),
+                    "cudaDeviceGetAttribute(" + std::to_string(static_cast<int>(q.attr)) + ")");
+  d.smem_per_block = 48 * 1024;
+  d.smem_per_block_optin = optin;
+  d.smem_per_sm = per_sm;
+  d.smem_reserved_per_block = reserved;
+  d.l2_bytes = l2;
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) == cudaSuccess) {
+    d.name = prop.name;
+  } else {
+    (void)cudaGetLastError();
+    d.name = "device " + std::to_string(device);
+  }
+  d.name += " (sm_" + std::to_string(d.arch()) + ")";
+  *info = d;
+  return Status::ok();
 }
 
 Status device_alloc(void** p, size_t bytes) {
@@ -133,7 +180,8 @@ Status memset_async(void* p, int value, size_t bytes, void* stream) {
 Status copy_device_async(void* dst, const void* src, size_t bytes, void* stream) {
   if (bytes == 0) return Status::ok();
   if (dst == nullptr || src == nullptr)
-    return Status(StatusCode::kInvalidArgument, std::string("copy_device_async: ") + (dst ? "src" : "dst") + " is null");
+    return Status(StatusCode::kInvalidArgument,
+                  std::string("copy_device_async: ") + (dst ? "src" : "dst") + " is null");
   if (!device_present(nullptr)) return no_device_status();
   DSCONV_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream)),
                   "cudaMemcpyAsync (device to device) of " + std::to_string(bytes) + " bytes");

@@ -1,21 +1,20 @@
 // Plan creation (dispatch) and the checks every run shares. Backends see only validated problems
 // and checked tensors.
+#include <algorithm>
 #include <cstdint>
 #include <sstream>
 #include <string>
 
 #include "src/auto_choice.hpp"
-#include "src/backend.hpp"
+#include "src/dispatch/backend.hpp"
 
 namespace dsconv {
 
 namespace {
 
-const char* const kKnownBackends[] = {"auto", "cpu-ref", "cpu", "cuda", "cudnn"};
-
-std::string built_list() {
+std::string list_of(const std::vector<std::string>& names, const char* last_sep = ", ") {
   std::string s;
-  for (const std::string& n : built_backends()) s += (s.empty() ? "" : ", ") + n;
+  for (size_t i = 0; i < names.size(); ++i) s += (i == 0 ? "" : i + 1 == names.size() ? last_sep : ", ") + names[i];
   return s;
 }
 
@@ -43,11 +42,9 @@ Plan& Plan::operator=(Plan&&) noexcept = default;
 
 Result<Plan> Plan::create(const Problem& problem, std::string_view backend, const PlanOptions& options) {
   const std::string want(backend);
-  bool known = false;
-  for (const char* k : kKnownBackends) known = known || want == k;
-  if (!known) {
-    return Status(StatusCode::kInvalidArgument,
-                  "backend must be one of auto, cpu-ref, cpu, cuda, cudnn; got '" + want + "'");
+  const std::vector<std::string> known = known_backends();
+  if (std::find(known.begin(), known.end(), want) == known.end()) {
+    return Status(StatusCode::kInvalidArgument, "backend must be one of " + list_of(known) + "; got '" + want + "'");
   }
   if (problem.output_elements() == 0) {
     return Status(StatusCode::kInvalidArgument, "problem was not created by Problem::create (empty output)");
@@ -55,18 +52,21 @@ Result<Plan> Plan::create(const Problem& problem, std::string_view backend, cons
 
   auto state = std::make_unique<State>();
   state->problem = problem;
+  // The environment's autotune switch is read here, once; backends see only PlanOptions.
+  PlanOptions opts = options;
+  opts.autotune = detail::autotune_requested(options);
 
-  if (want != "auto") {
+  if (want != detail::backend_names::kAuto) {
     const detail::Backend* b = detail::find_backend(want);
     if (b == nullptr) {
       return Status(StatusCode::kBackendUnavailable,
-                    "backend '" + want + "' is not built into this library (built: " + built_list() + ")");
+                    "backend '" + want + "' is not built into this library (built: " + list_of(built_backends()) + ")");
     }
     std::string why;
     if (!b->available(&why)) {
       return Status(StatusCode::kNoDevice, "backend '" + want + "' cannot run: " + why);
     }
-    detail::Selection sel = b->select(problem, options);
+    detail::Selection sel = detail::select(*b, problem, opts);
     if (!sel.impl) {
       std::string msg = "backend '" + want + "' cannot run " + problem.descriptor();
       for (const Rejection& r : sel.rejections)
@@ -78,7 +78,7 @@ Result<Plan> Plan::create(const Problem& problem, std::string_view backend, cons
     state->impl = std::move(sel.impl);
     state->rejections = std::move(sel.rejections);
   } else {
-    detail::AutoChoice choice = detail::choose_auto(problem, options);  // src/auto_choice.hpp
+    detail::AutoChoice choice = detail::choose_auto(problem, opts);  // src/auto_choice.hpp
     if (!choice.impl) return choice.status;
     state->backend = choice.backend;
     state->impl = std::move(choice.impl);
@@ -113,44 +113,54 @@ std::string Plan::explain() const {
 }
 
 Status Plan::run(const Tensors& t, void* workspace, size_t workspace_size, void* stream) const {
+  return run(TensorArgs(t), workspace, workspace_size, stream);
+}
+
+Status Plan::run(const TensorArgs& args, void* workspace, size_t workspace_size, void* stream) const {
   if (!state_) return Status(StatusCode::kInvalidArgument, "plan is empty (moved from or default-constructed)");
   const Problem& p = state_->problem;
-  if (t.input == nullptr) return Status(StatusCode::kInvalidArgument, "tensors.input is null");
-  if (t.filter == nullptr) return Status(StatusCode::kInvalidArgument, "tensors.filter is null");
-  if (t.output == nullptr) return Status(StatusCode::kInvalidArgument, "tensors.output is null");
-  if (p.op() == Op::kSeparable && t.pointwise == nullptr)
-    return Status(StatusCode::kInvalidArgument, "tensors.pointwise is null but op is separable");
-  if (p.op() != Op::kSeparable && t.pointwise != nullptr)
-    return Status(StatusCode::kInvalidArgument,
-                  std::string("tensors.pointwise must be null for op ") + to_string(p.op()));
-  if (p.has_bias() && t.bias == nullptr)
-    return Status(StatusCode::kInvalidArgument, "tensors.bias is null but the problem has a bias");
-  if (!p.has_bias() && t.bias != nullptr)
-    return Status(StatusCode::kInvalidArgument, "tensors.bias must be null: the problem has no bias");
+  // Every slot against the problem's use of it, in slot order (so the first missing tensor is named).
+  for (int i = 0; i < kArgCount; ++i) {
+    const Arg slot = static_cast<Arg>(i);
+    const bool given = args.get(slot) != nullptr;
+    const ArgUse use = p.arg_use(slot);
+    if (use != ArgUse::kUnused && !given) {
+      std::string why;
+      if (slot == Arg::kPointwise) why = " but op is separable";
+      if (slot == Arg::kBias) why = " but the problem has a bias";
+      return Status(StatusCode::kInvalidArgument, std::string("tensors.") + to_string(slot) + " is null" + why);
+    }
+    if (use == ArgUse::kUnused && given) {
+      std::string why = slot == Arg::kPointwise ? std::string(" for op ") + to_string(p.op())
+                        : slot == Arg::kBias    ? std::string(": the problem has no bias")
+                                                : std::string(": the problem does not use it");
+      return Status(StatusCode::kInvalidArgument, std::string("tensors.") + to_string(slot) + " must be null" + why);
+    }
+  }
   const size_t need = workspace_bytes();
   if (workspace_size < need)
     return Status(StatusCode::kInsufficientWorkspace, "workspace_size is " + std::to_string(workspace_size) +
                                                           " bytes; the plan needs " + std::to_string(need));
   if (need > 0 && workspace == nullptr)
     return Status(StatusCode::kInvalidArgument, "workspace is null; the plan needs " + std::to_string(need) + " bytes");
+  // Nothing the run writes may overlap anything else it touches: in-place runs are not supported.
   const size_t es = dtype_size(p.dtype());
-  const size_t out_bytes = static_cast<size_t>(p.output_elements()) * es;
-  struct Named {
-    const char* name;
-    const void* ptr;
-    size_t bytes;
-  };
-  const Named inputs[] = {{"input", t.input, static_cast<size_t>(p.input_elements()) * es},
-                          {"filter", t.filter, static_cast<size_t>(p.filter_elements()) * es},
-                          {"pointwise", t.pointwise, static_cast<size_t>(p.pointwise_elements()) * es},
-                          {"bias", t.bias, static_cast<size_t>(p.bias_elements()) * es},
-                          {"workspace", workspace, need}};
-  for (const Named& n : inputs) {
-    if (n.ptr != nullptr && overlaps(n.ptr, n.bytes, t.output, out_bytes))
+  auto bytes = [&](Arg slot) { return static_cast<size_t>(p.arg_elements(slot)) * es; };
+  for (int o = 0; o < kArgCount; ++o) {
+    const Arg out = static_cast<Arg>(o);
+    if (p.arg_use(out) != ArgUse::kWritten) continue;
+    for (int i = 0; i < kArgCount; ++i) {
+      const Arg other = static_cast<Arg>(i);
+      if (other == out || p.arg_use(other) == ArgUse::kUnused) continue;
+      if (overlaps(args.get(other), bytes(other), args.get(out), bytes(out)))
+        return Status(StatusCode::kInvalidArgument, std::string("tensors.") + to_string(out) + " overlaps " +
+                                                        to_string(other) + " (in-place is not supported)");
+    }
+    if (workspace != nullptr && overlaps(workspace, need, args.get(out), bytes(out)))
       return Status(StatusCode::kInvalidArgument,
-                    std::string("tensors.output overlaps ") + n.name + " (in-place is not supported)");
+                    std::string("tensors.") + to_string(out) + " overlaps workspace (in-place is not supported)");
   }
-  return state_->impl->run(t, workspace, workspace_size, stream);
+  return state_->impl->run(args, workspace, workspace_size, stream);
 }
 
 }  // namespace dsconv

@@ -118,6 +118,11 @@ struct Selection {
 // The walker: the backend's list for the problem's (op, direction), in order; the first offer that
 // accepts and that the options allow is prepared and returned. The backend must be available.
 Selection select(const Backend& backend, const Problem& problem, const PlanOptions& options);
+// The same for a given device description instead of the backend's current device (the performance
+// model and tests select for sm_86 or sm_90 on any machine). prepare = false skips Impl::prepare, for a
+// selection that will not run on this machine.
+Selection select_for_device(const Backend& backend, const Problem& problem, const PlanOptions& options,
+                            const DeviceInfo& device, bool prepare);
 
 // Whether options exclude an implementation: its name starts with a skip_implementations prefix, or
 // only_implementations is not empty and its name starts with none of those. *why gets the reason.

@@ -79,17 +79,12 @@ Offer Offer::decline(std::string name, std::string reason, StatusCode code) {
   return o;
 }
 
-Selection select(const Backend& backend, const Problem& problem, const PlanOptions& options) {
+namespace {
+
+Selection walk(const Backend& backend, const Problem& problem, const PlanOptions& options, const DeviceInfo* device,
+               bool prepare) {
   Selection sel;
   const std::string bname = backend.name();
-  DeviceInfo device;
-  if (backend.memory_space() == MemorySpace::kDevice) {
-    if (Status s = backend.device_info(&device); !s) {
-      sel.rejections.push_back({bname, "", s.message()});
-      sel.status = s;
-      return sel;
-    }
-  }
   const ImplList* list = nullptr;
   for (const ImplList& l : backend.lists())
     if (l.op == problem.op() && l.direction == problem.direction()) list = &l;
@@ -101,7 +96,7 @@ Selection select(const Backend& backend, const Problem& problem, const PlanOptio
     return sel;
   }
 
-  const OfferContext ctx{problem, options, device.valid() ? &device : nullptr, backend};
+  const OfferContext ctx{problem, options, device, backend};
   StatusCode code = StatusCode::kNotSupported;
   for (OfferFn fn : list->offers) {
     Offer offer = fn(ctx);
@@ -115,10 +110,12 @@ Selection select(const Backend& backend, const Problem& problem, const PlanOptio
       sel.rejections.push_back({bname, name, why});
       continue;
     }
-    if (Status s = offer.impl->prepare(); !s) {
-      sel.rejections.push_back({bname, name, "could not be prepared: " + s.message()});
-      code = s.code();
-      continue;
+    if (prepare) {
+      if (Status s = offer.impl->prepare(); !s) {
+        sel.rejections.push_back({bname, name, "could not be prepared: " + s.message()});
+        code = s.code();
+        continue;
+      }
     }
     sel.impl = std::move(offer.impl);
     return sel;
@@ -126,6 +123,26 @@ Selection select(const Backend& backend, const Problem& problem, const PlanOptio
   sel.status = Status(code, std::string("no implementation of the ") + bname + " backend accepts " +
                                 problem.descriptor() + " with the given options");
   return sel;
+}
+
+}  // namespace
+
+Selection select(const Backend& backend, const Problem& problem, const PlanOptions& options) {
+  DeviceInfo device;
+  if (backend.memory_space() == MemorySpace::kDevice) {
+    if (Status s = backend.device_info(&device); !s) {
+      Selection sel;
+      sel.rejections.push_back({backend.name(), "", s.message()});
+      sel.status = s;
+      return sel;
+    }
+  }
+  return walk(backend, problem, options, device.valid() ? &device : nullptr, true);
+}
+
+Selection select_for_device(const Backend& backend, const Problem& problem, const PlanOptions& options,
+                            const DeviceInfo& device, bool prepare) {
+  return walk(backend, problem, options, &device, prepare);
 }
 
 }  // namespace dsconv::detail

@@ -1,7 +1,11 @@
 // Shared memory in the emulator: static __shared__ storage belongs to one block at a time, dynamic
 // shared memory (DSCONV_DYNAMIC_SMEM) has the launch's size and alignment, also above 48 KiB, and
 // launches that ask for too much are errors, not crashes.
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <thread>
 #include <vector>
 
 #include "cuda/test_emu_support.hpp"
@@ -105,7 +109,94 @@ TEST(EmuShared, TooMuchDynamicSharedMemoryIsALaunchError) {
   EXPECT_EQ(out.download(), std::vector<int>(32, 1));
 }
 
+// Two host threads launch one kernel with different dynamic shared-memory sizes above 48 KiB, many times:
+// every launch succeeds. (Setting the kernel's limit to each launch's own size, as a launch helper might,
+// lets thread A's "set 100 KiB" be overwritten by thread B's "set 60 KiB" before A launches.)
+__global__ void fill_dynamic_smem(int* out, int n) {
+  DSCONV_DYNAMIC_SMEM(int, buf);
+  for (int i = static_cast<int>(threadIdx.x); i < n; i += static_cast<int>(blockDim.x)) buf[i] = i;
+  __syncthreads();
+  if (threadIdx.x == 0) out[blockIdx.x] = buf[n - 1];
+}
+
+TEST(EmuShared, ConcurrentLaunchesWithDifferentSharedMemorySizes) {
+  EMU_REQUIRE_DEVICE();
+  int optin = 0;
+  EMU_ASSERT_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+  const int sizes[2] = {60 * 1024, std::min(optin, 96 * 1024)};
+  std::atomic<int> failures{0};
+  auto worker = [&](int which) {
+    const int n = sizes[which] / static_cast<int>(sizeof(int));
+    DeviceArray<int> out(2);
+    for (int i = 0; i < 25; ++i) {
+      if (dsconv::cuda::launch(fill_dynamic_smem, dim3(2), dim3(64), static_cast<size_t>(sizes[which]), nullptr,
+                               out.get(), n) != cudaSuccess)
+        ++failures;
+    }
+    if (cudaDeviceSynchronize() != cudaSuccess || out.download() != std::vector<int>{n - 1, n - 1}) ++failures;
+  };
+  std::thread a(worker, 0), b(worker, 1);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
 #if defined(DSCONV_CUDA_EMULATION)
+// As on a GPU: a kernel may launch with more than 48 KiB of dynamic shared memory only after it opted in
+// (cudaFuncSetAttribute), and never with more than the device allows a block.
+__global__ void touch_first(int* out) {
+  DSCONV_DYNAMIC_SMEM(int, buf);
+  buf[0] = 5;
+  out[0] = buf[0];
+}
+
+TEST(EmuShared, MoreThan48KiBNeedsTheOptIn) {
+  DeviceArray<int> out(1);
+  const size_t big = 64 * 1024;
+  EXPECT_EQ(dsconv::emu::launch_kernel(touch_first, dim3(1), dim3(32), big, nullptr, out.get()), cudaErrorInvalidValue)
+      << "a launch above 48 KiB without the opt-in";
+  EXPECT_EQ(dsconv::emu::launch_kernel(touch_first, dim3(1), dim3(32), 48 * 1024, nullptr, out.get()), cudaSuccess);
+  EMU_ASSERT_CUDA(cudaFuncSetAttribute(reinterpret_cast<const void*>(touch_first),
+                                       cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(big)));
+  EXPECT_EQ(dsconv::emu::launch_kernel(touch_first, dim3(1), dim3(32), big, nullptr, out.get()), cudaSuccess);
+  EXPECT_EQ(dsconv::emu::launch_kernel(touch_first, dim3(1), dim3(32), big + 4, nullptr, out.get()),
+            cudaErrorInvalidValue)
+      << "above the kernel's opted-in limit";
+  EXPECT_EQ(out.download(), std::vector<int>{5});
+}
+
+// DSCONV_EMU_DEVICE picks the architecture the emulator reports and enforces.
+TEST(EmuShared, TheImpersonatedDeviceSetsTheLimits) {
+  struct Restore {
+    ~Restore() { ::unsetenv("DSCONV_EMU_DEVICE"); }
+  } restore;
+  ::setenv("DSCONV_EMU_DEVICE", "sm_86", 1);
+  int optin = 0, major = 0, minor = 0, sms = 0, per_sm = 0;
+  EMU_ASSERT_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+  EMU_ASSERT_CUDA(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0));
+  EMU_ASSERT_CUDA(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0));
+  EMU_ASSERT_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  EMU_ASSERT_CUDA(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, 0));
+  EXPECT_EQ(optin, 99 * 1024);
+  EXPECT_EQ(major * 10 + minor, 86);
+  EXPECT_EQ(sms, 72);
+  EXPECT_EQ(per_sm, 100 * 1024);
+  DeviceArray<int> out(1);
+  EXPECT_EQ(cudaFuncSetAttribute(reinterpret_cast<const void*>(touch_first),
+                                 cudaFuncAttributeMaxDynamicSharedMemorySize, 100 * 1024),
+            cudaErrorInvalidValue);
+  (void)cudaGetLastError();
+  EXPECT_EQ(dsconv::cuda::launch(touch_first, dim3(1), dim3(32), 100 * 1024, nullptr, out.get()), cudaErrorInvalidValue)
+      << "more than an sm_86 block can have";
+  EXPECT_EQ(dsconv::cuda::launch(touch_first, dim3(1), dim3(32), 99 * 1024, nullptr, out.get()), cudaSuccess);
+
+  ::setenv("DSCONV_EMU_DEVICE", "sm_75", 1);
+  int count = -1;
+  EXPECT_EQ(cudaGetDeviceCount(&count), cudaErrorNoDevice);
+  EXPECT_EQ(count, 0);
+  (void)cudaGetLastError();
+}
+
 // The emulator fills dynamic shared memory with 0xff bytes (NaN as a float) at the start of every
 // block, so a kernel that reads it before writing gets NaN, not a plausible leftover.
 __global__ void read_dynamic_smem_before_writing(unsigned* out) {

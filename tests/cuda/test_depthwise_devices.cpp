@@ -1,0 +1,168 @@
+// Kernel selection knows the device it runs on: the depthwise offers size their kernels for the described
+// device (shared memory per block and per SM), so a plan made for an sm_86 card never launches a kernel
+// that only an sm_90 block could hold. Selection is checked for every known architecture on any machine
+// (select_for_device); on the emulator the plans also run while it impersonates sm_86 and sm_90
+// (DSCONV_EMU_DEVICE), with the launch limits of that device enforced.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "cuda/common/known_devices.hpp"
+#include "dsconv/dsconv.hpp"
+#include "src/dispatch/backend.hpp"
+#include "support/tester.hpp"
+
+namespace dsconv::testing {
+namespace {
+
+// One output row of 8 at stride 4 reads 29 rows x 31 columns of 32 channels: 115,456 bytes of shared
+// memory for a single filter row, more than a block can have on sm_86/sm_89 (99 KiB), less than on sm_80
+// (163 KiB) and sm_90 (227 KiB).
+ProblemDesc strided_problem() {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = 2, d.height = 41, d.width = 37, d.channels = 32;
+  d.kernel_h = d.kernel_w = 3;
+  d.stride_h = d.stride_w = 4;
+  d.has_bias = true;
+  d.activation = Activation::kRelu6;
+  return d;
+}
+
+// The specialized 7x7 stride-2 tile stages 62.7 KiB: above the 48 KiB a kernel gets without opting in,
+// within every architecture's maximum.
+ProblemDesc k7s2_problem() {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = 1, d.height = 23, d.width = 19, d.channels = 40;
+  d.kernel_h = d.kernel_w = 7;
+  d.stride_h = d.stride_w = 2;
+  d.padding = PaddingMode::kSame;
+  return d;
+}
+
+std::string explain(const detail::Selection& s) {
+  std::string out;
+  for (const Rejection& r : s.rejections) out += r.implementation + ": " + r.reason + "\n";
+  return out;
+}
+
+detail::Selection select_on(const char* arch, const ProblemDesc& d) {
+  const detail::Backend* cuda = detail::find_backend("cuda");
+  EXPECT_NE(cuda, nullptr);
+  const detail::DeviceInfo* device = cuda::known_device(arch);
+  EXPECT_NE(device, nullptr) << arch;
+  Result<Problem> p = Problem::create(d);
+  EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+  return detail::select_for_device(*cuda, *p, PlanOptions{{"ref"}}, *device, /*prepare=*/false);
+}
+
+TEST(DepthwiseDevices, KnownArchitecturesHaveTheirLimits) {
+  ASSERT_NE(cuda::known_device("sm_86"), nullptr);
+  EXPECT_EQ(cuda::known_device("sm_86")->smem_per_block_optin, 99 * 1024);
+  EXPECT_EQ(cuda::known_device("90")->smem_per_block_optin, 227 * 1024);
+  EXPECT_EQ(cuda::known_device("sm_80")->arch(), 80);
+  EXPECT_EQ(cuda::known_device("sm_89")->sm_count, 58);
+  EXPECT_EQ(cuda::known_device("sm_75"), nullptr);
+  EXPECT_EQ(cuda::known_device("sm_9"), nullptr);
+}
+
+TEST(DepthwiseDevices, AStagingTileTooBigForTheDeviceFallsToTheDirectKernel) {
+  for (const char* arch : {"sm_80", "sm_90"}) {
+    const detail::Selection s = select_on(arch, strided_problem());
+    ASSERT_NE(s.impl, nullptr) << arch << "\n" << explain(s);
+    EXPECT_EQ(s.impl->name().rfind("dw_fwd_nhwc_generic_f32", 0), 0u) << arch << " chose " << s.impl->name();
+  }
+  for (const char* arch : {"sm_86", "sm_89"}) {
+    const detail::Selection s = select_on(arch, strided_problem());
+    ASSERT_NE(s.impl, nullptr) << arch << "\n" << explain(s);
+    EXPECT_EQ(s.impl->name(), "dw_fwd_nhwc_direct_f32") << arch;
+    bool named = false;
+    for (const Rejection& r : s.rejections)
+      named = named || (r.implementation.rfind("dw_fwd_nhwc_generic", 0) == 0 &&
+                        r.reason.find("over the 101376 a block can have on " + std::string(arch)) != std::string::npos);
+    EXPECT_TRUE(named) << arch << ": the rejection names the device's limit\n" << explain(s);
+  }
+}
+
+TEST(DepthwiseDevices, EveryArchitectureTakesTheSpecializedKernelsThatFit) {
+  for (const detail::DeviceInfo& device : cuda::kKnownDevices) {
+    const std::string arch(device.name, 0, 5);
+    const detail::Selection s = select_on(arch.c_str(), k7s2_problem());
+    ASSERT_NE(s.impl, nullptr) << arch << "\n" << explain(s);
+    EXPECT_EQ(s.impl->name(), "dw_fwd_nhwc_k7s2_f32x4_tile8x8") << arch;
+  }
+}
+
+// The grid-stride loops of the tiled kernels add gridDim.x to an int tile index: more than 2^30 tiles
+// go to the 64-bit direct kernel with the bound named (selection only; nothing is allocated).
+TEST(DepthwiseDevices, MoreThan2To30TilesGoDirect) {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = int64_t{1} << 25, d.height = 16, d.width = 32, d.channels = 320;  // 4 tiles x 10 chunks per image
+  d.kernel_h = d.kernel_w = 3;
+  d.padding = PaddingMode::kSame;
+  const detail::Selection s = select_on("sm_90", d);
+  ASSERT_NE(s.impl, nullptr) << explain(s);
+  EXPECT_EQ(s.impl->name(), "dw_fwd_nhwc_direct_f32");
+  EXPECT_NE(explain(s).find("tiles 1342177280 exceed the 2^30 bound"), std::string::npos) << explain(s);
+}
+
+#if defined(DSCONV_CUDA_EMULATION)
+
+// Sets DSCONV_EMU_DEVICE for a scope (the library's emulator reads it at every device query).
+class EmulatedDevice {
+ public:
+  explicit EmulatedDevice(const char* arch) {
+    if (const char* old = std::getenv("DSCONV_EMU_DEVICE")) saved_ = old;
+    ::setenv("DSCONV_EMU_DEVICE", arch, 1);
+  }
+  ~EmulatedDevice() {
+    if (saved_)
+      ::setenv("DSCONV_EMU_DEVICE", saved_->c_str(), 1);
+    else
+      ::unsetenv("DSCONV_EMU_DEVICE");
+  }
+
+ private:
+  std::optional<std::string> saved_;
+};
+
+void run_on(const char* arch, const ProblemDesc& d, const std::string& expect, DType dtype) {
+  EmulatedDevice device(arch);
+  SCOPED_TRACE(std::string("DSCONV_EMU_DEVICE=") + arch);
+  ConvTester t;
+  t.desc(d).dtype(dtype).seed(86).data(DataKind::kSmallIntegers);
+  const TestReport r = t.test("cuda", PlanOptions{{"ref"}});
+  EXPECT_EQ(r.implementation.rfind(expect, 0), 0u) << r.implementation;
+}
+
+TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm86) {
+  run_on("sm_86", strided_problem(), "dw_fwd_nhwc_direct_f32", DType::kF32);
+  run_on("sm_86", k7s2_problem(), "dw_fwd_nhwc_k7s2_f16", DType::kF16);
+}
+
+TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm90) {
+  run_on("sm_90", strided_problem(), "dw_fwd_nhwc_generic_f32", DType::kF32);
+  run_on("sm_90", k7s2_problem(), "dw_fwd_nhwc_k7s2_bf16", DType::kBF16);
+}
+
+TEST(DepthwiseDevices, AnUnknownEmulatedDeviceIsNoDevice) {
+  EmulatedDevice device("sm_75");
+  std::string why;
+  EXPECT_FALSE(backend_available("cuda", &why));
+  EXPECT_NE(why.find("no CUDA device"), std::string::npos) << why;
+  Result<Problem> p = Problem::create(k7s2_problem());
+  ASSERT_TRUE(p.is_ok());
+  Result<Plan> plan = Plan::create(*p, "cuda");
+  ASSERT_FALSE(plan.is_ok());
+  EXPECT_EQ(plan.status().code(), StatusCode::kNoDevice) << plan.status().to_string();
+}
+
+#endif  // DSCONV_CUDA_EMULATION
+
+}  // namespace
+}  // namespace dsconv::testing

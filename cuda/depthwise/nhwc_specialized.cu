@@ -23,7 +23,7 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
   float* const s_in = smem;                          // [kHaloH][kHaloW][kChunk]
   float* const s_w = smem + Tr::kSmemInputElements;  // [K*K][kChunk]
 
-  // The host proved H*W*C, OH*OW*C, the filter size and the tile count below 2^31 (select.cpp).
+  // The host proved H*W*C, OH*OW*C, the filter size below 2^31 and the tile count at most 2^30 (offers.cpp).
   const int H = static_cast<int>(p.h), W = static_cast<int>(p.w), C = static_cast<int>(p.c);
   const int OH = static_cast<int>(p.oh), OW = static_cast<int>(p.ow);
   const int tiles_w = static_cast<int>(p.tiles_w), tiles_h = static_cast<int>(p.tiles_h);

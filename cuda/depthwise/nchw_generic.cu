@@ -30,7 +30,8 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
   const GenericGeometry& g = p.geo;
   const int plane_floats = g.region_h * g.region_pitch + g.chunk_kh * static_cast<int>(p.kw);
 
-  // Bounds proven on the host: H*W, OH*OW, N*C*M, the filter size and the tile count are below 2^31.
+  // Bounds proven on the host (offers.cpp): H*W, OH*OW, N*C*M and the filter size are below 2^31, the tile
+  // count at most 2^30.
   const int H = static_cast<int>(p.h), W = static_cast<int>(p.w), C = static_cast<int>(p.c);
   const int M = static_cast<int>(p.m), CM = static_cast<int>(p.cm);
   const int OH = static_cast<int>(p.oh), OW = static_cast<int>(p.ow);

@@ -26,7 +26,8 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
   float* const s_in = smem;                               // [region rows][region_w][kChunk]
   float* const s_w = smem + g.region_h * g.region_pitch;  // [chunk_kh][KW][kChunk]
 
-  // Bounds proven on the host: H*W*C, OH*OW*CM, the filter size and the tile count are below 2^31.
+  // Bounds proven on the host (offers.cpp): H*W*C, OH*OW*CM and the filter size are below 2^31, the tile
+  // count at most 2^30.
   const int H = static_cast<int>(p.h), W = static_cast<int>(p.w), C = static_cast<int>(p.c);
   const int M = static_cast<int>(p.m), CM = static_cast<int>(p.cm);
   const int OH = static_cast<int>(p.oh), OW = static_cast<int>(p.ow);

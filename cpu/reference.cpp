@@ -2,6 +2,7 @@
 // TF definitions, accumulating in double, 64-bit indexing throughout, parallel over (n, output row).
 // Readability over speed: only the filter is converted up front (to double, canonical layout).
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -61,14 +62,28 @@ std::vector<double> canonical_pointwise(const Problem& p, const void* pw) {
   return v;
 }
 
+// The activations in double, from their definitions (include/dsconv/dsconv.hpp). NaN propagates: the
+// comparisons of relu/relu6 keep it, and every other formula carries it.
 double epilogue(double v, Activation a) {
   switch (a) {
     case Activation::kNone:
       return v;
     case Activation::kRelu:
-      return std::max(v, 0.0);
+      return v < 0.0 ? 0.0 : v;
     case Activation::kRelu6:
-      return std::min(std::max(v, 0.0), 6.0);
+      return v < 0.0 ? 0.0 : v > 6.0 ? 6.0 : v;
+    case Activation::kSilu:
+      return v / (1.0 + std::exp(-v));
+    case Activation::kHswish: {
+      const double r = v + 3.0 < 0.0 ? 0.0 : v + 3.0 > 6.0 ? 6.0 : v + 3.0;
+      return v * r / 6.0;
+    }
+    case Activation::kGelu:
+      return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    case Activation::kGeluTanh: {
+      const double k = std::sqrt(2.0 / 3.14159265358979323846);
+      return 0.5 * v * (1.0 + std::tanh(k * (v + 0.044715 * v * v * v)));
+    }
   }
   return v;
 }
@@ -81,6 +96,7 @@ class ReferenceImpl final : public Impl {
   Status run(const TensorArgs& args, void*, size_t, void*) const override {
     const Problem& p = p_;
     const Tensors t{args.input(), args.filter(), args.pointwise(), args.bias(), args.output()};
+    const void* const residual = args.get(Arg::kResidual);
     const std::vector<double> w = canonical_filter(p, t.filter);
     const std::vector<double> pw =
         p.op() == Op::kSeparable ? canonical_pointwise(p, t.pointwise) : std::vector<double>{};
@@ -126,6 +142,8 @@ class ReferenceImpl final : public Impl {
           for (int64_t o = 0; o < O; ++o) {
             double v = out[static_cast<size_t>(o)];
             if (p.has_bias()) v += bias[static_cast<size_t>(o)];
+            // Read just before the same element is written: a residual that is the output works in place.
+            if (p.has_residual()) v += load_as_float(residual, p.dtype(), yi(n, oy, ox, o));
             store_from_float(t.output, p.dtype(), yi(n, oy, ox, o), static_cast<float>(epilogue(v, p.activation())));
           }
         }

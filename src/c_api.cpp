@@ -121,6 +121,7 @@ dsconv::ProblemDesc to_cpp(const dsconv_problem_desc_t& c) {
   d.has_bias = c.has_bias != 0;
   d.activation = static_cast<dsconv::Activation>(c.activation);
   d.direction = static_cast<dsconv::Direction>(c.direction);
+  d.has_residual = c.has_residual != 0;
   return d;
 }
 
@@ -207,6 +208,7 @@ void dsconv_problem_desc_init(dsconv_problem_desc_t* desc) {
   desc->has_bias = d.has_bias ? 1 : 0;
   desc->activation = static_cast<dsconv_activation_t>(d.activation);
   desc->direction = static_cast<dsconv_direction_t>(d.direction);
+  desc->has_residual = d.has_residual ? 1 : 0;
 }
 
 void dsconv_plan_options_init(dsconv_plan_options_t* options) {

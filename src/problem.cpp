@@ -85,6 +85,14 @@ const char* to_string(Activation v) {
       return "relu";
     case Activation::kRelu6:
       return "relu6";
+    case Activation::kSilu:
+      return "silu";
+    case Activation::kHswish:
+      return "hswish";
+    case Activation::kGelu:
+      return "gelu";
+    case Activation::kGeluTanh:
+      return "gelu_tanh";
   }
   return "?";
 }
@@ -155,7 +163,11 @@ Result<Activation> parse_activation(std::string_view s) {
   if (l == "none") return Activation::kNone;
   if (l == "relu") return Activation::kRelu;
   if (l == "relu6") return Activation::kRelu6;
-  return invalid("activation must be none, relu or relu6; got '" + std::string(s) + "'");
+  if (l == "silu" || l == "swish") return Activation::kSilu;
+  if (l == "hswish" || l == "hardswish" || l == "hard_swish") return Activation::kHswish;
+  if (l == "gelu") return Activation::kGelu;
+  if (l == "gelu_tanh" || l == "gelutanh") return Activation::kGeluTanh;
+  return invalid("activation must be none, relu, relu6, silu, hswish, gelu or gelu_tanh; got '" + std::string(s) + "'");
 }
 Result<Direction> parse_direction(std::string_view s) {
   const std::string l = lower(s);
@@ -264,7 +276,7 @@ Result<Problem> Problem::create(const ProblemDesc& in) {
     return invalid("dtype has invalid value " + std::to_string(static_cast<int>(d.dtype)));
   if (static_cast<unsigned>(d.padding) > 2u)
     return invalid("padding has invalid value " + std::to_string(static_cast<int>(d.padding)));
-  if (static_cast<unsigned>(d.activation) > 2u)
+  if (static_cast<unsigned>(d.activation) > static_cast<unsigned>(Activation::kGeluTanh))
     return invalid("activation has invalid value " + std::to_string(static_cast<int>(d.activation)));
   if (static_cast<unsigned>(d.direction) > 2u)
     return invalid("direction has invalid value " + std::to_string(static_cast<int>(d.direction)));
@@ -378,9 +390,10 @@ ArgUse Problem::arg_use(Arg slot) const {
       return op() == Op::kSeparable ? ArgUse::kRead : ArgUse::kUnused;
     case Arg::kBias:
       return has_bias() ? ArgUse::kRead : ArgUse::kUnused;
+    case Arg::kResidual:
+      return has_residual() ? ArgUse::kRead : ArgUse::kUnused;
     case Arg::kOutput:
       return ArgUse::kWritten;
-    case Arg::kResidual:
     case Arg::kDiffOutput:
     case Arg::kDiffInput:
     case Arg::kDiffFilter:
@@ -400,6 +413,7 @@ std::vector<int64_t> Problem::arg_shape(Arg slot) const {
       return pointwise_shape();
     case Arg::kBias:
       return bias_shape();
+    case Arg::kResidual:
     case Arg::kOutput:
       return output_shape();
     default:
@@ -463,7 +477,13 @@ std::string Problem::descriptor() const {
   }
   s += std::string("_") + to_string(d.layout) + "_" + to_string(d.filter_layout) + "_" + to_string(d.dtype);
   if (d.has_bias) s += "_bias";
-  if (d.activation != Activation::kNone) s += std::string("_") + to_string(d.activation);
+  if (d.has_residual) s += "_res";
+  // "gelu_tanh" would split into two tokens: descriptors spell it "gelutanh".
+  if (d.activation == Activation::kGeluTanh) {
+    s += "_gelutanh";
+  } else if (d.activation != Activation::kNone) {
+    s += std::string("_") + to_string(d.activation);
+  }
   if (d.direction == Direction::kBackwardData) s += "_bwdd";  // forward, the default, is not spelled
   if (d.direction == Direction::kBackwardFilter) s += "_bwdw";
   return s;
@@ -540,7 +560,10 @@ Result<Problem> Problem::parse(std::string_view descriptor) {
       d.dtype = *parse_dtype(t);
     } else if (t == "bias") {
       d.has_bias = true;
-    } else if (t == "relu" || t == "relu6" || t == "none") {
+    } else if (t == "res" || t == "residual") {
+      d.has_residual = true;
+    } else if (t == "relu" || t == "relu6" || t == "none" || t == "silu" || t == "hswish" || t == "gelu" ||
+               t == "gelutanh") {
       d.activation = *parse_activation(t);
     } else if (t == "fwd" || t == "bwdd" || t == "bwdw") {
       d.direction = *parse_direction(t);

@@ -384,7 +384,7 @@ TEST_F(Cli, BadFlagValuesAreUsageErrors) {
       {base + "--dtype f64", {"--dtype", "'f64'"}},
       {base + "--layout NWHC", {"--layout", "'NWHC'"}},
       {base + "--filter-layout hwoi", {"--filter-layout", "'hwoi'"}},
-      {base + "--activation gelu", {"--activation", "'gelu'"}},
+      {base + "--activation softplus", {"--activation", "'softplus'"}},
       {base + "--backend tpu", {"--backend", "'tpu'"}},
       {base + "--frobnicate", {"unknown flag '--frobnicate'"}},
       {base + "--verbose=yes", {"--verbose takes no value"}},

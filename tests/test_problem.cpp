@@ -377,8 +377,8 @@ TEST(ProblemValidation, InvalidEnumValues) {
   d.padding = static_cast<PaddingMode>(9);
   expect_invalid(d, {"padding", "9"});
   d = valid_desc();
-  d.activation = static_cast<Activation>(3);
-  expect_invalid(d, {"activation", "3"});
+  d.activation = static_cast<Activation>(7);
+  expect_invalid(d, {"activation", "7"});
 }
 
 TEST(ProblemValidation, Int64Overflow) {
@@ -472,7 +472,8 @@ ProblemDesc random_desc(std::mt19937_64& rng) {
   d.filter_layout = static_cast<FilterLayout>(pick(0, 1));
   d.dtype = static_cast<DType>(pick(0, 2));
   d.has_bias = pick(0, 1) != 0;
-  d.activation = static_cast<Activation>(pick(0, 2));
+  d.has_residual = pick(0, 1) != 0;
+  d.activation = static_cast<Activation>(pick(0, 6));
   return d;
 }
 
@@ -649,8 +650,12 @@ TEST(ProblemEnums, NamesRoundTrip) {
   for (Layout v : {Layout::kNHWC, Layout::kNCHW}) EXPECT_EQ(*parse_layout(to_string(v)), v);
   for (FilterLayout v : {FilterLayout::kTF, FilterLayout::kOIHW}) EXPECT_EQ(*parse_filter_layout(to_string(v)), v);
   for (DType v : {DType::kF32, DType::kF16, DType::kBF16}) EXPECT_EQ(*parse_dtype(to_string(v)), v);
-  for (Activation v : {Activation::kNone, Activation::kRelu, Activation::kRelu6})
+  for (Activation v : {Activation::kNone, Activation::kRelu, Activation::kRelu6, Activation::kSilu, Activation::kHswish,
+                       Activation::kGelu, Activation::kGeluTanh})
     EXPECT_EQ(*parse_activation(to_string(v)), v);
+  EXPECT_EQ(*parse_activation("swish"), Activation::kSilu);
+  EXPECT_EQ(*parse_activation("hardswish"), Activation::kHswish);
+  EXPECT_EQ(*parse_activation("gelutanh"), Activation::kGeluTanh);
   EXPECT_EQ(*parse_layout("NCHW"), Layout::kNCHW);
   EXPECT_EQ(*parse_dtype("bfloat16"), DType::kBF16);
   EXPECT_EQ(dtype_size(DType::kF32), 4u);
@@ -665,7 +670,7 @@ TEST(ProblemEnums, NamesRoundTrip) {
   EXPECT_FALSE(parse_op("pool").is_ok());
   EXPECT_FALSE(parse_layout("nwhc").is_ok());
   EXPECT_FALSE(parse_filter_layout("hwoi").is_ok());
-  EXPECT_FALSE(parse_activation("gelu").is_ok());
+  EXPECT_FALSE(parse_activation("softplus").is_ok());
 }
 
 TEST(Status, ToStringNamesCodeAndMessage) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "cuda/common/activation_code.hpp"
+#include "cuda/common/hd.hpp"
 #include "cuda/emu/cuda_compat.hpp"
 
 namespace dsconv::cuda {
@@ -28,12 +29,41 @@ __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
   return __float2bfloat16_rn(v);
 }
 
-// act is a code from activation_code.hpp. Comparisons rather than fmaxf/fminf, so that NaN passes
-// through unchanged as in the reference (max(NaN, 0) is NaN there).
-__device__ __forceinline__ float activate(float v, int act) {
-  if (act != kActNone) v = v < 0.f ? 0.f : v;
-  if (act == kActRelu6) v = v > 6.f ? 6.f : v;
+// The activations that need a transcendental function (silu, gelu, gelu_tanh) and hswish. Not inlined:
+// a tiled kernel's epilogue calls it once per output, unrolled over its register block, and inlining
+// four expansions there would multiply code and register pressure for the common none/relu cases. The
+// accurate expf/erff/tanhf (a few ulp), never the fast-math intrinsics; silu(-inf) = -0 and silu(+inf) =
+// +inf as in the reference.
+__device__ inline DSCONV_NOINLINE float activate_slow(float v, int act) {
+  switch (act) {
+    case kActSilu:
+      return v / (1.f + expf(-v));
+    case kActHswish: {
+      const float r = v + 3.f < 0.f ? 0.f : v + 3.f > 6.f ? 6.f : v + 3.f;
+      return v * r / 6.f;
+    }
+    case kActGelu:
+      return 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+    case kActGeluTanh:
+      return 0.5f * v * (1.f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    default:
+      return v;
+  }
+}
+
+// act is a code from activation_code.hpp (uniform across a launch, so the branches do not diverge).
+// Comparisons rather than fmaxf/fminf, so that NaN passes through unchanged as in the reference (max(NaN,
+// 0) is NaN there).
+// activate_clamp: the activations that are clamps (none, relu, relu6) only; kernels instantiated for
+// those epilogues call it, so that their register budget does not pay for a call.
+__device__ __forceinline__ float activate_clamp(float v, int act) {
+  if (act == kActRelu) return v < 0.f ? 0.f : v;
+  if (act == kActRelu6) return v < 0.f ? 0.f : v > 6.f ? 6.f : v;
   return v;
+}
+__device__ __forceinline__ float activate(float v, int act) {
+  if (act <= kActRelu6) return activate_clamp(v, act);
+  return activate_slow(v, act);
 }
 
 }  // namespace dsconv::cuda

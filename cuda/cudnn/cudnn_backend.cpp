@@ -294,20 +294,24 @@ class CudnnImpl final : public detail::Impl {
       x = base + g_.padded_input.offset;
     }
     void* scratch = scratch_bytes_ > 0 ? base + g_.scratch_offset : nullptr;
+    const void* residual = args.get(Arg::kResidual);
+    // With a residual and the epilogue kernel, the convolution goes to the workspace first, so that a
+    // residual that is the output itself is still intact when the epilogue adds it.
+    void* conv_out = conv_out_offset_ > 0 ? base + conv_out_offset_ : t.output;
     {
       std::lock_guard<std::mutex> lock(mu_);
       DSCONV_CUDNN_TRY(cudnnSetStream(handle_->get(), stream));
       if (g_.separable) {
         void* mid = base + g_.mid.offset;
-        if (Status s = enqueue(*first_, x, w, mid, nullptr, scratch); !s) return s;
-        if (Status s = enqueue(*second_, mid, pw, t.output, t.bias, scratch); !s) return s;
+        if (Status s = enqueue(*first_, x, w, mid, nullptr, nullptr, scratch); !s) return s;
+        if (Status s = enqueue(*second_, mid, pw, conv_out, t.bias, residual, scratch); !s) return s;
       } else {
-        if (Status s = enqueue(*first_, x, w, t.output, t.bias, scratch); !s) return s;
+        if (Status s = enqueue(*first_, x, w, conv_out, t.bias, residual, scratch); !s) return s;
       }
     }
     if (epilogue_kernel_) {
-      DSCONV_CUDA_TRY(launch_bias_activation(t.output, t.bias, p_.dtype(), p_.activation(), p_.output_elements(),
-                                             g_.out_channels, g_.epilogue_inner, stream),
+      DSCONV_CUDA_TRY(launch_bias_activation(conv_out, t.output, t.bias, residual, p_.dtype(), p_.activation(),
+                                             p_.output_elements(), g_.out_channels, g_.epilogue_inner, stream),
                       "bias/activation epilogue launch");
     }
     return Status::ok();
@@ -320,8 +324,8 @@ class CudnnImpl final : public detail::Impl {
     const DType dt = p_.dtype();
     const bool nhwc = g_.nhwc;
     std::string stem = std::string("cudnn_") + (fused ? "fused_" : "") + to_string(p_.op()) + "_";
-    const std::string tail = std::string(g_.prepad ? "_prepad" : "") +
-                             (!fused && (p_.has_bias() || p_.activation() != Activation::kNone) ? "_epilogue" : "");
+    const bool epilogue = !fused && (p_.has_bias() || p_.has_residual() || p_.activation() != Activation::kNone);
+    const std::string tail = std::string(g_.prepad ? "_prepad" : "") + (epilogue ? "_epilogue" : "");
     first_ = std::make_unique<Stage>();
     if (Status s = describe(g_.first, dt, nhwc, fused && !g_.separable, first_.get()); !s) return s;
     if (g_.separable) {
@@ -348,21 +352,30 @@ class CudnnImpl final : public detail::Impl {
         return s;
       name_ = stem + algo_name(first_->algo) + tail;
     }
-    epilogue_kernel_ = !fused && (p_.has_bias() || p_.activation() != Activation::kNone);
+    epilogue_kernel_ = epilogue;
     scratch_bytes_ = std::max(first_->workspace, second_ ? second_->workspace : size_t{0});
-    const size_t total = g_.scratch_offset + scratch_bytes_;
+    size_t total = g_.scratch_offset + scratch_bytes_;
+    if (epilogue && p_.has_residual()) {
+      conv_out_offset_ = (total + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment;
+      if (conv_out_offset_ == 0) conv_out_offset_ = kWorkspaceAlignment;  // 0 means "no region"
+      total = conv_out_offset_ + static_cast<size_t>(p_.output_elements()) * dtype_size(p_.dtype());
+    }
     workspace_bytes_ = total == 0 ? 0 : total + kWorkspaceAlignment;  // + alignment slack, see run()
     return Status::ok();
   }
 
  private:
-  Status enqueue(const Stage& st, const void* x, const void* w, void* y, const void* bias, void* scratch) const {
+  // residual: cuDNN's z (y = act(conv + z + bias)) in the fused call; z may be y itself. Ignored otherwise
+  // (the epilogue kernel adds it).
+  Status enqueue(const Stage& st, const void* x, const void* w, void* y, const void* bias, const void* residual,
+                 void* scratch) const {
     const float one = 1.0f, zero = 0.0f;  // float scaling factors for f32, f16 and bf16 data alike
     if (st.fused) {
-      // z = y with alpha2 = 0: no side input (cuDNN does not read z when alpha2 is zero).
-      DSCONV_CUDNN_TRY(cudnnConvolutionBiasActivationForward(handle_->get(), &one, st.x, x, st.w, w, st.conv, st.algo,
-                                                             scratch, scratch_bytes_, &zero, st.y, y, st.bias, bias,
-                                                             st.act, st.y, y));
+      // Without a residual, z = y with alpha2 = 0: no side input (cuDNN does not read z when alpha2 is zero).
+      const void* z = residual != nullptr ? residual : y;
+      DSCONV_CUDNN_TRY(cudnnConvolutionBiasActivationForward(
+          handle_->get(), &one, st.x, x, st.w, w, st.conv, st.algo, scratch, scratch_bytes_,
+          residual != nullptr ? &one : &zero, st.y, z, st.bias, bias, st.act, st.y, y));
     } else {
       DSCONV_CUDNN_TRY(cudnnConvolutionForward(handle_->get(), &one, st.x, x, st.w, w, st.conv, st.algo, scratch,
                                                scratch_bytes_, &zero, st.y, y));
@@ -378,6 +391,7 @@ class CudnnImpl final : public detail::Impl {
   std::unique_ptr<Stage> first_, second_;
   bool epilogue_kernel_ = false;
   size_t scratch_bytes_ = 0;
+  size_t conv_out_offset_ = 0;  // > 0: the convolution's output region before a residual epilogue
   size_t workspace_bytes_ = 0;
   mutable std::mutex mu_;  // guards handle_'s stream between cudnnSetStream and the enqueue
 };

@@ -59,14 +59,17 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-// act: a code from cuda/common/activation_code.hpp.
+// act: a code from cuda/common/activation_code.hpp. src may be y (in place) and residual may be y (a
+// skip connection added in place): every element is read before the same thread writes it, so neither
+// pointer is __restrict__.
 template <class T>
 __global__ void __launch_bounds__(kThreads)
-    bias_activation_inplace(T* __restrict__ y, const T* __restrict__ bias, int act, int64_t total, int64_t channels,
-                            int64_t inner) {
+    bias_activation(const T* src, T* y, const T* __restrict__ bias, const T* residual, int act, int64_t total,
+                    int64_t channels, int64_t inner) {
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
-    float v = to_float(y[i]);
+    float v = to_float(src[i]);
     if (bias != nullptr) v += to_float(bias[(i / inner) % channels]);
+    if (residual != nullptr) v += to_float(residual[i]);
     y[i] = from_float<T>(activate(v, act));
   }
 }
@@ -99,21 +102,27 @@ cudaError_t launch_gather4d(const void* src, void* dst, size_t elem_bytes, const
   return cudaErrorInvalidValue;
 }
 
-cudaError_t launch_bias_activation(void* y, const void* bias, DType dtype, Activation act, int64_t total,
-                                   int64_t channels, int64_t inner, cudaStream_t stream) {
+cudaError_t launch_bias_activation(const void* src, void* y, const void* bias, const void* residual, DType dtype,
+                                   Activation act, int64_t total, int64_t channels, int64_t inner,
+                                   cudaStream_t stream) {
   if (total == 0) return cudaSuccess;
   const int a = dsconv::cuda::activation_code(act);
   switch (dtype) {
     case DType::kF32:
-      return dsconv::cuda::launch(bias_activation_inplace<float>, grid_for(total), dim3(kThreads), 0, stream,
-                                  static_cast<float*>(y), static_cast<const float*>(bias), a, total, channels, inner);
-    case DType::kF16:
-      return dsconv::cuda::launch(bias_activation_inplace<__half>, grid_for(total), dim3(kThreads), 0, stream,
-                                  static_cast<__half*>(y), static_cast<const __half*>(bias), a, total, channels, inner);
-    case DType::kBF16:
-      return dsconv::cuda::launch(bias_activation_inplace<__nv_bfloat16>, grid_for(total), dim3(kThreads), 0, stream,
-                                  static_cast<__nv_bfloat16*>(y), static_cast<const __nv_bfloat16*>(bias), a, total,
+      return dsconv::cuda::launch(bias_activation<float>, grid_for(total), dim3(kThreads), 0, stream,
+                                  static_cast<const float*>(src), static_cast<float*>(y),
+                                  static_cast<const float*>(bias), static_cast<const float*>(residual), a, total,
                                   channels, inner);
+    case DType::kF16:
+      return dsconv::cuda::launch(bias_activation<__half>, grid_for(total), dim3(kThreads), 0, stream,
+                                  static_cast<const __half*>(src), static_cast<__half*>(y),
+                                  static_cast<const __half*>(bias), static_cast<const __half*>(residual), a, total,
+                                  channels, inner);
+    case DType::kBF16:
+      return dsconv::cuda::launch(bias_activation<__nv_bfloat16>, grid_for(total), dim3(kThreads), 0, stream,
+                                  static_cast<const __nv_bfloat16*>(src), static_cast<__nv_bfloat16*>(y),
+                                  static_cast<const __nv_bfloat16*>(bias), static_cast<const __nv_bfloat16*>(residual),
+                                  a, total, channels, inner);
   }
   return cudaErrorInvalidValue;
 }

@@ -16,9 +16,10 @@ namespace dsconv::cudnn {
 cudaError_t launch_pad4d(const void* src, void* dst, size_t elem_bytes, const Pad4d& p, cudaStream_t stream);
 cudaError_t launch_gather4d(const void* src, void* dst, size_t elem_bytes, const Gather4d& g, cudaStream_t stream);
 
-// In place on y (total elements): y = act(y + bias[o]) with o = (i / inner) % channels (inner = 1 for
-// NHWC, OH*OW for NCHW). bias may be null. NaN propagates as in the CPU reference.
-cudaError_t launch_bias_activation(void* y, const void* bias, DType dtype, Activation act, int64_t total,
-                                   int64_t channels, int64_t inner, cudaStream_t stream);
+// y = act(src + bias[o] + residual) over total elements, with o = (i / inner) % channels (inner = 1 for
+// NHWC, OH*OW for NCHW). bias and residual may be null; src may be y (in place) and residual may be y.
+// NaN propagates as in the CPU reference.
+cudaError_t launch_bias_activation(const void* src, void* y, const void* bias, const void* residual, DType dtype,
+                                   Activation act, int64_t total, int64_t channels, int64_t inner, cudaStream_t stream);
 
 }  // namespace dsconv::cudnn

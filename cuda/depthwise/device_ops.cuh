@@ -51,26 +51,37 @@ __device__ __forceinline__ void for_each_tap_in_ring(int ntaps, const Step& step
 }
 
 // NHWC epilogue of a kRegH x kRegW output tile of channel pairs (c, c + 1) of image n of y [N, OH, OW, C]:
-// bias, activation, store. vec_out means C even and y aligned, so the pair is in range and aligned.
-template <class T, int kRegH, int kRegW>
+// bias, residual, activation, store. vec_out means C even and y aligned, so the pair is in range and
+// aligned. The residual (p.residual, y's shape and layout) may be y itself: each element is read before
+// this thread writes it. kFull = false instantiates the common epilogue only (bias and a clamp
+// activation, no residual), which costs the register-blocked kernels no registers for the rest.
+template <class T, int kRegH, int kRegW, bool kFull = true>
 __device__ __forceinline__ void store_nhwc_pair_tile(const float2 (&acc)[kRegH][kRegW], const T* __restrict__ bias,
-                                                     T* __restrict__ y, int n, int c, int C, int oy_base, int ox_base,
-                                                     int OH, int OW, const DwParams& p) {
+                                                     T* y, int n, int c, int C, int oy_base, int ox_base, int OH,
+                                                     int OW, const DwParams& p) {
   float b0 = 0.f, b1 = 0.f;
   if (bias != nullptr) {
     b0 = to_float(bias[c]);
     if (c + 1 < C) b1 = to_float(bias[c + 1]);
   }
-  T* __restrict__ const yn = y + static_cast<int64_t>(n) * (OH * OW * C);
+  const int64_t image = static_cast<int64_t>(n) * (OH * OW * C);
+  T* const yn = y + image;
+  const T* const rn = kFull && p.residual != nullptr ? static_cast<const T*>(p.residual) + image : nullptr;
   DSCONV_UNROLL
   for (int r = 0; r < kRegH; ++r) {
     DSCONV_UNROLL
     for (int o = 0; o < kRegW; ++o) {
       const int oy = oy_base + r, ox = ox_base + o;
       if (oy < OH && ox < OW) {
-        const float v0 = activate(acc[r][o].x + b0, p.act);
-        const float v1 = activate(acc[r][o].y + b1, p.act);
-        T* const dst = yn + (oy * OW + ox) * C + c;
+        const int at = (oy * OW + ox) * C + c;
+        float s0 = acc[r][o].x + b0, s1 = acc[r][o].y + b1;
+        if (rn != nullptr) {
+          s0 += to_float(rn[at]);
+          if (c + 1 < C) s1 += to_float(rn[at + 1]);
+        }
+        const float v0 = kFull ? activate(s0, p.act) : activate_clamp(s0, p.act);
+        const float v1 = kFull ? activate(s1, p.act) : activate_clamp(s1, p.act);
+        T* const dst = yn + at;
         if (p.vec_out) {
           store_pair<T>(dst, v0, v1);
         } else {

@@ -14,7 +14,8 @@ __global__ void __launch_bounds__(kDirectThreads) dw_fwd_direct_kernel(DwParams 
   const T* __restrict__ const xg = static_cast<const T*>(p.x);
   const T* __restrict__ const wg = static_cast<const T*>(p.filter);
   const T* __restrict__ const bg = static_cast<const T*>(p.bias);
-  T* __restrict__ const yg = static_cast<T*>(p.y);
+  const T* const rg = static_cast<const T*>(p.residual);  // may alias y: read before the same element is written
+  T* const yg = static_cast<T*>(p.y);                     // not __restrict__: the residual may be y itself
   // Element strides of the input [N,H,W,C] in its layout.
   const int64_t xs_c = p.nchw ? p.h * p.w : 1;
   const int64_t xs_w = p.nchw ? 1 : p.c;
@@ -48,6 +49,7 @@ __global__ void __launch_bounds__(kDirectThreads) dw_fwd_direct_kernel(DwParams 
       }
     }
     if (bg != nullptr) acc += to_float(bg[oc]);
+    if (rg != nullptr) acc += to_float(rg[i]);
     yg[i] = from_float<T>(activate(acc, p.act));
   }
 }

@@ -47,7 +47,7 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
   const T* __restrict__ const xg = static_cast<const T*>(p.x);
   const T* __restrict__ const wg = static_cast<const T*>(p.filter);
   const T* __restrict__ const bg = static_cast<const T*>(p.bias);
-  T* __restrict__ const yg = static_cast<T*>(p.y);
+  T* const yg = static_cast<T*>(p.y);  // not __restrict__: the residual may be y itself
 
   const int nthreads = static_cast<int>(blockDim.x);
   const int tid = static_cast<int>(threadIdx.x);
@@ -169,14 +169,21 @@ __global__ void __launch_bounds__(NchwGenericTraits<kSlideW>::kThreads, 1) dw_fw
     if (active) {
       const int n = q / CM, oc = q - n * CM;
       const float b = bg != nullptr ? to_float(bg[oc]) : 0.f;
-      T* __restrict__ const yp = yg + (static_cast<int64_t>(n) * CM + oc) * (OH * OW);
+      const int64_t plane = (static_cast<int64_t>(n) * CM + oc) * (OH * OW);
+      T* const yp = yg + plane;
+      // The residual may be y itself: each element is read before this thread writes it.
+      const T* const rp = p.residual != nullptr ? static_cast<const T*>(p.residual) + plane : nullptr;
       DSCONV_UNROLL
       for (int r = 0; r < kRegH; ++r) {
         const int oy = oy_base + r;
         if (oy >= OH) continue;
         float v[kRegW];
         DSCONV_UNROLL
-        for (int o = 0; o < kRegW; ++o) v[o] = activate(acc[r][o] + b, p.act);
+        for (int o = 0; o < kRegW; ++o) {
+          float s = acc[r][o] + b;
+          if (rp != nullptr && ox_base + o < OW) s += to_float(rp[oy * OW + ox_base + o]);
+          v[o] = activate(s, p.act);
+        }
         T* const dst = yp + oy * OW + ox_base;
         DSCONV_UNROLL
         for (int o = 0; o < kRegW; o += 4) {

@@ -43,7 +43,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
   const T* __restrict__ const xg = static_cast<const T*>(p.x);
   const T* __restrict__ const wg = static_cast<const T*>(p.filter);
   const T* __restrict__ const bg = static_cast<const T*>(p.bias);
-  T* __restrict__ const yg = static_cast<T*>(p.y);
+  T* const yg = static_cast<T*>(p.y);  // not __restrict__: the residual may be y itself
   const bool vector_staging = p.vec_in && M == 1;
 
   const int tid = static_cast<int>(threadIdx.x);

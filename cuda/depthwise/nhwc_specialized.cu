@@ -14,7 +14,9 @@
 namespace dsconv::cuda::dw {
 namespace {
 
-template <class T, int K, int S>
+// kFullEpilogue: a residual or an activation beyond the clamps (silu, hswish, gelu); false keeps the
+// common epilogue's register budget (see store_nhwc_pair_tile).
+template <class T, int K, int S, bool kFullEpilogue>
 __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_fwd_nhwc_specialized_kernel(DwParams p) {
   using Tr = NhwcSpecializedTraits<T, K, S>;
   constexpr int kChunk = Tr::kChunk;
@@ -34,7 +36,7 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
   const T* __restrict__ const xg = static_cast<const T*>(p.x);
   const T* __restrict__ const wg = static_cast<const T*>(p.filter);
   const T* __restrict__ const bg = static_cast<const T*>(p.bias);
-  T* __restrict__ const yg = static_cast<T*>(p.y);
+  T* const yg = static_cast<T*>(p.y);  // not __restrict__: the residual may be y itself
 
   const int tid = static_cast<int>(threadIdx.x);
   const int cl = (tid % Tr::kLanesPerPixel) * Tr::kChannelsPerThread;  // channel pair within the chunk
@@ -144,7 +146,7 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
         }
       }
 
-      store_nhwc_pair_tile<T, Tr::kRegH, Tr::kRegW>(acc, bg, yg, n, c, C, oy_base, ox_base, OH, OW, p);
+      store_nhwc_pair_tile<T, Tr::kRegH, Tr::kRegW, kFullEpilogue>(acc, bg, yg, n, c, C, oy_base, ox_base, OH, OW, p);
     }
   }
 }
@@ -173,7 +175,9 @@ Result<KernelFn> resolve_nhwc_specialized(const KernelChoice& k, const LaunchCon
       if (cfg.block != Tr::kThreads || cfg.smem_bytes != Tr::kSmemBytes) {
         return Status(StatusCode::kInternalError, "depthwise: NHWC specialized launch disagrees with its traits");
       }
-      return &dw_fwd_nhwc_specialized_kernel<T, K, S>;
+      return dispatch_bool(k.full_epilogue, [&](auto full_c) -> Result<KernelFn> {
+        return &dw_fwd_nhwc_specialized_kernel<T, K, S, decltype(full_c)::value>;
+      });
     });
   });
 }

@@ -70,6 +70,7 @@ class DepthwiseImpl final : public detail::Impl {
     p.x = args.input();
     p.filter = args.filter();
     p.bias = args.bias();
+    p.residual = args.get(Arg::kResidual);
     p.y = args.output();
     // params_ says whether C (or OW) allows vector accesses; the pointers decide per run. Misaligned
     // tensors (a view offset by one element, say) take the kernels' checked element-wise paths.
@@ -109,6 +110,14 @@ SmemLimits smem_limits(const OfferContext& ctx) {
   const detail::DeviceInfo& d = *ctx.device;
   return {d.smem_per_block_optin,
           dw::generic_smem_budget(d.smem_per_sm, d.smem_reserved_per_block, d.smem_per_block_optin), d.name};
+}
+
+// What the specialized kernels' names say about an epilogue beyond bias + clamp: "_res" for a residual,
+// "_silu", "_hswish", "_gelu", "_gelu_tanh" (those take the kFullEpilogue instantiation).
+std::string epilogue_suffix(const Problem& p) {
+  std::string s = p.has_residual() ? "_res" : "";
+  if (!is_clamp_activation(p.activation())) s += std::string("_") + to_string(p.activation());
+  return s;
 }
 
 // What every kernel reads from the problem.
@@ -215,9 +224,10 @@ Offer offer_nhwc_specialized(const OfferContext& ctx) {
   const SpecializedShape shape = specialized_shape(p.kh(), p.stride_h());
   const int64_t vec = load_vec(p);
   const bool vec_c = p.c() % vec == 0;
+  const bool full_epilogue = p.has_residual() || !is_clamp_activation(p.activation());
   const std::string name = "dw_fwd_nhwc_k" + std::to_string(p.kh()) + "s" + std::to_string(p.stride_h()) + "_" +
                            to_string(p.dtype()) + "x" + std::to_string(vec_c ? vec : 1) + "_tile" +
-                           dims(shape.tile_h, shape.tile_w);
+                           dims(shape.tile_h, shape.tile_w) + epilogue_suffix(p);
   DwParams d = common_params(p);
   d.tiles_h = ceil_div(p.out_h(), shape.tile_h);
   d.tiles_w = ceil_div(p.out_w(), shape.tile_w);
@@ -236,6 +246,7 @@ Offer offer_nhwc_specialized(const OfferContext& ctx) {
   k.dtype = p.dtype();
   k.kernel = static_cast<int>(p.kh());
   k.stride = static_cast<int>(p.stride_h());
+  k.full_epilogue = full_epilogue;
   const LaunchConfig cfg{tiles, shape.threads, shape.smem};
   const size_t es = dtype_size(p.dtype());
   return accept(name, dw::resolve_nhwc_specialized, k, cfg, d, 16, 2 * es);

@@ -13,16 +13,13 @@
 
 namespace dsconv::cuda::dw {
 
-using cuda::kActNone;
-using cuda::kActRelu;
-using cuda::kActRelu6;
-
 // One launch's arguments, by value. Sizes are int64 here; the tiled kernels narrow them to int after the
 // host proved the bounds they need (see offers.cpp), the direct kernels keep 64-bit indexing.
 struct DwParams {
   const void* x = nullptr;
   const void* filter = nullptr;
-  const void* bias = nullptr;  // null: no bias
+  const void* bias = nullptr;      // null: no bias
+  const void* residual = nullptr;  // null: no residual; else [N,OH,OW,C*M] in y's layout (may be y itself)
   void* y = nullptr;
   int64_t n = 0, h = 0, w = 0, c = 0, m = 1, cm = 0;  // input [N,H,W,C], multiplier, C*M
   int64_t oh = 0, ow = 0;
@@ -45,6 +42,7 @@ struct DwParams {
 struct KernelChoice {
   DType dtype = DType::kF32;
   int kernel = 0, stride = 0;  // NHWC specialized
+  bool full_epilogue = false;  // NHWC specialized: a residual or an activation beyond the clamps
   bool slide_w = false;        // generic NHWC and NCHW
 };
 

@@ -36,10 +36,17 @@ typedef enum dsconv_padding_t {
   DSCONV_PADDING_SAME = 1,
   DSCONV_PADDING_EXPLICIT = 2
 } dsconv_padding_t;
+/* The activation of the fused epilogue y = act(conv + bias + residual): relu6(x) = min(max(x,0),6),
+ * silu(x) = x*sigmoid(x), hswish(x) = x*relu6(x+3)/6, gelu(x) = 0.5x(1+erf(x/sqrt(2))),
+ * gelu_tanh(x) = 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3))). */
 typedef enum dsconv_activation_t {
   DSCONV_ACTIVATION_NONE = 0,
   DSCONV_ACTIVATION_RELU = 1,
-  DSCONV_ACTIVATION_RELU6 = 2
+  DSCONV_ACTIVATION_RELU6 = 2,
+  DSCONV_ACTIVATION_SILU = 3,
+  DSCONV_ACTIVATION_HSWISH = 4,
+  DSCONV_ACTIVATION_GELU = 5,
+  DSCONV_ACTIVATION_GELU_TANH = 6
 } dsconv_activation_t;
 
 /* Forward inference; the backward passes are reserved (Problem creation rejects them for now). */
@@ -50,8 +57,8 @@ typedef enum dsconv_direction_t {
 } dsconv_direction_t;
 
 /* Tensor argument slots of a run (dsconv_plan_execute). Which slots a problem reads or writes:
- * forward: INPUT, FILTER (the depthwise filter for separable), POINTWISE (separable only), BIAS (when the
- * problem has one) are read; OUTPUT is written. RESIDUAL and the DIFF_* slots are reserved. */
+ * forward: INPUT, FILTER (the depthwise filter for separable), POINTWISE (separable only), BIAS and
+ * RESIDUAL (when the problem has them) are read; OUTPUT is written. The DIFF_* slots are reserved. */
 typedef enum dsconv_arg_t {
   DSCONV_ARG_INPUT = 0,
   DSCONV_ARG_FILTER = 1,
@@ -88,6 +95,7 @@ typedef struct dsconv_problem_desc_t {
   int has_bias;
   dsconv_activation_t activation;
   dsconv_direction_t direction; /* DSCONV_DIRECTION_FORWARD */
+  int has_residual;             /* a residual of the output's shape, added before the activation */
 } dsconv_problem_desc_t;
 
 /* Mirrors dsconv::PlanOptions. Fill with dsconv_plan_options_init() first. The string arrays are read

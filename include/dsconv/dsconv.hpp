@@ -91,7 +91,10 @@ enum class Layout { kNHWC, kNCHW };
 enum class FilterLayout { kTF, kOIHW };
 enum class DType { kF32, kF16, kBF16 };
 enum class PaddingMode { kValid, kSame, kExplicit };
-enum class Activation { kNone, kRelu, kRelu6 };
+// The activation of the fused epilogue y = act(conv + bias + residual): relu6(x) = min(max(x,0),6),
+// silu(x) = x·σ(x), hswish(x) = x·relu6(x+3)/6, gelu(x) = 0.5x(1+erf(x/√2)),
+// gelu_tanh(x) = 0.5x(1+tanh(√(2/π)(x+0.044715x³))).
+enum class Activation { kNone, kRelu, kRelu6, kSilu, kHswish, kGelu, kGeluTanh };
 // Forward inference; the backward passes are reserved (Problem::create rejects them for now).
 enum class Direction {
   kForward = DSCONV_DIRECTION_FORWARD,
@@ -141,6 +144,9 @@ struct ProblemDesc {
   bool has_bias = false;      // bias has out_channels() elements
   Activation activation = Activation::kNone;
   Direction direction = Direction::kForward;
+  // A residual input of the output's shape, layout and dtype (a skip connection, cuDNN's z), added
+  // before the activation: y = act(conv + bias + residual). It may be the output itself (in place).
+  bool has_residual = false;
 };
 
 // The tensor argument slots of a run (oneDNN's DNNL_ARG_* idea): a run passes its tensors by slot, so a
@@ -150,7 +156,7 @@ enum class Arg {
   kFilter = DSCONV_ARG_FILTER,        // the depthwise filter for separable
   kPointwise = DSCONV_ARG_POINTWISE,  // separable only
   kBias = DSCONV_ARG_BIAS,
-  kResidual = DSCONV_ARG_RESIDUAL,  // reserved: a skip-connection input added before the activation
+  kResidual = DSCONV_ARG_RESIDUAL,  // when the problem has one: added before the activation
   kOutput = DSCONV_ARG_OUTPUT,
   kDiffOutput = DSCONV_ARG_DIFF_OUTPUT,  // reserved for the backward passes
   kDiffInput = DSCONV_ARG_DIFF_INPUT,
@@ -199,6 +205,7 @@ class Problem {
   // Channels of the final output: C*M (depthwise), O (conv2d, separable).
   int64_t out_channels() const;
   bool has_bias() const { return desc_.has_bias; }
+  bool has_residual() const { return desc_.has_residual; }
   Activation activation() const { return desc_.activation; }
 
   // Shapes in the problem's own layouts (input/output per layout(), filters per filter_layout()).

@@ -128,6 +128,7 @@ Status Plan::run(const TensorArgs& args, void* workspace, size_t workspace_size,
       std::string why;
       if (slot == Arg::kPointwise) why = " but op is separable";
       if (slot == Arg::kBias) why = " but the problem has a bias";
+      if (slot == Arg::kResidual) why = " but the problem has a residual";
       return Status(StatusCode::kInvalidArgument, std::string("tensors.") + to_string(slot) + " is null" + why);
     }
     if (use == ArgUse::kUnused && given) {
@@ -143,7 +144,9 @@ Status Plan::run(const TensorArgs& args, void* workspace, size_t workspace_size,
                                                           " bytes; the plan needs " + std::to_string(need));
   if (need > 0 && workspace == nullptr)
     return Status(StatusCode::kInvalidArgument, "workspace is null; the plan needs " + std::to_string(need) + " bytes");
-  // Nothing the run writes may overlap anything else it touches: in-place runs are not supported.
+  // Nothing the run writes may overlap anything else it touches: in-place runs are not supported, but
+  // for a residual that is exactly the output (y = act(conv + bias + y), as engines add a skip
+  // connection in place: every element is read before it is written, by the same thread).
   const size_t es = dtype_size(p.dtype());
   auto bytes = [&](Arg slot) { return static_cast<size_t>(p.arg_elements(slot)) * es; };
   for (int o = 0; o < kArgCount; ++o) {
@@ -152,6 +155,7 @@ Status Plan::run(const TensorArgs& args, void* workspace, size_t workspace_size,
     for (int i = 0; i < kArgCount; ++i) {
       const Arg other = static_cast<Arg>(i);
       if (other == out || p.arg_use(other) == ArgUse::kUnused) continue;
+      if (other == Arg::kResidual && out == Arg::kOutput && args.get(other) == args.get(out)) continue;
       if (overlaps(args.get(other), bytes(other), args.get(out), bytes(out)))
         return Status(StatusCode::kInvalidArgument, std::string("tensors.") + to_string(out) + " overlaps " +
                                                         to_string(other) + " (in-place is not supported)");

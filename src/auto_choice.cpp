@@ -373,10 +373,9 @@ bool AutoRuleMatch::matches(const Problem& p) const {
          at_most(batch_max, p.n()) && (has_bias < 0 || (has_bias == 1) == p.has_bias());
 }
 
-Result<AutoRule> parse_auto_rule(std::string_view json, const std::string& source) {
-  Result<Json> doc = read_json(json, source);
-  if (!doc) return doc.status();
-  const Json& root = *doc;
+namespace {
+
+Result<AutoRule> read_rule(const Json& root, const std::string& source) {
   const RuleReader r(source);
   if (Status s = r.expect(root, kObject, "the top level"); !s) return s;
   if (Status s = r.keys(root, "the top level", {"format", "version", "description", "default_order", "entries"}); !s)
@@ -428,6 +427,19 @@ Result<AutoRule> parse_auto_rule(std::string_view json, const std::string& sourc
     rule.entries.push_back(std::move(entry));
   }
   return rule;
+}
+
+}  // namespace
+
+Result<AutoRule> parse_auto_rule(std::string_view json, const std::string& source) {
+  Result<Json> doc = read_json(json, source);
+  if (!doc) return doc.status();
+  // Every access is checked before it is made; the catch keeps that promise should one be missed.
+  try {
+    return read_rule(*doc, source);
+  } catch (const Json::exception& e) {
+    return Status(StatusCode::kFormatError, source + ": " + e.what());
+  }
 }
 
 Result<AutoRule> load_auto_rule_file(const std::string& path) {

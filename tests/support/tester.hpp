@@ -6,8 +6,8 @@
 //       .activation(Activation::kRelu6).seed(7).test("cuda", {{"ref"}});
 //
 // What test() guarantees:
-//  - the plan is made on exactly the backend named (no fallback), honouring the options' --impl and
-//    --skip-impl prefixes; the chosen implementation is reported;
+//  - the plan is made on exactly the backend named (no fallback), and its implementation matches the
+//    options' only_implementations and skip_implementations prefixes; the chosen implementation is reported;
 //  - data, run, oracle and verdict are the toolkit's (tools/common/), exactly what `dsconv check` does: every
 //    failure carries the one line `dsconv check DESCRIPTOR --seed S --data D --backend B [--impl P]
 //    [--skip-impl P]` that replays the case bit for bit (same inputs, same output bits);

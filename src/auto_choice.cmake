@@ -18,3 +18,6 @@ const char kBuiltinAutoRuleSource[] = \"bench/data/auto_rule.json\";
 }  // namespace dsconv::detail
 " @ONLY)
 target_sources(dsconv PRIVATE ${CMAKE_CURRENT_LIST_DIR}/auto_choice.cpp ${_dsconv_auto_rule_cpp})
+# The rule is read with nlohmann::json (header-only): a build-time dependency only, so the installed
+# package neither needs nor mentions it.
+target_link_libraries(dsconv PRIVATE $<BUILD_INTERFACE:nlohmann_json::nlohmann_json>)

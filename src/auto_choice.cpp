@@ -10,10 +10,13 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace dsconv::detail {
 
@@ -24,277 +27,106 @@ extern const char kBuiltinAutoRuleSource[];
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// A small JSON reader: enough for the rule file (objects, arrays, strings, numbers, booleans, null).
+// Reading the JSON (nlohmann::json; its exceptions never leave this file)
 // ---------------------------------------------------------------------------------------------
 
-struct Json {
-  enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
-  Kind kind = Kind::kNull;
-  bool boolean = false;
-  double number = 0.0;
-  std::string string;
-  std::vector<Json> array;
-  std::vector<std::pair<std::string, Json>> object;
+using Json = nlohmann::ordered_json;  // keys in file order, so the first bad key reported is the first written
 
-  const Json* find(const std::string& key) const {
-    for (const auto& kv : object)
-      if (kv.first == key) return &kv.second;
-    return nullptr;
-  }
-};
+// Deeper than any rule needs; refusing it keeps a hostile file from building a deep document.
+constexpr int kMaxDepth = 64;
 
-const char* kind_name(Json::Kind k) {
-  switch (k) {
-    case Json::Kind::kNull:
-      return "null";
-    case Json::Kind::kBool:
-      return "a boolean";
-    case Json::Kind::kNumber:
-      return "a number";
-    case Json::Kind::kString:
-      return "a string";
-    case Json::Kind::kArray:
-      return "an array";
-    case Json::Kind::kObject:
-      return "an object";
+// nlohmann's parse error "[json.exception.parse_error.101] parse error at line 2, column 16: syntax error
+// while parsing object key - unexpected ','; expected string literal", restated in the rule's words:
+// "line 2, column 16: expected a string key (unexpected ','; expected string literal)".
+std::string describe_syntax_error(const std::string& what) {
+  const std::string at = "parse error at ";
+  const size_t where = what.find(at);
+  const size_t colon = where == std::string::npos ? where : what.find(": ", where);
+  if (colon == std::string::npos) return what;
+  const std::string position = what.substr(where + at.size(), colon - where - at.size());
+  std::string detail = what.substr(colon + 2);
+  std::string context;
+  const std::string parsing = "syntax error while parsing ";
+  if (detail.rfind(parsing, 0) == 0) {
+    const size_t dash = detail.find(" - ");
+    if (dash != std::string::npos) {
+      context = detail.substr(parsing.size(), dash - parsing.size());
+      detail = detail.substr(dash + 3);
+    }
   }
-  return "?";
+  const char* expected = context == "object key"         ? "expected a string key"
+                         : context == "object separator" ? "expected ':' after a key"
+                         : context == "object"           ? "expected ',' or '}' in an object"
+                         : context == "array"            ? "expected ',' or ']' in an array"
+                                                         : nullptr;
+  return position + ": " + (expected ? std::string(expected) + " (" + detail + ")" : detail);
 }
 
-class JsonReader {
- public:
-  JsonReader(std::string_view text, std::string source) : s_(text), source_(std::move(source)) {}
-
-  Result<Json> read() {
-    Json v;
-    if (!value(&v, 0)) return error_;
-    skip_space();
-    if (i_ != s_.size()) return fail("unexpected text after the top-level value");
-    return v;
-  }
-
- private:
-  static constexpr int kMaxDepth = 64;
-
-  Status fail(const std::string& what) {
-    size_t line = 1, col = 1;
-    for (size_t k = 0; k < i_ && k < s_.size(); ++k) {
-      if (s_[k] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    error_ = Status(StatusCode::kFormatError,
-                    source_ + ": line " + std::to_string(line) + ", column " + std::to_string(col) + ": " + what);
-    return error_;
-  }
-
-  // For the bool-returning readers: records the error and reports failure.
-  bool err(const std::string& what) {
-    (void)fail(what);
-    return false;
-  }
-
-  void skip_space() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
-  }
-
-  bool literal(const char* word) {
-    const size_t n = std::char_traits<char>::length(word);
-    if (s_.substr(i_, n) != word) return false;
-    i_ += n;
-    return true;
-  }
-
-  bool value(Json* out, int depth) {
-    if (depth > kMaxDepth) return err("nesting deeper than 64 levels");
-    skip_space();
-    if (i_ >= s_.size()) return err("unexpected end of input");
-    const char c = s_[i_];
-    if (c == '{') return object(out, depth);
-    if (c == '[') return array(out, depth);
-    if (c == '"') {
-      out->kind = Json::Kind::kString;
-      return string(&out->string);
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) return number(out);
-    if (literal("true")) {
-      out->kind = Json::Kind::kBool;
-      out->boolean = true;
-      return true;
-    }
-    if (literal("false")) {
-      out->kind = Json::Kind::kBool;
-      return true;
-    }
-    if (literal("null")) {
-      out->kind = Json::Kind::kNull;
-      return true;
-    }
-    return err(std::string("unexpected character '") + c + "'");
-  }
-
-  bool object(Json* out, int depth) {
-    out->kind = Json::Kind::kObject;
-    ++i_;  // '{'
-    skip_space();
-    if (i_ < s_.size() && s_[i_] == '}') {
-      ++i_;
-      return true;
-    }
-    for (;;) {
-      skip_space();
-      if (i_ >= s_.size() || s_[i_] != '"') return err("expected a string key");
-      std::string key;
-      if (!string(&key)) return false;
-      for (const auto& kv : out->object)
-        if (kv.first == key) return err("duplicate key \"" + key + "\"");
-      skip_space();
-      if (i_ >= s_.size() || s_[i_] != ':') return err("expected ':' after a key");
-      ++i_;
-      Json v;
-      if (!value(&v, depth + 1)) return false;
-      out->object.emplace_back(std::move(key), std::move(v));
-      skip_space();
-      if (i_ < s_.size() && s_[i_] == ',') {
-        ++i_;
-        continue;
-      }
-      if (i_ < s_.size() && s_[i_] == '}') {
-        ++i_;
-        return true;
-      }
-      return err("expected ',' or '}' in an object");
-    }
-  }
-
-  bool array(Json* out, int depth) {
-    out->kind = Json::Kind::kArray;
-    ++i_;  // '['
-    skip_space();
-    if (i_ < s_.size() && s_[i_] == ']') {
-      ++i_;
-      return true;
-    }
-    for (;;) {
-      Json v;
-      if (!value(&v, depth + 1)) return false;
-      out->array.push_back(std::move(v));
-      skip_space();
-      if (i_ < s_.size() && s_[i_] == ',') {
-        ++i_;
-        continue;
-      }
-      if (i_ < s_.size() && s_[i_] == ']') {
-        ++i_;
-        return true;
-      }
-      return err("expected ',' or ']' in an array");
-    }
-  }
-
-  bool string(std::string* out) {
-    ++i_;  // '"'
-    while (i_ < s_.size()) {
-      const char c = s_[i_++];
-      if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20) return err("control character in a string");
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
-      if (i_ >= s_.size()) break;
-      const char e = s_[i_++];
-      switch (e) {
-        case '"':
-          out->push_back('"');
-          break;
-        case '\\':
-          out->push_back('\\');
-          break;
-        case '/':
-          out->push_back('/');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'u': {
-          // The rule file is ASCII in practice; other code points are kept as UTF-8 (no surrogate pairs).
-          if (i_ + 4 > s_.size()) return err("truncated \\u escape");
-          unsigned cp = 0;
-          for (int k = 0; k < 4; ++k) {
-            const char h = s_[i_++];
-            cp <<= 4;
-            if (h >= '0' && h <= '9')
-              cp |= static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f')
-              cp |= static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F')
-              cp |= static_cast<unsigned>(h - 'A' + 10);
-            else
-              return err("bad hex digit in \\u escape");
-          }
-          if (cp < 0x80) {
-            out->push_back(static_cast<char>(cp));
-          } else if (cp < 0x800) {
-            out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-          } else {
-            out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-            out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-          }
-          break;
+// The document, or a kFormatError naming the line and column. Duplicate keys, which nlohmann would
+// silently resolve to the last one, are errors here: a rule with two "entries" is a mistake.
+Result<Json> read_json(std::string_view text, const std::string& source) {
+  std::vector<std::set<std::string>> keys;  // per open object
+  std::string problem;
+  const Json::parser_callback_t check = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+      case Json::parse_event_t::array_start:
+        if (depth > kMaxDepth) {
+          if (problem.empty()) problem = "nesting deeper than " + std::to_string(kMaxDepth) + " levels";
+          return false;  // not kept: the document stays shallow
         }
-        default:
-          return err(std::string("bad escape '\\") + e + "'");
-      }
+        if (event == Json::parse_event_t::object_start) keys.emplace_back();
+        return true;
+      case Json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        return true;
+      case Json::parse_event_t::key:
+        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second && problem.empty())
+          problem = "duplicate key \"" + parsed.get<std::string>() + "\"";
+        return true;
+      default:
+        return true;
     }
-    return err("unterminated string");
+  };
+  try {
+    Json doc = Json::parse(text.begin(), text.end(), check);
+    if (!problem.empty()) return Status(StatusCode::kFormatError, source + ": " + problem);
+    return doc;
+  } catch (const Json::parse_error& e) {
+    return Status(StatusCode::kFormatError, source + ": " + describe_syntax_error(e.what()));
+  } catch (const Json::exception& e) {  // e.g. a number too large for a double
+    return Status(StatusCode::kFormatError, source + ": " + e.what());
   }
-
-  bool number(Json* out) {
-    const size_t start = i_;
-    if (s_[i_] == '-') ++i_;
-    while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.' || s_[i_] == 'e' ||
-                              s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-'))
-      ++i_;
-    const std::string text(s_.substr(start, i_ - start));
-    char* end = nullptr;
-    const double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
-      i_ = start;
-      return err("bad number '" + text + "'");
-    }
-    out->kind = Json::Kind::kNumber;
-    out->number = v;
-    return true;
-  }
-
-  std::string_view s_;
-  std::string source_;
-  size_t i_ = 0;
-  Status error_;
-};
+}
 
 // ---------------------------------------------------------------------------------------------
 // Rule fields
 // ---------------------------------------------------------------------------------------------
 
+// The JSON type a field must have, with its name for messages.
+struct Kind {
+  const char* name;
+  bool (*is)(const Json&);
+};
+const Kind kObject{"an object", [](const Json& v) { return v.is_object(); }};
+const Kind kArray{"an array", [](const Json& v) { return v.is_array(); }};
+const Kind kString{"a string", [](const Json& v) { return v.is_string(); }};
+const Kind kNumber{"a number", [](const Json& v) { return v.is_number(); }};
+const Kind kBool{"a boolean", [](const Json& v) { return v.is_boolean(); }};
+
+const char* kind_name(const Json& v) {
+  for (const Kind* k : {&kObject, &kArray, &kString, &kNumber, &kBool})
+    if (k->is(v)) return k->name;
+  return "null";
+}
+
+std::string format_number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// Checks of one rule file's fields; every error is a kFormatError "<source>: <field> <what>".
 class RuleReader {
  public:
   explicit RuleReader(std::string source) : source_(std::move(source)) {}
@@ -303,46 +135,39 @@ class RuleReader {
     return Status(StatusCode::kFormatError, source_ + ": " + field + " " + what);
   }
 
-  Status expect(const Json& v, Json::Kind kind, const std::string& field) const {
-    if (v.kind != kind) return error(field, std::string("must be ") + kind_name(kind) + ", got " + kind_name(v.kind));
+  Status expect(const Json& v, const Kind& kind, const std::string& field) const {
+    if (!kind.is(v)) return error(field, std::string("must be ") + kind.name + ", got " + kind_name(v));
     return Status::ok();
   }
 
   Status keys(const Json& obj, const std::string& field, std::initializer_list<const char*> allowed) const {
-    for (const auto& kv : obj.object) {
-      bool ok = false;
-      for (const char* a : allowed) ok = ok || kv.first == a;
-      if (!ok) {
+    for (const auto& kv : obj.items()) {
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return kv.key() == a; })) {
         std::string list;
         for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        return error(field, "has unknown key \"" + kv.first + "\" (allowed: " + list + ")");
+        return error(field, "has unknown key \"" + kv.key() + "\" (allowed: " + list + ")");
       }
     }
     return Status::ok();
   }
 
   Status integer(const Json& v, const std::string& field, int64_t* out) const {
-    if (Status s = expect(v, Json::Kind::kNumber, field); !s) return s;
-    if (v.number < 0 || v.number > 9.0e15 || std::floor(v.number) != v.number)
-      return error(field, "must be a non-negative integer, got " + format(v.number));
-    *out = static_cast<int64_t>(v.number);
+    if (Status s = expect(v, kNumber, field); !s) return s;
+    const double d = v.get<double>();
+    if (d < 0 || d > 9.0e15 || std::floor(d) != d)
+      return error(field, "must be a non-negative integer, got " + format_number(d));
+    *out = static_cast<int64_t>(d);
     return Status::ok();
   }
 
   // A string or an array of strings, each parsed by `parse`.
   template <class T, class Parse>
   Status enum_list(const Json& v, const std::string& field, Parse parse, std::vector<T>* out) const {
-    std::vector<const Json*> items;
-    if (v.kind == Json::Kind::kString) {
-      items.push_back(&v);
-    } else if (v.kind == Json::Kind::kArray) {
-      for (const Json& e : v.array) items.push_back(&e);
-    } else {
-      return error(field, std::string("must be a string or an array of strings, got ") + kind_name(v.kind));
-    }
-    for (const Json* e : items) {
-      if (Status s = expect(*e, Json::Kind::kString, field); !s) return s;
-      Result<T> r = parse(e->string);
+    if (!v.is_string() && !v.is_array())
+      return error(field, std::string("must be a string or an array of strings, got ") + kind_name(v));
+    for (const Json& e : v.is_string() ? Json::array({v}) : v) {
+      if (Status s = expect(e, kString, field); !s) return s;
+      Result<T> r = parse(e.get<std::string>());
       if (!r) return error(field, "has a bad value: " + r.status().message());
       out->push_back(*r);
     }
@@ -352,22 +177,16 @@ class RuleReader {
 
   // [[a, b], ...]
   Status pair_list(const Json& v, const std::string& field, std::vector<std::pair<int64_t, int64_t>>* out) const {
-    if (Status s = expect(v, Json::Kind::kArray, field); !s) return s;
-    for (const Json& e : v.array) {
-      if (e.kind != Json::Kind::kArray || e.array.size() != 2) return error(field, "must be an array of [h, w] pairs");
+    if (Status s = expect(v, kArray, field); !s) return s;
+    for (const Json& e : v) {
+      if (!e.is_array() || e.size() != 2) return error(field, "must be an array of [h, w] pairs");
       int64_t a = 0, b = 0;
-      if (Status s = integer(e.array[0], field, &a); !s) return s;
-      if (Status s = integer(e.array[1], field, &b); !s) return s;
+      if (Status s = integer(e[0], field, &a); !s) return s;
+      if (Status s = integer(e[1], field, &b); !s) return s;
       out->emplace_back(a, b);
     }
     if (out->empty()) return error(field, "must not be an empty list");
     return Status::ok();
-  }
-
-  static std::string format(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
   }
 
  private:
@@ -391,7 +210,7 @@ Result<PaddingMode> parse_padding_mode(std::string_view s) {
 }
 
 Status read_match(const RuleReader& r, const Json& m, const std::string& field, AutoRuleMatch* out) {
-  if (Status s = r.expect(m, Json::Kind::kObject, field); !s) return s;
+  if (Status s = r.expect(m, kObject, field); !s) return s;
   if (Status s =
           r.keys(m, field, {"op",           "dtype",        "layout",       "filter_layout",    "padding",
                             "kernel",       "stride",       "multiplier",   "kernel_max",       "dilation_min",
@@ -399,47 +218,50 @@ Status read_match(const RuleReader& r, const Json& m, const std::string& field, 
                             "spatial_min",  "spatial_max",  "batch_min",    "batch_max",        "has_bias"});
       !s)
     return s;
-  for (const auto& [key, v] : m.object) {
+  const std::pair<const char*, int64_t*> bounds[] = {{"kernel_max", &out->kernel_max},
+                                                     {"dilation_min", &out->dilation_min},
+                                                     {"dilation_max", &out->dilation_max},
+                                                     {"channels_min", &out->channels_min},
+                                                     {"channels_max", &out->channels_max},
+                                                     {"out_channels_min", &out->out_channels_min},
+                                                     {"out_channels_max", &out->out_channels_max},
+                                                     {"spatial_min", &out->spatial_min},
+                                                     {"spatial_max", &out->spatial_max},
+                                                     {"batch_min", &out->batch_min},
+                                                     {"batch_max", &out->batch_max}};
+  for (const auto& kv : m.items()) {
+    const std::string& key = kv.key();
+    const Json& v = kv.value();
     const std::string f = field + "." + key;
     Status s;
-    if (key == "op")
+    if (key == "op") {
       s = r.enum_list<Op>(v, f, parse_op, &out->ops);
-    else if (key == "dtype")
+    } else if (key == "dtype") {
       s = r.enum_list<DType>(v, f, parse_dtype, &out->dtypes);
-    else if (key == "layout")
+    } else if (key == "layout") {
       s = r.enum_list<Layout>(v, f, parse_layout, &out->layouts);
-    else if (key == "filter_layout")
+    } else if (key == "filter_layout") {
       s = r.enum_list<FilterLayout>(v, f, parse_filter_layout, &out->filter_layouts);
-    else if (key == "padding")
+    } else if (key == "padding") {
       s = r.enum_list<PaddingMode>(v, f, parse_padding_mode, &out->paddings);
-    else if (key == "kernel")
+    } else if (key == "kernel") {
       s = r.pair_list(v, f, &out->kernels);
-    else if (key == "stride")
+    } else if (key == "stride") {
       s = r.pair_list(v, f, &out->strides);
-    else if (key == "multiplier") {
-      s = r.expect(v, Json::Kind::kArray, f);
-      for (size_t i = 0; s && i < v.array.size(); ++i) {
+    } else if (key == "multiplier") {
+      s = r.expect(v, kArray, f);
+      for (size_t i = 0; s && i < v.size(); ++i) {
         int64_t x = 0;
-        s = r.integer(v.array[i], f, &x);
+        s = r.integer(v[i], f, &x);
         out->multipliers.push_back(x);
       }
       if (s && out->multipliers.empty()) s = r.error(f, "must not be an empty list");
     } else if (key == "has_bias") {
-      s = r.expect(v, Json::Kind::kBool, f);
-      out->has_bias = v.boolean ? 1 : 0;
+      s = r.expect(v, kBool, f);
+      if (s) out->has_bias = v.get<bool>() ? 1 : 0;
     } else {
-      int64_t* target = key == "kernel_max"         ? &out->kernel_max
-                        : key == "dilation_min"     ? &out->dilation_min
-                        : key == "dilation_max"     ? &out->dilation_max
-                        : key == "channels_min"     ? &out->channels_min
-                        : key == "channels_max"     ? &out->channels_max
-                        : key == "out_channels_min" ? &out->out_channels_min
-                        : key == "out_channels_max" ? &out->out_channels_max
-                        : key == "spatial_min"      ? &out->spatial_min
-                        : key == "spatial_max"      ? &out->spatial_max
-                        : key == "batch_min"        ? &out->batch_min
-                                                    : &out->batch_max;
-      s = r.integer(v, f, target);
+      for (const auto& [name, target] : bounds)
+        if (key == name) s = r.integer(v, f, target);
     }
     if (!s) return s;
   }
@@ -447,26 +269,26 @@ Status read_match(const RuleReader& r, const Json& m, const std::string& field, 
 }
 
 Status read_evidence(const RuleReader& r, const Json& e, const std::string& field, AutoRuleEvidence* out) {
-  if (Status s = r.expect(e, Json::Kind::kObject, field); !s) return s;
+  if (Status s = r.expect(e, kObject, field); !s) return s;
   if (Status s = r.keys(e, field, {"card", "date", "commit", "results", "command", "speedup", "cases"}); !s) return s;
-  for (const auto& [key, v] : e.object) {
+  for (const auto& kv : e.items()) {
+    const std::string& key = kv.key();
+    const Json& v = kv.value();
     const std::string f = field + "." + key;
     if (key == "speedup") {
-      if (Status s = r.expect(v, Json::Kind::kNumber, f); !s) return s;
-      if (!(v.number > 0)) return r.error(f, "must be > 0, got " + RuleReader::format(v.number));
-      out->speedup = v.number;
+      if (Status s = r.expect(v, kNumber, f); !s) return s;
+      if (!(v.get<double>() > 0)) return r.error(f, "must be > 0, got " + format_number(v.get<double>()));
+      out->speedup = v.get<double>();
     } else if (key == "cases") {
       if (Status s = r.integer(v, f, &out->cases); !s) return s;
     } else {
-      if (Status s = r.expect(v, Json::Kind::kString, f); !s) return s;
-      if (key == "card")
-        out->card = v.string;
-      else if (key == "date")
-        out->date = v.string;
-      else if (key == "commit")
-        out->commit = v.string;
-      else if (key == "results")
-        out->results = v.string;
+      if (Status s = r.expect(v, kString, f); !s) return s;
+      std::string* target = key == "card"      ? &out->card
+                            : key == "date"    ? &out->date
+                            : key == "commit"  ? &out->commit
+                            : key == "results" ? &out->results
+                                               : nullptr;  // "command": checked, not kept
+      if (target != nullptr) *target = v.get<std::string>();
     }
   }
   if (out->card.empty())
@@ -484,7 +306,7 @@ std::string describe_evidence(const AutoRuleEvidence& e) {
   std::string s = "measured on " + e.card;
   if (!e.date.empty()) s += ", " + e.date;
   if (!e.commit.empty()) s += ", commit " + e.commit;
-  if (e.speedup > 0) s += ", " + RuleReader::format(e.speedup) + "x";
+  if (e.speedup > 0) s += ", " + format_number(e.speedup) + "x";
   if (e.cases > 0) s += " over " + std::to_string(e.cases) + " cases";
   return s;
 }
@@ -551,61 +373,73 @@ bool AutoRuleMatch::matches(const Problem& p) const {
          at_most(batch_max, p.n()) && (has_bias < 0 || (has_bias == 1) == p.has_bias());
 }
 
-Result<AutoRule> parse_auto_rule(std::string_view json, const std::string& source) {
-  Result<Json> doc = JsonReader(json, source).read();
-  if (!doc) return doc.status();
-  const Json& root = *doc;
+namespace {
+
+Result<AutoRule> read_rule(const Json& root, const std::string& source) {
   const RuleReader r(source);
-  if (Status s = r.expect(root, Json::Kind::kObject, "the top level"); !s) return s;
+  if (Status s = r.expect(root, kObject, "the top level"); !s) return s;
   if (Status s = r.keys(root, "the top level", {"format", "version", "description", "default_order", "entries"}); !s)
     return s;
-  const Json* format = root.find("format");
-  if (format == nullptr || format->kind != Json::Kind::kString || format->string != "dsconv-auto-rule")
+  const auto format = root.find("format");
+  if (format == root.end() || !format->is_string() || format->get<std::string>() != "dsconv-auto-rule")
     return r.error("format", "must be \"dsconv-auto-rule\"");
-  const Json* version = root.find("version");
-  if (version == nullptr || version->kind != Json::Kind::kNumber || version->number != 1)
+  const auto version = root.find("version");
+  if (version == root.end() || !version->is_number() || version->get<double>() != 1)
     return r.error("version", "must be 1 (the only version this library reads)");
 
   AutoRule rule;
   rule.source = source;
-  const Json* order = root.find("default_order");
-  if (order == nullptr) return r.error("default_order", "is required");
-  if (Status s = r.expect(*order, Json::Kind::kArray, "default_order"); !s) return s;
-  for (const Json& e : order->array) {
-    if (Status s = r.expect(e, Json::Kind::kString, "default_order[]"); !s) return s;
-    if (!known_device_backend(e.string))
-      return r.error("default_order", "names \"" + e.string + "\", which is not a device backend (cuda, cudnn)");
-    if (std::find(rule.default_order.begin(), rule.default_order.end(), e.string) != rule.default_order.end())
-      return r.error("default_order", "names \"" + e.string + "\" twice");
-    rule.default_order.push_back(e.string);
+  const auto order = root.find("default_order");
+  if (order == root.end()) return r.error("default_order", "is required");
+  if (Status s = r.expect(*order, kArray, "default_order"); !s) return s;
+  for (const Json& e : *order) {
+    if (Status s = r.expect(e, kString, "default_order[]"); !s) return s;
+    const std::string name = e.get<std::string>();
+    if (!known_device_backend(name))
+      return r.error("default_order", "names \"" + name + "\", which is not a device backend (cuda, cudnn)");
+    if (std::find(rule.default_order.begin(), rule.default_order.end(), name) != rule.default_order.end())
+      return r.error("default_order", "names \"" + name + "\" twice");
+    rule.default_order.push_back(name);
   }
 
-  const Json* entries = root.find("entries");
-  if (entries == nullptr) return r.error("entries", "is required (an empty array when nothing is measured yet)");
-  if (Status s = r.expect(*entries, Json::Kind::kArray, "entries"); !s) return s;
-  for (size_t i = 0; i < entries->array.size(); ++i) {
-    const Json& e = entries->array[i];
+  const auto entries = root.find("entries");
+  if (entries == root.end()) return r.error("entries", "is required (an empty array when nothing is measured yet)");
+  if (Status s = r.expect(*entries, kArray, "entries"); !s) return s;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const Json& e = (*entries)[i];
     const std::string f = "entries[" + std::to_string(i) + "]";
-    if (Status s = r.expect(e, Json::Kind::kObject, f); !s) return s;
+    if (Status s = r.expect(e, kObject, f); !s) return s;
     if (Status s = r.keys(e, f, {"prefer", "match", "evidence", "comment"}); !s) return s;
     AutoRuleEntry entry;
-    const Json* prefer = e.find("prefer");
-    if (prefer == nullptr || prefer->kind != Json::Kind::kString)
-      return r.error(f + ".prefer", "is required (a string)");
-    if (!known_device_backend(prefer->string))
-      return r.error(f + ".prefer", "names \"" + prefer->string + "\", which is not a device backend (cuda, cudnn)");
-    entry.prefer = prefer->string;
-    const Json* match = e.find("match");
-    if (match == nullptr) return r.error(f + ".match", "is required (an empty object matches every problem)");
+    const auto prefer = e.find("prefer");
+    if (prefer == e.end() || !prefer->is_string()) return r.error(f + ".prefer", "is required (a string)");
+    entry.prefer = prefer->get<std::string>();
+    if (!known_device_backend(entry.prefer))
+      return r.error(f + ".prefer", "names \"" + entry.prefer + "\", which is not a device backend (cuda, cudnn)");
+    const auto match = e.find("match");
+    if (match == e.end()) return r.error(f + ".match", "is required (an empty object matches every problem)");
     if (Status s = read_match(r, *match, f + ".match", &entry.match); !s) return s;
-    const Json* evidence = e.find("evidence");
-    if (evidence == nullptr) return r.error(f + ".evidence", "is required: say where the measurement came from");
+    const auto evidence = e.find("evidence");
+    if (evidence == e.end()) return r.error(f + ".evidence", "is required: say where the measurement came from");
     if (Status s = read_evidence(r, *evidence, f + ".evidence", &entry.evidence); !s) return s;
-    if (const Json* comment = e.find("comment"); comment != nullptr)
-      if (Status s = r.expect(*comment, Json::Kind::kString, f + ".comment"); !s) return s;
+    if (const auto comment = e.find("comment"); comment != e.end())
+      if (Status s = r.expect(*comment, kString, f + ".comment"); !s) return s;
     rule.entries.push_back(std::move(entry));
   }
   return rule;
+}
+
+}  // namespace
+
+Result<AutoRule> parse_auto_rule(std::string_view json, const std::string& source) {
+  Result<Json> doc = read_json(json, source);
+  if (!doc) return doc.status();
+  // Every access is checked before it is made; the catch keeps that promise should one be missed.
+  try {
+    return read_rule(*doc, source);
+  } catch (const Json::exception& e) {
+    return Status(StatusCode::kFormatError, source + ": " + e.what());
+  }
 }
 
 Result<AutoRule> load_auto_rule_file(const std::string& path) {

@@ -2,8 +2,6 @@
 // run with results written as JSON and CSV, the notes for skipped work, and usage errors.
 #include <gtest/gtest.h>
 
-#if defined(DSCONV_HAVE_BENCH_CORE)
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,11 +90,11 @@ TEST_F(BenchCli, DumpJsonIsAList) {
   const Proc p = run("bench --suite deeplab_aspp --dump --format json");
   ASSERT_EQ(p.code, 0) << p.err;
   const Json j = parse_json(p.out);
-  ASSERT_EQ(j.kind, Json::kArray);
-  ASSERT_EQ(j.items.size(), 6u);
-  for (const Json& o : j.items) {
-    EXPECT_EQ(o["op"].str, "conv2d");
-    EXPECT_TRUE(Problem::parse(o["problem"].str).is_ok());
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 6u);
+  for (const Json& o : j) {
+    EXPECT_EQ(o.at("op").get<std::string>(), "conv2d");
+    EXPECT_TRUE(Problem::parse(o.at("problem").get<std::string>()).is_ok());
   }
 }
 
@@ -105,31 +103,32 @@ TEST_F(BenchCli, CheckedRunWritesJsonWithOneRowPerBackend) {
   ASSERT_EQ(p.code, 0) << p.out << p.err;
   EXPECT_NE(p.out.find(kSmall), std::string::npos) << "the table goes to stdout: " << p.out;
   const Json j = parse_json(slurp(dir_ / "r.json"));
-  EXPECT_EQ(j["schema"].str, "dsconv-bench-1");
-  EXPECT_FALSE(j["date"].str.empty());
-  EXPECT_FALSE(j["host"].str.empty());
-  EXPECT_NE(j["command"].str.find("--peers onednn"), std::string::npos);
-  const Json& rows = j["rows"];
-  ASSERT_EQ(rows.items.size(), 2u);
-  const Json& subject = rows.items[0];
-  EXPECT_EQ(subject["problem"].str, kSmall);
-  EXPECT_EQ(subject["backend"].str, "cpu-ref");
-  EXPECT_TRUE(subject["subject"].b);
-  EXPECT_TRUE(subject["measured"].b);
-  EXPECT_TRUE(subject["verified"].b);
-  EXPECT_GT(subject["median_ms"].num, 0.0);
-  EXPECT_GT(subject["gbps"].num, 0.0);
-  EXPECT_GT(subject["gflops"].num, 0.0);
-  EXPECT_EQ(subject["pct_copy"].kind, Json::kNull) << "no device, no % of copy";
-  const Json& peer = rows.items[1];
-  EXPECT_EQ(peer["backend"].str, "onednn");
+  EXPECT_EQ(j.at("schema").get<std::string>(), "dsconv-bench-1");
+  EXPECT_FALSE(j.at("date").get<std::string>().empty());
+  EXPECT_FALSE(j.at("host").get<std::string>().empty());
+  EXPECT_NE(j.at("command").get<std::string>().find("--peers onednn"), std::string::npos);
+  const Json& rows = j.at("rows");
+  ASSERT_EQ(rows.size(), 2u);
+  const Json& subject = rows.at(0);
+  EXPECT_EQ(subject.at("problem").get<std::string>(), kSmall);
+  EXPECT_EQ(subject.at("backend").get<std::string>(), "cpu-ref");
+  EXPECT_TRUE(subject.at("subject").get<bool>());
+  EXPECT_TRUE(subject.at("measured").get<bool>());
+  EXPECT_TRUE(subject.at("verified").get<bool>());
+  EXPECT_GT(subject.at("median_ms").get<double>(), 0.0);
+  EXPECT_GT(subject.at("gbps").get<double>(), 0.0);
+  EXPECT_GT(subject.at("gflops").get<double>(), 0.0);
+  EXPECT_TRUE(subject.at("pct_copy").is_null()) << "no device, no % of copy";
+  const Json& peer = rows.at(1);
+  EXPECT_EQ(peer.at("backend").get<std::string>(), "onednn");
 #if defined(DSCONV_HAVE_ONEDNN)
-  EXPECT_TRUE(peer["verified"].b) << peer["note"].str;
-  EXPECT_GT(subject["speedup"]["onednn"].num, 0.0);
-  EXPECT_NEAR(subject["speedup"]["onednn"].num, peer["median_ms"].num / subject["median_ms"].num, 1e-3);
+  EXPECT_TRUE(peer.at("verified").get<bool>()) << peer.at("note").get<std::string>();
+  EXPECT_GT(subject.at("speedup").at("onednn").get<double>(), 0.0);
+  EXPECT_NEAR(subject.at("speedup").at("onednn").get<double>(),
+              peer.at("median_ms").get<double>() / subject.at("median_ms").get<double>(), 1e-3);
 #else
-  EXPECT_FALSE(peer["measured"].b);
-  EXPECT_NE(peer["note"].str.find("not built"), std::string::npos);
+  EXPECT_FALSE(peer.at("measured").get<bool>());
+  EXPECT_NE(peer.at("note").get<std::string>().find("not built"), std::string::npos);
 #endif
 }
 
@@ -146,9 +145,9 @@ TEST_F(BenchCli, CsvOutputFromTheExtension) {
 TEST_F(BenchCli, SlowReferenceIsSkippedWithANote) {
   const Proc p = run("bench " + kSmall + " --backend cpu-ref --verify --max-ref-gflop 0 --format json" + kFast);
   const Json j = parse_json(p.out);
-  const Json& r = j["rows"].items.at(0);
-  EXPECT_FALSE(r["measured"].b);
-  EXPECT_NE(r["note"].str.find("too slow"), std::string::npos) << r["note"].str;
+  const Json& r = j.at("rows").at(0);
+  EXPECT_FALSE(r.at("measured").get<bool>());
+  EXPECT_NE(r.at("note").get<std::string>().find("too slow"), std::string::npos) << r.at("note").get<std::string>();
   // The subject measured nothing: the results are written, and the exit status says so.
   EXPECT_EQ(p.code, 1);
   EXPECT_NE(p.err.find("ran none of the problems"), std::string::npos) << p.err;
@@ -157,13 +156,35 @@ TEST_F(BenchCli, SlowReferenceIsSkippedWithANote) {
 TEST_F(BenchCli, SkipImplAppliesToTheSubjectOnly) {
   const Proc p = run("bench " + kSmall + " --backend cpu-ref,onednn --skip-impl ref --format json" + kFast);
   const Json j = parse_json(p.out);
-  const Json& subject = j["rows"].items.at(0);
-  EXPECT_FALSE(subject["measured"].b);
-  EXPECT_NE(subject["note"].str.find("skipped by options"), std::string::npos) << subject["note"].str;
+  const Json& subject = j.at("rows").at(0);
+  EXPECT_FALSE(subject.at("measured").get<bool>());
+  EXPECT_NE(subject.at("note").get<std::string>().find("skipped by options"), std::string::npos)
+      << subject.at("note").get<std::string>();
   EXPECT_EQ(p.code, 1) << "the subject measured nothing";
 #if defined(DSCONV_HAVE_ONEDNN)
-  EXPECT_TRUE(j["rows"].items.at(1)["measured"].b) << "a peer is timed whatever --skip-impl says";
+  EXPECT_TRUE(j.at("rows").at(1).at("measured").get<bool>()) << "a peer is timed whatever --skip-impl says";
 #endif
+}
+
+TEST_F(BenchCli, ImplAppliesToTheSubjectOnly) {
+  Proc p = run("bench " + kSmall + " --backend cpu-ref,onednn --impl nothing_matches --format json" + kFast);
+  Json j = parse_json(p.out);
+  const Json& subject = j.at("rows").at(0);
+  EXPECT_FALSE(subject.at("measured").get<bool>());
+  EXPECT_NE(subject.at("note").get<std::string>().find("only_implementations: nothing_matches"), std::string::npos)
+      << subject.at("note").get<std::string>();
+  EXPECT_EQ(p.code, 1) << "the subject measured nothing";
+#if defined(DSCONV_HAVE_ONEDNN)
+  EXPECT_TRUE(j.at("rows").at(1).at("measured").get<bool>()) << "a peer is timed whatever --impl says";
+#endif
+  p = run("bench " + kSmall + " --backend cpu-ref --impl nothing_matches,ref --verify --format json" + kFast);
+  ASSERT_EQ(p.code, 0) << p.err;
+  j = parse_json(p.out);
+  EXPECT_TRUE(j.at("rows").at(0).at("measured").get<bool>());
+  EXPECT_EQ(j.at("rows").at(0).at("implementation").get<std::string>(), "ref_direct_f64acc");
+  p = run("bench --help");
+  EXPECT_NE(p.out.find("--impl NAME_PREFIX (repeatable)"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("--skip-impl NAME_PREFIX (repeatable)"), std::string::npos) << p.out;
 }
 
 #if defined(DSCONV_HAVE_CUDA_EMULATION)
@@ -214,16 +235,16 @@ TEST_F(BenchPythonTools, ReportMergesTabulatesAndSummarizes) {
   Proc p = python("'" + tool("report.py") + "' merge a.json b.json -o m.json");
   ASSERT_EQ(p.code, 0) << p.err;
   const Json a = parse_json(slurp(dir_ / "a.json")), m = parse_json(slurp(dir_ / "m.json"));
-  ASSERT_EQ(m["rows"].items.size(), a["rows"].items.size() + 2);
-  for (size_t i = 0; i < a["rows"].items.size(); ++i) {
-    const Json& before = a["rows"].items[i];
-    const Json& after = m["rows"].items[i];
-    EXPECT_EQ(after["problem"].str, before["problem"].str);
-    EXPECT_EQ(after["backend"].str, before["backend"].str);
+  ASSERT_EQ(m.at("rows").size(), a.at("rows").size() + 2);
+  for (size_t i = 0; i < a.at("rows").size(); ++i) {
+    const Json& before = a.at("rows").at(i);
+    const Json& after = m.at("rows").at(i);
+    EXPECT_EQ(after.at("problem").get<std::string>(), before.at("problem").get<std::string>());
+    EXPECT_EQ(after.at("backend").get<std::string>(), before.at("backend").get<std::string>());
 #if defined(DSCONV_HAVE_ONEDNN)
-    if (before["subject"].b)
-      EXPECT_NEAR(after["speedup"]["onednn"].num, before["speedup"]["onednn"].num,
-                  1e-4 * before["speedup"]["onednn"].num)
+    if (before.at("subject").get<bool>())
+      EXPECT_NEAR(after.at("speedup").at("onednn").get<double>(), before.at("speedup").at("onednn").get<double>(),
+                  1e-4 * before.at("speedup").at("onednn").get<double>())
           << "report.py recomputes the driver's speedups";
 #endif
   }
@@ -275,5 +296,3 @@ TEST_F(BenchCli, UsageErrors) {
 }
 
 }  // namespace
-
-#endif  // DSCONV_HAVE_BENCH_CORE

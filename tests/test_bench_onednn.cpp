@@ -4,8 +4,6 @@
 // (oneDNN counts them from 0), paddings, multipliers, bias and activations.
 #include <gtest/gtest.h>
 
-#if defined(DSCONV_HAVE_BENCH_CORE)
-
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -145,4 +143,3 @@ TEST(BenchOnednnPeer, UnavailableWithoutOnednnSaysHowToGetIt) {
 
 }  // namespace
 
-#endif  // DSCONV_HAVE_BENCH_CORE

@@ -1,9 +1,7 @@
 // The benchmark's results and their writers (bench/driver/bench_report.hpp) and the suite dump
 // (bench/driver/suites.hpp): derived figures from known medians, and JSON / CSV that parse back to
-// the same keys and values (with a small strict JSON parser here, so a malformed file fails).
+// the same keys and values (read with nlohmann::json, so a malformed file fails).
 #include <gtest/gtest.h>
-
-#if defined(DSCONV_HAVE_BENCH_CORE)
 
 #include <cmath>
 #include <map>
@@ -129,49 +127,50 @@ TEST(BenchReport, JsonParsesBackWithEveryKey) {
   std::ostringstream os;
   write_json(os, rep);
   const Json j = parse_json(os.str());
-  ASSERT_EQ(j.kind, Json::kObject);
+  ASSERT_TRUE(j.is_object());
   for (const char* k : {"schema", "tool", "dsconv_version", "date", "host", "cpu", "device", "commit", "command",
                         "copy_gbps", "timing", "peers", "notes", "rows"})
-    EXPECT_TRUE(j.has(k)) << k;
-  EXPECT_EQ(j["schema"].str, "dsconv-bench-1");
-  EXPECT_EQ(j["host"].str, "testhost");
-  EXPECT_EQ(j["commit"].str, "abc123");
-  EXPECT_EQ(j["device"].str, "Test GPU");
-  EXPECT_DOUBLE_EQ(j["copy_gbps"].num, 2000.0);
-  ASSERT_EQ(j["peers"].items.size(), 2u);
-  EXPECT_EQ(j["peers"].items[1].str, "onednn");
-  const Json& rows = j["rows"];
-  ASSERT_EQ(rows.kind, Json::kArray);
-  ASSERT_EQ(rows.items.size(), rep.rows.size());
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j.at("schema").get<std::string>(), "dsconv-bench-1");
+  EXPECT_EQ(j.at("host").get<std::string>(), "testhost");
+  EXPECT_EQ(j.at("commit").get<std::string>(), "abc123");
+  EXPECT_EQ(j.at("device").get<std::string>(), "Test GPU");
+  EXPECT_DOUBLE_EQ(j.at("copy_gbps").get<double>(), 2000.0);
+  ASSERT_EQ(j.at("peers").size(), 2u);
+  EXPECT_EQ(j.at("peers").at(1).get<std::string>(), "onednn");
+  const Json& rows = j.at("rows");
+  ASSERT_TRUE(rows.is_array());
+  ASSERT_EQ(rows.size(), rep.rows.size());
   for (size_t i = 0; i < rep.rows.size(); ++i) {
     SCOPED_TRACE(i);
-    const Json& r = rows.items[i];
+    const Json& r = rows.at(i);
     const BenchRow& want = rep.rows[i];
     for (const char* k :
          {"suite", "layer",     "problem",  "backend", "implementation", "subject", "device", "emulated", "measured",
           "error", "median_ms", "min_ms",   "max_ms",  "spread",         "samples", "gbps",   "pct_copy", "gflops",
           "flops", "min_bytes", "verified", "check",   "max_rel_err",    "speedup", "note"})
-      EXPECT_TRUE(r.has(k)) << k;
-    EXPECT_EQ(r["problem"].str, want.problem);
-    EXPECT_EQ(r["backend"].str, want.backend);
-    EXPECT_EQ(r["implementation"].str, want.implementation);
-    EXPECT_EQ(r["emulated"].b, want.emulated);
-    EXPECT_EQ(r["verified"].b, want.check == Check::kPass);
-    EXPECT_EQ(r["note"].str, want.note);
+      EXPECT_TRUE(r.contains(k)) << k;
+    EXPECT_EQ(r.at("problem").get<std::string>(), want.problem);
+    EXPECT_EQ(r.at("backend").get<std::string>(), want.backend);
+    EXPECT_EQ(r.at("implementation").get<std::string>(), want.implementation);
+    EXPECT_EQ(r.at("emulated").get<bool>(), want.emulated);
+    EXPECT_EQ(r.at("verified").get<bool>(), want.check == Check::kPass);
+    EXPECT_EQ(r.at("note").get<std::string>(), want.note);
     if (want.measured) {
-      EXPECT_NEAR(r["median_ms"].num, want.stats.median_ms, 1e-6 * want.stats.median_ms);
-      EXPECT_NEAR(r["gbps"].num, want.gbps, 1e-5 * want.gbps);
-      EXPECT_NEAR(r["gflops"].num, want.gflops, 1e-5 * want.gflops);
+      EXPECT_NEAR(r.at("median_ms").get<double>(), want.stats.median_ms, 1e-6 * want.stats.median_ms);
+      EXPECT_NEAR(r.at("gbps").get<double>(), want.gbps, 1e-5 * want.gbps);
+      EXPECT_NEAR(r.at("gflops").get<double>(), want.gflops, 1e-5 * want.gflops);
     } else {
-      EXPECT_EQ(r["median_ms"].kind, Json::kNull) << "not measured is null, never 0";
-      EXPECT_EQ(r["gbps"].kind, Json::kNull);
+      EXPECT_TRUE(r.at("median_ms").is_null()) << "not measured is null, never 0";
+      EXPECT_TRUE(r.at("gbps").is_null());
     }
-    EXPECT_DOUBLE_EQ(r["flops"].num, 2.0e9) << "whole numbers are written exactly";
-    EXPECT_EQ(r["speedup"].fields.size(), want.speedups.size());
-    for (const auto& [peer, x] : want.speedups) EXPECT_NEAR(r["speedup"][peer].num, x, 1e-5 * x) << peer;
+    EXPECT_DOUBLE_EQ(r.at("flops").get<double>(), 2.0e9) << "whole numbers are written exactly";
+    EXPECT_EQ(r.at("speedup").size(), want.speedups.size());
+    for (const auto& [peer, x] : want.speedups)
+      EXPECT_NEAR(r.at("speedup").at(peer).get<double>(), x, 1e-5 * x) << peer;
   }
-  EXPECT_NEAR(rows.items[0]["pct_copy"].num, 50.0, 1e-9) << "percent in JSON";
-  EXPECT_EQ(rows.items[3]["pct_copy"].kind, Json::kNull);
+  EXPECT_NEAR(rows.at(0).at("pct_copy").get<double>(), 50.0, 1e-9) << "percent in JSON";
+  EXPECT_TRUE(rows.at(3).at("pct_copy").is_null());
 }
 
 TEST(BenchReport, CsvParsesBackWithTheSameColumns) {
@@ -237,25 +236,26 @@ TEST(BenchReport, TableAndMarkdownShowEveryRowAndMarkTheEmulator) {
 }
 
 TEST(BenchReport, JsonWriterEscapesAndWritesNullForNonFinite) {
+  Json v;
+  v["text"] = std::string("quote \" backslash \\ newline \n tab \t bell \x07");
+  v["nan"] = json_number(NAN);
+  v["inf"] = json_number(INFINITY);
+  v["big"] = json_number(12207104.0);
+  v["small"] = json_number(0.0123456789);
+  v["empty"] = Json::array();
+  v["row"] = {{"a", 1}, {"b", Json::array({1, 2})}};
   std::ostringstream os;
-  JsonWriter w(os, 1);
-  w.begin_object();
-  w.field("text", std::string("quote \" backslash \\ newline \n tab \t bell \x07"));
-  w.field("nan", NAN);
-  w.field("inf", INFINITY);
-  w.field("big", 12207104.0);
-  w.field("small", 0.0123456789);
-  w.key("empty");
-  w.begin_array();
-  w.end_array();
-  w.end_object();
+  write_json_lines(os, v, 1);
   const Json j = parse_json(os.str());
-  EXPECT_EQ(j["text"].str, "quote \" backslash \\ newline \n tab \t bell \x07");
-  EXPECT_EQ(j["nan"].kind, Json::kNull);
-  EXPECT_EQ(j["inf"].kind, Json::kNull);
+  EXPECT_EQ(j.at("text").get<std::string>(), "quote \" backslash \\ newline \n tab \t bell \x07");
+  EXPECT_TRUE(j.at("nan").is_null());
+  EXPECT_TRUE(j.at("inf").is_null());
   EXPECT_EQ(os.str().find("12207104"), os.str().find("\"big\":") + 6) << os.str();
-  EXPECT_NEAR(j["small"].num, 0.0123457, 1e-9);
-  EXPECT_TRUE(j["empty"].items.empty());
+  EXPECT_NEAR(j.at("small").get<double>(), 0.0123457, 1e-9);
+  EXPECT_NE(os.str().find("\"small\":0.0123457,"), std::string::npos) << "6 significant digits\n" << os.str();
+  EXPECT_TRUE(j.at("empty").empty());
+  // One top-level element per line; deeper containers on one line.
+  EXPECT_NE(os.str().find("\n  \"row\":{\"a\":1,\"b\":[1,2]}\n}"), std::string::npos) << os.str();
 }
 
 TEST(BenchSuiteDump, JsonListCarriesEveryResolvedField) {
@@ -264,30 +264,28 @@ TEST(BenchSuiteDump, JsonListCarriesEveryResolvedField) {
   Result<std::vector<SuiteProblem>> ps = suite_problems(*s);
   ASSERT_TRUE(ps.is_ok());
   const Json j = parse_json(dump_json(*ps));
-  ASSERT_EQ(j.kind, Json::kArray);
-  ASSERT_EQ(j.items.size(), ps->size());
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), ps->size());
   for (size_t i = 0; i < ps->size(); ++i) {
     const Problem& p = (*ps)[i].problem;
-    const Json& o = j.items[i];
-    EXPECT_EQ(o["suite"].str, "deeplab_separable");
-    EXPECT_EQ(o["layer"].str, (*ps)[i].layer);
-    EXPECT_EQ(o["problem"].str, p.descriptor());
-    EXPECT_EQ(o["op"].str, "separable");
-    EXPECT_EQ(o["n"].num, p.n());
-    EXPECT_EQ(o["c"].num, p.c());
-    EXPECT_EQ(o["out_channels"].num, p.out_channels());
-    EXPECT_EQ(o["dilation_h"].num, p.dilation_h());
-    EXPECT_EQ(o["pad_top"].num, p.pad_top());
-    EXPECT_EQ(o["pad_bottom"].num, p.pad_bottom());
-    EXPECT_EQ(o["out_h"].num, p.out_h());
-    EXPECT_EQ(o["layout"].str, "nhwc");
-    EXPECT_EQ(o["dtype"].str, "f32");
-    EXPECT_EQ(o["bias"].b, false);
-    EXPECT_EQ(o["flops"].num, p.flops());
-    EXPECT_EQ(o["min_bytes"].num, p.min_bytes());
+    const Json& o = j.at(i);
+    EXPECT_EQ(o.at("suite").get<std::string>(), "deeplab_separable");
+    EXPECT_EQ(o.at("layer").get<std::string>(), (*ps)[i].layer);
+    EXPECT_EQ(o.at("problem").get<std::string>(), p.descriptor());
+    EXPECT_EQ(o.at("op").get<std::string>(), "separable");
+    EXPECT_EQ(o.at("n").get<double>(), p.n());
+    EXPECT_EQ(o.at("c").get<double>(), p.c());
+    EXPECT_EQ(o.at("out_channels").get<double>(), p.out_channels());
+    EXPECT_EQ(o.at("dilation_h").get<double>(), p.dilation_h());
+    EXPECT_EQ(o.at("pad_top").get<double>(), p.pad_top());
+    EXPECT_EQ(o.at("pad_bottom").get<double>(), p.pad_bottom());
+    EXPECT_EQ(o.at("out_h").get<double>(), p.out_h());
+    EXPECT_EQ(o.at("layout").get<std::string>(), "nhwc");
+    EXPECT_EQ(o.at("dtype").get<std::string>(), "f32");
+    EXPECT_EQ(o.at("bias").get<bool>(), false);
+    EXPECT_EQ(o.at("flops").get<double>(), p.flops());
+    EXPECT_EQ(o.at("min_bytes").get<double>(), p.min_bytes());
   }
 }
 
 }  // namespace
-
-#endif  // DSCONV_HAVE_BENCH_CORE

@@ -2,8 +2,6 @@
 // descriptor parses back to it, the networks' characteristic layers are there, and overrides apply.
 #include <gtest/gtest.h>
 
-#if defined(DSCONV_HAVE_BENCH_CORE)
-
 #include <set>
 #include <string>
 
@@ -166,4 +164,3 @@ TEST(BenchSuites, SuiteNamesListsEverySuite) {
 
 }  // namespace
 
-#endif  // DSCONV_HAVE_BENCH_CORE

@@ -2,8 +2,6 @@
 // against values NumPy gives for the same samples, and the loop's budgets driven by a scripted clock.
 #include <gtest/gtest.h>
 
-#if defined(DSCONV_HAVE_BENCH_CORE)
-
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -209,4 +207,3 @@ TEST(BenchTiming, HostTimerMeasuresWallTime) {
 
 }  // namespace
 
-#endif  // DSCONV_HAVE_BENCH_CORE

@@ -1,7 +1,9 @@
 // The dsconv driver as a user runs it (std::system on the built binary): the worked example through
 // .npy files, every flag reaching the problem, exit codes, one-line errors that name files and shapes,
-// no output file after any error, `check`, and the help texts. Then unit tests of the driver's shared
-// toolkit (bench/driver/common.hpp, the dsconv_driver_core library).
+// no output file after any error, `check` (its data, --impl/--skip-impl, and the replay of a failing test's
+// printed line bit for bit), and the help texts. Then unit tests of the driver's command line
+// (bench/driver/cli.hpp); the toolkit it shares with the tests is tested in test_toolkit.cpp.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -17,16 +19,25 @@
 #include <string>
 #include <vector>
 
-#include "bench/driver/common.hpp"
+#include "bench/driver/cli.hpp"
 #include "dsconv/dsconv.hpp"
 #include "dsconv/npy.hpp"
-#include "src/half.hpp"
+#include "support/tester.hpp"
+#include "tools/common/device.hpp"
+#include "tools/common/tensor.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace dsconv;
 using namespace dsconv::driver;
+namespace dt = dsconv::testing;
+using tools::count_nan;
+using tools::execute;
+using tools::fill_small_integers;
+using tools::poison_nan;
+using tools::Rng;
+using tools::TensorSet;
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: a temp dir, the worked example's files, and a way to run the driver
@@ -289,11 +300,8 @@ TEST_F(Cli, Float16InputFileSetsTheDefaultDtype) {
   bytes += static_cast<char>(header.size());
   bytes += '\0';
   bytes += header;
-  for (float v : example_x()) {
-    const uint16_t h = detail::float_to_half(v);
-    bytes += static_cast<char>(h & 0xff);
-    bytes += static_cast<char>(h >> 8);
-  }
+  const std::vector<uint8_t> halves = tools::encode(DType::kF16, example_x());  // little-endian, as '<f2'
+  bytes.append(halves.begin(), halves.end());
   std::ofstream(path("x16.npy"), std::ios::binary) << bytes;
   const Proc p = run("run --op depthwise --input x16.npy --filter w.npy --output y.npy");
   ASSERT_EQ(p.code, 0) << p.err;
@@ -495,6 +503,182 @@ TEST_F(Cli, CheckErrors) {
   EXPECT_NE(p.err.find("out_channels must be >= 1, got 0"), std::string::npos) << p.err;
 }
 
+TEST_F(Cli, CheckDataKinds) {
+  // Small integers make f32 exact: the tolerance is 0 and equality is required.
+  Proc p =
+      run("check depthwise_n2h13w11c17_k5x5_m2_s2x1_d1x2_psame_nhwc_tf_f32_bias --backend cpu-ref --seed 4 "
+          "--data int");
+  ASSERT_EQ(p.code, 0) << p.out << p.err;
+  EXPECT_NE(p.out.find("data: int\n"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("tolerance: 0 "), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("\nPASS\n"), std::string::npos) << p.out;
+  p = run("check depthwise_n1h5w5c2_k3x3_f16 --backend cpu-ref --seed 4");
+  ASSERT_EQ(p.code, 0) << p.out << p.err;
+  EXPECT_NE(p.out.find("data: uniform\n"), std::string::npos) << "uniform is the default\n" << p.out;
+  p = run("check depthwise_n1h5w5c2_k3x3 --data zeros");
+  EXPECT_EQ(p.code, kExitUsage) << p.err;
+  EXPECT_NE(p.err.find("--data must be int or uniform, got 'zeros'"), std::string::npos) << p.err;
+}
+
+TEST_F(Cli, CheckImplAndSkipImplFilterImplementations) {
+  const std::string base = "check depthwise_n1h5w5c2_k3x3 --backend cpu-ref --seed 1 ";
+  Proc p = run(base + "--impl ref");
+  ASSERT_EQ(p.code, kExitOk) << p.out << p.err;
+  EXPECT_NE(p.out.find("implementation: ref_direct_f64acc\n"), std::string::npos) << p.out;
+  p = run(base + "--impl nothing_matches,ref_direct");
+  EXPECT_EQ(p.code, kExitOk) << "a comma list: any prefix may match\n" << p.out << p.err;
+  p = run(base + "--impl nothing_matches --impl ref");
+  EXPECT_EQ(p.code, kExitOk) << "repeated: any prefix may match\n" << p.out << p.err;
+  p = run(base + "--impl nothing_matches");
+  EXPECT_EQ(p.code, kExitUnsupported) << p.out << p.err;
+  EXPECT_NE(p.err.find("only_implementations: nothing_matches"), std::string::npos) << p.err;
+  p = run(base + "--impl ref --skip-impl ref_direct");
+  EXPECT_EQ(p.code, kExitUnsupported) << "--skip-impl applies on top of --impl\n" << p.out << p.err;
+  EXPECT_NE(p.err.find("skipped by options"), std::string::npos) << p.err;
+
+  // On the cuda backend (a GPU or the emulator): --impl picks a kernel family the list would pass over.
+  if (!backend_available("cuda")) return;
+  p =
+      run("check depthwise_n1h13w11c16_k3x3_m1_s1x1_d1x1_psame_nhwc_tf_f32 --backend cuda --seed 2 --data int "
+          "--impl dw_fwd_nhwc_generic");
+  ASSERT_EQ(p.code, kExitOk) << p.out << p.err;
+  EXPECT_NE(p.out.find("implementation: dw_fwd_nhwc_generic"), std::string::npos) << p.out;
+  p =
+      run("check depthwise_n1h13w11c16_k3x3_m1_s1x1_d1x1_psame_nhwc_tf_f32 --backend cuda --seed 2 "
+          "--skip-impl ref,dw_fwd_nhwc_k");
+  ASSERT_EQ(p.code, kExitOk) << p.out << p.err;
+  EXPECT_EQ(p.out.find("implementation: dw_fwd_nhwc_k"), std::string::npos) << p.out;
+  EXPECT_EQ(p.out.find("implementation: ref"), std::string::npos) << p.out;
+}
+
+TEST_F(Cli, RunImplAndSkipImplFilterImplementations) {
+  const std::string base =
+      "run --op depthwise --input x.npy --filter w.npy --padding VALID --output y.npy "
+      "--backend cpu-ref ";
+  Proc p = run(base + "--impl ref --skip-impl nothing_matches");
+  ASSERT_EQ(p.code, kExitOk) << p.err;
+  EXPECT_NE(p.out.find("cpu-ref/ref_direct_f64acc"), std::string::npos) << p.out;
+  EXPECT_EQ(load("y.npy").values, kDepthwiseExpected);
+  fs::remove(path("y.npy"));
+  expect_failure(base + "--skip-impl ref", kExitFailure, {"skipped by options"});
+  expect_failure(base + "--impl nothing_matches", kExitFailure, {"only_implementations: nothing_matches"});
+}
+
+TEST_F(Cli, HelpNamesTheImplementationFiltersAndTheData) {
+  for (const char* command : {"run", "check"}) {
+    SCOPED_TRACE(command);
+    const Proc p = run(std::string("help ") + command);
+    EXPECT_EQ(p.code, 0) << p.err;
+    for (const char* word : {"--impl NAME_PREFIX (repeatable)", "--skip-impl NAME_PREFIX (repeatable)"})
+      EXPECT_NE(p.out.find(word), std::string::npos) << word << "\n" << p.out;
+  }
+  const Proc p = run("help check");
+  for (const char* word : {"--data int|uniform", "--digest"})
+    EXPECT_NE(p.out.find(word), std::string::npos) << word << "\n" << p.out;
+}
+
+// A failing test prints the `dsconv check` line that replays it; replayed, the driver draws the same
+// inputs and its run produces the same output bits (FNV-1a digests of every tensor compared).
+TEST_F(Cli, AFailingTestsPrintedLineReplaysItBitForBit) {
+  // A failure on purpose: f16 rounding against a zero tolerance.
+  dt::ConvTester failing = dt::ConvTester()
+                               .batch(2)
+                               .size(9, 7)
+                               .channels(5)
+                               .kernel(3, 3)
+                               .multiplier(2)
+                               .stride(2, 1)
+                               .padding_same()
+                               .dtype(DType::kF16)
+                               .bias()
+                               .activation(Activation::kRelu6)
+                               .data(dt::DataKind::kUniform)
+                               .seed(11)
+                               .tolerance(0.0);
+  const std::string line = failing.repro_command("cpu-ref");
+  EXPECT_EQ(line,
+            "dsconv check depthwise_n2h9w7c5_k3x3_m2_s2x1_d1x1_psame_nhwc_tf_f16_bias_relu6 --seed 11 --data uniform "
+            "--backend cpu-ref");
+  dt::TestReport report;
+  EXPECT_NONFATAL_FAILURE(report = failing.test("cpu-ref"), line);
+  ASSERT_EQ(report.repro, line);
+
+  struct Replay {
+    dt::ConvTester tester;
+    std::string backend;
+    PlanOptions options;
+  };
+  std::vector<Replay> replays = {
+      {failing, "cpu-ref", {}},
+      {dt::ConvTester()
+           .op(Op::kConv2d)
+           .size(8, 6)
+           .channels(3)
+           .out_channels(4)
+           .kernel(3, 2)
+           .dilation(2, 1)
+           .padding(1, 0, 2, 1)
+           .layout(Layout::kNCHW)
+           .filter_layout(FilterLayout::kOIHW)
+           .bias()
+           .data(dt::DataKind::kSmallIntegers)
+           .seed(3),
+       "cpu-ref",
+       {}},
+      {dt::ConvTester()
+           .op(Op::kSeparable)
+           .size(7, 7)
+           .channels(4)
+           .multiplier(2)
+           .out_channels(3)
+           .kernel(5, 5)
+           .padding_same()
+           .dtype(DType::kBF16)
+           .data(dt::DataKind::kUniform)
+           .seed(5),
+       "cpu-ref",
+       {}},
+  };
+  if (backend_available("cuda")) {
+    const dt::ConvTester dw = dt::ConvTester()
+                                  .batch(2)
+                                  .size(13, 11)
+                                  .channels(17)
+                                  .kernel(5, 5)
+                                  .multiplier(2)
+                                  .stride(2, 1)
+                                  .dilation(1, 2)
+                                  .padding_same()
+                                  .bias()
+                                  .activation(Activation::kRelu6);
+    replays.push_back(
+        {dt::ConvTester(dw).data(dt::DataKind::kSmallIntegers).seed(21), "cuda", PlanOptions{{"ref"}, {}}});
+    replays.push_back({dt::ConvTester(dw).dtype(DType::kF16).data(dt::DataKind::kUniform).seed(22), "cuda",
+                       PlanOptions{{"ref"}, {"dw_fwd_nhwc_generic"}}});
+  }
+  for (const Replay& r : replays) {
+    const std::string repro = r.tester.repro_command(r.backend, r.options);
+    SCOPED_TRACE(repro);
+    dt::TestReport tested;
+    if (&r == &replays.front()) {
+      EXPECT_NONFATAL_FAILURE(tested = r.tester.test(r.backend, r.options), repro);
+    } else {
+      tested = r.tester.test(r.backend, r.options);
+      ASSERT_FALSE(HasFailure()) << "the test itself must pass here";
+    }
+    ASSERT_EQ(tested.repro, repro);
+    ASSERT_FALSE(tested.digest.empty());
+    ASSERT_EQ(repro.rfind("dsconv ", 0), 0u);
+    const Proc p = run(repro.substr(std::string("dsconv ").size()) + " --digest");
+    ASSERT_TRUE(p.code == kExitOk || p.code == kExitFailure) << p.out << p.err;
+    EXPECT_NE(p.out.find("implementation: " + tested.implementation + "\n"), std::string::npos) << p.out;
+    const size_t at = p.out.find("digest: ");
+    ASSERT_NE(at, std::string::npos) << p.out;
+    EXPECT_EQ(p.out.substr(at + 8, p.out.find('\n', at) - at - 8), tested.digest)
+        << "the replay saw other inputs or produced other output bits";
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Help and dispatch
 // ---------------------------------------------------------------------------------------------
@@ -541,7 +725,7 @@ TEST_F(Cli, VersionAndUnknownCommand) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The toolkit (bench/driver/common.hpp)
+// The command line (bench/driver/cli.hpp)
 // ---------------------------------------------------------------------------------------------
 
 // argv from a string (no quoting; tests only).
@@ -564,7 +748,7 @@ ArgParser toy_parser() {
   return a;
 }
 
-TEST(DriverToolkit, ArgParserSpellings) {
+TEST(DriverCommandLine, ArgParserSpellings) {
   ArgParser a = toy_parser();
   Argv v("toy --size 3 --tag a,b --tag=c --loud pos1 -- --not-a-flag");
   ASSERT_EQ(a.parse(v.argc(), v.argv()), "");
@@ -582,7 +766,7 @@ TEST(DriverToolkit, ArgParserSpellings) {
   EXPECT_EQ(a.get_or("tag", "none"), "none");
 }
 
-TEST(DriverToolkit, ArgParserErrors) {
+TEST(DriverCommandLine, ArgParserErrors) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"toy --bogus 1", "unknown flag '--bogus'"}, {"toy -x", "unknown option '-x'"},
       {"toy --size", "--size needs a value (N)"},  {"toy --size 1 --s 2", "--s is given more than once"},
@@ -607,7 +791,7 @@ TEST(DriverToolkit, ArgParserErrors) {
   EXPECT_NE(text.find("--tag T (repeatable)"), std::string::npos) << text;
 }
 
-TEST(DriverToolkit, ValueParsers) {
+TEST(DriverCommandLine, ValueParsers) {
   int64_t a = 0, b = 0;
   EXPECT_EQ(parse_pair("--k", "3", 1, &a, &b), "");
   EXPECT_EQ(std::make_pair(a, b), std::make_pair(int64_t{3}, int64_t{3}));
@@ -630,7 +814,7 @@ TEST(DriverToolkit, ValueParsers) {
     EXPECT_NE(parse_padding("--padding", bad, &d), "") << "'" << bad << "'";
 }
 
-TEST(DriverToolkit, ProblemFromArgs) {
+TEST(DriverCommandLine, ProblemFromArgs) {
   ArgParser a("t", "", "");
   add_problem_flags(a);
   Argv v("t --m 3 --dtype bf16 --bias");
@@ -653,157 +837,6 @@ TEST(DriverToolkit, ProblemFromArgs) {
   p = problem_from_args(a, "");
   ASSERT_FALSE(p.is_ok());
   EXPECT_NE(p.status().message().find("--k"), std::string::npos) << p.status().message();
-}
-
-TEST(DriverToolkit, HostTensorRoundsToItsDtype) {
-  HostTensor t = HostTensor::from_floats(DType::kBF16, {3}, {1.00390625f, -2.5f, 3.0f});
-  EXPECT_EQ(t.bytes(), 6u);
-  EXPECT_EQ(t.to_floats(), (std::vector<float>{1.0f, -2.5f, 3.0f}));  // 1 + 2^-8 ties to even in bf16
-  HostTensor h = t.converted(DType::kF16);
-  EXPECT_EQ(h.dtype(), DType::kF16);
-  EXPECT_EQ(h.to_floats(), t.to_floats());
-  HostTensor copy = h;
-  h.set(0, 7.0f);
-  EXPECT_EQ(copy.get(0), 1.0f) << "copies own their storage";
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(copy.data()) % 64, 0u);
-  HostTensor none;
-  EXPECT_TRUE(none.empty());
-  EXPECT_TRUE(none.converted(DType::kF32).empty()) << "an absent tensor stays absent";
-  EXPECT_EQ(HostTensor(DType::kF32, {}).elements(), 1) << "shape {} is a scalar";
-}
-
-TEST(DriverToolkit, RandomFillsAreSeededAndNeverZero) {
-  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
-    HostTensor a(dt, {4096}), b(dt, {4096}), c(dt, {4096});
-    Rng r1(42), r2(42), r3(43);
-    fill_uniform_nonzero(a, r1);
-    fill_uniform_nonzero(b, r2);
-    fill_uniform_nonzero(c, r3);
-    EXPECT_EQ(a.to_floats(), b.to_floats()) << "same seed, same data";
-    EXPECT_NE(a.to_floats(), c.to_floats()) << "different seeds, different data";
-    int negatives = 0;
-    for (float v : a.to_floats()) {
-      EXPECT_GE(std::fabs(v), 0.125f);
-      EXPECT_LE(std::fabs(v), 1.0f);
-      negatives += v < 0;
-    }
-    EXPECT_GT(negatives, 1500);
-    EXPECT_LT(negatives, 2600);
-    fill_small_integers(a, r1, 3);
-    for (float v : a.to_floats()) EXPECT_TRUE(v != 0 && v == std::round(v) && std::fabs(v) <= 3) << v;
-    poison_nan(a);
-    EXPECT_EQ(count_nan(a), 4096);
-  }
-}
-
-TEST(DriverToolkit, ScaleIsTheReferenceOnAbsoluteValues) {
-  // 1x3x1x1 input, 1x3 kernel, one output: y = sum x*w, S = sum |x*w| (+ |bias|), activation dropped.
-  Result<Problem> p = Problem::parse("conv2d_n1h1w3c1_k1x3_o1_bias_relu");
-  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
-  TensorSet t = TensorSet::allocate(*p);
-  t.input = HostTensor::from_floats(DType::kF32, {1, 1, 3, 1}, {1, -2, 3});
-  t.filter = HostTensor::from_floats(DType::kF32, {1, 3, 1, 1}, {4, 5, -6});
-  t.bias = HostTensor::from_floats(DType::kF32, {1}, {-0.5f});
-  Result<HostTensor> ref = reference_output(*p, t);
-  Result<HostTensor> scale = reference_output(*p, t, true);
-  ASSERT_TRUE(ref.is_ok() && scale.is_ok());
-  EXPECT_EQ(ref->get(0), 0.0f);     // relu(4 - 10 - 18 - 0.5)
-  EXPECT_EQ(scale->get(0), 32.5f);  // 4 + 10 + 18 + 0.5
-}
-
-TEST(DriverToolkit, CompareFlagsErrorsBeyondTheBoundAndNaN) {
-  Result<Problem> p = Problem::parse("conv2d_n1h6w6c16_k3x3_o4_psame_f16");
-  ASSERT_TRUE(p.is_ok());
-  TensorSet t = TensorSet::allocate(*p);
-  t.fill_random(9);
-  Result<Plan> plan = Plan::create(*p, "cpu-ref");
-  ASSERT_TRUE(plan.is_ok());
-  ASSERT_TRUE(execute(*plan, &t).is_ok());
-  Result<HostTensor> ref = reference_output(*p, t);
-  Result<HostTensor> scale = reference_output(*p, t, true);
-  ASSERT_TRUE(ref.is_ok() && scale.is_ok());
-
-  Comparison c = compare(*p, t.output, *ref, *scale);
-  EXPECT_TRUE(c.pass) << c.summary();
-  EXPECT_GT(c.max_abs_err, 0.0) << "f16 output rounding must show";
-  EXPECT_LE(c.max_bound_ratio, 1.0);
-  EXPECT_EQ(c.elements, 6 * 6 * 4);
-
-  // One element off by 3x its bound fails and is reported as the worst.
-  const double tol = relative_tolerance(*p);
-  HostTensor bad = *ref;
-  bad.set(17, static_cast<float>(ref->get(17) + 3.0 * tol * scale->get(17)));
-  c = compare(*p, bad.converted(DType::kF16), *ref, *scale);
-  EXPECT_FALSE(c.pass);
-  EXPECT_EQ(c.failures, 1);
-  EXPECT_EQ(c.worst_index, 17);
-  EXPECT_NE(c.summary().find("failures: 1/144"), std::string::npos) << c.summary();
-
-  // Half the bound passes.
-  HostTensor near = *ref;
-  near.set(17, static_cast<float>(ref->get(17) + 0.5 * tol * scale->get(17)));
-  EXPECT_TRUE(compare(*p, near, *ref, *scale).pass);
-
-  // NaN never passes.
-  HostTensor nan = t.output;
-  nan.set(5, std::numeric_limits<float>::quiet_NaN());
-  c = compare(*p, nan, *ref, *scale);
-  EXPECT_FALSE(c.pass);
-  EXPECT_EQ(c.nan_count, 1);
-  EXPECT_EQ(c.worst_index, 5);
-}
-
-TEST(DriverToolkit, TolerancesGrowWithRoundoffAndTerms) {
-  const Problem f32 = *Problem::parse("depthwise_n1h8w8c8_k3x3_f32");
-  const Problem f16 = *Problem::parse("depthwise_n1h8w8c8_k3x3_f16");
-  const Problem bf16 = *Problem::parse("depthwise_n1h8w8c8_k3x3_bf16");
-  const Problem big = *Problem::parse("conv2d_n1h8w8c512_k3x3_o8_f32");
-  EXPECT_LT(relative_tolerance(f32), relative_tolerance(f16));
-  EXPECT_LT(relative_tolerance(f16), relative_tolerance(bf16));
-  EXPECT_LT(relative_tolerance(f32), relative_tolerance(big));
-  EXPECT_EQ(accumulation_terms(big), 9 * 512);
-  EXPECT_EQ(accumulation_terms(*Problem::parse("separable_n1h8w8c8_k3x3_m2_o4")), 9 + 16);
-  EXPECT_LT(relative_tolerance(big), 1e-4) << "loose enough to pass reordering, tight enough to catch a lost tap";
-}
-
-TEST(DriverToolkit, DeviceBuffers) {
-  TensorSet t = TensorSet::allocate(*Problem::parse("depthwise_n2h9w7c5_k3x3_m2_s2x1_d1x2_psame_nhwc_tf_f32"));
-  t.fill_random(21);
-#if !defined(DSCONV_HAVE_CUDA)
-  Result<DeviceBuffers> d = DeviceBuffers::create(t, 0);
-  ASSERT_FALSE(d.is_ok());
-  EXPECT_EQ(d.status().code(), StatusCode::kBackendUnavailable);
-  EXPECT_NE(d.status().message().find("no CUDA"), std::string::npos) << d.status().message();
-#else
-  std::string why;
-  if (!backend_available("cuda", &why)) GTEST_SKIP() << "cuda backend unavailable: " << why;
-  // The poisoned output goes up and comes back untouched.
-  Result<DeviceBuffers> d = DeviceBuffers::create(t, 100);
-  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
-  EXPECT_EQ(d->workspace_bytes(), 100u);
-  EXPECT_NE(d->workspace(), nullptr);
-  EXPECT_EQ(d->view().pointwise, nullptr);
-  EXPECT_EQ(d->view().bias, nullptr);
-  HostTensor back(t.output.dtype(), t.output.shape());
-  ASSERT_TRUE(d->download_output(&back).is_ok());
-  EXPECT_EQ(count_nan(back), back.elements());
-  HostTensor wrong(DType::kF32, {3});
-  EXPECT_EQ(d->download_output(&wrong).code(), StatusCode::kInvalidArgument);
-
-  // execute() stages a device plan's tensors and brings the output back.
-  const Problem p = *Problem::parse("depthwise_n2h9w7c5_k3x3_m2_s2x1_d1x2_psame_nhwc_tf_f32");
-  PlanOptions no_ref;
-  no_ref.skip_implementations = {"ref"};
-  Result<Plan> plan = Plan::create(p, "cuda", no_ref);
-  ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
-  ASSERT_EQ(plan->memory_space(), MemorySpace::kDevice);
-  ASSERT_TRUE(execute(*plan, &t).is_ok());
-  Result<HostTensor> ref = reference_output(p, t);
-  Result<HostTensor> scale = reference_output(p, t, true);
-  ASSERT_TRUE(ref.is_ok() && scale.is_ok());
-  const Comparison c = compare(p, t.output, *ref, *scale);
-  EXPECT_TRUE(c.pass) << plan->implementation() << ": " << c.summary();
-#endif
 }
 
 }  // namespace

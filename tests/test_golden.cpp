@@ -116,7 +116,7 @@ TEST_P(GoldenTest, EveryBackendMatchesTensorFlow) {
     const testing::Comparison cmp = testing::compare_outputs(p, *got, expected, *magnitude, rtol, atol);
     EXPECT_EQ(cmp.failures, 0) << cmp.failures << " of " << p.output_elements()
                                << " elements differ from TensorFlow beyond rtol " << rtol << ":\n"
-                               << cmp.first_failures;
+                               << cmp.failures_text;
     ++backends_run;
   }
   EXPECT_GE(backends_run, 1);

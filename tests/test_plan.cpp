@@ -11,7 +11,6 @@
 #include <gtest/gtest.h>
 
 #include "dsconv/dsconv.hpp"
-#include "support/device_memory.hpp"
 #include "support/tester.hpp"
 
 namespace dsconv {

@@ -668,12 +668,12 @@ TEST(TesterCompare, CatchesNaNAndErrorsBeyondTheBound) {
   EXPECT_EQ(testing::compare_outputs(p, got, expected, magnitude, 2e-3, 0.0).failures, 0);
   const testing::Comparison tight = testing::compare_outputs(p, got, expected, magnitude, 5e-4, 0.0);
   EXPECT_EQ(tight.failures, 1);
-  EXPECT_NE(tight.first_failures.find("[n0 y0 x1 c0]"), std::string::npos) << tight.first_failures;
+  EXPECT_NE(tight.failures_text.find("[n0 y0 x1 c0]"), std::string::npos) << tight.failures_text;
   got = expected;
   got[2] = std::numeric_limits<float>::quiet_NaN();
   const testing::Comparison nan = testing::compare_outputs(p, got, expected, magnitude, 1.0, 1.0);
   EXPECT_EQ(nan.failures, 1);
-  EXPECT_TRUE(std::isinf(nan.max_error_ratio));
+  EXPECT_TRUE(std::isinf(nan.max_bound_ratio));
   got[2] = 1e-30f;  // magnitude 0: only the absolute slack applies
   EXPECT_EQ(testing::compare_outputs(p, got, expected, magnitude, 1.0, 0.0).failures, 1);
   EXPECT_EQ(testing::compare_outputs(p, got, expected, magnitude, 1.0, 1e-20).failures, 0);

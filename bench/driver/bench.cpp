@@ -20,19 +20,24 @@
 #include <vector>
 
 #include "bench/driver/bench_report.hpp"
+#include "bench/driver/cli.hpp"
 #include "bench/driver/commands.hpp"
-#include "bench/driver/common.hpp"
 #include "bench/driver/device_timing.hpp"
 #include "bench/driver/peer_onednn.hpp"
 #include "bench/driver/suites.hpp"
 #include "bench/driver/timing.hpp"
-#if defined(DSCONV_HAVE_CUDA)
-#include "cuda/device_api.hpp"
-#endif
+#include "tools/common/device.hpp"
+#include "tools/common/oracle.hpp"
+#include "tools/common/tensor.hpp"
 
 namespace dsconv::driver {
 
 namespace {
+
+using tools::Comparison;
+using tools::HostTensor;
+using tools::TensorBuffers;
+using tools::TensorSet;
 
 constexpr const char* kCmd = "bench";
 constexpr const char* kOnednn = "onednn";
@@ -155,18 +160,16 @@ struct ProblemData {
   std::optional<HostTensor> ref, scale;
   std::string ref_error;
   std::vector<TensorSet> host_sets;
-  std::vector<DeviceBuffers> device_sets;
+  std::vector<TensorBuffers> device_sets;
 
   ProblemData(const SuiteProblem& s, const Config& c, uint64_t data_seed)
-      : sp(s), cfg(c), seed(data_seed), data(TensorSet::allocate(s.problem)) {
-    data.fill_random(seed);
-  }
+      : sp(s), cfg(c), seed(data_seed), data(TensorSet::random(s.problem, data_seed, tools::DataKind::kUniform)) {}
 
   bool reference_ready() {
     if (ref && scale) return true;
     if (!ref_error.empty()) return false;
-    Result<HostTensor> r = reference_output(sp.problem, data);
-    Result<HostTensor> s = r ? reference_output(sp.problem, data, /*absolute=*/true) : r.status();
+    Result<HostTensor> r = tools::reference_output(sp.problem, data);
+    Result<HostTensor> s = r ? tools::reference_output(sp.problem, data, /*absolute=*/true) : r.status();
     if (!r || !s) {
       ref_error = (r ? s.status() : r.status()).to_string();
       return false;
@@ -179,7 +182,7 @@ struct ProblemData {
   // The problem's tensors with a poisoned output, for one checked run.
   TensorSet poisoned_copy() const {
     TensorSet t = data;
-    poison_nan(t.output);
+    tools::poison_nan(t.output);
     return t;
   }
 
@@ -190,11 +193,11 @@ struct ProblemData {
   }
 
   // Device copies without workspace: each plan brings its own (one, shared by the sets).
-  Result<std::vector<DeviceBuffers>*> device_rotation() {
+  Result<std::vector<TensorBuffers>*> device_rotation() {
     if (device_sets.empty()) {
       const int k = rotation_sets(sp.problem, cfg.device_rotate_bytes);
       for (int i = 0; i < k; ++i) {
-        Result<DeviceBuffers> b = DeviceBuffers::create(data, 0);
+        Result<TensorBuffers> b = TensorBuffers::create(MemorySpace::kDevice, data, 0);
         if (!b) {
           device_sets.clear();
           return b.status();
@@ -223,7 +226,7 @@ BenchRow base_row(const SuiteProblem& sp) {
 }
 
 void record_check(BenchRow& row, ProblemData& pd, const HostTensor* output) {
-  const Comparison c = compare(pd.sp.problem, *output, *pd.ref, *pd.scale);
+  const Comparison c = tools::compare(pd.sp.problem, *output, *pd.ref, *pd.scale);
   row.max_rel_err = c.max_rel_err;
   row.check = c.pass ? Check::kPass : Check::kFail;
   if (!c.pass) {
@@ -301,19 +304,29 @@ void time_host_plan(BenchRow& row, ProblemData& pd, const Plan& plan) {
 }
 
 #if defined(DSCONV_HAVE_CUDA)
-void time_device_plan(BenchRow& row, ProblemData& pd, const Plan& plan, void* stream) {
-  Result<std::vector<DeviceBuffers>*> sets = pd.device_rotation();
+void time_device_plan(BenchRow& row, ProblemData& pd, const Plan& plan, const tools::Stream& stream) {
+  if (stream.space() != MemorySpace::kDevice) {
+    row.error = true;
+    row.note = "no device stream (see the run's notes)";
+    return;
+  }
+  Result<std::vector<TensorBuffers>*> sets = pd.device_rotation();
   if (!sets) {
     row.error = true;
     row.note = "device buffers: " + sets.status().to_string();
     return;
   }
+  // One workspace shared by the rotated sets: plans own no memory of their own.
   const size_t ws_bytes = plan.workspace_bytes();
-  void* ws = nullptr;
-  if (Status s = cuda::device_alloc(&ws, ws_bytes); !s) {
-    row.error = true;
-    row.note = "workspace: " + s.to_string();
-    return;
+  tools::Buffer ws;
+  if (ws_bytes > 0) {
+    Result<tools::Buffer> b = tools::Buffer::create(MemorySpace::kDevice, ws_bytes);
+    if (!b) {
+      row.error = true;
+      row.note = "workspace: " + b.status().to_string();
+      return;
+    }
+    ws = std::move(*b);
   }
   Result<std::unique_ptr<DeviceEventTimer>> timer = DeviceEventTimer::create(stream);
   if (!timer) {
@@ -321,21 +334,20 @@ void time_device_plan(BenchRow& row, ProblemData& pd, const Plan& plan, void* st
     row.note = timer.status().to_string();
   } else {
     apply_timing(row, measure(pd.cfg.timing, **timer, [&](int64_t i) {
-                   const DeviceBuffers& b = (**sets)[static_cast<size_t>(i) % (*sets)->size()];
-                   return plan.run(b.view(), ws, ws_bytes, stream);
+                   const TensorBuffers& b = (**sets)[static_cast<size_t>(i) % (*sets)->size()];
+                   return plan.run(b.view(), ws.data(), ws_bytes, stream.get());
                  }));
   }
   // Errors of asynchronous work surface here, not in run().
-  if (Status s = cuda::synchronize(stream); !s) {
+  if (Status s = stream.synchronize(); !s) {
     row.measured = false;
     row.error = true;
     row.note = "device error after timing: " + s.to_string();
   }
-  (void)cuda::device_free(ws);
 }
 #endif
 
-void run_plan_backend(BenchRow& row, ProblemData& pd, const std::string& backend, void* stream) {
+void run_plan_backend(BenchRow& row, ProblemData& pd, const std::string& backend, const tools::Stream& stream) {
   const Problem& p = pd.sp.problem;
   const Config& cfg = pd.cfg;
   row.backend = backend;
@@ -358,7 +370,7 @@ void run_plan_backend(BenchRow& row, ProblemData& pd, const std::string& backend
   }
   if (check_wanted(row, pd)) {
     TensorSet t = pd.poisoned_copy();
-    if (Status s = execute(*plan, &t); !s) {
+    if (Status s = tools::execute(*plan, &t); !s) {
       row.error = true;
       row.note = "the checked run failed: " + s.to_string();
       return;
@@ -413,12 +425,12 @@ class Progress {
 bool is_device_backend_name(const std::string& b) { return b == "cuda" || b == "cudnn" || b == "auto"; }
 
 // Device name and copy bandwidth, when a device backend is in the run.
-void describe_device(BenchMeta& meta, const Config& cfg, void* stream) {
+void describe_device(BenchMeta& meta, const Config& cfg, const tools::Stream& stream) {
 #if defined(DSCONV_HAVE_CUDA)
   if (std::none_of(cfg.backends.begin(), cfg.backends.end(), is_device_backend_name)) return;
   std::string why;
   if (!backend_available("cuda", &why)) return;
-  meta.device = device_name();
+  meta.device = tools::device_name();
   if (kEmulatedCuda) {
     meta.copy_note = "emulated device: no copy bandwidth";
     return;
@@ -446,12 +458,16 @@ BenchReport run_all(const std::vector<SuiteProblem>& problems, const Config& cfg
   rep.meta.timing = cfg.timing;
   rep.peers.assign(cfg.backends.begin() + 1, cfg.backends.end());
 
-  void* stream = nullptr;
-#if defined(DSCONV_HAVE_CUDA)
+  // One device stream for every device row; a host stream (none) when no device backend can run.
+  tools::Stream stream;
   std::string why;
-  if (backend_available("cuda", &why))
-    if (Status s = cuda::create_stream(&stream); !s) rep.meta.notes.push_back("no device stream: " + s.to_string());
-#endif
+  if (backend_available("cuda", &why)) {
+    Result<tools::Stream> s = tools::Stream::create(MemorySpace::kDevice);
+    if (s)
+      stream = std::move(*s);
+    else
+      rep.meta.notes.push_back("no device stream: " + s.status().to_string());
+  }
   describe_device(rep.meta, cfg, stream);
 
   Progress progress(cfg.progress, problems.size());
@@ -471,9 +487,6 @@ BenchReport run_all(const std::vector<SuiteProblem>& problems, const Config& cfg
       rep.rows.push_back(std::move(row));
     }
   }
-#if defined(DSCONV_HAVE_CUDA)
-  if (stream != nullptr) (void)cuda::destroy_stream(stream);
-#endif
   finish_rows(rep);
   return rep;
 }
@@ -551,15 +564,13 @@ ArgParser make_parser() {
       .flag({"max-ref-gflop"}, "G",
             "skip the reference check, and skip timing cpu-ref and the emulated cuda backend, on problems above G "
             "GFLOP (default 2)")
-      .flag({"skip-impl"}, "PREFIX",
-            "the subject never chooses an implementation whose name starts with PREFIX (e.g. ref: time the fast "
-            "path or nothing)",
-            true)
       .flag({"seed"}, "S", "seed of the random data (default 1; problem i uses S+i)")
       .flag({"format"}, "table|json|csv|md", "output format (default table; with --out: from its extension)")
       .flag({"out"}, "FILE", "write the results to FILE in --format; the table still goes to stdout")
       .flag({"commit"}, "TEXT", "the commit to record (default: asked of git, or $DSCONV_COMMIT)")
       .switch_flag({"no-progress"}, "no progress line on stderr");
+  // The subject only: a peer named explicitly is timed as what it is.
+  add_impl_flags(args, "the subject");
   args.epilog(
       "Timing: warm-up runs, then samples until --min-time and 3 samples (at most --max-iters samples, --max-time\n"
       "seconds); the median is reported, with the minimum and the spread (interquartile range / median). Device\n"
@@ -610,7 +621,7 @@ std::string read_config(const ArgParser& args, Config* cfg) {
     for (size_t j = 0; j < i; ++j)
       if (cfg->backends[j] == b) return "backend '" + b + "' is named twice";
   }
-  cfg->subject_options.skip_implementations = args.get_all("skip-impl");
+  cfg->subject_options = impl_options(args);
   cfg->verify = args.has("verify");
   cfg->progress = !args.has("no-progress");
   for (const std::string& e :

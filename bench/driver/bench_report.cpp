@@ -225,73 +225,58 @@ void write_markdown(std::ostream& os, const BenchReport& rep) {
 
 void write_json(std::ostream& os, const BenchReport& rep) {
   const BenchMeta& m = rep.meta;
-  JsonWriter j(os, 2);
-  j.begin_object();
-  j.field("schema", "dsconv-bench-1");
-  j.field("tool", m.tool);
-  j.field("dsconv_version", m.version);
-  j.field("date", m.date);
-  j.field("host", m.host);
-  j.field("cpu", m.cpu);
-  j.field("device", m.device);
-  j.field("commit", m.commit);
-  j.field("command", m.command);
-  j.field("copy_gbps", m.copy_gbps);
-  j.field("copy_note", m.copy_note);
-  j.key("timing");
-  j.begin_object();
-  j.field("warmup", m.timing.warmup);
-  j.field("min_time_s", m.timing.min_time_s);
-  j.field("min_samples", m.timing.min_samples);
-  j.field("max_samples", m.timing.max_samples);
-  j.field("max_time_s", m.timing.max_time_s);
-  j.field("sample_min_ms", m.timing.sample_min_ms);
-  j.end_object();
-  j.key("peers");
-  j.begin_array();
-  for (const std::string& p : rep.peers) j.value(p);
-  j.end_array();
-  j.key("notes");
-  j.begin_array();
-  for (const std::string& n : m.notes) j.value(n);
-  j.end_array();
-  j.key("rows");
-  j.begin_array();
+  Json j;
+  j["schema"] = "dsconv-bench-1";
+  j["tool"] = m.tool;
+  j["dsconv_version"] = m.version;
+  j["date"] = m.date;
+  j["host"] = m.host;
+  j["cpu"] = m.cpu;
+  j["device"] = m.device;
+  j["commit"] = m.commit;
+  j["command"] = m.command;
+  j["copy_gbps"] = json_number(m.copy_gbps);
+  j["copy_note"] = m.copy_note;
+  j["timing"] = {{"warmup", m.timing.warmup},
+                 {"min_time_s", json_number(m.timing.min_time_s)},
+                 {"min_samples", m.timing.min_samples},
+                 {"max_samples", m.timing.max_samples},
+                 {"max_time_s", json_number(m.timing.max_time_s)},
+                 {"sample_min_ms", json_number(m.timing.sample_min_ms)}};
+  j["peers"] = rep.peers;
+  j["notes"] = m.notes;
+  Json& rows = j["rows"] = Json::array();
   for (const BenchRow& r : rep.rows) {
-    j.begin_object();
-    j.field("suite", r.suite);
-    j.field("layer", r.layer);
-    j.field("problem", r.problem);
-    j.field("backend", r.backend);
-    j.field("implementation", r.implementation);
-    j.field("subject", r.subject);
-    j.field("device", r.device);
-    j.field("emulated", r.emulated);
-    j.field("measured", r.measured);
-    j.field("error", r.error);
-    j.field("median_ms", r.measured ? r.stats.median_ms : NAN);
-    j.field("min_ms", r.measured ? r.stats.min_ms : NAN);
-    j.field("max_ms", r.measured ? r.stats.max_ms : NAN);
-    j.field("spread", r.measured ? r.stats.spread() : NAN);
-    j.field("samples", r.stats.samples);
-    j.field("runs_per_sample", r.runs_per_sample);
-    j.field("gbps", r.gbps);
-    j.field("pct_copy", std::isfinite(r.pct_copy) ? 100.0 * r.pct_copy : NAN);
-    j.field("gflops", r.gflops);
-    j.field("flops", r.flops);
-    j.field("min_bytes", r.min_bytes);
-    j.field("verified", r.check == Check::kPass);
-    j.field("check", to_string(r.check));
-    j.field("max_rel_err", r.max_rel_err);
-    j.key("speedup");
-    j.begin_object();
-    for (const auto& [peer, x] : r.speedups) j.field(peer, x);
-    j.end_object();
-    j.field("note", r.note);
-    j.end_object();
+    Json speedup = Json::object();
+    for (const auto& [peer, x] : r.speedups) speedup[peer] = json_number(x);
+    rows.push_back({{"suite", r.suite},
+                    {"layer", r.layer},
+                    {"problem", r.problem},
+                    {"backend", r.backend},
+                    {"implementation", r.implementation},
+                    {"subject", r.subject},
+                    {"device", r.device},
+                    {"emulated", r.emulated},
+                    {"measured", r.measured},
+                    {"error", r.error},
+                    {"median_ms", json_number(r.measured ? r.stats.median_ms : NAN)},
+                    {"min_ms", json_number(r.measured ? r.stats.min_ms : NAN)},
+                    {"max_ms", json_number(r.measured ? r.stats.max_ms : NAN)},
+                    {"spread", json_number(r.measured ? r.stats.spread() : NAN)},
+                    {"samples", r.stats.samples},
+                    {"runs_per_sample", r.runs_per_sample},
+                    {"gbps", json_number(r.gbps)},
+                    {"pct_copy", json_number(std::isfinite(r.pct_copy) ? 100.0 * r.pct_copy : NAN)},
+                    {"gflops", json_number(r.gflops)},
+                    {"flops", json_number(r.flops)},
+                    {"min_bytes", json_number(r.min_bytes)},
+                    {"verified", r.check == Check::kPass},
+                    {"check", to_string(r.check)},
+                    {"max_rel_err", json_number(r.max_rel_err)},
+                    {"speedup", std::move(speedup)},
+                    {"note", r.note}});
   }
-  j.end_array();
-  j.end_object();
+  write_json_lines(os, j, 2);
   os << "\n";
 }
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "bench/driver/commands.hpp"
-#include "bench/driver/common.hpp"
+#include "bench/driver/cli.hpp"
 
 namespace {
 

@@ -6,13 +6,18 @@
 #include <string>
 #include <vector>
 
+#include "bench/driver/cli.hpp"
 #include "bench/driver/commands.hpp"
-#include "bench/driver/common.hpp"
 #include "dsconv/npy.hpp"
+#include "tools/common/device.hpp"
+#include "tools/common/tensor.hpp"
 
 namespace dsconv::driver {
 
 namespace {
+
+using tools::HostTensor;
+using tools::TensorSet;
 
 constexpr const char* kCmd = "run";
 
@@ -27,8 +32,9 @@ ArgParser make_parser() {
       .flag({"bias"}, "B.npy", "optional bias [O] (O = output channels), added before the activation")
       .flag({"output"}, "Y.npy", "where the result is written (float32, in --layout)");
   add_problem_flags(args, kConvFlags);
-  args.flag({"backend"}, "auto|cpu-ref|cpu|cuda|cudnn", "backend to run on (default auto)")
-      .switch_flag({"verbose"}, "print the plan (chosen implementation, rejected ones) to stderr");
+  args.flag({"backend"}, "auto|cpu-ref|cpu|cuda|cudnn", "backend to run on (default auto)");
+  add_impl_flags(args);
+  args.switch_flag({"verbose"}, "print the plan (chosen implementation, rejected ones) to stderr");
   args.epilog(
       "Inputs may be float32 ('<f4') or float16 ('<f2') .npy files (NumPy format 1.0-3.0, C order). They are\n"
       "converted to --dtype, which defaults to f16 when the input file is float16 and to f32 otherwise.\n"
@@ -178,7 +184,7 @@ int cmd_run(int argc, char** argv) {
     return runtime_error(kCmd, "input " + describe(x) + ", filter " + describe(w) + ": " + problem.status().message());
   const Problem& p = *problem;
 
-  Result<Plan> plan = Plan::create(p, backend);
+  Result<Plan> plan = Plan::create(p, backend, impl_options(args));
   if (!plan) return runtime_error(kCmd, plan.status().message());
   if (args.has("verbose")) std::fputs(plan->explain().c_str(), stderr);
 
@@ -188,16 +194,16 @@ int cmd_run(int argc, char** argv) {
   if (separable) t.pointwise = HostTensor::from_floats(p.dtype(), p.pointwise_shape(), pw.array.values);
   if (p.has_bias()) t.bias = HostTensor::from_floats(p.dtype(), p.bias_shape(), bias.array.values);
   t.output = HostTensor(p.dtype(), p.output_shape());
-  poison_nan(t.output);
+  tools::poison_nan(t.output);
 
-  if (Status s = execute(*plan, &t); !s)
+  if (Status s = tools::execute(*plan, &t); !s)
     return runtime_error(kCmd, plan->backend() + "/" + plan->implementation() + " failed: " + s.to_string());
 
   const std::vector<float> y = t.output.to_floats();
   // The output was NaN-poisoned: NaN from finite inputs means an element was never written.
   if (all_finite(x.array.values) && all_finite(w.array.values) && all_finite(pw.array.values) &&
       all_finite(bias.array.values)) {
-    if (const int64_t nan = count_nan(t.output); nan > 0)
+    if (const int64_t nan = tools::count_nan(t.output); nan > 0)
       return runtime_error(kCmd, plan->backend() + "/" + plan->implementation() + " left " + std::to_string(nan) +
                                      " of " + std::to_string(t.output.elements()) +
                                      " output elements NaN although every input is finite (unwritten, or overflow)");

@@ -154,45 +154,42 @@ Result<std::vector<SuiteProblem>> suite_problems(const Suite& suite, const Layer
 }
 
 std::string dump_json(const std::vector<SuiteProblem>& problems) {
-  std::ostringstream os;
-  JsonWriter j(os, 1);
-  j.begin_array();
+  Json list = Json::array();
   for (const SuiteProblem& sp : problems) {
     const Problem& p = sp.problem;
-    j.begin_object();
-    j.field("suite", sp.suite);
-    j.field("layer", sp.layer);
-    j.field("problem", p.descriptor());
-    j.field("op", to_string(p.op()));
-    j.field("n", p.n());
-    j.field("h", p.h());
-    j.field("w", p.w());
-    j.field("c", p.c());
-    j.field("kh", p.kh());
-    j.field("kw", p.kw());
-    j.field("multiplier", p.m());
-    j.field("out_channels", p.out_channels());
-    j.field("stride_h", p.stride_h());
-    j.field("stride_w", p.stride_w());
-    j.field("dilation_h", p.dilation_h());
-    j.field("dilation_w", p.dilation_w());
-    j.field("padding", to_string(p.desc().padding));
-    j.field("pad_top", p.pad_top());
-    j.field("pad_bottom", p.pad_bottom());
-    j.field("pad_left", p.pad_left());
-    j.field("pad_right", p.pad_right());
-    j.field("out_h", p.out_h());
-    j.field("out_w", p.out_w());
-    j.field("layout", to_string(p.layout()));
-    j.field("filter_layout", to_string(p.filter_layout()));
-    j.field("dtype", to_string(p.dtype()));
-    j.field("bias", p.has_bias());
-    j.field("activation", to_string(p.activation()));
-    j.field("flops", p.flops());
-    j.field("min_bytes", p.min_bytes());
-    j.end_object();
+    list.push_back({{"suite", sp.suite},
+                    {"layer", sp.layer},
+                    {"problem", p.descriptor()},
+                    {"op", to_string(p.op())},
+                    {"n", p.n()},
+                    {"h", p.h()},
+                    {"w", p.w()},
+                    {"c", p.c()},
+                    {"kh", p.kh()},
+                    {"kw", p.kw()},
+                    {"multiplier", p.m()},
+                    {"out_channels", p.out_channels()},
+                    {"stride_h", p.stride_h()},
+                    {"stride_w", p.stride_w()},
+                    {"dilation_h", p.dilation_h()},
+                    {"dilation_w", p.dilation_w()},
+                    {"padding", to_string(p.desc().padding)},
+                    {"pad_top", p.pad_top()},
+                    {"pad_bottom", p.pad_bottom()},
+                    {"pad_left", p.pad_left()},
+                    {"pad_right", p.pad_right()},
+                    {"out_h", p.out_h()},
+                    {"out_w", p.out_w()},
+                    {"layout", to_string(p.layout())},
+                    {"filter_layout", to_string(p.filter_layout())},
+                    {"dtype", to_string(p.dtype())},
+                    {"bias", p.has_bias()},
+                    {"activation", to_string(p.activation())},
+                    {"flops", json_number(p.flops())},
+                    {"min_bytes", json_number(p.min_bytes())}});
   }
-  j.end_array();
+  std::ostringstream os;
+  write_json_lines(os, list, 1);
   os << '\n';
   return os.str();
 }

@@ -16,9 +16,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cuda/device_api.hpp"
 #include "dsconv/dsconv.hpp"
-#include "support/device_memory.hpp"
 #include "support/tester.hpp"
 
 namespace dsconv {
@@ -27,6 +25,7 @@ namespace {
 using testing::Buffer;
 using testing::DataKind;
 using testing::HostData;
+using testing::Stream;
 
 #define SKIP_WITHOUT_CUDNN_DEVICE()                                                            \
   do {                                                                                         \
@@ -125,11 +124,11 @@ TEST(CudnnGpu, RunIsCapturedIntoACudaGraphAndReplays) {
   DeviceRun run = stage(*plan, data);
   ASSERT_FALSE(HasFailure());
 
-  void* stream = nullptr;
-  ASSERT_TRUE(cuda::create_stream(&stream).is_ok());
-  const auto s = static_cast<cudaStream_t>(stream);
+  Result<Stream> stream = Stream::create(MemorySpace::kDevice);
+  ASSERT_TRUE(stream.is_ok()) << stream.status().to_string();
+  const auto s = static_cast<cudaStream_t>(stream->get());
   ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
-  const Status ran = plan->run(run.tensors(), run.workspace.data(), run.workspace.bytes(), stream);
+  const Status ran = plan->run(run.tensors(), run.workspace.data(), run.workspace.bytes(), stream->get());
   cudaGraph_t graph = nullptr;
   const cudaError_t ended = cudaStreamEndCapture(s, &graph);
   ASSERT_TRUE(ran.is_ok()) << ran.to_string();
@@ -144,12 +143,11 @@ TEST(CudnnGpu, RunIsCapturedIntoACudaGraphAndReplays) {
     SCOPED_TRACE("replay " + std::to_string(replay) + ", seed " + std::to_string(seed) + ", " + p.descriptor());
     poison(run, p);
     ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
-    ASSERT_TRUE(cuda::synchronize(stream).is_ok());
+    ASSERT_TRUE(stream->synchronize().is_ok());
     EXPECT_EQ(mismatches(download(run, p), *expected), 0);
   }
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
-  EXPECT_TRUE(cuda::destroy_stream(stream).is_ok());
 }
 
 TEST(CudnnGpu, OnePlanRunsFromManyThreadsOnTheirOwnStreams) {
@@ -175,18 +173,17 @@ TEST(CudnnGpu, OnePlanRunsFromManyThreadsOnTheirOwnStreams) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      void* stream = nullptr;
-      if (Status s = cuda::create_stream(&stream); !s) {
-        errors[t] = s.to_string();
+      Result<Stream> stream = Stream::create(MemorySpace::kDevice);
+      if (!stream) {
+        errors[t] = stream.status().to_string();
         return;
       }
       for (int i = 0; i < kRunsPerThread && errors[t].empty(); ++i) {
         const DeviceRun& r = runs[static_cast<size_t>(t)];
-        if (Status s = plan->run(r.tensors(), r.workspace.data(), r.workspace.bytes(), stream); !s)
+        if (Status s = plan->run(r.tensors(), r.workspace.data(), r.workspace.bytes(), stream->get()); !s)
           errors[t] = s.to_string();
       }
-      if (Status s = cuda::synchronize(stream); !s && errors[t].empty()) errors[t] = s.to_string();
-      (void)cuda::destroy_stream(stream);
+      if (Status s = stream->synchronize(); !s && errors[t].empty()) errors[t] = s.to_string();
     });
   }
   for (std::thread& th : threads) th.join();

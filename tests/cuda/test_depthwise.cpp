@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "dsconv/dsconv.hpp"
-#include "support/device_memory.hpp"
 #include "support/tester.hpp"
 
 namespace dsconv::testing {

@@ -3,53 +3,33 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstring>
 #include <limits>
-#include <random>
 #include <sstream>
-
-#include "support/device_memory.hpp"
 
 namespace dsconv::testing {
 
 namespace {
 
-// Bytes of guard on each side of the tested output. A multiple of 256 keeps the output as aligned as
-// a fresh cudaMalloc, so kernels see the alignment they would in real use.
-constexpr size_t kGuardBytes = 256;
-constexpr uint8_t kGuardByte = 0xA5;
-// Bound of exact f32 integer arithmetic: every partial sum below 2^24 is exact in f32.
-constexpr double kExactF32Limit = 16777216.0;
-
-std::string repro_line(const std::string& backend, uint64_t seed, DataKind kind, const Problem& p) {
-  return "repro: backend=" + backend + " seed=" + std::to_string(seed) + " data=" + to_string(kind) +
-         " problem=" + p.descriptor();
+std::string join(const std::vector<std::string>& prefixes) {
+  std::string s;
+  for (const std::string& p : prefixes) s += (s.empty() ? "" : ",") + p;
+  return s;
 }
 
-std::string coords_string(const std::vector<int64_t>& c) {
-  return "[n" + std::to_string(c[0]) + " y" + std::to_string(c[1]) + " x" + std::to_string(c[2]) + " c" +
-         std::to_string(c[3]) + "]";
+std::string repro_line(const Problem& p, uint64_t seed, DataKind kind, const std::string& backend,
+                       const PlanOptions& options) {
+  std::string line = "dsconv check " + p.descriptor() + " --seed " + std::to_string(seed) + " --data " +
+                     to_string(kind) + " --backend " + backend;
+  if (!options.only_implementations.empty()) line += " --impl " + join(options.only_implementations);
+  if (!options.skip_implementations.empty()) line += " --skip-impl " + join(options.skip_implementations);
+  return line;
 }
 
-// Fills `count` values from rng: either small integers in [-range, range] or uniform in [-1, 1).
-// Uses the raw engine output (not std::*_distribution) so a seed means the same data on every
-// standard library.
-std::vector<float> fill(std::mt19937_64& rng, int64_t count, DataKind kind, int range) {
-  std::vector<float> v(static_cast<size_t>(count));
-  for (float& x : v) {
-    const uint64_t r = rng();
-    if (kind == DataKind::kSmallIntegers) {
-      x = static_cast<float>(static_cast<int>(r % static_cast<uint64_t>(2 * range + 1)) - range);
-    } else {
-      x = static_cast<float>(static_cast<double>(r >> 11) * 0x1.0p-53 * 2.0 - 1.0);
-    }
-  }
-  return v;
+bool starts_with(const std::string& name, const std::string& prefix) {
+  return !prefix.empty() && name.compare(0, prefix.size(), prefix) == 0;
 }
 
 }  // namespace
-
-const char* to_string(DataKind kind) { return kind == DataKind::kSmallIntegers ? "int" : "uniform"; }
 
 void PrintTo(const ConvCase& c, std::ostream* os) {
   Result<Problem> p = Problem::create(c.desc);
@@ -115,139 +95,46 @@ std::vector<ConvCase> Sweep::cases() const {
   return valid;
 }
 
-std::vector<float> round_to(DType dtype, std::vector<float> values) {
-  const std::vector<uint8_t> raw = encode(dtype, values);
-  return decode(dtype, raw.data(), static_cast<int64_t>(values.size()));
-}
-
 HostData random_data(const Problem& p, DataKind kind, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  HostData d;
-  d.input = round_to(p.dtype(), fill(rng, p.input_elements(), kind, 3));
-  d.filter = round_to(p.dtype(), fill(rng, p.filter_elements(), kind, 2));
-  d.pointwise = round_to(p.dtype(), fill(rng, p.pointwise_elements(), kind, 2));
-  d.bias = round_to(p.dtype(), fill(rng, p.bias_elements(), kind, 3));
-  return d;
-}
-
-std::vector<uint8_t> nan_poison(DType dtype, int64_t count) {
-  std::vector<uint8_t> out(static_cast<size_t>(count) * dtype_size(dtype));
-  for (int64_t i = 0; i < count; ++i) {
-    if (dtype == DType::kF32) {
-      const uint32_t bits = 0x7fc0dead;  // quiet NaN, payload easy to spot in a debugger
-      std::memcpy(out.data() + i * 4, &bits, 4);
-    } else {
-      const uint16_t bits = dtype == DType::kF16 ? 0x7e5a : 0x7fd5;
-      std::memcpy(out.data() + i * 2, &bits, 2);
-    }
-  }
-  return out;
-}
-
-std::vector<int64_t> nhwc_coords(Layout layout, int64_t flat, int64_t h, int64_t w, int64_t c) {
-  if (layout == Layout::kNHWC) return {flat / (h * w * c), (flat / (w * c)) % h, (flat / c) % w, flat % c};
-  return {flat / (c * h * w), (flat / w) % h, flat % w, (flat / (h * w)) % c};
+  const tools::TensorSet t = tools::TensorSet::random(p, seed, kind);
+  return HostData{t.input.to_floats(), t.filter.to_floats(), t.pointwise.to_floats(), t.bias.to_floats()};
 }
 
 namespace {
 
-Status check_sizes(const Problem& p, const HostData& data) {
+// `data` as tensors of `dtype` (absent pointwise and bias stay absent), with a poisoned output.
+Result<tools::TensorSet> tensors_of(const Problem& p, DType dtype, const HostData& data) {
   if (static_cast<int64_t>(data.input.size()) != p.input_elements() ||
       static_cast<int64_t>(data.filter.size()) != p.filter_elements() ||
       static_cast<int64_t>(data.pointwise.size()) != p.pointwise_elements() ||
       static_cast<int64_t>(data.bias.size()) != p.bias_elements())
     return Status(StatusCode::kInvalidArgument, "host data sizes do not match " + p.descriptor());
-  return Status::ok();
-}
-
-// `data` as the driver's f32 tensors (absent pointwise and bias stay absent), for its reference.
-Result<driver::TensorSet> f32_tensors(const Problem& p, const HostData& data) {
-  if (Status s = check_sizes(p, data); !s) return s;
-  driver::TensorSet t;
-  t.input = driver::HostTensor::from_floats(DType::kF32, p.input_shape(), data.input);
-  t.filter = driver::HostTensor::from_floats(DType::kF32, p.filter_shape(), data.filter);
-  if (!data.pointwise.empty())
-    t.pointwise = driver::HostTensor::from_floats(DType::kF32, p.pointwise_shape(), data.pointwise);
-  if (!data.bias.empty()) t.bias = driver::HostTensor::from_floats(DType::kF32, p.bias_shape(), data.bias);
+  tools::TensorSet t;
+  t.input = tools::HostTensor::from_floats(dtype, p.input_shape(), data.input);
+  t.filter = tools::HostTensor::from_floats(dtype, p.filter_shape(), data.filter);
+  if (!data.pointwise.empty()) t.pointwise = tools::HostTensor::from_floats(dtype, p.pointwise_shape(), data.pointwise);
+  if (!data.bias.empty()) t.bias = tools::HostTensor::from_floats(dtype, p.bias_shape(), data.bias);
+  t.output = tools::HostTensor(dtype, p.output_shape());
+  tools::poison_nan(t.output);
   return t;
 }
 
 Result<std::vector<float>> reference_on(const Problem& p, const HostData& data, bool absolute) {
-  Result<driver::TensorSet> t = f32_tensors(p, data);
+  Result<tools::TensorSet> t = tensors_of(p, DType::kF32, data);
   if (!t) return t.status();
-  Result<driver::HostTensor> out = driver::reference_output(p, *t, absolute);
+  Result<tools::HostTensor> out = tools::reference_output(p, *t, absolute);
   if (!out) return out.status();
   return out->to_floats();
-}
-
-// Device-or-host copies of one run's tensors. `output` has kGuardBytes of guard on each side.
-struct RunBuffers {
-  Buffer input, filter, pointwise, bias, output, workspace;
-  std::vector<uint8_t> input_bytes, filter_bytes, pointwise_bytes, bias_bytes;
-  size_t output_bytes = 0;
-};
-
-Status upload_all(const Plan& plan, const HostData& data, size_t guard, RunBuffers* b) {
-  const Problem& p = plan.problem();
-  const MemorySpace space = plan.memory_space();
-  const DType dt = p.dtype();
-  auto make = [&](const std::vector<float>& values, std::vector<uint8_t>* bytes, Buffer* buf) -> Status {
-    *bytes = encode(dt, values);
-    if (values.empty()) return Status::ok();
-    Result<Buffer> r = Buffer::create(space, bytes->size());
-    if (!r) return r.status();
-    *buf = std::move(r).value();
-    return buf->upload(bytes->data(), bytes->size());
-  };
-  if (Status s = check_sizes(p, data); !s) return s;
-  if (Status s = make(data.input, &b->input_bytes, &b->input); !s) return s;
-  if (Status s = make(data.filter, &b->filter_bytes, &b->filter); !s) return s;
-  if (Status s = make(data.pointwise, &b->pointwise_bytes, &b->pointwise); !s) return s;
-  if (Status s = make(data.bias, &b->bias_bytes, &b->bias); !s) return s;
-
-  b->output_bytes = static_cast<size_t>(p.output_elements()) * dtype_size(dt);
-  std::vector<uint8_t> out(guard + b->output_bytes + guard, kGuardByte);
-  const std::vector<uint8_t> poison = nan_poison(dt, p.output_elements());
-  std::copy(poison.begin(), poison.end(), out.begin() + static_cast<std::ptrdiff_t>(guard));
-  Result<Buffer> o = Buffer::create(space, out.size());
-  if (!o) return o.status();
-  b->output = std::move(o).value();
-  if (Status s = b->output.upload(out.data(), out.size()); !s) return s;
-
-  if (plan.workspace_bytes() > 0) {
-    Result<Buffer> w = Buffer::create(space, plan.workspace_bytes());
-    if (!w) return w.status();
-    b->workspace = std::move(w).value();
-    // Poisoned so an implementation that reads workspace before writing it produces NaN.
-    const std::vector<uint8_t> ws(plan.workspace_bytes(), 0xFF);
-    if (Status s = b->workspace.upload(ws.data(), ws.size()); !s) return s;
-  }
-  return Status::ok();
-}
-
-Status run_buffers(const Plan& plan, size_t guard, const RunBuffers& b) {
-  Tensors t;
-  t.input = b.input.data();
-  t.filter = b.filter.data();
-  t.pointwise = b.pointwise.data();
-  t.bias = b.bias.data();
-  t.output = static_cast<char*>(b.output.data()) + guard;
-  // A stream of our own: device backends must not depend on the legacy default stream.
-  Result<Stream> stream = Stream::create(plan.memory_space());
-  if (!stream) return stream.status();
-  if (Status s = plan.run(t, b.workspace.data(), b.workspace.bytes(), stream->get()); !s) return s;
-  return stream->synchronize();
 }
 
 }  // namespace
 
 Result<std::vector<float>> run_plan(const Plan& plan, const HostData& data) {
-  RunBuffers b;
-  if (Status s = upload_all(plan, data, 0, &b); !s) return s;
-  if (Status s = run_buffers(plan, 0, b); !s) return s;
-  std::vector<uint8_t> out(b.output_bytes);
-  if (Status s = b.output.download(out.data(), out.size()); !s) return s;
-  return decode(plan.problem().dtype(), out.data(), plan.problem().output_elements());
+  const Problem& p = plan.problem();
+  Result<tools::TensorSet> t = tensors_of(p, p.dtype(), data);
+  if (!t) return t.status();
+  if (Status s = tools::execute(plan, &*t); !s) return s;
+  return t->output.to_floats();
 }
 
 Result<std::vector<float>> reference_f32(const Problem& p, const HostData& data) {
@@ -255,41 +142,30 @@ Result<std::vector<float>> reference_f32(const Problem& p, const HostData& data)
 }
 
 Result<std::vector<float>> magnitude_f32(const Problem& p, const HostData& data) {
-  // Activations are 1-Lipschitz: a bound on the sum holds after them, so the reference drops them here.
   return reference_on(p, data, /*absolute=*/true);
 }
 
 Comparison compare_outputs(const Problem& p, const std::vector<float>& got, const std::vector<float>& expected,
                            const std::vector<float>& magnitude, double rtol, double atol) {
-  Comparison c;
   const size_t n = static_cast<size_t>(p.output_elements());
   if (got.size() != n || expected.size() != n || magnitude.size() != n) {
+    Comparison c;
     c.failures = 1;
-    c.max_error_ratio = std::numeric_limits<double>::infinity();
-    c.first_failures = "  sizes differ: got " + std::to_string(got.size()) + ", expected " +
-                       std::to_string(expected.size()) + ", magnitude " + std::to_string(magnitude.size()) +
-                       ", output elements " + std::to_string(n) + "\n";
+    c.max_bound_ratio = std::numeric_limits<double>::infinity();
+    c.failures_text = "  sizes differ: got " + std::to_string(got.size()) + ", expected " +
+                      std::to_string(expected.size()) + ", magnitude " + std::to_string(magnitude.size()) +
+                      ", output elements " + std::to_string(n) + "\n";
     return c;
   }
-  const driver::Comparison d = driver::compare_elements(DType::kF32, got.data(), expected.data(), magnitude.data(),
-                                                        static_cast<int64_t>(n), rtol, atol);
-  c.failures = d.failures;
-  c.max_abs_error = d.max_abs_err;
-  c.max_error_ratio = d.max_bound_ratio;
-  std::ostringstream first;
-  for (const int64_t i : d.first_failures) {
-    const double g = got[static_cast<size_t>(i)], e = expected[static_cast<size_t>(i)];
-    first << "  at " << coords_string(nhwc_coords(p.layout(), i, p.out_h(), p.out_w(), p.out_channels()))
-          << " (element " << i << "): got " << g << ", expected " << e;
-    if (std::isfinite(g)) {
-      first << ", |error| " << std::fabs(g - e) << " > bound " << rtol * magnitude[static_cast<size_t>(i)] + atol;
-    } else {
-      first << (std::isnan(g) ? " (NaN: not written, or computed NaN)" : " (infinite)");
-    }
-    first << "\n";
-  }
-  c.first_failures = first.str();
-  return c;
+  const std::vector<int64_t> shape = p.output_shape();
+  return tools::compare(p, tools::HostTensor::from_floats(DType::kF32, shape, got),
+                        tools::HostTensor::from_floats(DType::kF32, shape, expected),
+                        tools::HostTensor::from_floats(DType::kF32, shape, magnitude), tools::Tolerance{rtol, atol});
+}
+
+std::string ConvTester::repro_command(const std::string& backend, const PlanOptions& options) const {
+  Result<Problem> p = Problem::create(desc_);
+  return p ? repro_line(*p, seed_, data_, backend, options) : std::string();
 }
 
 TestReport ConvTester::test(const std::string& backend, const PlanOptions& options) const {
@@ -302,7 +178,9 @@ void ConvTester::run_test(const std::string& backend, const PlanOptions& options
   Result<Problem> created = Problem::create(desc_);
   ASSERT_TRUE(created.is_ok()) << "Problem::create rejected the tester's problem: " << created.status().to_string();
   const Problem& p = *created;
-  SCOPED_TRACE(repro_line(backend, seed_, data_, p));
+  // The one line that replays this case from the command line; every failure below carries it.
+  report->repro = repro_line(p, seed_, data_, backend, options);
+  SCOPED_TRACE(report->repro);
 
   Result<Plan> made = Plan::create(p, backend, options);
   ASSERT_TRUE(made.is_ok()) << "Plan::create failed: " << made.status().to_string();
@@ -311,78 +189,52 @@ void ConvTester::run_test(const std::string& backend, const PlanOptions& options
     ASSERT_EQ(plan.backend(), backend) << "the plan ran on another backend than the one asked for\n" << plan.explain();
   }
   for (const std::string& prefix : options.skip_implementations) {
-    ASSERT_FALSE(!prefix.empty() && plan.implementation().compare(0, prefix.size(), prefix) == 0)
+    ASSERT_FALSE(starts_with(plan.implementation(), prefix))
         << "implementation " << plan.implementation() << " should have been skipped (prefix '" << prefix << "')";
+  }
+  if (!options.only_implementations.empty()) {
+    ASSERT_TRUE(std::any_of(options.only_implementations.begin(), options.only_implementations.end(),
+                            [&](const std::string& prefix) { return starts_with(plan.implementation(), prefix); }))
+        << "implementation " << plan.implementation() << " is none of the only_implementations";
   }
   report->backend = plan.backend();
   report->implementation = plan.implementation();
   SCOPED_TRACE("implementation: " + plan.backend() + "/" + plan.implementation());
 
-  const HostData data = random_data(p, data_, seed_);
+  tools::TensorSet t = tools::TensorSet::random(p, seed_, data_);
 
   // The oracle, and the magnitude of the terms of each output element (same sums on |values|).
-  Result<std::vector<float>> expected = reference_f32(p, data);
+  Result<tools::HostTensor> expected = tools::reference_output(p, t);
   ASSERT_TRUE(expected.is_ok()) << "reference run failed: " << expected.status().to_string();
-  Result<std::vector<float>> magnitude = magnitude_f32(p, data);
+  Result<tools::HostTensor> magnitude = tools::reference_output(p, t, /*absolute=*/true);
   ASSERT_TRUE(magnitude.is_ok()) << "magnitude run failed: " << magnitude.status().to_string();
 
   // Weak data makes a weak test: an all-zero expected output would pass a kernel that writes zeros.
-  ASSERT_TRUE(std::any_of(expected->begin(), expected->end(), [](float v) { return v != 0.0f; }))
+  const std::vector<float> want = expected->to_floats();
+  ASSERT_TRUE(std::any_of(want.begin(), want.end(), [](float v) { return v != 0.0f; }))
       << "the expected output is all zero; pick another seed or problem";
 
-  // The run under test, with guard bytes around the output.
-  RunBuffers b;
+  // The run under test: poisoned, guarded output; poisoned workspace; inputs checked afterwards.
   {
-    Status s = upload_all(plan, data, kGuardBytes, &b);
-    ASSERT_TRUE(s.is_ok()) << "moving inputs to the plan's memory failed: " << s.to_string();
+    Status s = tools::execute(plan, &t);
+    ASSERT_TRUE(s.is_ok()) << "the run failed: " << s.to_string();
   }
-  {
-    Status s = run_buffers(plan, kGuardBytes, b);
-    ASSERT_TRUE(s.is_ok()) << "Plan::run failed: " << s.to_string();
-  }
-  std::vector<uint8_t> out(kGuardBytes + b.output_bytes + kGuardBytes);
-  {
-    Status s = b.output.download(out.data(), out.size());
-    ASSERT_TRUE(s.is_ok()) << "reading the output back failed: " << s.to_string();
-  }
+  report->digest = tools::digest_line(t);
 
-  // Writes outside the output.
-  for (size_t i = 0; i < kGuardBytes; ++i) {
-    ASSERT_EQ(out[i], kGuardByte) << "byte " << (kGuardBytes - i) << " before the output was overwritten";
-    ASSERT_EQ(out[kGuardBytes + b.output_bytes + i], kGuardByte) << "byte " << i << " after the output was overwritten";
-  }
-  // Writes into inputs.
-  struct InputCheck {
-    const char* name;
-    const Buffer* buffer;
-    const std::vector<uint8_t>* bytes;
-  };
-  for (const InputCheck& in :
-       {InputCheck{"input", &b.input, &b.input_bytes}, InputCheck{"filter", &b.filter, &b.filter_bytes},
-        InputCheck{"pointwise", &b.pointwise, &b.pointwise_bytes}, InputCheck{"bias", &b.bias, &b.bias_bytes}}) {
-    if (in.bytes->empty()) continue;
-    std::vector<uint8_t> after(in.bytes->size());
-    Status s = in.buffer->download(after.data(), after.size());
-    ASSERT_TRUE(s.is_ok()) << s.to_string();
-    ASSERT_TRUE(after == *in.bytes) << "the run modified its " << in.name << " tensor";
-  }
-
-  const std::vector<float> got = decode(p.dtype(), out.data() + kGuardBytes, p.output_elements());
-  const double max_mag = magnitude->empty() ? 0.0 : *std::max_element(magnitude->begin(), magnitude->end());
-  report->exact =
-      p.dtype() == DType::kF32 && data_ == DataKind::kSmallIntegers && max_mag < kExactF32Limit && rtol_override_ < 0.0;
-  report->rtol = rtol_override_ >= 0.0 ? rtol_override_ : report->exact ? 0.0 : relative_tolerance(p);
+  tools::Tolerance tol = tools::tolerance(p, data_, *magnitude);
+  if (rtol_override_ >= 0.0) tol = tools::Tolerance{rtol_override_, absolute_tolerance(p.dtype())};
+  report->exact = tol.exact;
+  report->rtol = tol.rtol;
   report->elements = p.output_elements();
-  const double atol = report->exact ? 0.0 : absolute_tolerance(p.dtype());
 
-  const Comparison c = compare_outputs(p, got, *expected, *magnitude, report->rtol, atol);
-  report->max_abs_error = c.max_abs_error;
-  report->max_error_ratio = c.max_error_ratio;
+  const Comparison c = tools::compare(p, t.output, *expected, *magnitude, tol);
+  report->max_abs_error = c.max_abs_err;
+  report->max_error_ratio = c.max_bound_ratio;
   if (c.failures > 0) {
     ADD_FAILURE() << c.failures << " of " << p.output_elements() << " output elements are wrong ("
                   << (report->exact ? "exact comparison" : "rtol " + std::to_string(report->rtol) + " on sum|terms|")
                   << "); first ones:\n"
-                  << c.first_failures;
+                  << c.failures_text;
   }
 }
 

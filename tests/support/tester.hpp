@@ -6,19 +6,21 @@
 //       .activation(Activation::kRelu6).seed(7).test("cuda", {{"ref"}});
 //
 // What test() guarantees:
-//  - the plan is made on exactly the backend named (no fallback); the chosen implementation is reported;
-//  - inputs come from std::mt19937_64 seeded with seed(); every failure message carries one line with
-//    the backend, seed, data kind and problem descriptor, enough to reproduce it;
-//  - the output is poisoned with NaN and surrounded by guard bytes before the run: an element not written,
-//    a write out of bounds, or a change to an input fails the test;
+//  - the plan is made on exactly the backend named (no fallback), and its implementation matches the
+//    options' only_implementations and skip_implementations prefixes; the chosen implementation is reported;
+//  - data, run, oracle and verdict are the toolkit's (tools/common/), exactly what `dsconv check` does: every
+//    failure carries the one line `dsconv check DESCRIPTOR --seed S --data D --backend B [--impl P]
+//    [--skip-impl P]` that replays the case bit for bit (same inputs, same output bits);
+//  - inputs come from the toolkit's splitmix64 Rng seeded with seed() (never zeros; see DataKind);
+//  - the output is poisoned with NaN and surrounded by guard bytes before the run, the workspace poisoned:
+//    an element not written, a write out of bounds, or a change to an input fails the test;
 //  - the oracle is the cpu-ref backend (f64 accumulation) run in f32 on the same values (f16/bf16 inputs
 //    widen exactly), so it carries no rounding of the tested dtype;
 //  - tolerance per element is rtol(dtype, terms) * sum|x*w| (the reference run again on |x|, |w|, |pw|,
 //    |b|), i.e. an error bound proportional to the magnitude of the terms, not of the (possibly cancelled)
 //    result; f32 with small-integer data is compared exactly;
-//  - for a device plan (memory_space() == kDevice) every tensor and the workspace live in device memory
-//    (support/device_memory.hpp), and the run goes on a fresh non-blocking stream that is synchronized
-//    before anything is read back; a workspace of workspace_bytes(), poisoned, is passed when needed.
+//  - for a device plan (memory_space() == kDevice) every tensor and the workspace live in device memory,
+//    and the run goes on a fresh non-blocking stream that is synchronized before anything is read back.
 #pragma once
 
 #include <cstdint>
@@ -28,15 +30,19 @@
 
 #include <gtest/gtest.h>
 
-#include "bench/driver/common.hpp"
 #include "dsconv/dsconv.hpp"
+#include "tools/common/device.hpp"
+#include "tools/common/oracle.hpp"
+#include "tools/common/rng.hpp"
+#include "tools/common/tensor.hpp"
 
 namespace dsconv::testing {
 
-// kSmallIntegers: x in [-3,3], filters in [-2,2], bias in [-3,3]: every f32 result is exact.
-// kUniform: uniform floats in [-1,1) (rounded to the dtype): exercises rounding.
-enum class DataKind { kSmallIntegers, kUniform };
-const char* to_string(DataKind kind);
+// The toolkit's data kinds: kSmallIntegers (`--data int`: x and bias in [-3,3], filters in [-2,2], never 0;
+// every f32 result is exact) and kUniform (`--data uniform`: magnitudes in [0.125, 1], random signs,
+// rounded to the dtype; exercises rounding).
+using tools::DataKind;
+using tools::to_string;
 
 // One row of a TEST_P sweep.
 struct ConvCase {
@@ -78,6 +84,8 @@ struct Sweep {
 struct TestReport {
   std::string backend;
   std::string implementation;
+  std::string repro;             // the `dsconv check ...` line that replays this case
+  std::string digest;            // tools::digest_line of the inputs and the output the run produced
   int64_t elements = 0;          // output elements compared
   bool exact = false;            // compared for equality (f32, small integers)
   double rtol = 0.0;             // relative tolerance used (on the magnitude of the terms)
@@ -122,6 +130,9 @@ class ConvTester {
 
   const ProblemDesc& desc() const { return desc_; }
   ConvCase as_case() const { return ConvCase{desc_, data_, seed_}; }
+  // "dsconv check DESCRIPTOR --seed S --data D --backend B [--impl P,..] [--skip-impl P,..]": the command
+  // that runs this case as test(backend, options) does (empty when the problem is invalid).
+  std::string repro_command(const std::string& backend, const PlanOptions& options = {}) const;
 
   // Runs the problem on `backend` and checks it (see the top of this file). Failures are gtest failures
   // (fatal ones abort test() early; callers may check ::testing::Test::HasFatalFailure()).
@@ -148,31 +159,31 @@ class ConvTester {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Lower-level helpers, shared by the tests that need more control than ConvTester.
+// Lower-level helpers, shared by the tests that need more control than ConvTester. The toolkit's pieces
+// (tensors, tolerances, memory and streams) are used directly as tools::...
 // ---------------------------------------------------------------------------------------------
 
-// The tolerances are the driver's (bench/driver/common.hpp), so the tests and `dsconv check` judge alike:
-// unit_roundoff(dtype), relative_tolerance(p) (applied to the sum of |terms| of each output element), and
-// absolute_tolerance(dtype) (the smallest normal of the dtype: backends may flush subnormals).
-using driver::absolute_tolerance;
-using driver::relative_tolerance;
-using driver::unit_roundoff;
-
-// Host tensors in a problem's dtype, as raw storage (the driver's encode/decode).
-using driver::decode;
-using driver::encode;
-// Rounds each value to the nearest value of `dtype` (what encode-then-decode gives).
-std::vector<float> round_to(DType dtype, std::vector<float> values);
+using tools::absolute_tolerance;
+using tools::Buffer;
+using tools::Comparison;
+using tools::decode;
+using tools::encode;
+using tools::nan_poison;
+using tools::nhwc_coords;
+using tools::relative_tolerance;
+using tools::round_to;
+using tools::Stream;
+using tools::unit_roundoff;
 
 // The inputs of one run as float (each already representable in the problem's dtype).
 struct HostData {
   std::vector<float> input, filter, pointwise, bias;
 };
-// Fills every tensor of `p` from a seeded mt19937_64 (see DataKind).
+// The inputs of tools::TensorSet::random(p, seed, kind): the data `dsconv check --seed S --data D` uses.
 HostData random_data(const Problem& p, DataKind kind, uint64_t seed);
 
-// Runs `plan` on `data` (converted to the plan's dtype and moved to its memory space), waits, and
-// returns the output as float. The output is poisoned with NaN before the run.
+// Runs `plan` on `data` (converted to the plan's dtype and moved to its memory space) with tools::execute,
+// and returns the output as float. The output is poisoned with NaN before the run.
 Result<std::vector<float>> run_plan(const Plan& plan, const HostData& data);
 // The cpu-ref result for `p` on `data`, computed in f32 storage (so without the dtype's output rounding).
 Result<std::vector<float>> reference_f32(const Problem& p, const HostData& data);
@@ -180,20 +191,9 @@ Result<std::vector<float>> reference_f32(const Problem& p, const HostData& data)
 // The sum of |terms| of each output element: the reference run on |x|, |w|, |pw|, |b| (no activation).
 Result<std::vector<float>> magnitude_f32(const Problem& p, const HostData& data);
 
-struct Comparison {
-  int64_t failures = 0;
-  double max_abs_error = 0.0;
-  double max_error_ratio = 0.0;  // max |got - expected| / bound; infinity for a NaN or a nonzero error on bound 0
-  std::string first_failures;    // the first few, one per line, with [n y x c] coordinates
-};
-// Every element finite and |got - expected| <= rtol * magnitude + atol (driver::compare_elements).
+// tools::compare on float vectors: every element finite and |got - expected| <= rtol * magnitude + atol;
+// failures_text lists the first failures with [n y x c] coordinates. Sizes that differ are one failure.
 Comparison compare_outputs(const Problem& p, const std::vector<float>& got, const std::vector<float>& expected,
                            const std::vector<float>& magnitude, double rtol, double atol);
-
-// [n, y, x, c] of element `flat` of an activation tensor [N, H, W, C] stored in `layout`.
-std::vector<int64_t> nhwc_coords(Layout layout, int64_t flat, int64_t h, int64_t w, int64_t c);
-
-// Bit patterns: a quiet NaN with a recognizable payload, per dtype.
-std::vector<uint8_t> nan_poison(DType dtype, int64_t count);
 
 }  // namespace dsconv::testing

@@ -147,8 +147,8 @@ TEST(Toolkit, DeviceTensorBuffers) {
   ASSERT_TRUE(d.is_ok()) << d.status().to_string();
   EXPECT_EQ(d->workspace_bytes(), 100u);
   EXPECT_NE(d->workspace(), nullptr);
-  EXPECT_EQ(d->view().pointwise, nullptr);
-  EXPECT_EQ(d->view().bias, nullptr);
+  EXPECT_EQ(d->view().pointwise(), nullptr);
+  EXPECT_EQ(d->view().bias(), nullptr);
   HostTensor back(t.output.dtype(), t.output.shape());
   ASSERT_TRUE(d->download_output(&back).is_ok());
   EXPECT_EQ(count_nan(back), back.elements());
@@ -206,7 +206,8 @@ TEST(Toolkit, DigestLineNamesEveryTensorAndSeesOneBit) {
   TensorSet t = TensorSet::random(p, 1, DataKind::kUniform);
   const std::string before = digest_line(t);
   EXPECT_EQ(before.rfind("input=", 0), 0u) << before;
-  EXPECT_NE(before.find(" pointwise=none bias=none output="), std::string::npos) << "absent tensors say so";
+  EXPECT_NE(before.find(" pointwise=none bias=none residual=none output="), std::string::npos)
+      << "absent tensors say so";
   static_cast<uint8_t*>(t.filter.data())[3] ^= 1u;
   const std::string after = digest_line(t);
   EXPECT_NE(before, after);
@@ -240,14 +241,14 @@ TEST(Toolkit, ExecuteCatchesWritesOutsideTheOutputAndIntoInputs) {
   Result<TensorBuffers> b = TensorBuffers::create(MemorySpace::kHost, host, 64);
   ASSERT_TRUE(b.is_ok()) << b.status().to_string();
   EXPECT_TRUE(b->verify_untouched(host).is_ok());
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(b->view().output) % 256, 0u)
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b->view().output()) % 256, 0u)
       << "the output keeps a fresh allocation's alignment";
-  EXPECT_EQ(b->view().pointwise, nullptr);
+  EXPECT_EQ(b->view().pointwise(), nullptr);
   std::vector<uint8_t> ws(64);
   std::memcpy(ws.data(), b->workspace(), ws.size());
   for (uint8_t byte : ws) ASSERT_EQ(byte, 0xFF) << "the workspace starts poisoned";
 
-  char* out = static_cast<char*>(b->view().output);
+  char* out = static_cast<char*>(b->view().output());
   out[-1] = 0;
   Status s = b->verify_untouched(host);
   EXPECT_EQ(s.code(), StatusCode::kInternalError);
@@ -257,7 +258,7 @@ TEST(Toolkit, ExecuteCatchesWritesOutsideTheOutputAndIntoInputs) {
   s = b->verify_untouched(host);
   EXPECT_NE(s.message().find("byte 7 after the output"), std::string::npos) << s.message();
   out[host.output.bytes() + 7] = static_cast<char>(TensorBuffers::kGuardByte);
-  const_cast<float*>(static_cast<const float*>(b->view().filter))[2] += 1.0f;
+  const_cast<float*>(static_cast<const float*>(b->view().filter()))[2] += 1.0f;
   s = b->verify_untouched(host);
   EXPECT_NE(s.message().find("modified its filter"), std::string::npos) << s.message();
 

@@ -262,9 +262,13 @@ void add_problem_flags(ArgParser& args, unsigned which) {
         .flag({"layout"}, "NHWC|NCHW", "input and output layout (default NHWC)")
         .flag({"filter-layout"}, "tf|oihw", "filter layout: tf [KH,KW,C,M|O] or oihw (PyTorch/ONNX) (default tf)")
         .flag({"dtype"}, "f32|f16|bf16", "storage type of every tensor (default f32)")
-        .flag({"activation"}, "none|relu|relu6", "fused activation (default none)");
+        .flag({"activation"}, "none|relu|relu6|silu|hswish|gelu|gelu_tanh",
+              "fused activation, after bias and residual (default none)");
   }
-  if (which & kBiasSwitch) args.switch_flag({"bias"}, "add a bias of out-channels elements");
+  if (which & kBiasSwitch) {
+    args.switch_flag({"bias"}, "add a bias of out-channels elements");
+    args.switch_flag({"residual"}, "add a residual of the output's shape before the activation");
+  }
 }
 
 std::string apply_problem_flags(const ArgParser& args, ProblemDesc* d) {
@@ -296,10 +300,11 @@ std::string apply_problem_flags(const ArgParser& args, ProblemDesc* d) {
     if (std::string e = parse_pair("--dilation", *v, 1, &d->dilation_h, &d->dilation_w); !e.empty()) return e;
   if ((v = args.get("padding")))
     if (std::string e = parse_padding("--padding", *v, d); !e.empty()) return e;
-  if (args.has("bias")) {
-    // Only the switch form belongs here; a command with --bias FILE handles that itself.
-    if (std::optional<std::string> b = args.get("bias"); b && b->empty()) d->has_bias = true;
-  }
+  // Only the switch forms belong here; a command with --bias FILE or --residual FILE handles those itself.
+  for (const auto& [name, field] :
+       {std::pair<const char*, bool*>{"bias", &d->has_bias}, {"residual", &d->has_residual}})
+    if (args.has(name))
+      if (std::optional<std::string> b = args.get(name); b && b->empty()) *field = true;
   return "";
 }
 

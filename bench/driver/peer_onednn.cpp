@@ -59,11 +59,32 @@ UserWeights pointwise_weights(const Problem& p) {
 // oneDNN counts dilation from 0 (0 = dense); dsconv, TF, PyTorch and cuDNN from 1.
 Dims onednn_dilation(const Problem& p) { return {p.dilation_h() - 1, p.dilation_w() - 1}; }
 
+// The activation as one oneDNN eltwise post-op (algorithm, alpha, beta).
 dnnl::primitive_attr epilogue_attr(Activation a) {
   dnnl::primitive_attr attr;
-  if (a == Activation::kNone) return attr;
-  const dnnl::algorithm alg = a == Activation::kRelu ? dnnl::algorithm::eltwise_relu : dnnl::algorithm::eltwise_clip;
-  const float alpha = 0.0f, beta = a == Activation::kRelu ? 0.0f : 6.0f;
+  dnnl::algorithm alg = dnnl::algorithm::eltwise_relu;
+  float alpha = 0.0f, beta = 0.0f;
+  switch (a) {
+    case Activation::kNone:
+      return attr;
+    case Activation::kRelu:
+      break;
+    case Activation::kRelu6:
+      alg = dnnl::algorithm::eltwise_clip, beta = 6.0f;
+      break;
+    case Activation::kSilu:  // swish(x) = x * sigmoid(alpha * x)
+      alg = dnnl::algorithm::eltwise_swish, alpha = 1.0f;
+      break;
+    case Activation::kHswish:  // oneDNN 3: x * max(0, min(1, alpha * x + beta)); 2.x takes no parameters
+      alg = dnnl::algorithm::eltwise_hardswish, alpha = 1.0f / 6.0f, beta = 0.5f;
+      break;
+    case Activation::kGelu:
+      alg = dnnl::algorithm::eltwise_gelu_erf;
+      break;
+    case Activation::kGeluTanh:
+      alg = dnnl::algorithm::eltwise_gelu_tanh;
+      break;
+  }
   dnnl::post_ops ops;
 #if DNNL_VERSION_MAJOR >= 3
   ops.append_eltwise(alg, alpha, beta);
@@ -154,16 +175,16 @@ class OnednnPeerImpl final : public OnednnPeer {
 
   const std::string& implementation() const override { return name_; }
 
-  Status set_weights(const Tensors& t) override {
+  Status set_weights(const TensorArgs& t) override {
     try {
-      const void* filters[2] = {t.filter, t.pointwise};
+      const void* filters[2] = {t.filter(), t.pointwise()};
       for (size_t i = 0; i < convs_.size(); ++i) {
         Conv& c = convs_[i];
         const memory::desc user_md(c.user.dims, onednn_type(p_.dtype()), c.user.strides);
         memory user(user_md, eng_, const_cast<void*>(filters[i]));
         dnnl::reorder(user, c.weights).execute(strm_, user, c.weights);
         if (c.has_bias) {
-          memory user_bias(c.bias.get_desc(), eng_, const_cast<void*>(t.bias));
+          memory user_bias(c.bias.get_desc(), eng_, const_cast<void*>(t.bias()));
           dnnl::reorder(user_bias, c.bias).execute(strm_, user_bias, c.bias);
         }
       }
@@ -208,6 +229,10 @@ class OnednnPeerImpl final : public OnednnPeer {
 }  // namespace
 
 Result<std::unique_ptr<OnednnPeer>> OnednnPeer::create(const Problem& problem) {
+  if (problem.has_residual())
+    return Status(StatusCode::kNotSupported,
+                  "the oneDNN peer does not add a residual (its sum post-op would need "
+                  "the residual copied into the output before every timed run)");
   try {
     return std::unique_ptr<OnednnPeer>(new OnednnPeerImpl(problem));
   } catch (const dnnl::error& e) {

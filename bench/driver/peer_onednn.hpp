@@ -27,7 +27,7 @@ class OnednnPeer {
   // oneDNN's name of what runs, e.g. "brg:avx2" or "jit_dw:avx2+jit_1x1:avx2" for separable.
   virtual const std::string& implementation() const = 0;
   // Packs filter, pointwise and bias of `t` (host pointers, the problem's layouts and dtype).
-  virtual Status set_weights(const Tensors& t) = 0;
+  virtual Status set_weights(const TensorArgs& t) = 0;
   // Computes output from input with the packed weights; returns when done.
   virtual Status run(const void* input, void* output) = 0;
 };

@@ -1,6 +1,7 @@
 // dsconv run: one convolution on .npy files. The problem's shapes come from the files; the flags add
 // what a file cannot say (stride, dilation, padding, layouts, dtype, activation). Every check happens
 // before anything is written, and the output is written atomically, so a failed run leaves no file.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -23,13 +24,16 @@ constexpr const char* kCmd = "run";
 
 ArgParser make_parser() {
   ArgParser args(kCmd, "run one convolution on .npy files and write the result as a float32 .npy",
-                 "--op OP --input X.npy --filter W.npy [--pointwise P.npy] [--bias B.npy] [flags] --output Y.npy");
+                 "--op OP --input X.npy --filter W.npy [--pointwise P.npy] [--bias B.npy] [--residual R.npy] [flags] "
+                 "--output Y.npy");
   args.flag({"input"}, "X.npy", "input activations: [N,H,W,C] for --layout NHWC, [N,C,H,W] for NCHW")
       .flag({"filter"}, "W.npy",
             "filter (the depthwise filter for separable): tf layout [KH,KW,C,M] (depthwise) or [KH,KW,C,O] "
             "(conv2d); oihw layout [C*M,1,KH,KW] or [O,C,KH,KW]")
       .flag({"pointwise"}, "P.npy", "separable only: pointwise filter, tf [1,1,C*M,O] or oihw [O,C*M,1,1]")
       .flag({"bias"}, "B.npy", "optional bias [O] (O = output channels), added before the activation")
+      .flag({"residual"}, "R.npy",
+            "optional residual of the output's shape, in --layout like the output, added before the activation")
       .flag({"output"}, "Y.npy", "where the result is written (float32, in --layout)");
   add_problem_flags(args, kConvFlags);
   args.flag({"backend"}, "auto|cpu-ref|cpu|cuda|cudnn", "backend to run on (default auto)");
@@ -152,13 +156,17 @@ int cmd_run(int argc, char** argv) {
   ProblemDesc desc;
   if (std::string e = apply_problem_flags(args, &desc); !e.empty()) return usage_error(kCmd, e);
   const std::string backend = args.get_or("backend", "auto");
-  if (backend != "auto" && backend != "cpu-ref" && backend != "cpu" && backend != "cuda" && backend != "cudnn")
-    return usage_error(kCmd, "--backend must be auto, cpu-ref, cpu, cuda or cudnn; got '" + backend + "'");
+  const std::vector<std::string> known = known_backends();
+  if (std::find(known.begin(), known.end(), backend) == known.end()) {
+    std::string names;
+    for (const std::string& n : known) names += (names.empty() ? "" : ", ") + n;
+    return usage_error(kCmd, "--backend must be one of " + names + "; got '" + backend + "'");
+  }
   const bool separable = desc.op == Op::kSeparable;
   if (separable && !args.has("pointwise")) return usage_error(kCmd, "--pointwise is required for --op separable");
   if (!separable && args.has("pointwise"))
     return usage_error(kCmd, std::string("--pointwise is only for --op separable, not ") + to_string(desc.op));
-  for (const char* f : {"input", "filter", "pointwise", "bias", "output"})
+  for (const char* f : {"input", "filter", "pointwise", "bias", "residual", "output"})
     if (args.has(f) && args.get(f)->empty()) return usage_error(kCmd, std::string("--") + f + " is an empty path");
 
   auto load = [&](const char* flag, Loaded* out) -> Status {
@@ -168,9 +176,12 @@ int cmd_run(int argc, char** argv) {
     out->array = std::move(a).value();
     return Status::ok();
   };
-  Loaded x, w, pw, bias;
-  for (auto [flag, slot] :
-       {std::pair<const char*, Loaded*>{"input", &x}, {"filter", &w}, {"pointwise", &pw}, {"bias", &bias}}) {
+  Loaded x, w, pw, bias, residual;
+  for (auto [flag, slot] : {std::pair<const char*, Loaded*>{"input", &x},
+                            {"filter", &w},
+                            {"pointwise", &pw},
+                            {"bias", &bias},
+                            {"residual", &residual}}) {
     if (!args.has(flag)) continue;
     if (Status s = load(flag, slot); !s) return runtime_error(kCmd, s.message());
   }
@@ -179,10 +190,15 @@ int cmd_run(int argc, char** argv) {
   if (std::string e = shapes_to_desc(x, w, separable ? &pw : nullptr, args.has("bias") ? &bias : nullptr, &desc);
       !e.empty())
     return runtime_error(kCmd, e);
+  desc.has_residual = args.has("residual");
   Result<Problem> problem = Problem::create(desc);
   if (!problem)
     return runtime_error(kCmd, "input " + describe(x) + ", filter " + describe(w) + ": " + problem.status().message());
   const Problem& p = *problem;
+  // The residual takes the output's shape and layout: anything else is an error naming both shapes.
+  if (p.has_residual() && residual.array.shape != p.output_shape())
+    return runtime_error(kCmd, describe(residual) + " does not fit: the residual must have the output's shape " +
+                                   npy::shape_string(p.output_shape()) + " (" + to_string(p.layout()) + ")");
 
   Result<Plan> plan = Plan::create(p, backend, impl_options(args));
   if (!plan) return runtime_error(kCmd, plan.status().message());
@@ -193,6 +209,7 @@ int cmd_run(int argc, char** argv) {
   t.filter = HostTensor::from_floats(p.dtype(), p.filter_shape(), w.array.values);
   if (separable) t.pointwise = HostTensor::from_floats(p.dtype(), p.pointwise_shape(), pw.array.values);
   if (p.has_bias()) t.bias = HostTensor::from_floats(p.dtype(), p.bias_shape(), bias.array.values);
+  if (p.has_residual()) t.residual = HostTensor::from_floats(p.dtype(), p.output_shape(), residual.array.values);
   t.output = HostTensor(p.dtype(), p.output_shape());
   tools::poison_nan(t.output);
 
@@ -202,7 +219,7 @@ int cmd_run(int argc, char** argv) {
   const std::vector<float> y = t.output.to_floats();
   // The output was NaN-poisoned: NaN from finite inputs means an element was never written.
   if (all_finite(x.array.values) && all_finite(w.array.values) && all_finite(pw.array.values) &&
-      all_finite(bias.array.values)) {
+      all_finite(bias.array.values) && all_finite(residual.array.values)) {
     if (const int64_t nan = tools::count_nan(t.output); nan > 0)
       return runtime_error(kCmd, plan->backend() + "/" + plan->implementation() + " left " + std::to_string(nan) +
                                      " of " + std::to_string(t.output.elements()) +

@@ -86,6 +86,7 @@ std::vector<ConvCase> Sweep::cases() const {
   expand(dtypes, [](ProblemDesc& d, DType v) { d.dtype = v; });
   expand(biases, [](ProblemDesc& d, bool v) { d.has_bias = v; });
   expand(activations, [](ProblemDesc& d, Activation v) { d.activation = v; });
+  expand(residuals, [](ProblemDesc& d, bool v) { d.has_residual = v; });
   std::vector<ConvCase> valid;
   for (ConvCase& c : all) {
     if (!Problem::create(c.desc)) continue;
@@ -97,23 +98,26 @@ std::vector<ConvCase> Sweep::cases() const {
 
 HostData random_data(const Problem& p, DataKind kind, uint64_t seed) {
   const tools::TensorSet t = tools::TensorSet::random(p, seed, kind);
-  return HostData{t.input.to_floats(), t.filter.to_floats(), t.pointwise.to_floats(), t.bias.to_floats()};
+  return HostData{t.input.to_floats(), t.filter.to_floats(), t.pointwise.to_floats(), t.bias.to_floats(),
+                  t.residual.to_floats()};
 }
 
 namespace {
 
-// `data` as tensors of `dtype` (absent pointwise and bias stay absent), with a poisoned output.
+// `data` as tensors of `dtype` (absent pointwise, bias and residual stay absent), with a poisoned output.
 Result<tools::TensorSet> tensors_of(const Problem& p, DType dtype, const HostData& data) {
   if (static_cast<int64_t>(data.input.size()) != p.input_elements() ||
       static_cast<int64_t>(data.filter.size()) != p.filter_elements() ||
       static_cast<int64_t>(data.pointwise.size()) != p.pointwise_elements() ||
-      static_cast<int64_t>(data.bias.size()) != p.bias_elements())
+      static_cast<int64_t>(data.bias.size()) != p.bias_elements() ||
+      static_cast<int64_t>(data.residual.size()) != p.arg_elements(Arg::kResidual))
     return Status(StatusCode::kInvalidArgument, "host data sizes do not match " + p.descriptor());
   tools::TensorSet t;
   t.input = tools::HostTensor::from_floats(dtype, p.input_shape(), data.input);
   t.filter = tools::HostTensor::from_floats(dtype, p.filter_shape(), data.filter);
   if (!data.pointwise.empty()) t.pointwise = tools::HostTensor::from_floats(dtype, p.pointwise_shape(), data.pointwise);
   if (!data.bias.empty()) t.bias = tools::HostTensor::from_floats(dtype, p.bias_shape(), data.bias);
+  if (!data.residual.empty()) t.residual = tools::HostTensor::from_floats(dtype, p.output_shape(), data.residual);
   t.output = tools::HostTensor(dtype, p.output_shape());
   tools::poison_nan(t.output);
   return t;

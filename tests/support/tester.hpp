@@ -78,6 +78,7 @@ struct Sweep {
   std::vector<DType> dtypes;
   std::vector<bool> biases;
   std::vector<Activation> activations;
+  std::vector<bool> residuals;
   std::vector<ConvCase> cases() const;
 };
 
@@ -121,6 +122,7 @@ class ConvTester {
   ConvTester& filter_layout(FilterLayout v) { return set(&ProblemDesc::filter_layout, v); }
   ConvTester& dtype(DType v) { return set(&ProblemDesc::dtype, v); }
   ConvTester& bias(bool v = true) { return set(&ProblemDesc::has_bias, v); }
+  ConvTester& residual(bool v = true) { return set(&ProblemDesc::has_residual, v); }
   ConvTester& activation(Activation v) { return set(&ProblemDesc::activation, v); }
   ConvTester& seed(uint64_t s) { return set(&ConvTester::seed_, s); }
   ConvTester& data(DataKind k) { return set(&ConvTester::data_, k); }
@@ -177,7 +179,7 @@ using tools::unit_roundoff;
 
 // The inputs of one run as float (each already representable in the problem's dtype).
 struct HostData {
-  std::vector<float> input, filter, pointwise, bias;
+  std::vector<float> input, filter, pointwise, bias, residual;  // pointwise, bias, residual: empty when unused
 };
 // The inputs of tools::TensorSet::random(p, seed, kind): the data `dsconv check --seed S --data D` uses.
 HostData random_data(const Problem& p, DataKind kind, uint64_t seed);

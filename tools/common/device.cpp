@@ -245,8 +245,11 @@ std::string device_name() {
 Result<TensorBuffers> TensorBuffers::create(MemorySpace space, const TensorSet& host, size_t workspace_bytes) {
   TensorBuffers b;
   b.space_ = space;
-  const std::pair<const HostTensor*, Buffer*> inputs[] = {
-      {&host.input, &b.input_}, {&host.filter, &b.filter_}, {&host.pointwise, &b.pointwise_}, {&host.bias, &b.bias_}};
+  const std::pair<const HostTensor*, Buffer*> inputs[] = {{&host.input, &b.input_},
+                                                          {&host.filter, &b.filter_},
+                                                          {&host.pointwise, &b.pointwise_},
+                                                          {&host.bias, &b.bias_},
+                                                          {&host.residual, &b.residual_}};
   for (const auto& [t, buffer] : inputs) {
     if (t->empty()) continue;
     Result<Buffer> r = Buffer::create(space, t->bytes());
@@ -275,14 +278,14 @@ Result<TensorBuffers> TensorBuffers::create(MemorySpace space, const TensorSet& 
   return Result<TensorBuffers>(std::move(b));
 }
 
-Tensors TensorBuffers::view() const {
-  Tensors t;
-  t.input = input_.data();
-  t.filter = filter_.data();
-  t.pointwise = pointwise_.data();
-  t.bias = bias_.data();
-  t.output = static_cast<char*>(output_.data()) + kGuardBytes;
-  return t;
+TensorArgs TensorBuffers::view() const {
+  return TensorArgs()
+      .set(Arg::kInput, input_.data())
+      .set(Arg::kFilter, filter_.data())
+      .set(Arg::kPointwise, pointwise_.data())
+      .set(Arg::kBias, bias_.data())
+      .set(Arg::kResidual, residual_.data())
+      .set(Arg::kOutput, static_cast<char*>(output_.data()) + kGuardBytes);
 }
 
 Status TensorBuffers::download_output(HostTensor* out) const {
@@ -315,7 +318,8 @@ Status TensorBuffers::verify_untouched(const TensorSet& host) const {
       {"input", {&host.input, &input_}},
       {"filter", {&host.filter, &filter_}},
       {"pointwise", {&host.pointwise, &pointwise_}},
-      {"bias", {&host.bias, &bias_}}};
+      {"bias", {&host.bias, &bias_}},
+      {"residual", {&host.residual, &residual_}}};
   for (const auto& [name, pair] : inputs) {
     const auto& [t, buffer] = pair;
     if (t->empty()) continue;

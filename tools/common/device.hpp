@@ -109,8 +109,8 @@ class TensorBuffers {
   static constexpr uint8_t kGuardByte = 0xA5;
 
   static Result<TensorBuffers> create(MemorySpace space, const TensorSet& host, size_t workspace_bytes);
-  // The staged tensors (nullptr for absent pointwise and bias), for Plan::run.
-  Tensors view() const;
+  // The staged tensors by slot (null for an absent pointwise, bias or residual), for Plan::run.
+  TensorArgs view() const;
   void* workspace() const { return workspace_bytes_ > 0 ? workspace_.data() : nullptr; }
   size_t workspace_bytes() const { return workspace_bytes_; }
   MemorySpace space() const { return space_; }
@@ -124,7 +124,7 @@ class TensorBuffers {
 
  private:
   MemorySpace space_ = MemorySpace::kHost;
-  Buffer input_, filter_, pointwise_, bias_, output_, workspace_;
+  Buffer input_, filter_, pointwise_, bias_, residual_, output_, workspace_;
   size_t output_bytes_ = 0, workspace_bytes_ = 0;
 };
 

@@ -37,14 +37,37 @@ int64_t accumulation_terms(const Problem& p) {
   return taps;
 }
 
+double activation_lipschitz(Activation a) {
+  // The largest slope of each activation: an error e before it is at most L * e after it.
+  switch (a) {
+    case Activation::kNone:
+    case Activation::kRelu:
+    case Activation::kRelu6:
+      return 1.0;
+    case Activation::kSilu:  // x*sigmoid(x): slope at most 1.0998 (near x = 2.4)
+      return 1.1;
+    case Activation::kGelu:  // slope at most 1.1289 (near x = 1.41); the tanh form within 0.1% of it
+    case Activation::kGeluTanh:
+      return 1.13;
+    case Activation::kHswish:  // (2x + 3) / 6 on [-3, 3]: 1.5 at x = 3
+      return 1.5;
+  }
+  return 1.5;
+}
+
 double relative_tolerance(const Problem& p) {
-  // Storage: the output is rounded once, and a separable intermediate or a separately added bias may be
-  // rounded to the storage type too: 3 roundings at most, each <= u * (sum of |terms|).
+  // Storage: the output is rounded once, and a separable intermediate or a separately added bias (and
+  // residual) may be rounded to the storage type too: 3 roundings at most, each <= u * (sum of |terms|).
   // Accumulation in f32: the error of a K-term sum grows like sqrt(K) * u_f32 relative to the sum of
   // |terms| for data of random sign; 4 * sqrt(K) leaves room for any summation order (the worst case,
   // K * u, is far too loose to catch indexing bugs).
+  // Activation: errors before it grow by at most its largest slope L; silu, hswish and the gelus are
+  // also evaluated in f32 (expf/erff/tanhf and a few products: 8 u_f32 of a result at most L * S).
   const double k = static_cast<double>(accumulation_terms(p));
-  return 3.0 * unit_roundoff(p.dtype()) + 4.0 * std::sqrt(k) * unit_roundoff(DType::kF32);
+  const double before = 3.0 * unit_roundoff(p.dtype()) + 4.0 * std::sqrt(k) * unit_roundoff(DType::kF32);
+  const double lip = activation_lipschitz(p.activation());
+  const bool clamp = lip == 1.0;
+  return lip * before + (clamp ? 0.0 : 8.0 * lip * unit_roundoff(DType::kF32));
 }
 
 double absolute_tolerance(DType dt) {
@@ -57,7 +80,9 @@ Tolerance tolerance(const Problem& p, DataKind kind, const HostTensor& scale) {
   constexpr double kExactF32Limit = 16777216.0;
   double max_scale = 0.0;
   for (int64_t i = 0; i < scale.elements(); ++i) max_scale = std::max(max_scale, static_cast<double>(scale.get(i)));
-  if (p.dtype() == DType::kF32 && kind == DataKind::kSmallIntegers && max_scale < kExactF32Limit)
+  // Exact only while the activation keeps integers integers (none, relu, relu6).
+  const bool clamp = activation_lipschitz(p.activation()) == 1.0;
+  if (p.dtype() == DType::kF32 && kind == DataKind::kSmallIntegers && clamp && max_scale < kExactF32Limit)
     return Tolerance{0.0, 0.0, true};
   return Tolerance{relative_tolerance(p), absolute_tolerance(p.dtype()), false};
 }
@@ -79,6 +104,7 @@ Result<HostTensor> reference_output(const Problem& p, const TensorSet& t, bool a
   r.filter = widen(t.filter);
   r.pointwise = widen(t.pointwise);
   r.bias = widen(t.bias);
+  r.residual = widen(t.residual);
   r.output = HostTensor(DType::kF32, q->output_shape());
   poison_nan(r.output);
   Result<Plan> plan = Plan::create(*q, "cpu-ref");

@@ -18,8 +18,11 @@ namespace dsconv::tools {
 double unit_roundoff(DType dt);
 // Products summed into one output element: KH*KW (depthwise), KH*KW*C (conv2d), KH*KW + C*M (separable).
 int64_t accumulation_terms(const Problem& p);
+// The largest slope of an activation (1 for none, relu, relu6; up to 1.5 for hswish).
+double activation_lipschitz(Activation a);
 // Relative tolerance (bound_i / S_i) for a problem: the dtype's roundings of the output, of separable's
-// intermediate and of a separately added bias, plus f32 accumulation in any order (grows as sqrt(terms)).
+// intermediate and of a separately added bias, plus f32 accumulation in any order (grows as sqrt(terms)),
+// times the activation's largest slope, plus the f32 evaluation of a transcendental activation.
 double relative_tolerance(const Problem& p);
 // The absolute slack of every bound: the smallest normal of the dtype (backends may flush subnormals).
 double absolute_tolerance(DType dt);
@@ -37,9 +40,9 @@ Tolerance tolerance(const Problem& p, DataKind kind, const HostTensor& scale);
 
 // The cpu-ref output for the tensors' current input values, computed as an f32 problem on the
 // (already dtype-rounded) values: f64 accumulation, one rounding to f32, none to the dtype. With
-// absolute = true the inputs are replaced by |x|, |w|, |pw|, |bias| and the activation dropped
-// (activations are 1-Lipschitz, so a bound on the sum holds after them): element i is then
-// S_i = sum |x*w| (+|bias|), the scale of element i's rounding error.
+// absolute = true the inputs are replaced by |x|, |w|, |pw|, |bias|, |residual| and the activation dropped
+// (relative_tolerance accounts for its slope): element i is then S_i = sum |x*w| (+|bias| +|residual|),
+// the scale of element i's rounding error.
 Result<HostTensor> reference_output(const Problem& p, const TensorSet& t, bool absolute = false);
 
 struct Comparison {

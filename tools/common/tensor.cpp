@@ -117,6 +117,7 @@ TensorSet TensorSet::allocate(const Problem& p) {
   t.filter = HostTensor(p.dtype(), p.filter_shape());
   if (p.op() == Op::kSeparable) t.pointwise = HostTensor(p.dtype(), p.pointwise_shape());
   if (p.has_bias()) t.bias = HostTensor(p.dtype(), p.bias_shape());
+  if (p.has_residual()) t.residual = HostTensor(p.dtype(), p.output_shape());
   t.output = HostTensor(p.dtype(), p.output_shape());
   return t;
 }
@@ -131,7 +132,9 @@ void TensorSet::fill(uint64_t seed, DataKind kind) {
   Rng rng(seed);
   // Activations and bias up to 3, filters up to 2: small enough that f32 sums of products stay exact
   // far beyond any test's size (|sum| < 2^24 up to ~10^6 terms).
-  const std::pair<HostTensor*, int> tensors[] = {{&input, 3}, {&filter, 2}, {&pointwise, 2}, {&bias, 3}};
+  // The residual comes last, so that adding one leaves the other tensors' values as they were.
+  const std::pair<HostTensor*, int> tensors[] = {
+      {&input, 3}, {&filter, 2}, {&pointwise, 2}, {&bias, 3}, {&residual, 3}};
   for (const auto& [t, max_int] : tensors) {
     if (kind == DataKind::kSmallIntegers)
       fill_small_integers(*t, rng, max_int);
@@ -141,14 +144,14 @@ void TensorSet::fill(uint64_t seed, DataKind kind) {
   poison_nan(output);
 }
 
-Tensors TensorSet::view() {
-  Tensors t;
-  t.input = input.data();
-  t.filter = filter.data();
-  t.pointwise = pointwise.empty() ? nullptr : pointwise.data();
-  t.bias = bias.empty() ? nullptr : bias.data();
-  t.output = output.data();
-  return t;
+TensorArgs TensorSet::view() {
+  return TensorArgs()
+      .set(Arg::kInput, input.data())
+      .set(Arg::kFilter, filter.data())
+      .set(Arg::kPointwise, pointwise.empty() ? nullptr : pointwise.data())
+      .set(Arg::kBias, bias.empty() ? nullptr : bias.data())
+      .set(Arg::kResidual, residual.empty() ? nullptr : residual.data())
+      .set(Arg::kOutput, output.data());
 }
 
 uint64_t fnv1a(const void* data, size_t bytes, uint64_t hash) {
@@ -162,11 +165,9 @@ uint64_t fnv1a(const void* data, size_t bytes, uint64_t hash) {
 
 std::string digest_line(const TensorSet& t) {
   std::string line;
-  const std::pair<const char*, const HostTensor*> tensors[] = {{"input", &t.input},
-                                                               {"filter", &t.filter},
-                                                               {"pointwise", &t.pointwise},
-                                                               {"bias", &t.bias},
-                                                               {"output", &t.output}};
+  const std::pair<const char*, const HostTensor*> tensors[] = {{"input", &t.input},         {"filter", &t.filter},
+                                                               {"pointwise", &t.pointwise}, {"bias", &t.bias},
+                                                               {"residual", &t.residual},   {"output", &t.output}};
   for (const auto& [name, tensor] : tensors) {
     char hex[24] = "none";
     if (!tensor->empty()) std::snprintf(hex, sizeof hex, "%016" PRIx64, fnv1a(tensor->data(), tensor->bytes()));

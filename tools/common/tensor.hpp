@@ -67,16 +67,16 @@ int64_t count_nan(const HostTensor& t);
 
 // Host tensors shaped from a Problem (pointwise empty unless separable; bias empty unless has_bias).
 struct TensorSet {
-  HostTensor input, filter, pointwise, bias, output;
+  HostTensor input, filter, pointwise, bias, residual, output;  // pointwise, bias, residual: when used
 
   static TensorSet allocate(const Problem& p);
   // allocate() + fill(): the data of `dsconv check P --seed S --data D` and of ConvTester's case.
   static TensorSet random(const Problem& p, uint64_t seed, DataKind kind);
-  // Fills input, filter, pointwise and bias, in that order, from one Rng(seed) (see DataKind; never
-  // zeros) and poisons the output.
+  // Fills input, filter, pointwise, bias and residual, in that order, from one Rng(seed) (see DataKind;
+  // never zeros) and poisons the output.
   void fill(uint64_t seed, DataKind kind);
-  // Tensors view of these buffers (nullptr for empty pointwise/bias), for host plans.
-  Tensors view();
+  // The argument slots of these buffers (null for an absent pointwise, bias or residual), for host plans.
+  TensorArgs view();
 };
 
 // FNV-1a (64 bit) of `bytes` bytes, continuing from `hash`.

@@ -413,6 +413,32 @@ TEST_F(Cli, BadFlagValuesAreUsageErrors) {
 // dsconv check
 // ---------------------------------------------------------------------------------------------
 
+TEST_F(Cli, ResidualAndActivation) {
+  // Worked example, depthwise: y + r, then relu6 (the residual is in the output's layout).
+  std::vector<float> r(16);
+  for (size_t i = 0; i < r.size(); ++i) r[i] = -static_cast<float>(i % 5);
+  save("r.npy", {1, 2, 2, 4}, r);
+  const Proc p =
+      run("run --op depthwise --input x.npy --filter w.npy --residual r.npy --activation relu6 --output y.npy");
+  ASSERT_EQ(p.code, 0) << p.err;
+  const npy::Array y = load("y.npy");
+  ASSERT_EQ(y.values.size(), 16u);
+  for (size_t i = 0; i < 16; ++i)
+    EXPECT_EQ(y.values[i], std::min(std::max(kDepthwiseExpected[i] + r[i], 0.0f), 6.0f)) << i;
+  EXPECT_NE(p.out.find("_res_relu6"), std::string::npos) << p.out;
+  // A residual whose shape disagrees names both shapes; nothing is written.
+  fs::remove(path("y.npy"));
+  save("r_bad.npy", {1, 2, 4, 2}, r);
+  expect_failure("run --op depthwise --input x.npy --filter w.npy --residual r_bad.npy --output y.npy", kExitFailure,
+                 {"r_bad.npy shape [1, 2, 4, 2]", "output's shape [1, 2, 2, 4]"});
+  // check takes it as a switch, or from the descriptor.
+  const Proc c =
+      run("check depthwise_n2h9w7c5_k3x3_m2_psame_f32 --residual --bias --activation gelu_tanh --backend cpu-ref");
+  ASSERT_EQ(c.code, 0) << c.out << c.err;
+  EXPECT_NE(c.out.find("_bias_res_gelutanh"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("\nPASS\n"), std::string::npos) << c.out;
+}
+
 TEST_F(Cli, CheckPassesAgainstTheReference) {
   const Proc p = run("check depthwise_n2h13w11c17_k3x3_m2_s2x2_d1x1_psame_nhwc_tf_f32 --backend cpu-ref --seed 7");
   ASSERT_EQ(p.code, 0) << p.out << p.err;

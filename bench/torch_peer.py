@@ -7,7 +7,8 @@ each requested variant:
   torch-nhwc   channels_last tensors (NHWC in memory: the layout of dsconv's default problems)
   torch-nchw   contiguous NCHW tensors (PyTorch's default)
 Depthwise is F.conv2d with groups=C (C*M output channels); separable is that followed by a 1x1
-F.conv2d; bias and relu/relu6 are applied as PyTorch users write them. TF SAME padding that is
+F.conv2d; bias and the activation (F.relu, F.hardtanh, F.silu, F.hardswish, F.gelu) are applied as
+PyTorch users write them. TF SAME padding that is
 asymmetric (the odd pixel after) has no F.conv2d spelling: it is an explicit F.pad, timed with the
 convolution, as a port of a TF model would do it.
 
@@ -189,6 +190,16 @@ class Peer:
             y = F.relu(y)
         elif act == "relu6":
             y = F.hardtanh(y, 0.0, 6.0)
+        elif act == "silu":
+            y = F.silu(y)
+        elif act == "hswish":
+            y = F.hardswish(y)
+        elif act == "gelu":
+            y = F.gelu(y)
+        elif act == "gelu_tanh":
+            y = F.gelu(y, approximate="tanh")
+        elif act != "none":
+            raise ValueError(f"torch_peer: unknown activation {act!r}")
         return y
 
     def run(self, i):
@@ -201,7 +212,8 @@ class Peer:
         .npy files) when `dsconv` is given, which checks that PyTorch computes the same function as
         dsconv; otherwise this formulation evaluated in float64, which checks only the arithmetic.
         The bound is dsconv's: tolerance * sum|terms|, the sum being the convolution of |x|, |w|
-        without the activation; tolerance = 4 u(dtype) + 4 sqrt(terms) u(f32)."""
+        without the activation; tolerance = L (4 u(dtype) + 4 sqrt(terms) u(f32)) (+ 8 L u(f32) for the
+        transcendental activations), L the activation's largest slope, as in tools/common/oracle.cpp."""
         torch = self.torch
         p = self.p
         y = self.forward(*self.base).double()
@@ -215,7 +227,8 @@ class Peer:
         scale = self.forward(*[None if t is None else t.abs() for t in up], activation="none")
         terms = p["kh"] * p["kw"] * (p["c"] if p["op"] == "conv2d" else 1) + \
             (p["c"] * p["multiplier"] if p["op"] == "separable" else 0)
-        tol = 4 * U[p["dtype"]] + 4 * math.sqrt(terms) * U["f32"]
+        lip = {"silu": 1.1, "gelu": 1.13, "gelu_tanh": 1.13, "hswish": 1.5}.get(p["activation"], 1.0)
+        tol = lip * (4 * U[p["dtype"]] + 4 * math.sqrt(terms) * U["f32"]) + (8 * lip * U["f32"] if lip > 1 else 0)
         if torch.isnan(y).any() or ref.shape != y.shape:
             return math.inf, math.inf, source
         err = (y - ref).abs()

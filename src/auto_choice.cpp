@@ -193,20 +193,13 @@ class RuleReader {
   std::string source_;
 };
 
-const char* const kDeviceBackendNames[] = {"cuda", "cudnn"};
+// The device backends a rule may order (names from the registry, built here or not).
+const char* const kDeviceBackendNames[] = {backend_names::kCuda, backend_names::kCudnn};
 
 bool known_device_backend(const std::string& name) {
   for (const char* n : kDeviceBackendNames)
     if (name == n) return true;
   return false;
-}
-
-Result<PaddingMode> parse_padding_mode(std::string_view s) {
-  std::string l(s);
-  for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (PaddingMode m : {PaddingMode::kValid, PaddingMode::kSame, PaddingMode::kExplicit})
-    if (l == to_string(m)) return m;
-  return Status(StatusCode::kInvalidArgument, "padding must be valid, same or explicit; got '" + std::string(s) + "'");
 }
 
 Status read_match(const RuleReader& r, const Json& m, const std::string& field, AutoRuleMatch* out) {
@@ -314,7 +307,7 @@ std::string describe_evidence(const AutoRuleEvidence& e) {
 AutoRule fallback_rule(const std::string& why) {
   AutoRule r;
   r.source = std::string("fallback (") + why + ")";
-  r.default_order = {"cuda", "cudnn"};
+  r.default_order = {backend_names::kCuda, backend_names::kCudnn};
   return r;
 }
 
@@ -588,6 +581,8 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
     for (const Backend* b : usable) key += std::string(b->name()) + ",";
     key += "|";
     for (const std::string& s : options.skip_implementations) key += s + ",";
+    key += "|";
+    for (const std::string& s : options.only_implementations) key += s + ",";
     key += "|" + problem.descriptor();
 
     TuneRecord cached;

@@ -169,6 +169,12 @@ Result<Activation> parse_activation(std::string_view s) {
   if (l == "gelu_tanh" || l == "gelutanh") return Activation::kGeluTanh;
   return invalid("activation must be none, relu, relu6, silu, hswish, gelu or gelu_tanh; got '" + std::string(s) + "'");
 }
+Result<PaddingMode> parse_padding_mode(std::string_view s) {
+  const std::string l = lower(s);
+  for (PaddingMode m : {PaddingMode::kValid, PaddingMode::kSame, PaddingMode::kExplicit})
+    if (l == to_string(m)) return m;
+  return invalid("padding must be valid, same or explicit; got '" + std::string(s) + "'");
+}
 Result<Direction> parse_direction(std::string_view s) {
   const std::string l = lower(s);
   if (l == "forward" || l == "fwd") return Direction::kForward;

@@ -614,10 +614,15 @@ std::string read_config(const ArgParser& args, Config* cfg) {
   for (const std::string& b : args.get_all("backend")) cfg->backends.push_back(b);
   if (cfg->backends.empty()) cfg->backends.push_back("auto");
   for (const std::string& b : args.get_all("peers")) cfg->backends.push_back(b);
+  std::vector<std::string> known = known_backends();
+  known.push_back(kOnednn);
   for (size_t i = 0; i < cfg->backends.size(); ++i) {
     const std::string& b = cfg->backends[i];
-    if (b != kOnednn && b != "auto" && b != "cpu-ref" && b != "cpu" && b != "cuda" && b != "cudnn")
-      return "backend must be one of auto, cpu-ref, cpu, cuda, cudnn, onednn; got '" + b + "'";
+    if (std::find(known.begin(), known.end(), b) == known.end()) {
+      std::string names;
+      for (const std::string& n : known) names += (names.empty() ? "" : ", ") + n;
+      return "backend must be one of " + names + "; got '" + b + "'";
+    }
     for (size_t j = 0; j < i; ++j)
       if (cfg->backends[j] == b) return "backend '" + b + "' is named twice";
   }

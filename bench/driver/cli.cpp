@@ -206,12 +206,8 @@ std::string parse_pair(std::string_view flag, std::string_view text, int64_t min
 std::string parse_padding(std::string_view flag, std::string_view text, ProblemDesc* desc) {
   std::string l(text);
   for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (l == "same") {
-    desc->padding = PaddingMode::kSame;
-    return "";
-  }
-  if (l == "valid") {
-    desc->padding = PaddingMode::kValid;
+  if (Result<PaddingMode> m = parse_padding_mode(l); m && *m != PaddingMode::kExplicit) {
+    desc->padding = *m;
     return "";
   }
   int64_t v[4];

@@ -146,8 +146,10 @@ TEST(EmuShared, ConcurrentLaunchesWithDifferentSharedMemorySizes) {
 // (cudaFuncSetAttribute), and never with more than the device allows a block.
 __global__ void touch_first(int* out) {
   DSCONV_DYNAMIC_SMEM(int, buf);
-  buf[0] = 5;
-  out[0] = buf[0];
+  if (threadIdx.x == 0) {
+    buf[0] = 5;
+    out[0] = buf[0];
+  }
 }
 
 TEST(EmuShared, MoreThan48KiBNeedsTheOptIn) {

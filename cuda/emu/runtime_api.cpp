@@ -75,6 +75,12 @@ cudaError_t record_error(cudaError_t e) {
   return e;
 }
 
+std::vector<std::pair<uintptr_t, size_t>> device_allocations() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lk(r.mu);
+  return {r.device.begin(), r.device.end()};
+}
+
 bool is_known_stream(cudaStream_t stream) {
   if (stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread) return true;
   Registry& r = registry();

@@ -51,6 +51,8 @@ ArgParser make_parser() {
       .flag({"max-blocks"}, "N",
             "count at most N blocks of a launch, sampled across its grid and scaled (default 64; 0: every block)")
       .flag({"ptxas-report"}, "FILE", "registers per kernel (default: the build's ptxas_report.txt)")
+      .switch_flag({"sites"},
+                   "list every static access site of each launch (table: below its row; json: a \"sites\" list)")
       .flag({"format"}, "table|json", "output format (default table; with --out: from its extension)")
       .flag({"out"}, "FILE", "write the rows to FILE in --format; the table still goes to stdout");
   args.epilog(
@@ -279,7 +281,38 @@ std::string sampling_text(const model::LaunchRecord& r) {
          " blocks (strata across the grid), scaled";
 }
 
-std::string to_json(const std::vector<Row>& rows) {
+std::string site_json(const model::SiteRecord& s) {
+  std::ostringstream o;
+  const double per = s.requests > 0 ? 1.0 / s.requests : 0;
+  o << "{\"where\": " << json_string(s.where) << ", \"space\": \"" << (s.shared ? "shared" : "global")
+    << "\", \"op\": \"" << (s.store ? "store" : "load") << "\", \"width\": " << s.width
+    << ", \"requests\": " << json_number(s.requests);
+  if (s.shared) {
+    o << ", \"wavefronts_per_request\": " << json_number(s.wavefronts * per)
+      << ", \"bank_conflicts\": " << json_number(s.wavefronts - s.ideal_wavefronts);
+  } else {
+    o << ", \"sectors_per_request\": " << json_number(s.sectors * per)
+      << ", \"bytes_per_request\": " << json_number(s.bytes * per);
+  }
+  o << "}";
+  return o.str();
+}
+
+std::string site_line(const model::SiteRecord& s) {
+  char line[512];
+  const double per = s.requests > 0 ? 1.0 / s.requests : 0;
+  if (s.shared) {
+    std::snprintf(line, sizeof line, "    site %-58s shared %-5s %2uB %10.0f req %6.2f wf/req %8.0f conflicts\n",
+                  s.where.c_str(), s.store ? "store" : "load", s.width, s.requests, s.wavefronts * per,
+                  s.wavefronts - s.ideal_wavefronts);
+  } else {
+    std::snprintf(line, sizeof line, "    site %-58s global %-5s %2uB %10.0f req %6.2f sect/req %6.1f B/req\n",
+                  s.where.c_str(), s.store ? "store" : "load", s.width, s.requests, s.sectors * per, s.bytes * per);
+  }
+  return line;
+}
+
+std::string to_json(const std::vector<Row>& rows, bool sites) {
   std::ostringstream o;
   o << "[\n";
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -370,6 +403,11 @@ std::string to_json(const std::vector<Row>& rows) {
       } else {
         str("not_launchable", e.occ.reason);
       }
+      if (sites) {
+        std::string list = "[";
+        for (size_t k = 0; k < r.sites.size(); ++k) list += (k ? ", " : "") + site_json(r.sites[k]);
+        f.emplace_back("sites", list + "]");
+      }
     }
     o << "  {";
     for (size_t k = 0; k < f.size(); ++k) o << (k ? ", " : "") << json_string(f[k].first) << ": " << f[k].second;
@@ -385,7 +423,7 @@ std::string fmt(const char* spec, double v) {
   return buf;
 }
 
-std::string to_table(const std::vector<Row>& rows, const model::Card& card) {
+std::string to_table(const std::vector<Row>& rows, const model::Card& card, bool sites) {
   std::ostringstream o;
   o << "MODELLED on " << card.name << " (dsconv performance model on the CPU emulator; uncalibrated, not "
     << "measured)\n";
@@ -416,6 +454,9 @@ std::string to_table(const std::vector<Row>& rows, const model::Card& card) {
                   e.valid ? fmt("%.2f", e.waves.waves).c_str() : "-", e.valid ? e.bound.substr(0, 7).c_str() : "n/a",
                   e.valid ? fmt("%.2f", e.time_us).c_str() : "-", e.valid ? fmt("%.1f", e.pct_copy_bw).c_str() : "-");
     o << line;
+    if (sites) {
+      for (const model::SiteRecord& s : r.sites) o << site_line(s);
+    }
   }
   bool sampled = false, unknown_regs = false;
   for (const Row& row : rows) {
@@ -451,6 +492,8 @@ int run_profile(int argc, char** argv) {
     if (max_blocks == 1) return usage_error(kCmd, "--max-blocks must be 0 (every block) or at least 2, got 1");
   }
   capture.max_blocks = static_cast<uint64_t>(max_blocks);
+  const bool sites = args.has("sites");
+  if (sites) capture.site_names = model::CaptureOptions::SiteNames::kAll;
   std::optional<std::string> format = args.get("format");
   const std::optional<std::string> out = args.get("out");
   if (!format && out) format = out->size() > 5 && out->substr(out->size() - 5) == ".json" ? "json" : "table";
@@ -480,15 +523,15 @@ int run_profile(int argc, char** argv) {
   }
   estimate_rows(&rows, *card, report);
 
-  const std::string table = to_table(rows, *card);
+  const std::string table = to_table(rows, *card, sites);
   if (out) {
     std::ofstream f(*out);
-    f << (format.value_or("table") == "json" ? to_json(rows) : table);
+    f << (format.value_or("table") == "json" ? to_json(rows, sites) : table);
     f.close();
     if (!f) return runtime_error(kCmd, "could not write '" + *out + "'");
     std::fputs(table.c_str(), stdout);
   } else {
-    std::fputs(format.value_or("table") == "json" ? to_json(rows).c_str() : table.c_str(), stdout);
+    std::fputs(format.value_or("table") == "json" ? to_json(rows, sites).c_str() : table.c_str(), stdout);
   }
   return unsupported && problems.size() == 1 ? kExitUnsupported : kExitOk;
 }

@@ -115,6 +115,18 @@ TEST(ModelProfileCli, SampledLaunchSaysSo) {
   EXPECT_NE(text(p.out, "sampling").find("sampled 8 of 256"), std::string::npos) << p.out;
 }
 
+TEST(ModelProfileCli, SitesListEveryAccessSiteWithItsWidth) {
+  // f16 staging: each 16-byte global load of 8 halves becomes two 16-byte shared stores of 4 floats.
+  const Proc p = run("depthwise_n1h16w16c32_k3x3_s1x1_psame_nhwc_tf_f16 --sites --format json");
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_NE(p.out.find("\"sites\": [{\"where\": "), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("\"space\": \"global\", \"op\": \"load\", \"width\": 16"), std::string::npos);
+  EXPECT_NE(p.out.find("\"space\": \"shared\", \"op\": \"store\", \"width\": 16"), std::string::npos);
+  EXPECT_NE(p.out.find("nhwc_specialized.cu:"), std::string::npos);
+  const Proc t = run("depthwise_n1h16w16c32_k3x3_s1x1_psame_nhwc_tf_f16 --sites");
+  EXPECT_NE(t.out.find("    site "), std::string::npos) << t.out;
+}
+
 TEST(ModelProfileCli, UnsupportedProblemIsSkippedWithItsReason) {
   const Proc p = run("conv2d_n1h8w8c4_k3x3_o8_psame");
   EXPECT_EQ(p.code, 3) << p.out << p.err;

@@ -18,8 +18,10 @@ struct CaptureOptions {
   // Launches with more blocks than this are sampled: this many blocks in strata of consecutive blocks
   // (the first and the last block always among them), each standing for its stratum. 0: every block.
   uint64_t max_blocks = 0;
-  // Name the source line of each launch's worst shared and global sites (runs addr2line once per capture).
-  bool resolve_sites = true;
+  // Which sites get their source lines (addr2line, once per module and capture): each launch's worst
+  // shared and worst global site, every site, or none (kernel names are always resolved).
+  enum class SiteNames { kWorst, kAll, kNone };
+  SiteNames site_names = SiteNames::kWorst;
 };
 
 // Starts counting every launch made from now on (any host thread; launches are serialized). Returns

@@ -427,26 +427,37 @@ std::vector<LaunchRecord> end_capture() {
     st.records.clear();
     st.kernels.clear();
   }
-  // Names: every kernel, and each launch's worst sites. The return address follows the hook's call,
-  // so address - 1 lies within the instrumented access's line.
+  // Names: every kernel, and the sites asked for. The return address follows the hook's call, so
+  // address - 1 lies within the instrumented access's line.
+  using SiteNames = CaptureOptions::SiteNames;
+  const SiteNames which = st.options.site_names;
+  auto named_sites = [which](LaunchRecord& r) {
+    std::vector<SiteRecord*> v;
+    if (which == SiteNames::kAll) {
+      for (SiteRecord& s : r.sites) v.push_back(&s);
+    } else if (which == SiteNames::kWorst) {
+      for (const SiteRecord* s : {worst_shared_site(r), worst_global_site(r)}) {
+        if (s != nullptr) v.push_back(&r.sites[static_cast<size_t>(s - r.sites.data())]);
+      }
+    }
+    return v;
+  };
   std::vector<uint64_t> addresses;
+  std::vector<std::string*> targets;
+  std::vector<bool> is_kernel;
   for (size_t i = 0; i < records.size(); ++i) {
     addresses.push_back(reinterpret_cast<uint64_t>(kernels[i]));
-    if (!st.options.resolve_sites) continue;
-    for (const SiteRecord* s : {worst_shared_site(records[i]), worst_global_site(records[i])}) {
-      if (s != nullptr) addresses.push_back(s->pc - 1);
+    targets.push_back(&records[i].kernel);
+    is_kernel.push_back(true);
+    for (SiteRecord* s : named_sites(records[i])) {
+      addresses.push_back(s->pc - 1);
+      targets.push_back(&s->where);
+      is_kernel.push_back(false);
     }
   }
-  const std::vector<CodeLocation> names = resolve_code(addresses, st.options.resolve_sites);
-  for (size_t i = 0, k = 0; i < records.size(); ++i) {
-    // The first address of each launch is its kernel; the rest are its worst sites, in order.
-    records[i].kernel = names[k].function.empty() ? names[k].where : names[k].function;
-    ++k;
-    if (!st.options.resolve_sites) continue;
-    for (const SiteRecord* s : {worst_shared_site(records[i]), worst_global_site(records[i])}) {
-      if (s == nullptr) continue;
-      records[i].sites[static_cast<size_t>(s - records[i].sites.data())].where = names[k++].where;
-    }
+  const std::vector<CodeLocation> names = resolve_code(addresses, which != SiteNames::kNone);
+  for (size_t k = 0; k < names.size(); ++k) {
+    *targets[k] = is_kernel[k] && !names[k].function.empty() ? names[k].function : names[k].where;
   }
   for (LaunchRecord& r : records) {
     for (SiteRecord& s : r.sites) {

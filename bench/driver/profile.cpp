@@ -397,6 +397,8 @@ std::string to_json(const std::vector<Row>& rows, bool sites) {
         num("t_fma_us", e.t_fma * 1e6);
         num("t_tensor_us", e.t_tensor * 1e6);
         num("t_latency_us", e.t_latency * 1e6);
+        num("t_fill_us", e.t_fill * 1e6);
+        num("t_chain_us", e.t_chain * 1e6);
         num("modelled_us", e.time_us);
         str("bound", e.bound);
         num("modelled_pct_copy_bw", e.pct_copy_bw);
@@ -428,7 +430,7 @@ std::string to_table(const std::vector<Row>& rows, const model::Card& card, bool
   o << "MODELLED on " << card.name << " (dsconv performance model on the CPU emulator; uncalibrated, not "
     << "measured)\n";
   char line[512];
-  std::snprintf(line, sizeof line, "%-34s %-38s %9s %5s %8s %8s %8s %5s %7s %6s %6s %-7s %9s %6s\n", "layer / problem",
+  std::snprintf(line, sizeof line, "%-34s %-38s %9s %5s %8s %8s %8s %5s %7s %6s %6s %-9s %9s %6s\n", "layer / problem",
                 "implementation", "blocks", "sect", "L2 MB", "DRAM MB", "ideal MB", "wf/rq", "confl", "wrp/SM", "waves",
                 "bound", "model us", "%copy");
   o << line;
@@ -445,13 +447,13 @@ std::string to_table(const std::vector<Row>& rows, const model::Card& card, bool
     std::string impl = row.implementation + (row.launch > 0 ? " #" + std::to_string(row.launch) : "");
     if (impl.size() > 38) impl = impl.substr(0, 35) + "...";
     const std::string blocks = r.exact ? std::to_string(r.total_blocks) : std::to_string(r.total_blocks) + "*";
-    std::snprintf(line, sizeof line, "%-34s %-38s %9s %5s %8s %8s %8s %5s %7s %6s %6s %-7s %9s %6s\n", name.c_str(),
+    std::snprintf(line, sizeof line, "%-34s %-38s %9s %5s %8s %8s %8s %5s %7s %6s %6s %-9s %9s %6s\n", name.c_str(),
                   impl.c_str(), blocks.c_str(), fmt("%.1f", e.sectors_per_request).c_str(),
                   fmt("%.2f", e.l2_bytes / 1e6).c_str(), fmt("%.2f", e.dram_bytes / 1e6).c_str(),
                   fmt("%.2f", row.launch == 0 ? row.ideal_bytes / 1e6 : 0).c_str(),
                   fmt("%.2f", e.smem_wavefronts_per_request).c_str(), fmt("%.0f", e.smem_bank_conflicts).c_str(),
                   e.valid ? std::to_string(e.occ.warps_per_sm).c_str() : "-",
-                  e.valid ? fmt("%.2f", e.waves.waves).c_str() : "-", e.valid ? e.bound.substr(0, 7).c_str() : "n/a",
+                  e.valid ? fmt("%.2f", e.waves.waves).c_str() : "-", e.valid ? e.bound.c_str() : "n/a",
                   e.valid ? fmt("%.2f", e.time_us).c_str() : "-", e.valid ? fmt("%.1f", e.pct_copy_bw).c_str() : "-");
     o << line;
     if (sites) {

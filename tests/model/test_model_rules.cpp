@@ -191,10 +191,11 @@ TEST(ModelRules, RooflineSharedMemoryAndLatencyTerms) {
   LaunchRecord r = record(132, 128);
   r.smem_wavefronts = 132 * 1e5;  // 1e5 wavefronts per SM at 1 per clock
   const Estimate s = estimate(r, h100, {});
-  EXPECT_EQ(s.bound, "shared memory");
+  EXPECT_EQ(s.bound, "smem");
   EXPECT_NEAR(s.t_smem, 1e5 / 1.98e9, 1e-15);
   // Latency: one block per SM, 4 warps, one 128-byte request in flight per warp, all from DRAM:
-  // 132 x 4 x 128 bytes in flight per 400 cycles; 10 MB need 10e6 / 67584 round trips of 202 ns.
+  // 132 x 4 x 128 bytes in flight per 400 cycles; 10 MB need 10e6 / 67584 round trips of 202 ns, after
+  // the first round trip.
   LaunchRecord l = record(132, 128);
   l.global_load_requests = 10e6 / 128;
   l.global_load_sectors = 10e6 / 32;
@@ -204,8 +205,14 @@ TEST(ModelRules, RooflineSharedMemoryAndLatencyTerms) {
   l.max_batches_per_thread = 1;
   l.block_chain_batches = 132;
   const Estimate e = estimate(l, h100, {});
-  EXPECT_EQ(e.bound, "latency");
+  EXPECT_EQ(e.bound, "in-flight");
   EXPECT_NEAR(e.t_latency, 10e6 / (132 * 4 * 128.0) * 400 / 1.98e9, 1e-12);
+  EXPECT_NEAR(e.time_us, (10e6 / (132 * 4 * 128.0) + 1) * 400 / 1.98e9 * 1e6, 1e-6);
+  // A chain of 1000 serial round trips per block outlasts it.
+  l.block_chain_batches = 132 * 1000.0;
+  const Estimate c = estimate(l, h100, {});
+  EXPECT_EQ(c.bound, "chain");
+  EXPECT_NEAR(c.time_us, 1000 * 400 / 1.98e9 * 1e6, 1e-6);
   EXPECT_NEAR(e.bytes_in_flight_per_sm, 4 * 128.0, 1e-9);
 }
 

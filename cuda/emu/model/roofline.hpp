@@ -35,10 +35,14 @@ struct Estimate {
   double bytes_in_flight_per_sm = 0;         // resident warps x loads in flight x bytes per request
   double bytes_in_flight_needed_per_sm = 0;  // copy bandwidth per SM x memory latency
   double latency_ns = 0;                     // the blend of L2 and DRAM latency the loads see
-  // Terms, seconds; time = the largest.
-  double t_dram = 0, t_l2 = 0, t_smem = 0, t_fma = 0, t_tensor = 0, t_latency = 0;
+  // Terms, seconds. Throughput terms (the roofline) overlap: time = the largest of them plus t_fill, or
+  // t_chain when that is longer.
+  double t_dram = 0, t_l2 = 0, t_smem = 0, t_fma = 0, t_tensor = 0;
+  double t_latency = 0;  // Little's law: load bytes / (bytes in flight / latency)
+  double t_fill = 0;     // one round trip before the first bytes arrive (when the kernel loads at all)
+  double t_chain = 0;    // waves x the mean block's serial round trips
   double time_us = 0;
-  std::string bound;       // "dram", "l2", "shared memory", "fma", "tensor", "latency"
+  std::string bound;       // "dram", "l2", "smem", "fma", "tensor", "in-flight" (Little), "chain"
   double pct_copy_bw = 0;  // ideal_bytes / time as a percentage of the card's copy bandwidth
 };
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -44,7 +45,8 @@ ArgParser make_parser() {
   args.positional("DESCRIPTOR", "problems as printed by dsconv (any number, with or instead of --suite)");
   add_problem_flags(args, kAllProblemFlags);
   args.flag({"suite"}, "NAME", "a built-in suite (dsconv bench --list); 'all' for every suite", true)
-      .flag({"problems"}, "FILE", "descriptors, one per line ('#' starts a comment)")
+      .flag({"problems"}, "FILE",
+            "descriptors, one per line, each optionally followed by --impl PREFIX ('#' starts a comment)")
       .flag({"device"}, "CARD", "the card to model: h100 (default), h200, a100, sm_86, sm_89")
       .flag({"backend"}, "cuda", "the backend whose kernels are modelled (only cuda: dsconv's own kernels)")
       .flag({"impl"}, "PREFIX", "consider only implementations whose name starts with PREFIX", true)
@@ -96,8 +98,15 @@ struct Row {
   const model::Card* card = nullptr;
 };
 
-// Problems from the command line: suites (adjusted by the per-layer flags), a problems file, descriptors.
-std::string collect_problems(const ArgParser& args, std::vector<SuiteProblem>* out) {
+// One problem to profile, with the implementation prefixes a --problems line adds to --impl.
+struct Item {
+  SuiteProblem sp;
+  std::vector<std::string> impl;
+};
+
+// Problems from the command line: suites (adjusted by the per-layer flags), a problems file (a descriptor
+// per line, optionally followed by --impl PREFIX), descriptors.
+std::string collect_problems(const ArgParser& args, std::vector<Item>* out) {
   std::vector<std::string> suites = args.get_all("suite");
   if (std::find(suites.begin(), suites.end(), "all") != suites.end()) {
     suites.clear();
@@ -118,31 +127,40 @@ std::string collect_problems(const ArgParser& args, std::vector<SuiteProblem>* o
   for (const std::string& name : suites) {
     const Suite* s = find_suite(name);
     if (s == nullptr) return "no suite '" + name + "' (suites: " + suite_names() + ")";
-    Result<std::vector<SuiteProblem> > ps = suite_problems(*s, adjust);
+    auto ps = suite_problems(*s, adjust);
     if (!ps) return ps.status().message();
-    out->insert(out->end(), ps->begin(), ps->end());
+    for (SuiteProblem& sp : *ps) out->push_back({std::move(sp), {}});
   }
-  std::vector<std::string> descriptors = args.positionals();
+  std::vector<std::pair<std::string, std::vector<std::string> > > lines;
+  for (const std::string& d : args.positionals()) lines.push_back({d, {}});
   if (std::optional<std::string> file = args.get("problems")) {
     std::ifstream f(*file);
     if (!f) return "--problems: cannot read '" + *file + "'";
     std::string line;
-    while (std::getline(f, line)) {
-      line = line.substr(0, line.find('#'));
-      line.erase(0, line.find_first_not_of(" \t\r"));
-      line.erase(line.find_last_not_of(" \t\r") + 1);
-      if (!line.empty()) descriptors.push_back(line);
+    for (int number = 1; std::getline(f, line); ++number) {
+      std::istringstream words(line.substr(0, line.find('#')));
+      std::vector<std::string> w{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+      if (w.empty()) continue;
+      std::vector<std::string> impl;
+      for (size_t i = 1; i < w.size(); i += 2) {
+        if (w[i] != "--impl" || i + 1 >= w.size()) {
+          return "--problems: " + *file + " line " + std::to_string(number) + ": after the descriptor only '--impl " +
+                 "PREFIX' may follow, got '" + w[i] + "'";
+        }
+        impl.push_back(w[i + 1]);
+      }
+      lines.push_back({w[0], impl});
     }
   }
-  for (const std::string& d : descriptors) {
+  for (const auto& [d, impl] : lines) {
     Result<Problem> p = problem_from_args(args, d);
     if (!p) return p.status().message();
-    out->push_back({"", "", std::move(*p)});
+    out->push_back({{"", "", std::move(*p)}, impl});
   }
   if (out->empty() && args.has("op")) {
     Result<Problem> p = problem_from_args(args, "");
     if (!p) return p.status().message();
-    out->push_back({"", "", std::move(*p)});
+    out->push_back({{"", "", std::move(*p)}, {}});
   }
   if (out->empty()) return "nothing to profile: give a DESCRIPTOR, --suite NAME or --problems FILE";
   return "";
@@ -319,7 +337,8 @@ std::string to_json(const std::vector<Row>& rows, bool sites) {
     const Row& row = rows[i];
     const model::LaunchRecord& r = row.rec;
     const model::Estimate& e = row.est;
-    std::vector<std::pair<std::string, std::string> > f;
+    using Field = std::pair<std::string, std::string>;  // key, JSON value
+    std::vector<Field> f;
     auto str = [&f](const char* k, const std::string& v) { f.emplace_back(k, json_string(v)); };
     auto num = [&f](const char* k, double v) { f.emplace_back(k, json_number(v)); };
     str("model", "dsconv GPU performance model on the CPU emulator (uncalibrated; not a measurement)");
@@ -504,7 +523,7 @@ int run_profile(int argc, char** argv) {
   PlanOptions options;
   options.only_implementations = args.get_all("impl");
 
-  std::vector<SuiteProblem> problems;
+  std::vector<Item> problems;
   if (std::string e = collect_problems(args, &problems); !e.empty()) return usage_error(kCmd, e);
 
   const std::string report_path = args.get_or("ptxas-report", DSCONV_MODEL_PTXAS_REPORT);
@@ -517,10 +536,12 @@ int run_profile(int argc, char** argv) {
 
   std::vector<Row> rows;
   bool unsupported = false;
-  for (const SuiteProblem& sp : problems) {
-    if (Status s = profile_problem(sp, options, capture, &rows, &unsupported); !s) {
+  for (const Item& item : problems) {
+    PlanOptions o = options;
+    o.only_implementations.insert(o.only_implementations.end(), item.impl.begin(), item.impl.end());
+    if (Status s = profile_problem(item.sp, o, capture, &rows, &unsupported); !s) {
       if (s.code() == StatusCode::kInvalidArgument) return usage_error(kCmd, s.message());
-      return runtime_error(kCmd, sp.problem.descriptor() + ": " + s.to_string());
+      return runtime_error(kCmd, item.sp.problem.descriptor() + ": " + s.to_string());
     }
   }
   estimate_rows(&rows, *card, report);

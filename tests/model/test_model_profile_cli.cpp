@@ -127,6 +127,29 @@ TEST(ModelProfileCli, SitesListEveryAccessSiteWithItsWidth) {
   EXPECT_NE(t.out.find("    site "), std::string::npos) << t.out;
 }
 
+TEST(ModelProfileCli, ProblemsFileTakesAnImplementationPerLine) {
+  const std::string path = ::testing::TempDir() + "/model_problems_" + std::to_string(getpid()) + ".txt";
+  {
+    std::ofstream f(path);
+    f << "# two problems\n"
+         "depthwise_n1h8w8c32_k3x3_s1x1_psame_nhwc_tf_f32   # the specialized kernel\n"
+         "depthwise_n1h8w8c32_k3x3_s1x1_psame_nhwc_tf_f32 --impl dw_fwd_nhwc_direct\n";
+  }
+  const Proc p = run("--problems " + path + " --format json");
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_NE(p.out.find("\"implementation\": \"dw_fwd_nhwc_k3s1_f32"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("\"implementation\": \"dw_fwd_nhwc_direct_f32\""), std::string::npos) << p.out;
+  {
+    std::ofstream f(path);
+    f << "depthwise_n1h8w8c32_k3x3 --skip-impl dw\n";
+  }
+  const Proc bad = run("--problems " + path);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("line 1"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("--skip-impl"), std::string::npos) << bad.err;
+  std::remove(path.c_str());
+}
+
 TEST(ModelProfileCli, UnsupportedProblemIsSkippedWithItsReason) {
   const Proc p = run("conv2d_n1h8w8c4_k3x3_o8_psame");
   EXPECT_EQ(p.code, 3) << p.out << p.err;

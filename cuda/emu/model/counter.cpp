@@ -66,10 +66,6 @@ struct Allocation {
   Footprint read, write;
 };
 
-struct Site {
-  SiteRecord rec;
-};
-
 struct Launch {
   LaunchRecord rec;
   const void* kernel = nullptr;

@@ -4,15 +4,18 @@
 #   bench/gpu_check.sh OUTDIR            build Release for sm_90 with cuDNN, run ctest on the GPU,
 #                                        compute-sanitizer memcheck and racecheck on a subset, the
 #                                        benchmark suites for dsconv's cuda kernels, cuDNN and PyTorch
-#                                        (device copy bandwidth measured in the same runs), and write
-#                                        the results into OUTDIR; a short summary table comes last.
+#                                        (device copy bandwidth measured in the same runs), Nsight
+#                                        Compute on a few kernels against the performance model
+#                                        (model_vs_measured.md), and write the results into OUTDIR; a
+#                                        short summary table comes last.
 #   bench/gpu_check.sh OUTDIR --dry-run  the same logic without a GPU: every step is printed with its
 #                                        time box and not run; tool and cuDNN discovery run for real.
 #
 # Every step runs under `timeout`, inside one overall budget (GPU_CHECK_BUDGET_S, default 560 s); a
 # step that fails or times out is reported and the others still run (those that need its output are
-# skipped). OUTDIR receives at most 8 files: results.json, results.md, summary.txt, the charts, and
-# raw.tar.gz (each tool's JSON and every step's log).
+# skipped). OUTDIR receives at most 8 files: results.json, results.md, summary.txt, the charts,
+# model_vs_measured.md and raw.tar.gz (each tool's JSON and every step's log). A missing ncu is a note,
+# not a failure.
 #
 # Environment: CUDNN_ROOT (a cuDNN to prefer), GPU_CHECK_BUILD (build folder, default build/gpu-check),
 # GPU_CHECK_BUDGET_S, GPU_CHECK_SUITES (default: all), PYTHON (default python3).
@@ -112,6 +115,11 @@ skip() {  # NAME REASON
   say "[skip] $1: $2"
 }
 
+note() {  # NAME REASON: a step this machine cannot run, which is not a failure
+  record "$1" note 0 "$2"
+  say "[note] $1: $2"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Preflight: fail fast and clearly when this is no GPU machine
 # ---------------------------------------------------------------------------------------------
@@ -156,7 +164,7 @@ HAVE_TORCH=0
 if timeout 60 "$PYTHON" -c 'import torch' >/dev/null 2>&1; then HAVE_TORCH=1; fi
 say "preflight: compute-sanitizer ${SANITIZER:-not found}; PyTorch $([ $HAVE_TORCH = 1 ] && echo found || echo 'not found')"
 # The Python tools must at least parse here, or their steps would fail late.
-for tool in report.py torch_peer.py plot.py; do
+for tool in report.py torch_peer.py plot.py model_vs_ncu.py; do
   "$PYTHON" -m py_compile "$SRC/bench/$tool" 2>>"$LOGS/preflight.log" || fatal "bench/$tool does not compile (see $LOGS/preflight.log)"
 done
 record preflight ok 0 "${GPU_NAME:-no GPU (dry run)}"
@@ -341,6 +349,24 @@ for tool in memcheck racecheck; do
   fi
 done
 
+# ---------------------------------------------------------------------------------------------
+# Nsight Compute on the model's calibration kernels: model vs measured (cuda/emu/model/README.md).
+# The model rows are committed (bench/data/model_calibration_{h100,h200}.json); ncu flushes caches
+# before each kernel and keeps the application clocks, a handful of replays per kernel.
+# ---------------------------------------------------------------------------------------------
+NCU=$(command -v ncu || true)
+[ -n "$NCU" ] || { [ -x /usr/local/cuda/bin/ncu ] && NCU=/usr/local/cuda/bin/ncu; }
+MODEL_CARD=h100
+case "$GPU_NAME" in *H200*) MODEL_CARD=h200 ;; esac
+if ! step_ok build; then
+  skip ncu "no build"
+elif [ -z "$NCU" ]; then
+  note ncu "ncu not found: no model-vs-measured table; the performance model stays uncalibrated"
+else
+  step ncu 100 "$PYTHON" "$SRC/bench/model_vs_ncu.py" --ncu "$NCU" --dsconv "$DSCONV" --gpu "${GPU_NAME%%,*}" \
+    --model "$SRC/bench/data/model_calibration_$MODEL_CARD.json" --out "$RAW/model_vs_measured" --budget 85
+fi
+
 # Half precision, time permitting.
 if step_ok build; then
   step bench_f16 120 "$DSCONV" bench "${F16_SUITE_ARGS[@]}" --dtype f16 --backend cuda,cudnn --verify \
@@ -382,8 +408,9 @@ fi
 } >"$WORK/steps.txt"
 tar -czf "$OUTDIR/raw.tar.gz" -C "$WORK" raw logs steps.txt sanitize.sh 2>/dev/null
 cp "$WORK/steps.txt" "$OUTDIR/steps.txt"
+[ -s "$RAW/model_vs_measured.md" ] && cp "$RAW/model_vs_measured.md" "$OUTDIR/model_vs_measured.md"
 status=0
-grep -qv "	ok	" "$STATUS_FILE" && status=1
+grep -qvE "	(ok|note)	" "$STATUS_FILE" && status=1
 rm -rf "$WORK"
 
 say ""
@@ -392,5 +419,6 @@ if [ -s "$OUTDIR/summary.txt" ]; then
   say ""
   cat "$OUTDIR/summary.txt"
 fi
-say "total $(elapsed)s; results in $OUTDIR (results.md, results.json, summary.txt, charts, raw.tar.gz)"
+[ -s "$OUTDIR/model_vs_measured.md" ] && say "" && say "performance model vs measured: $OUTDIR/model_vs_measured.md"
+say "total $(elapsed)s; results in $OUTDIR (results.md, results.json, summary.txt, charts, model_vs_measured.md, raw.tar.gz)"
 exit $status

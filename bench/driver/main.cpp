@@ -19,6 +19,7 @@ void print_help() {
       "  dsconv run ...          run one convolution on .npy files, write the result as .npy\n"
       "  dsconv check ...        compare a backend with the CPU reference on random data\n"
       "  dsconv bench ...        benchmark problems on one or more backends\n"
+      "  dsconv profile ...      model the cuda kernels on a GPU from the emulator (profile preset)\n"
       "  dsconv help [COMMAND]   this help, or a command's (same as dsconv COMMAND --help)\n"
       "  dsconv --version        version and the backends built in\n"
       "\n"
@@ -49,7 +50,8 @@ int dispatch(int argc, char** argv) {
       if (sub == "run") return cmd_run(2, sub_argv);
       if (sub == "check") return cmd_check(2, sub_argv);
       if (sub == "bench") return cmd_bench(2, sub_argv);
-      std::fprintf(stderr, "dsconv: error: no command '%s' (commands: run, check, bench)\n", sub.c_str());
+      if (sub == "profile") return cmd_profile(2, sub_argv);
+      std::fprintf(stderr, "dsconv: error: no command '%s' (commands: run, check, bench, profile)\n", sub.c_str());
       return kExitUsage;
     }
     print_help();
@@ -62,7 +64,9 @@ int dispatch(int argc, char** argv) {
   if (cmd == "run") return cmd_run(argc - 1, argv + 1);
   if (cmd == "check") return cmd_check(argc - 1, argv + 1);
   if (cmd == "bench") return cmd_bench(argc - 1, argv + 1);
-  std::fprintf(stderr, "dsconv: error: unknown command '%s' (commands: run, check, bench; see dsconv --help)\n",
+  if (cmd == "profile") return cmd_profile(argc - 1, argv + 1);
+  std::fprintf(stderr,
+               "dsconv: error: unknown command '%s' (commands: run, check, bench, profile; see dsconv --help)\n",
                cmd.c_str());
   return kExitUsage;
 }

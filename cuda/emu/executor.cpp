@@ -22,6 +22,7 @@
 
 #include "cuda/emu/fiber.hpp"
 #include "cuda/emu/internal.hpp"
+#include "cuda/emu/model/executor_hooks.hpp"
 
 __thread uint3 threadIdx;
 __thread uint3 blockIdx;
@@ -480,13 +481,15 @@ void reset_block(Block& b) {
   if (b.launch->smem_bytes > 0) std::memset(b.launch->smem, 0xff, b.launch->smem_bytes);
 }
 
-void run_fibers(Block& b, uint64_t blocks) {
+// `hooks`: the performance model's, when it counts this launch (cuda/emu/model/executor_hooks.hpp).
+void run_fibers(Block& b, uint64_t blocks, const model::ExecutorHooks* hooks) {
   auto& stacks = fiber_stacks();
   const size_t stack_bytes = fiber_stack_bytes();
   if (!stacks.empty() && stacks.front()->size() < stack_bytes) stacks.clear();
   while (stacks.size() < b.n) stacks.push_back(std::make_unique<FiberStack>(stack_bytes));
 
   for (uint64_t k = 0; k < blocks; ++k) {
+    if (hooks != nullptr && !hooks->run_block(k)) continue;
     set_block_index(b, k);
     blockIdx = b.idx;
     reset_block(b);
@@ -501,9 +504,11 @@ void run_fibers(Block& b, uint64_t blocks) {
     EmuThread* first = &b.threads[b.reverse ? b.n - 1 : 0];
     b.started_by_scheduler = true;
     enter(first);
+    if (hooks != nullptr) hooks->block_begin(k);
     fiber_switch(&b.scheduler, &first->ctx);  // returns when the block's last thread has finished
     tls_thread = nullptr;
     if (b.done != b.n) report_deadlock(b);
+    if (hooks != nullptr) hooks->block_end();
   }
 }
 
@@ -669,12 +674,24 @@ std::mutex& device_mutex() {
 
 void* dynamic_smem() { return g_dynamic_smem; }
 
+std::atomic<const model::ExecutorHooks*>& model::executor_hooks() {
+  static std::atomic<const ExecutorHooks*> hooks{nullptr};
+  return hooks;
+}
+
+namespace {
+void model_thread_waits() {
+  if (const model::ExecutorHooks* h = model::executor_hooks().load(std::memory_order_relaxed)) h->thread_waits();
+}
+}  // namespace
+
 void sync_block() { (void)sync_block_count(0); }
 
 int sync_block_count(int predicate) {
   EmuThread* t = tls_thread;
   if (t == nullptr) outside_kernel("__syncthreads()");
   Block& b = *t->block;
+  model_thread_waits();
   BlockLock lock(b);
   b.barrier_count += predicate != 0;
   if (++b.at_barrier < b.n) {
@@ -704,6 +721,7 @@ WarpReply warp_collective(const WarpRequest& req) {
   if (is_shuffle(req.op) && (req.width < 1 || req.width > 32 || (req.width & (req.width - 1)) != 0))
     fail_in(&b, t,
             format("%s with width %d; the width must be a power of two from 1 to 32", op_name(req.op), req.width));
+  model_thread_waits();
   BlockLock lock(b);
   t->req = req;
   const unsigned group = req.mask & b.warp_exists[t->warp];
@@ -779,9 +797,13 @@ cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dyna
 
   const unsigned n = static_cast<unsigned>(threads);
   std::unique_ptr<EmuThread[]> emu_threads(new EmuThread[n]);
+  // A launch the performance model counts runs as fibers: its instrumentation sees one thread at a time.
+  const model::ExecutorHooks* hooks = model::executor_hooks().load(std::memory_order_acquire);
+  if (hooks != nullptr && !(kFibersSupported && hooks->launch_begin(kernel, grid, block, L.smem, L.smem_bytes)))
+    hooks = nullptr;
   Block b;
   b.launch = &L;
-  b.mode = mode();
+  b.mode = hooks != nullptr ? Mode::kFibers : mode();
   b.n = n;
   b.threads = emu_threads.get();
   for (unsigned i = 0; i < n; ++i) {
@@ -803,10 +825,11 @@ cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dyna
   if (b.mode == Mode::kFibers) {
     blockDim = block;
     gridDim = grid;
-    run_fibers(b, blocks);
+    run_fibers(b, blocks, hooks);
   } else {
     run_threads(b, blocks);
   }
+  if (hooks != nullptr) hooks->launch_end();
   blockDim = saved_block_dim;
   gridDim = saved_grid_dim;
   blockIdx = saved_block_idx;

@@ -1,7 +1,11 @@
 // Shared between the emulator's executor and its runtime functions (not for kernel code).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include "cuda/emu/cuda_compat.hpp"
 #include "src/dispatch/device_info.hpp"
@@ -27,5 +31,9 @@ bool is_known_stream(cudaStream_t stream);
 // launches from several host threads are serialized (one static __shared__ instance per kernel) and
 // a copy never overlaps a running kernel, as with a single in-order device.
 std::mutex& device_mutex();
+
+// The live cudaMalloc allocations as (start address, bytes), sorted by start: what the performance
+// model (cuda/emu/model/) counts as global memory.
+std::vector<std::pair<uintptr_t, size_t>> device_allocations();
 
 }  // namespace dsconv::emu

@@ -103,6 +103,12 @@ size_t max_dynamic_smem(const void* kernel) {
   return std::min(limit, static_cast<size_t>(d->smem_per_block_optin));
 }
 
+std::vector<std::pair<uintptr_t, size_t>> device_allocations() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lk(r.mu);
+  return {r.device.begin(), r.device.end()};
+}
+
 bool is_known_stream(cudaStream_t stream) {
   if (stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread) return true;
   Registry& r = registry();

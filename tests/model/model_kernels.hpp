@@ -1,0 +1,32 @@
+// Synthetic kernels with known memory behaviour, for the performance model's tests. They live in
+// model_kernels.cpp, which CMake compiles with the same instrumentation as the library's emulated
+// kernels; these host functions launch them on the emulator (launch errors come back as cudaError_t).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+namespace dsconv::model_test {
+
+// y[i] = x[i] for i < n: one 4-byte load and one 4-byte store per thread.
+cudaError_t copy_f32(const float* x, float* y, int n, int threads_per_block);
+// y[i] = x[i * stride] for i < n.
+cudaError_t gather_f32(const float* x, float* y, int n, int stride, int threads_per_block);
+// y[i] = x[i] + x[i + shift] for i < n, 128 threads per block.
+cudaError_t shifted_pair_sum(const float* x, float* y, int n, int shift);
+// One warp per block: 4-byte shared stores and loads at word lane * stride (stride 32: every lane in
+// bank 0), then y[lane] = the loaded value. Dynamic shared memory, or a static __shared__ array.
+cudaError_t smem_strided_f32(float* y, int stride, bool static_smem);
+// One warp: every lane reads word `word` of shared memory (after lane 0 wrote it).
+cudaError_t smem_broadcast_f32(float* y, int word);
+// One warp: lane l stores and then loads a float2 at float2 index l * stride.
+cudaError_t smem_f32x2(float* y, int stride);
+// One warp: lane l stores and then loads a float4 at float4 index l * stride.
+cudaError_t smem_f32x4(float* y, int stride);
+// y[i] = a chain of `k` fmaf per thread.
+cudaError_t fma_chain(const float* x, float* y, int n, int k);
+// y[i] = x[i] + x[i + n] + x[i + 2n] + x[i + 3n]: four independent loads before the first use.
+cudaError_t four_loads_then_store(const float* x, float* y, int n);
+// acc = fmaf(x[i + j*n], 2, acc) for j < 4: each load is consumed by an FMA before the next one.
+cudaError_t load_fma_alternating(const float* x, float* y, int n);
+
+}  // namespace dsconv::model_test

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -497,6 +498,9 @@ int run_profile(int argc, char** argv) {
   const model::Card* card = model::find_card(device);
   if (card == nullptr)
     return usage_error(kCmd, "--device must be one of " + model::card_keys() + ", got '" + device + "'");
+  // The emulator impersonates the card's architecture, so plans choose and size their kernels for it (an
+  // sm_86 card has 99 KiB of shared memory per block, not sm_90's 227) and launches keep to its limits.
+  ::setenv("DSCONV_EMU_DEVICE", card->arch, 1);
   model::CaptureOptions capture;
   int64_t max_blocks = kDefaultMaxBlocks;
   if (std::optional<std::string> s = args.get("max-blocks")) {

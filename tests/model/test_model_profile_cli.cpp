@@ -106,6 +106,17 @@ TEST(ModelProfileCli, ImplPrefixChoosesTheKernel) {
   EXPECT_EQ(text(p.out, "device"), "a100");
 }
 
+// The modelled card's architecture is the one selection sizes kernels for: one output row of 8 at stride 4
+// stages 115,456 bytes, which an sm_90 block can hold and an sm_86 block (99 KiB) cannot.
+TEST(ModelProfileCli, SelectionFollowsTheModelledCard) {
+  const Proc h100 = run("depthwise_n1h41w37c32_k3x3_s4x4_nhwc_f32 --device h100 --format json");
+  ASSERT_EQ(h100.code, 0) << h100.err;
+  EXPECT_NE(h100.out.find("\"implementation\": \"dw_fwd_nhwc_generic_f32"), std::string::npos) << h100.out;
+  const Proc a10 = run("depthwise_n1h41w37c32_k3x3_s4x4_nhwc_f32 --device sm_86 --format json");
+  ASSERT_EQ(a10.code, 0) << a10.err;
+  EXPECT_NE(a10.out.find("\"implementation\": \"dw_fwd_nhwc_direct_f32"), std::string::npos) << a10.out;
+}
+
 TEST(ModelProfileCli, SampledLaunchSaysSo) {
   const Proc p = run("depthwise_n4h64w64c64_k3x3_s1x1_psame_nhwc_tf_f32 --max-blocks 8 --format json");
   ASSERT_EQ(p.code, 0) << p.err;

@@ -66,28 +66,55 @@ __device__ __forceinline__ void store_nhwc_pair_tile(const float2 (&acc)[kRegH][
   }
   const int64_t image = static_cast<int64_t>(n) * (OH * OW * C);
   T* const yn = y + image;
-  const T* const rn = kFull && p.residual != nullptr ? static_cast<const T*>(p.residual) + image : nullptr;
-  DSCONV_UNROLL
-  for (int r = 0; r < kRegH; ++r) {
+  // Bias + clamp, stored as computed (the common case keeps the plain kernel's registers).
+  const auto store = [&](int r, int o, float v0, float v1) {
+    const int oy = oy_base + r, ox = ox_base + o;
+    T* const dst = yn + (oy * OW + ox) * C + c;
+    if (p.vec_out) {
+      store_pair<T>(dst, v0, v1);
+    } else {
+      dst[0] = from_float<T>(v0);
+      if (c + 1 < C) dst[1] = from_float<T>(v1);
+    }
+  };
+  if constexpr (!kFull) {
     DSCONV_UNROLL
-    for (int o = 0; o < kRegW; ++o) {
-      const int oy = oy_base + r, ox = ox_base + o;
-      if (oy < OH && ox < OW) {
-        const int at = (oy * OW + ox) * C + c;
-        float s0 = acc[r][o].x + b0, s1 = acc[r][o].y + b1;
-        if (rn != nullptr) {
-          s0 += to_float(rn[at]);
-          if (c + 1 < C) s1 += to_float(rn[at + 1]);
+    for (int r = 0; r < kRegH; ++r) {
+      DSCONV_UNROLL
+      for (int o = 0; o < kRegW; ++o) {
+        if (oy_base + r < OH && ox_base + o < OW)
+          store(r, o, activate_clamp(acc[r][o].x + b0, p.act), activate_clamp(acc[r][o].y + b1, p.act));
+      }
+    }
+  } else {
+    float2 v[kRegH][kRegW];
+    DSCONV_UNROLL
+    for (int r = 0; r < kRegH; ++r) {
+      DSCONV_UNROLL
+      for (int o = 0; o < kRegW; ++o) v[r][o] = make_float2(acc[r][o].x + b0, acc[r][o].y + b1);
+    }
+    if (p.residual != nullptr) {
+      // Every residual load is issued before the first store: the residual may be y itself, so a load
+      // after a store could not be hoisted above it, and the loads would go one round trip at a time.
+      const T* const rn = static_cast<const T*>(p.residual) + image;
+      DSCONV_UNROLL
+      for (int r = 0; r < kRegH; ++r) {
+        DSCONV_UNROLL
+        for (int o = 0; o < kRegW; ++o) {
+          const int oy = oy_base + r, ox = ox_base + o;
+          if (oy < OH && ox < OW) {
+            const int at = (oy * OW + ox) * C + c;
+            v[r][o].x += to_float(rn[at]);
+            if (c + 1 < C) v[r][o].y += to_float(rn[at + 1]);
+          }
         }
-        const float v0 = kFull ? activate(s0, p.act) : activate_clamp(s0, p.act);
-        const float v1 = kFull ? activate(s1, p.act) : activate_clamp(s1, p.act);
-        T* const dst = yn + at;
-        if (p.vec_out) {
-          store_pair<T>(dst, v0, v1);
-        } else {
-          dst[0] = from_float<T>(v0);
-          if (c + 1 < C) dst[1] = from_float<T>(v1);
-        }
+      }
+    }
+    DSCONV_UNROLL
+    for (int r = 0; r < kRegH; ++r) {
+      DSCONV_UNROLL
+      for (int o = 0; o < kRegW; ++o) {
+        if (oy_base + r < OH && ox_base + o < OW) store(r, o, activate(v[r][o].x, p.act), activate(v[r][o].y, p.act));
       }
     }
   }

@@ -653,12 +653,7 @@ constexpr const char* kSingleProblemFlags[] = {"op", "h", "w", "c", "k", "m", "o
 
 // The problems selected by --suite and/or a descriptor or problem flags; a usage error message on failure.
 std::string select_problems(const ArgParser& args, std::vector<SuiteProblem>* out) {
-  std::vector<std::string> suites = args.get_all("suite");
-  if (std::find(suites.begin(), suites.end(), "all") != suites.end()) {
-    suites.clear();
-    for (const Suite& s : builtin_suites())
-      if (s.name != "quick") suites.push_back(s.name);
-  }
+  const std::vector<std::string> suites = args.get_all("suite");
   const std::string descriptor = args.positionals().empty() ? "" : args.positionals()[0];
   if (args.positionals().size() > 1)
     return "expected at most one DESCRIPTOR, got '" + args.positionals()[1] + "' as well";
@@ -668,26 +663,11 @@ std::string select_problems(const ArgParser& args, std::vector<SuiteProblem>* ou
       if (args.has(f) && !single)
         return std::string("--") + f +
                " describes one problem; with --suite only --batch, --dtype, --layout, "
-               "--filter-layout, --bias and --activation apply";
-    LayerAdjust adjust = [&args](ProblemDesc* d) {
-      ProblemDesc copy = *d;
-      if (std::string e = apply_problem_flags(args, &copy); !e.empty()) return e;
-      // Only the flags that apply to every layer alike are taken from the command line.
-      d->batch = copy.batch;
-      d->dtype = copy.dtype;
-      d->layout = copy.layout;
-      d->filter_layout = copy.filter_layout;
-      d->has_bias = copy.has_bias;
-      d->activation = copy.activation;
-      return std::string();
-    };
-    for (const std::string& name : suites) {
-      const Suite* s = find_suite(name);
-      if (s == nullptr) return "no suite '" + name + "' (suites: " + suite_names() + ")";
-      Result<std::vector<SuiteProblem>> ps = suite_problems(*s, adjust);
-      if (!ps) return ps.status().message();
-      out->insert(out->end(), ps->begin(), ps->end());
-    }
+               "--filter-layout, --bias, --residual and --activation apply";
+    Result<std::vector<SuiteProblem>> ps =
+        suites_problems(suites, every_layer_adjust([&args](ProblemDesc* d) { return apply_problem_flags(args, d); }));
+    if (!ps) return ps.status().message();
+    out->insert(out->end(), ps->begin(), ps->end());
   }
   if (single) {
     Result<Problem> p = problem_from_args(args, descriptor);

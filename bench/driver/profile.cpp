@@ -110,30 +110,10 @@ struct Item {
 // Problems from the command line: suites (adjusted by the per-layer flags), a problems file (a descriptor
 // per line, optionally followed by --impl PREFIX), descriptors.
 std::string collect_problems(const ArgParser& args, std::vector<Item>* out) {
-  std::vector<std::string> suites = args.get_all("suite");
-  if (std::find(suites.begin(), suites.end(), "all") != suites.end()) {
-    suites.clear();
-    for (const Suite& s : builtin_suites())
-      if (s.name != "quick") suites.push_back(s.name);
-  }
-  LayerAdjust adjust = [&args](ProblemDesc* d) {
-    ProblemDesc copy = *d;
-    if (std::string e = apply_problem_flags(args, &copy); !e.empty()) return e;
-    d->batch = copy.batch;
-    d->dtype = copy.dtype;
-    d->layout = copy.layout;
-    d->filter_layout = copy.filter_layout;
-    d->has_bias = copy.has_bias;
-    d->activation = copy.activation;
-    return std::string();
-  };
-  for (const std::string& name : suites) {
-    const Suite* s = find_suite(name);
-    if (s == nullptr) return "no suite '" + name + "' (suites: " + suite_names() + ")";
-    auto ps = suite_problems(*s, adjust);
-    if (!ps) return ps.status().message();
-    for (SuiteProblem& sp : *ps) out->push_back({std::move(sp), {}});
-  }
+  Result<std::vector<SuiteProblem> > ps = suites_problems(
+      args.get_all("suite"), every_layer_adjust([&args](ProblemDesc* d) { return apply_problem_flags(args, d); }));
+  if (!ps) return ps.status().message();
+  for (SuiteProblem& sp : *ps) out->push_back({std::move(sp), {}});
   std::vector<std::pair<std::string, std::vector<std::string> > > lines;
   for (const std::string& d : args.positionals()) lines.push_back({d, {}});
   if (std::optional<std::string> file = args.get("problems")) {

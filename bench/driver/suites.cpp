@@ -138,6 +138,43 @@ std::string suite_names() {
   return r;
 }
 
+Result<std::vector<SuiteProblem>> suites_problems(const std::vector<std::string>& names, const LayerAdjust& adjust) {
+  std::vector<std::string> expanded;
+  for (const std::string& name : names) {
+    if (name != "all") {
+      expanded.push_back(name);
+      continue;
+    }
+    for (const Suite& s : builtin_suites())
+      if (s.name != "quick") expanded.push_back(s.name);
+  }
+  std::vector<SuiteProblem> out;
+  for (const std::string& name : expanded) {
+    const Suite* s = find_suite(name);
+    if (s == nullptr)
+      return Status(StatusCode::kInvalidArgument, "no suite '" + name + "' (suites: " + suite_names() + ")");
+    Result<std::vector<SuiteProblem>> ps = suite_problems(*s, adjust);
+    if (!ps) return ps.status();
+    out.insert(out.end(), ps->begin(), ps->end());
+  }
+  return out;
+}
+
+LayerAdjust every_layer_adjust(std::function<std::string(ProblemDesc*)> apply_flags) {
+  return [apply_flags = std::move(apply_flags)](ProblemDesc* d) {
+    ProblemDesc copy = *d;
+    if (std::string e = apply_flags(&copy); !e.empty()) return e;
+    d->batch = copy.batch;
+    d->dtype = copy.dtype;
+    d->layout = copy.layout;
+    d->filter_layout = copy.filter_layout;
+    d->has_bias = copy.has_bias;
+    d->has_residual = copy.has_residual;
+    d->activation = copy.activation;
+    return std::string();
+  };
+}
+
 Result<std::vector<SuiteProblem>> suite_problems(const Suite& suite, const LayerAdjust& adjust) {
   std::vector<SuiteProblem> out;
   out.reserve(suite.layers.size());

@@ -45,6 +45,14 @@ using LayerAdjust = std::function<std::string(ProblemDesc*)>;
 // makes invalid is an error naming the suite, the layer and the field.
 Result<std::vector<SuiteProblem>> suite_problems(const Suite& suite, const LayerAdjust& adjust = nullptr);
 
+// The problems of every named suite in order ("all": every built-in suite but "quick"), each layer
+// adjusted; an unknown name is an error listing the suites.
+Result<std::vector<SuiteProblem>> suites_problems(const std::vector<std::string>& names, const LayerAdjust& adjust);
+
+// The adjustment of the flags that apply to every layer alike (batch, dtype, layouts, bias, residual,
+// activation), from a ProblemDesc that `apply_flags` filled as the command line says.
+LayerAdjust every_layer_adjust(std::function<std::string(ProblemDesc*)> apply_flags);
+
 // The JSON list printed by --dump --format json: one object per problem with the descriptor and
 // every resolved field (padding amounts, output size, flops, min_bytes), so that a peer written in
 // another language needs no descriptor parser.

@@ -142,4 +142,3 @@ TEST(BenchOnednnPeer, UnavailableWithoutOnednnSaysHowToGetIt) {
 #endif  // DSCONV_HAVE_ONEDNN
 
 }  // namespace
-

@@ -163,4 +163,3 @@ TEST(BenchSuites, SuiteNamesListsEverySuite) {
 }
 
 }  // namespace
-

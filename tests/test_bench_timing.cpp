@@ -206,4 +206,3 @@ TEST(BenchTiming, HostTimerMeasuresWallTime) {
 }
 
 }  // namespace
-

@@ -111,8 +111,7 @@ TEST_F(Npy, RoundTripKeepsShapeAndEveryBit) {
   EXPECT_EQ(r->dtype, dsconv::DType::kF32);
   EXPECT_EQ(r->elements(), 24);
   ASSERT_EQ(r->values.size(), v.size());
-  for (size_t i = 0; i < v.size(); ++i)
-    EXPECT_EQ(float_bits(r->values[i]), float_bits(v[i])) << "element " << i;
+  for (size_t i = 0; i < v.size(); ++i) EXPECT_EQ(float_bits(r->values[i]), float_bits(v[i])) << "element " << i;
   EXPECT_EQ(files(), std::vector<std::string>{"a.npy"}) << "a temporary file was left behind";
 }
 

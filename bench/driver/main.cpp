@@ -5,8 +5,8 @@
 #include <new>
 #include <string>
 
-#include "bench/driver/commands.hpp"
 #include "bench/driver/cli.hpp"
+#include "bench/driver/commands.hpp"
 
 namespace {
 

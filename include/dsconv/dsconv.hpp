@@ -117,7 +117,7 @@ Result<Layout> parse_layout(std::string_view s);
 Result<FilterLayout> parse_filter_layout(std::string_view s);
 Result<DType> parse_dtype(std::string_view s);
 Result<Activation> parse_activation(std::string_view s);
-Result<Direction> parse_direction(std::string_view s);  // forward | backward_data | backward_filter
+Result<Direction> parse_direction(std::string_view s);       // forward | backward_data | backward_filter
 Result<PaddingMode> parse_padding_mode(std::string_view s);  // valid | same | explicit
 
 // What the caller fills in. Plain data; nothing is checked until Problem::create.

@@ -1,0 +1,141 @@
+// Tensor cores for every kernel family: one warp-wide matrix multiply-accumulate, D = A·B + C, with
+// m16n8k16 tiles of f16 or bf16 and f32 accumulation (PTX `mma.sync.aligned.m16n8k16.row.col`, sm_80
+// and later), behind a wrapper whose emulated branch reproduces the instruction's documented per-lane
+// fragment layouts, so that a kernel written against it runs on the CPU emulator unchanged.
+//
+// Fragments (PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type"). For lane L of the
+// warp, group = L / 4 and quad = L % 4:
+//   A, 16x16 row-major, 8 halves in 4 registers: element e (0..7) of the thread is
+//       row = group + 8 * ((e / 2) % 2),  col = 2 * quad + e % 2 + 8 * (e / 4)
+//     (registers a[0] = e0,e1  a[1] = e2,e3  a[2] = e4,e5  a[3] = e6,e7; the lower-numbered element in
+//     the low 16 bits);
+//   B, 16x8 "col" (k-major per column), 4 halves in 2 registers: element e (0..3) is
+//       k = 2 * quad + e % 2 + 8 * (e / 2),  n = group;
+//   C and D, 16x8 f32, 4 floats: element e (0..3) is
+//       row = group + 8 * (e / 2),  col = 2 * quad + e % 2.
+// mma_a_row/mma_a_col/mma_b_k/mma_b_n/mma_c_row/mma_c_col below compute exactly these, for kernels that
+// stage fragments and for the tests.
+//
+// Numerics: the products of f16 (or bf16) inputs are exact in f32; the hardware's order and rounding of the
+// f32 accumulation are not specified, so results may differ from the emulator's (which adds the 16 products
+// to C in k order, in f32) by the f32 rounding of a 17-term sum: tests compare with a tolerance.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "cuda/common/hd.hpp"
+#include "cuda/emu/cuda_compat.hpp"
+
+#if defined(DSCONV_CUDA_EMULATION)
+namespace dsconv::emu::model {
+// The performance model's counter (cuda/emu/model/counter.cpp), present only in its instrumented build.
+void count_mma_flops(uint64_t flops) __attribute__((weak));
+}  // namespace dsconv::emu::model
+#endif
+
+namespace dsconv::cuda {
+
+// The fragment layouts of m16n8k16 (see the top of this file). lane in 0..31.
+DSCONV_HD constexpr int mma_a_row(int lane, int e) { return lane / 4 + 8 * ((e / 2) % 2); }
+DSCONV_HD constexpr int mma_a_col(int lane, int e) { return 2 * (lane % 4) + e % 2 + 8 * (e / 4); }
+DSCONV_HD constexpr int mma_b_k(int lane, int e) { return 2 * (lane % 4) + e % 2 + 8 * (e / 2); }
+DSCONV_HD constexpr int mma_b_n(int lane, int /*e*/) { return lane / 4; }
+DSCONV_HD constexpr int mma_c_row(int lane, int e) { return lane / 4 + 8 * (e / 2); }
+DSCONV_HD constexpr int mma_c_col(int lane, int e) { return 2 * (lane % 4) + e % 2; }
+
+// Flops of one m16n8k16 (a multiply and an add per product).
+constexpr uint64_t kMmaM16N8K16Flops = 2ull * 16 * 8 * 16;
+
+// Two halves (f16 or bf16 bit patterns) in one register, `lo` in the low 16 bits, as the fragments hold them.
+DSCONV_HD constexpr uint32_t pack_halves(uint16_t lo, uint16_t hi) {
+  return static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16);
+}
+
+namespace mma_detail {
+
+#if defined(DSCONV_CUDA_EMULATION)
+// The emulated instruction: gathers the warp's fragments with shuffles and computes this lane's four
+// outputs from their definition.
+template <class T>
+__device__ __forceinline__ float widen(uint16_t bits) {
+  T h;
+  std::memcpy(&h, &bits, sizeof bits);
+  return static_cast<float>(h);
+}
+
+template <class T>
+__device__ __forceinline__ void mma_emulated(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2],
+                                             const float (&c)[4]) {
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  float A[16][16], B[16][8];
+  const uint4 mine_a = make_uint4(a[0], a[1], a[2], a[3]);
+  const uint2 mine_b = make_uint2(b[0], b[1]);
+  for (int src = 0; src < 32; ++src) {
+    const uint4 fa = __shfl_sync(0xffffffffu, mine_a, src);
+    const uint2 fb = __shfl_sync(0xffffffffu, mine_b, src);
+    const uint32_t ra[4] = {fa.x, fa.y, fa.z, fa.w};
+    const uint32_t rb[2] = {fb.x, fb.y};
+    for (int e = 0; e < 8; ++e) {
+      const auto bits = static_cast<uint16_t>((ra[e / 2] >> (16 * (e % 2))) & 0xffffu);
+      A[mma_a_row(src, e)][mma_a_col(src, e)] = widen<T>(bits);
+    }
+    for (int e = 0; e < 4; ++e) {
+      const auto bits = static_cast<uint16_t>((rb[e / 2] >> (16 * (e % 2))) & 0xffffu);
+      B[mma_b_k(src, e)][mma_b_n(src, e)] = widen<T>(bits);
+    }
+  }
+  for (int e = 0; e < 4; ++e) {
+    const int row = mma_c_row(lane, e), col = mma_c_col(lane, e);
+    float acc = c[e];
+    for (int k = 0; k < 16; ++k) acc += A[row][k] * B[k][col];  // products exact in f32, k order
+    d[e] = acc;
+  }
+#if defined(DSCONV_CUDA_EMULATION)
+  if (lane == 0 && dsconv::emu::model::count_mma_flops != nullptr)
+    dsconv::emu::model::count_mma_flops(kMmaM16N8K16Flops);
+#endif
+}
+#endif
+
+}  // namespace mma_detail
+
+// D = A·B + C for one m16n8k16 tile held by the whole warp (every lane of a full warp calls it, converged).
+// T is __half or __nv_bfloat16.
+template <class T>
+__device__ __forceinline__ void mma_m16n8k16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2],
+                                             const float (&c)[4]);
+
+template <>
+__device__ __forceinline__ void mma_m16n8k16<__half>(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2],
+                                                     const float (&c)[4]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%10,%11,%12,%13};\n"
+      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]), "f"(c[3]));
+#elif defined(__CUDA_ARCH__)
+  static_assert(__CUDA_ARCH__ >= 800, "mma_m16n8k16 needs sm_80 or later");
+#elif defined(DSCONV_CUDA_EMULATION)
+  mma_detail::mma_emulated<__half>(d, a, b, c);
+#endif  // nvcc's host pass: device code only
+}
+
+template <>
+__device__ __forceinline__ void mma_m16n8k16<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4],
+                                                            const uint32_t (&b)[2], const float (&c)[4]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%10,%11,%12,%13};\n"
+      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]), "f"(c[3]));
+#elif defined(__CUDA_ARCH__)
+  static_assert(__CUDA_ARCH__ >= 800, "mma_m16n8k16 needs sm_80 or later");
+#elif defined(DSCONV_CUDA_EMULATION)
+  mma_detail::mma_emulated<__nv_bfloat16>(d, a, b, c);
+#endif  // nvcc's host pass: device code only
+}
+
+}  // namespace dsconv::cuda

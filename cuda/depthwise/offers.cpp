@@ -1,8 +1,9 @@
 // The depthwise forward offers of the cuda backend, in list order:
 //   1. dw_fwd_nhwc_k{K}s{S}_...   specialized NHWC (DSCONV_DW_NHWC_SPECIALIZATIONS; dense, multiplier 1)
-//   2. dw_fwd_nhwc_generic_...    tiled NHWC, any filter / stride / dilation / multiplier / padding
-//   3. dw_fwd_nchw_generic_...    tiled NCHW, likewise
-//   4. dw_fwd_{nhwc,nchw}_direct  one output per thread, 64-bit indexing: accepts every problem
+//   2. dw_fwd_nhwc_lk_mma_...     large filters (width 13..41) on tensor cores, f16/bf16, stride 1, dense
+//   3. dw_fwd_nhwc_generic_...    tiled NHWC, any filter / stride / dilation / multiplier / padding
+//   4. dw_fwd_nchw_generic_...    tiled NCHW, likewise
+//   5. dw_fwd_{nhwc,nchw}_direct  one output per thread, 64-bit indexing: accepts every problem
 // The walker (src/dispatch/walker.cpp) takes the first that accepts; each one passed over leaves a
 // Rejection saying why. Every offer sizes its kernel for the device the plan runs on (shared memory per
 // block and per SM from OfferContext::device). The tiled kernels index within an image (or plane) in 32
@@ -74,6 +75,7 @@ class DepthwiseImpl final : public detail::Impl {
     p.y = args.output();
     // params_ says whether C (or OW) allows vector accesses; the pointers decide per run. Misaligned
     // tensors (a view offset by one element, say) take the kernels' checked element-wise paths.
+    p.vec_res = p.vec_in && p.residual != nullptr && aligned(p.residual, in_align_);
     p.vec_in = p.vec_in && aligned(p.x, in_align_);
     p.vec_out = p.vec_out && aligned(p.y, out_align_);
     return dw::launch(kernel_, name_.c_str(), cfg_, p, stream);
@@ -252,7 +254,53 @@ Offer offer_nhwc_specialized(const OfferContext& ctx) {
   return accept(name, dw::resolve_nhwc_specialized, k, cfg, d, 16, 2 * es);
 }
 
-// --- 2. generic NHWC -----------------------------------------------------------------------------
+// --- 2. large filters on tensor cores (NHWC, 16-bit) ---------------------------------------------
+
+Offer offer_nhwc_large_mma(const OfferContext& ctx) {
+  using Tr = dw::LargeMmaTraits;
+  const Problem& p = ctx.problem;
+  const std::string family = "dw_fwd_nhwc_lk_mma";
+  if (p.layout() != Layout::kNHWC) return decline(family, "layout is nchw; the tensor-core kernel is NHWC");
+  if (p.dtype() == DType::kF32)
+    return decline(family, "dtype f32; the tensor-core kernel takes f16 or bf16 (f32 stays on the FMA kernels)");
+  if (p.kw() < Tr::kMinKernelW || p.kw() > Tr::kMaxKernelW || p.kh() > Tr::kMaxKernelH) {
+    return decline(family, "filter " + dims(p.kh(), p.kw()) + "; the tensor-core kernel takes widths " +
+                               std::to_string(Tr::kMinKernelW) + " to " + std::to_string(Tr::kMaxKernelW) +
+                               " and heights up to " + std::to_string(Tr::kMaxKernelH));
+  }
+  if (p.stride_h() != 1 || p.stride_w() != 1 || p.dilation_h() != 1 || p.dilation_w() != 1)
+    return decline(family, "stride " + dims(p.stride_h(), p.stride_w()) + ", dilation " +
+                               dims(p.dilation_h(), p.dilation_w()) + "; the tensor-core kernel is dense, stride 1");
+  if (p.m() != 1) return decline(family, "multiplier " + std::to_string(p.m()) + "; the tensor-core kernel needs 1");
+  if (ctx.device != nullptr && ctx.device->arch() < 80)
+    return decline(family, "mma.sync m16n8k16 needs compute capability 8.0; " + ctx.device->name + " has " +
+                               std::to_string(ctx.device->cc_major) + "." + std::to_string(ctx.device->cc_minor));
+  const bool vec_c = p.c() % Tr::kChannels == 0;
+  const std::string name = family + "_" + to_string(p.dtype()) + "x" + std::to_string(vec_c ? Tr::kChannels : 1) +
+                           "_tile" + dims(Tr::kTileH, Tr::kTileW);
+  const int64_t smem = Tr::smem_bytes(p.kh(), p.kw());
+  if (const SmemLimits lim = smem_limits(ctx); smem > lim.per_block) {
+    return decline(name, "the tile needs " + std::to_string(smem) + " bytes of shared memory, over the " +
+                             std::to_string(lim.per_block) + " a block can have on " + lim.device);
+  }
+  DwParams d = common_params(p);
+  d.tiles_h = ceil_div(p.out_h(), Tr::kTileH);
+  d.tiles_w = ceil_div(p.out_w(), Tr::kTileW);
+  d.groups = ceil_div(p.c(), Tr::kChannels);
+  const int64_t tiles = prod({p.n(), d.tiles_h, d.tiles_w, d.groups});
+  const std::string bound =
+      int32_bounds(p, prod({p.h(), p.w(), p.c()}), prod({p.out_h(), p.out_w(), p.c()}), tiles, Tr::kTileH, Tr::kTileW);
+  if (!bound.empty()) return decline(name, bound);
+  d.vec_in = vec_c;  // whole pixels of 8 channels, 16-byte aligned pointers (checked per run)
+  d.vec_out = vec_c;
+  KernelChoice k;
+  k.dtype = p.dtype();
+  k.ksteps = Tr::ksteps(p.kw());
+  const LaunchConfig cfg{tiles, Tr::kThreads, smem};
+  return accept(name, dw::resolve_nhwc_large_mma, k, cfg, d, 16, 16);
+}
+
+// --- 3. generic NHWC -----------------------------------------------------------------------------
 
 Offer offer_nhwc_generic(const OfferContext& ctx) {
   const Problem& p = ctx.problem;
@@ -294,7 +342,7 @@ Offer offer_nhwc_generic(const OfferContext& ctx) {
   return accept(name, dw::resolve_nhwc_generic, k, cfg, d, 16, 2 * es);
 }
 
-// --- 3. generic NCHW -----------------------------------------------------------------------------
+// --- 4. generic NCHW -----------------------------------------------------------------------------
 
 struct NchwShape {
   int tx = 0, ty = 0, tz = 0;
@@ -371,7 +419,7 @@ Offer offer_nchw_generic(const OfferContext& ctx) {
   return accept(name, dw::resolve_nchw_generic, k, cfg, d, 16, 4 * es);
 }
 
-// --- 4. direct -----------------------------------------------------------------------------------
+// --- 5. direct -----------------------------------------------------------------------------------
 
 Offer offer_direct(const OfferContext& ctx) {
   const Problem& p = ctx.problem;
@@ -388,8 +436,8 @@ Offer offer_direct(const OfferContext& ctx) {
 }  // namespace
 
 const std::vector<detail::OfferFn>& depthwise_forward_offers() {
-  static const std::vector<detail::OfferFn> offers = {offer_nhwc_specialized, offer_nhwc_generic, offer_nchw_generic,
-                                                      offer_direct};
+  static const std::vector<detail::OfferFn> offers = {offer_nhwc_specialized, offer_nhwc_large_mma, offer_nhwc_generic,
+                                                      offer_nchw_generic, offer_direct};
   return offers;
 }
 

@@ -32,6 +32,7 @@ struct DwParams {
   bool nchw = false;     // activation layout (direct kernel only; the tiled kernels are per layout)
   bool vec_in = false;   // 16-byte input loads allowed: C % (16/sizeof(T)) == 0 and x 16-byte aligned
   bool vec_out = false;  // NHWC: channel-pair stores (C even, y aligned); NCHW: 4-wide (OW % 4 == 0, y aligned)
+  bool vec_res = false;  // residual vector loads: as vec_in, for the residual's pointer
   // Tiled kernels: tiles along H and W and channel chunks (NHWC) or plane groups (NCHW).
   int64_t tiles_h = 1, tiles_w = 1, groups = 1;
   int tx = 1, ty = 1, tz = 1;  // NCHW generic: threads along W, H and planes (tx*ty*tz <= blockDim.x)
@@ -43,6 +44,7 @@ struct KernelChoice {
   DType dtype = DType::kF32;
   int kernel = 0, stride = 0;  // NHWC specialized
   bool full_epilogue = false;  // NHWC specialized: a residual or an activation beyond the clamps
+  int ksteps = 0;              // NHWC large-filter mma: k-steps of the Toeplitz band
   bool slide_w = false;        // generic NHWC and NCHW
 };
 
@@ -57,6 +59,7 @@ Result<KernelFn> resolve_nhwc_specialized(const KernelChoice& k, const LaunchCon
 Result<KernelFn> resolve_nhwc_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
 Result<KernelFn> resolve_nchw_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
 Result<KernelFn> resolve_direct(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
+Result<KernelFn> resolve_nhwc_large_mma(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
 
 // Enqueues `kernel` (from a resolve_* function) on `stream` (a cudaStream_t); `name` names it in errors.
 // Never synchronizes, never allocates. Defined in launch.cu: only a kernel file can launch.

@@ -253,6 +253,47 @@ DSCONV_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h
 }
 
 // ---------------------------------------------------------------------------------------------
+// Large filters on tensor cores (nhwc_large_mma.cu): f16/bf16, NHWC, stride 1, dilation 1, multiplier 1.
+// Per channel, one filter row kr turns an input row segment into an output row segment through a
+// Toeplitz matrix: out[m][n] += sum_k in[m + kr][8j + k] * W[kr][k - n] (0 <= k - n < KW), which is an
+// m16n8k16 product with A = 16 output rows' input segments (staged), B = the Toeplitz band of W's row
+// (built in registers, the same for every n-tile) and D = 16 rows x 8 columns of output. A block covers
+// kTileH x kTileW outputs of kChannels channels, one channel per warp; it stages the input tile of those
+// channels as one plane per channel (rows of kPitch elements, 16-bit) and the filters, and stages the
+// f32 results again for the epilogue, which reads and writes whole 16-byte pixels of 8 channels.
+// ---------------------------------------------------------------------------------------------
+
+struct LargeMmaTraits {
+  static constexpr int kTileH = 16;  // = MMA M: one output row per A row
+  static constexpr int kTileW = 32;  // 4 n-tiles of 8 columns
+  static constexpr int kNTiles = kTileW / 8;
+  static constexpr int kChannels = 8;  // one per warp; 16 bytes of a pixel in NHWC
+  static constexpr int kThreads = 32 * kChannels;
+  static constexpr int kMinKernelW = 13, kMaxKernelW = 41;  // the Toeplitz band's efficiency falls below 13
+  static constexpr int kMaxKernelH = 41;
+  // Staged columns: the last n-tile's last k-step reads up to 8 * (kNTiles - 1) + 16 * ksteps - 1.
+  // 72 elements = 36 words: the 8 row groups of an A fragment load land in distinct banks (36 mod 32 = 4).
+  static constexpr int kPitch = 72;
+  // Staged f32 results, one plane per channel: rows of 40 floats, so that the 8-byte stores of a
+  // half-warp's C fragments (4 rows x 4 column pairs) land in 16 distinct bank pairs (40 mod 32 = 8).
+  static constexpr int kOutPitch = 40;
+  // k-steps of 16 that cover a band of kw taps for 8 output columns: kw + 7 columns.
+  static constexpr int ksteps(int64_t kw) { return static_cast<int>((kw + 7 + 15) / 16); }
+  static constexpr int64_t rows(int64_t kh) { return kTileH + kh - 1; }
+  // Staged filter of one channel: KH x KW taps, padded to a multiple of 64 elements plus 8, so that the 8
+  // channels' planes start 4 banks apart and the staging stores (channel fastest) do not conflict.
+  static constexpr int64_t filter_pitch(int64_t kh, int64_t kw) { return (kh * kw + 63) / 64 * 64 + 8; }
+  // Shared memory: the input planes, the filters (both 16-bit), and (reusing the planes) the f32 results.
+  static constexpr int64_t smem_bytes(int64_t kh, int64_t kw) {
+    const int64_t planes = static_cast<int64_t>(kChannels) * rows(kh) * kPitch * 2;
+    const int64_t out = static_cast<int64_t>(kChannels) * kTileH * kOutPitch * 4;
+    const int64_t filters = static_cast<int64_t>(kChannels) * filter_pitch(kh, kw) * 2;
+    return (planes > out ? planes : out) + filters;
+  }
+  static_assert(8 * (kNTiles - 1) + 16 * 3 <= kPitch, "the staged row must hold every column a k-step reads");
+};
+
+// ---------------------------------------------------------------------------------------------
 // Tap skipping: the filter taps of one dimension that can touch the input for outputs
 // [out_begin, out_end). Taps outside [first, last) read only padding for all of those outputs and are
 // skipped (large dilation on small maps). For one output the range is exact (its input positions are

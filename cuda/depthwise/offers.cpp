@@ -11,6 +11,7 @@
 // kernel.
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -256,6 +257,12 @@ Offer offer_nhwc_specialized(const OfferContext& ctx) {
 
 // --- 2. large filters on tensor cores (NHWC, 16-bit) ---------------------------------------------
 
+std::string lim_device_waves(double waves) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "the device %.1f times", waves);
+  return buf;
+}
+
 Offer offer_nhwc_large_mma(const OfferContext& ctx) {
   using Tr = dw::LargeMmaTraits;
   const Problem& p = ctx.problem;
@@ -291,6 +298,22 @@ Offer offer_nhwc_large_mma(const OfferContext& ctx) {
   const std::string bound =
       int32_bounds(p, prod({p.h(), p.w(), p.c()}), prod({p.out_h(), p.out_w(), p.c()}), tiles, Tr::kTileH, Tr::kTileW);
   if (!bound.empty()) return decline(name, bound);
+  // Small maps leave most of a 16 x 32 tile empty. When the grid is small anyway (batch 1) the tensor cores
+  // still win (modelled on H100: 3.5x on RepLKNet's 7x7 stage at N=1); when it fills the device many times
+  // over, the FMA kernels' smaller tiles do less work (0.2x on the same stage at N=32). Modelled, not yet
+  // measured: bench/results/2026-11-30-model-h100-lk-mma/.
+  const double used =
+      static_cast<double>(p.out_h() * p.out_w()) / static_cast<double>(d.tiles_h * Tr::kTileH * d.tiles_w * Tr::kTileW);
+  if (ctx.device != nullptr && used < 0.5) {
+    const int64_t per_sm = std::max<int64_t>(1, ctx.device->smem_per_sm / (smem + ctx.device->smem_reserved_per_block));
+    const double waves = static_cast<double>(tiles) / static_cast<double>(per_sm * ctx.device->sm_count);
+    if (waves >= 2.0) {
+      return decline(name, "only " + std::to_string(static_cast<int>(used * 100)) +
+                               "% of its 16x32 tiles hold outputs (" + dims(p.out_h(), p.out_w()) +
+                               " map) and the grid fills " + lim_device_waves(waves) +
+                               ": the FMA kernels' smaller tiles do less work");
+    }
+  }
   d.vec_in = vec_c;  // whole pixels of 8 channels, 16-byte aligned pointers (checked per run)
   d.vec_out = vec_c;
   KernelChoice k;

@@ -147,7 +147,17 @@ TEST(DepthwiseMmaSelection, TakesLargeDense16BitFiltersOnly) {
   ASSERT_NE(t.impl, nullptr);
   EXPECT_EQ(t.impl->name().rfind(kMma, 0), std::string::npos) << t.impl->name();
   EXPECT_NE(reasons(t).find("needs compute capability 8.0; sm_75 (T4) has 7.5"), std::string::npos) << reasons(t);
-  // 41x41 stages 92 KiB: it fits sm_86's 99 KiB per block too.
+  // A 7x7 map fills a tenth of a 16x32 tile: taken at batch 1 (a fraction of a wave), left to the FMA
+  // kernels at batch 32 (the grid fills an H100 many times over).
+  const detail::Selection one = select_on(sm90, "depthwise_n1h7w7c512_k13x13_psame_f16");
+  ASSERT_NE(one.impl, nullptr);
+  EXPECT_EQ(one.impl->name().rfind(kMma, 0), 0u) << reasons(one);
+  const detail::Selection many = select_on(sm90, "depthwise_n32h7w7c512_k13x13_psame_f16");
+  ASSERT_NE(many.impl, nullptr);
+  EXPECT_EQ(many.impl->name().rfind(kMma, 0), std::string::npos) << many.impl->name();
+  EXPECT_NE(reasons(many).find("only 9% of its 16x32 tiles hold outputs (7x7 map)"), std::string::npos)
+      << reasons(many);
+  // 41x41 stages 90 KiB: it fits sm_86's 99 KiB per block too.
   const detail::Selection a10 = select_on(*cuda::known_device("sm_86"), "depthwise_n1h56w56c128_k41x41_psame_f16");
   ASSERT_NE(a10.impl, nullptr);
   EXPECT_EQ(a10.impl->name().rfind(kMma, 0), 0u) << reasons(a10);

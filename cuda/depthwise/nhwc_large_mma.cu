@@ -30,8 +30,10 @@ __device__ __forceinline__ uint16_t bits_of(T v) {
   return b;
 }
 
+// At least 2 blocks per SM (shared memory allows 2-3 on sm_90): up to 128 registers a thread, which
+// ptxas otherwise trims to 64 and spills for.
 template <class T, int KS>
-__global__ void __launch_bounds__(Tr::kThreads) dw_fwd_nhwc_large_mma_kernel(DwParams p) {
+__global__ void __launch_bounds__(Tr::kThreads, 2) dw_fwd_nhwc_large_mma_kernel(DwParams p) {
   DSCONV_DYNAMIC_SMEM(unsigned char, smem);
   const int KH = static_cast<int>(p.kh), KW = static_cast<int>(p.kw);
   const int rows = Tr::kTileH + KH - 1;

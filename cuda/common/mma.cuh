@@ -120,7 +120,7 @@ __device__ __forceinline__ void mma_m16n8k16<__half>(float (&d)[4], const uint32
       : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]), "f"(c[3]));
 #elif defined(__CUDA_ARCH__)
-  static_assert(__CUDA_ARCH__ >= 800, "mma_m16n8k16 needs sm_80 or later");
+  __trap();  // built for an older architecture: offers decline such devices before anything launches
 #elif defined(DSCONV_CUDA_EMULATION)
   mma_detail::mma_emulated<__half>(d, a, b, c);
 #endif  // nvcc's host pass: device code only
@@ -136,7 +136,7 @@ __device__ __forceinline__ void mma_m16n8k16<__nv_bfloat16>(float (&d)[4], const
       : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]), "f"(c[3]));
 #elif defined(__CUDA_ARCH__)
-  static_assert(__CUDA_ARCH__ >= 800, "mma_m16n8k16 needs sm_80 or later");
+  __trap();  // built for an older architecture: offers decline such devices before anything launches
 #elif defined(DSCONV_CUDA_EMULATION)
   mma_detail::mma_emulated<__nv_bfloat16>(d, a, b, c);
 #endif  // nvcc's host pass: device code only

@@ -121,21 +121,25 @@ __global__ void __launch_bounds__(Tr::kThreads, 2) dw_fwd_nhwc_large_mma_kernel(
           b[s][r] = pack_halves(h[0], h[1]);
         }
       }
+      // A: the product (j, s) reads staged columns 8j + 16s + k, so the 2 * KS + 2 distinct column offsets
+      // 8o (o = j + 2s) are loaded once per filter row and shared (12 products read 8 fragments for KS = 3).
+      // Rows m of a fragment read staged row m + kr; elements 2r and 2r + 1 are adjacent columns, one
+      // aligned 32-bit word (kPitch and the column are even).
       const T* const rows_kr = plane + kr * Tr::kPitch;
+      constexpr int kOffsets = Tr::kNTiles + 2 * (KS - 1);
+      uint32_t a[kOffsets][4];
+      DSCONV_UNROLL
+      for (int o = 0; o < kOffsets; ++o) {
+        DSCONV_UNROLL
+        for (int r = 0; r < 4; ++r) {
+          const int row = mma_a_row(lane, 2 * r), col = 8 * o + mma_a_col(lane, 2 * r);
+          std::memcpy(&a[o][r], rows_kr + row * Tr::kPitch + col, 4);
+        }
+      }
       DSCONV_UNROLL
       for (int j = 0; j < Tr::kNTiles; ++j) {
         DSCONV_UNROLL
-        for (int s = 0; s < KS; ++s) {
-          // A: rows m of the fragment read staged row m + kr, columns 8j + 16s + k; elements 2r and 2r + 1
-          // are adjacent columns, one aligned 32-bit word (kPitch and the column are even).
-          uint32_t a[4];
-          DSCONV_UNROLL
-          for (int r = 0; r < 4; ++r) {
-            const int row = mma_a_row(lane, 2 * r), col = 8 * j + 16 * s + mma_a_col(lane, 2 * r);
-            std::memcpy(&a[r], rows_kr + row * Tr::kPitch + col, 4);
-          }
-          mma_m16n8k16<T>(acc[j], a, b[s], acc[j]);
-        }
+        for (int s = 0; s < KS; ++s) mma_m16n8k16<T>(acc[j], a[j + 2 * s], b[s], acc[j]);
       }
     }
     __syncthreads();  // every warp is done reading the planes: the results go where they were

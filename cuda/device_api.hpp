@@ -50,5 +50,8 @@ DSCONV_INTERNAL_EXPORT Status elapsed_ms(void* start, void* stop, float* ms);
 
 // The current device's name ("NVIDIA H100 80GB HBM3"), or why it cannot be had.
 DSCONV_INTERNAL_EXPORT std::string device_name();
+// The current device's multiprocessor count (the emulator's: that of the card it impersonates); 0 when
+// there is no device.
+DSCONV_INTERNAL_EXPORT int device_sm_count();
 
 }  // namespace dsconv::cuda

@@ -233,4 +233,10 @@ std::string device_name() {
   return prop.name;
 }
 
+int device_sm_count() {
+  detail::DeviceInfo info;
+  if (!device_present(nullptr) || !query_device_info(&info)) return 0;
+  return info.sm_count;
+}
+
 }  // namespace dsconv::cuda

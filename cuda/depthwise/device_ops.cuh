@@ -51,14 +51,15 @@ __device__ __forceinline__ void for_each_tap_in_ring(int ntaps, const Step& step
 }
 
 // NHWC epilogue of a kRegH x kRegW output tile of channel pairs (c, c + 1) of image n of y [N, OH, OW, C]:
-// bias, residual, activation, store. vec_out means C even and y aligned, so the pair is in range and
-// aligned. The residual (p.residual, y's shape and layout) may be y itself: each element is read before
+// bias, residual, activation, store. Element (r, o) of the tile is output (oy_base + r * step_y,
+// ox_base + o * step_x) (steps: the lattice kernel's; 1 elsewhere). vec_out means C even and y aligned, so the pair is
+// in range and aligned. The residual (p.residual, y's shape and layout) may be y itself: each element is read before
 // this thread writes it. kFull = false instantiates the common epilogue only (bias and a clamp
 // activation, no residual), which costs the register-blocked kernels no registers for the rest.
 template <class T, int kRegH, int kRegW, bool kFull = true>
 __device__ __forceinline__ void store_nhwc_pair_tile(const float2 (&acc)[kRegH][kRegW], const T* __restrict__ bias,
                                                      T* y, int n, int c, int C, int oy_base, int ox_base, int OH,
-                                                     int OW, const DwParams& p) {
+                                                     int OW, const DwParams& p, int step_y = 1, int step_x = 1) {
   float b0 = 0.f, b1 = 0.f;
   if (bias != nullptr) {
     b0 = to_float(bias[c]);
@@ -68,7 +69,7 @@ __device__ __forceinline__ void store_nhwc_pair_tile(const float2 (&acc)[kRegH][
   T* const yn = y + image;
   // Bias + clamp, stored as computed (the common case keeps the plain kernel's registers).
   const auto store = [&](int r, int o, float v0, float v1) {
-    const int oy = oy_base + r, ox = ox_base + o;
+    const int oy = oy_base + r * step_y, ox = ox_base + o * step_x;
     T* const dst = yn + (oy * OW + ox) * C + c;
     if (p.vec_out) {
       store_pair<T>(dst, v0, v1);
@@ -82,7 +83,7 @@ __device__ __forceinline__ void store_nhwc_pair_tile(const float2 (&acc)[kRegH][
     for (int r = 0; r < kRegH; ++r) {
       DSCONV_UNROLL
       for (int o = 0; o < kRegW; ++o) {
-        if (oy_base + r < OH && ox_base + o < OW)
+        if (oy_base + r * step_y < OH && ox_base + o * step_x < OW)
           store(r, o, activate_clamp(acc[r][o].x + b0, p.act), activate_clamp(acc[r][o].y + b1, p.act));
       }
     }
@@ -101,7 +102,7 @@ __device__ __forceinline__ void store_nhwc_pair_tile(const float2 (&acc)[kRegH][
       for (int r = 0; r < kRegH; ++r) {
         DSCONV_UNROLL
         for (int o = 0; o < kRegW; ++o) {
-          const int oy = oy_base + r, ox = ox_base + o;
+          const int oy = oy_base + r * step_y, ox = ox_base + o * step_x;
           if (oy < OH && ox < OW) {
             const int at = (oy * OW + ox) * C + c;
             v[r][o].x += to_float(rn[at]);
@@ -114,7 +115,8 @@ __device__ __forceinline__ void store_nhwc_pair_tile(const float2 (&acc)[kRegH][
     for (int r = 0; r < kRegH; ++r) {
       DSCONV_UNROLL
       for (int o = 0; o < kRegW; ++o) {
-        if (oy_base + r < OH && ox_base + o < OW) store(r, o, activate(v[r][o].x, p.act), activate(v[r][o].y, p.act));
+        if (oy_base + r * step_y < OH && ox_base + o * step_x < OW)
+          store(r, o, activate(v[r][o].x, p.act), activate(v[r][o].y, p.act));
       }
     }
   }

@@ -9,13 +9,19 @@
 // skips the chunks its whole tile cannot reach; a thread skips the taps its own outputs cannot).
 // kSlideW (stride_w == dilation_w == 1) keeps a window of inputs along W in registers, so a tap costs one
 // new shared-memory load per output row instead of one per output.
+//
+// kLattice (stride 1, dilation d > 1): a block computes outputs spaced p.lat_h x p.lat_w apart (a step
+// that divides the dilation; one residue class of the output grid), so the input it stages is spaced
+// the same and the filter it applies there is dilated by d / step only: with step == d the staged tile
+// is the dense filter's halo (tile + k - 1 rows) instead of tile + (k - 1) * d, which is what cuts the
+// input a DeepLab atrous layer stages per output from 3-7x to about 1.2x (offers.cpp, lattice_steps_for).
 #include "cuda/common/static_switch.hpp"
 #include "cuda/depthwise/device_ops.cuh"
 
 namespace dsconv::cuda::dw {
 namespace {
 
-template <class T, bool kSlideW>
+template <class T, bool kSlideW, bool kLattice>
 __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_nhwc_generic_kernel(DwParams p) {
   using Tr = NhwcGenericTraits<kSlideW>;
   constexpr int kChunk = Tr::kChunk;
@@ -37,7 +43,11 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
   const int PT = static_cast<int>(p.pad_top), PL = static_cast<int>(p.pad_left);
   const int tiles_w = static_cast<int>(p.tiles_w), tiles_h = static_cast<int>(p.tiles_h);
   const int chunks = static_cast<int>(p.groups);
-  const int total = static_cast<int>(p.n * p.tiles_h * p.tiles_w * p.groups);
+  // Lattice: steps LY x LX between a block's outputs (and its staged inputs), LY * LX residue classes,
+  // the filter dilated by DHc x DWc in the staged tile. Dense: steps 1, one class, DHc = DH.
+  const int LY = kLattice ? static_cast<int>(p.lat_h) : 1, LX = kLattice ? static_cast<int>(p.lat_w) : 1;
+  const int DHc = kLattice ? DH / LY : DH, DWc = kLattice ? DW / LX : DW;
+  const int total = static_cast<int>(p.n * p.tiles_h * p.tiles_w * p.groups * (kLattice ? p.lat_h * p.lat_w : 1));
   const int tap_stride = static_cast<int>(p.w_tap_stride), oc_stride = static_cast<int>(p.w_oc_stride);
   const int region_w = g.region_w, pitch = g.region_pitch;
   const T* __restrict__ const xg = static_cast<const T*>(p.x);
@@ -53,20 +63,32 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
   const int rx0 = (strip % Tr::kStripsW) * kRegW;
 
   for (int tile = static_cast<int>(blockIdx.x); tile < total; tile += static_cast<int>(gridDim.x)) {
-    const auto [n, ty, tx, chunk] = decompose_nhwc_tile(tile, chunks, tiles_w, tiles_h);
+    // Lattice: the residue class (qy, qx) rides with the tile row (tiles_h rows per class).
+    const auto [n, ty_all, tx, chunk] = decompose_nhwc_tile(tile, chunks, tiles_w, tiles_h * LY * LX);
+    const int q = kLattice ? ty_all / tiles_h : 0;
+    const int ty = kLattice ? ty_all - q * tiles_h : ty_all;
     const int oc0 = chunk * kChunk;
-    const int oy0 = ty * Tr::kTileH, ox0 = tx * Tr::kTileW;
+    // Output (oy0 + LY * i, ox0 + LX * j) is the tile's (i, j).
+    const int oy0 = (kLattice ? q / LX : 0) + ty * Tr::kTileH * LY;
+    const int ox0 = (kLattice ? q % LX : 0) + tx * Tr::kTileW * LX;
     const int ix0 = ox0 * SW - PL;
     const T* __restrict__ const xn = xg + static_cast<int64_t>(n) * (H * W * C);
 
     // Filter rows the whole tile can reach (uniform over the block: it bounds the barrier loop).
-    const TapRange block_rows = valid_taps(oy0, min(oy0 + Tr::kTileH, OH), H, KH, SH, DH, PT);
-    // Taps this thread's own outputs can reach.
-    const int oy_base = oy0 + ry0, ox_base = ox0 + rx0;
+    const int oy_base = oy0 + ry0 * LY, ox_base = ox0 + rx0 * LX;
+    TapRange block_rows, rows, cols;
+    if constexpr (kLattice) {
+      block_rows = lattice_taps(oy0, lattice_count(oy0, Tr::kTileH, LY, OH), H, KH, LY, DHc, PT);
+      rows = lattice_taps(oy_base, lattice_count(oy_base, kRegH, LY, OH), H, KH, LY, DHc, PT);
+      cols = lattice_taps(ox_base, lattice_count(ox_base, kRegW, LX, OW), W, KW, LX, DWc, PL);
+    } else {
+      block_rows = valid_taps(oy0, min(oy0 + Tr::kTileH, OH), H, KH, SH, DH, PT);
+      // Taps this thread's own outputs can reach.
+      rows = valid_taps(oy_base, min(oy_base + kRegH, OH), H, KH, SH, DH, PT);
+      cols = valid_taps(ox_base, min(ox_base + kRegW, OW), W, KW, SW, DW, PL);
+    }
     const int oc = oc0 + cl;
     const bool active = oy_base < OH && ox_base < OW && oc < CM;
-    const TapRange rows = valid_taps(oy_base, min(oy_base + kRegH, OH), H, KH, SH, DH, PT);
-    const TapRange cols = valid_taps(ox_base, min(ox_base + kRegW, OW), W, KW, SW, DW, PL);
 
     float2 acc[kRegH][kRegW];
     DSCONV_UNROLL
@@ -77,7 +99,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
 
     for (int kr0 = static_cast<int>(block_rows.first); kr0 < block_rows.last; kr0 += g.chunk_kh) {
       const int nk = min(g.chunk_kh, static_cast<int>(block_rows.last) - kr0);
-      const int region_rows = (Tr::kTileH - 1) * SH + (nk - 1) * DH + 1;
+      const int region_rows = (Tr::kTileH - 1) * SH + (nk - 1) * DHc + 1;
       const int iy0 = oy0 * SH - PT + kr0 * DH;
 
       __syncthreads();  // readers of the previous chunk are done
@@ -94,7 +116,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
             const int v = i % kVecsPerPixel;
             const int px = i / kVecsPerPixel;
             const int hy = px / region_w, hx = px - hy * region_w;
-            const int iy = iy0 + hy, ix = ix0 + hx;
+            const int iy = iy0 + hy * LY, ix = ix0 + hx * LX;
             const int c = oc0 + v * kVec;
             const bool inside = i < items && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
                                 static_cast<unsigned>(ix) < static_cast<unsigned>(W) && c < C;
@@ -123,7 +145,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
             const int ch = i % kChunk;
             const int px = i / kChunk;
             const int hy = px / region_w, hx = px - hy * region_w;
-            const int iy = iy0 + hy, ix = ix0 + hx;
+            const int iy = iy0 + hy * LY, ix = ix0 + hx * LX;
             const int o = oc0 + ch;
             const bool inside = i < items && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
                                 static_cast<unsigned>(ix) < static_cast<unsigned>(W) && o < CM;
@@ -151,7 +173,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
         const float* const wrow = s_w + (kr - kr0) * KW * kChunk + cl;
         const float* in_row[kRegH];
         DSCONV_UNROLL
-        for (int r = 0; r < kRegH; ++r) in_row[r] = s_in + ((ry0 + r) * SH + (kr - kr0) * DH) * pitch + cl;
+        for (int r = 0; r < kRegH; ++r) in_row[r] = s_in + ((ry0 + r) * SH + (kr - kr0) * DHc) * pitch + cl;
         if constexpr (kSlideW) {
           // Output o at tap kc reads staged column rx0 + o + kc. Columns [kc, kc + kRegW) live in
           // buf[][col % kRegW] relative to kc_first, so every index below is a compile-time constant.
@@ -180,7 +202,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
             const float2 wv = load_smem2(wrow + kc * kChunk);
             DSCONV_UNROLL
             for (int r = 0; r < kRegH; ++r) {
-              const float* const base = in_row[r] + (rx0 * SW + kc * DW) * kChunk;
+              const float* const base = in_row[r] + (rx0 * SW + kc * DWc) * kChunk;
               DSCONV_UNROLL
               for (int o = 0; o < kRegW; ++o) fma2(acc[r][o], load_smem2(base + o * SW * kChunk), wv);
             }
@@ -190,7 +212,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
     }
 
     if (active) {
-      store_nhwc_pair_tile<T, kRegH, kRegW>(acc, bg, yg, n, oc, CM, oy_base, ox_base, OH, OW, p);
+      store_nhwc_pair_tile<T, kRegH, kRegW>(acc, bg, yg, n, oc, CM, oy_base, ox_base, OH, OW, p, LY, LX);
     }
   }
 }
@@ -205,7 +227,12 @@ Result<KernelFn> resolve_nhwc_generic(const KernelChoice& k, const LaunchConfig&
       if (cfg.block != NhwcGenericTraits<kSlide>::kThreads || cfg.smem_bytes != p.geo.smem_bytes) {
         return Status(StatusCode::kInternalError, "depthwise: NHWC generic launch disagrees with its traits");
       }
-      return &dw_fwd_nhwc_generic_kernel<T, kSlide>;
+      if (!k.lattice) return &dw_fwd_nhwc_generic_kernel<T, kSlide, false>;
+      if (p.sh != 1 || p.sw != 1 || p.lat_h < 1 || p.lat_w < 1 || p.dh % p.lat_h != 0 || p.dw % p.lat_w != 0 ||
+          (kSlide && p.dw != p.lat_w)) {
+        return Status(StatusCode::kInternalError, "depthwise: NHWC lattice steps disagree with the problem");
+      }
+      return &dw_fwd_nhwc_generic_kernel<T, kSlide, true>;
     });
   });
 }

@@ -1,9 +1,10 @@
 // The depthwise forward offers of the cuda backend, in list order:
 //   1. dw_fwd_nhwc_k{K}s{S}_...   specialized NHWC (DSCONV_DW_NHWC_SPECIALIZATIONS; dense, multiplier 1)
 //   2. dw_fwd_nhwc_lk_mma_...     large filters (width 13..41) on tensor cores, f16/bf16, stride 1, dense
-//   3. dw_fwd_nhwc_generic_...    tiled NHWC, any filter / stride / dilation / multiplier / padding
-//   4. dw_fwd_nchw_generic_...    tiled NCHW, likewise
-//   5. dw_fwd_{nhwc,nchw}_direct  one output per thread, 64-bit indexing: accepts every problem
+//   3. dw_fwd_nhwc_lattice_...    tiled NHWC, dilated, stride 1: outputs spaced by the dilation per block
+//   4. dw_fwd_nhwc_generic_...    tiled NHWC, any filter / stride / dilation / multiplier / padding
+//   5. dw_fwd_nchw_generic_...    tiled NCHW, likewise
+//   6. dw_fwd_{nhwc,nchw}_direct  one output per thread, 64-bit indexing: accepts every problem
 // The walker (src/dispatch/walker.cpp) takes the first that accepts; each one passed over leaves a
 // Rejection saying why. Every offer sizes its kernel for the device the plan runs on (shared memory per
 // block and per SM from OfferContext::device). The tiled kernels index within an image (or plane) in 32
@@ -15,6 +16,8 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cuda/depthwise/offers.hpp"
 #include "cuda/depthwise/params.hpp"
@@ -323,49 +326,184 @@ Offer offer_nhwc_large_mma(const OfferContext& ctx) {
   return accept(name, dw::resolve_nhwc_large_mma, k, cfg, d, 16, 16);
 }
 
-// --- 3. generic NHWC -----------------------------------------------------------------------------
+// --- 3. lattice and generic NHWC ------------------------------------------------------------------
 
-Offer offer_nhwc_generic(const OfferContext& ctx) {
+// The NHWC generic kernel, dense (steps 1 x 1) or on the lattice of steps lat_h x lat_w (stride 1; each
+// step divides its dilation; in the staged tile the filter is dilated by dilation / step).
+Offer nhwc_generic_offer(const OfferContext& ctx, int64_t lat_h, int64_t lat_w) {
   const Problem& p = ctx.problem;
-  if (p.layout() != Layout::kNHWC) return decline("dw_fwd_nhwc_generic", "layout is nchw");
-  const bool slide = p.stride_w() == 1 && p.dilation_w() == 1;
+  const bool lattice = lat_h * lat_w > 1;
+  const int64_t sdh = p.dilation_h() / lat_h, sdw = p.dilation_w() / lat_w;  // staged dilation
+  const bool slide = p.stride_w() == 1 && sdw == 1;
   const int tile_h = slide ? dw::NhwcGenericTraits<true>::kTileH : dw::NhwcGenericTraits<false>::kTileH;
   const int tile_w = slide ? dw::NhwcGenericTraits<true>::kTileW : dw::NhwcGenericTraits<false>::kTileW;
   const int threads = slide ? dw::NhwcGenericTraits<true>::kThreads : dw::NhwcGenericTraits<false>::kThreads;
   const int64_t vec = load_vec(p);
   const bool vec_c = p.m() == 1 && p.c() % vec == 0;
-  const std::string name = std::string("dw_fwd_nhwc_generic") + (slide ? "_slidew_" : "_") + to_string(p.dtype()) +
-                           "x" + std::to_string(vec_c ? vec : 1) + "_tile" + dims(tile_h, tile_w);
+  const std::string name = std::string("dw_fwd_nhwc_") + (lattice ? "lattice" : "generic") +
+                           (slide ? "_slidew_" : "_") + to_string(p.dtype()) + "x" + std::to_string(vec_c ? vec : 1) +
+                           "_tile" + dims(tile_h, tile_w) + (lattice ? "_step" + dims(lat_h, lat_w) : "");
   const SmemLimits lim = smem_limits(ctx);
   const dw::GenericGeometry g = dw::nhwc_generic_geometry(tile_h, tile_w, p.kh(), p.kw(), p.stride_h(), p.stride_w(),
-                                                          p.dilation_h(), p.dilation_w(), lim.budget, lim.per_block);
+                                                          sdh, sdw, lim.budget, lim.per_block);
   if (!g.fits) {
     return decline(name, "one filter row's staged input needs " +
                              std::to_string(dw::nhwc_generic_smem_bytes(tile_h, tile_w, 1, p.kw(), p.stride_h(),
-                                                                        p.stride_w(), p.dilation_h(), p.dilation_w())) +
+                                                                        p.stride_w(), sdh, sdw)) +
                              " bytes of shared memory, over the " + std::to_string(lim.per_block) +
                              " a block can have on " + lim.device);
   }
   DwParams d = common_params(p);
   d.geo = g;
-  d.tiles_h = ceil_div(p.out_h(), tile_h);
-  d.tiles_w = ceil_div(p.out_w(), tile_w);
+  // Tiles per residue class: the first class has the most outputs, ceil(OH / lat_h).
+  d.tiles_h = ceil_div(ceil_div(p.out_h(), lat_h), tile_h);
+  d.tiles_w = ceil_div(ceil_div(p.out_w(), lat_w), tile_w);
   d.groups = ceil_div(d.cm, dw::kNhwcChannelChunk);
-  const int64_t tiles = prod({p.n(), d.tiles_h, d.tiles_w, d.groups});
-  const std::string bound =
-      int32_bounds(p, prod({p.h(), p.w(), p.c()}), prod({p.out_h(), p.out_w(), d.cm}), tiles, tile_h, tile_w);
+  d.lat_h = lat_h, d.lat_w = lat_w;
+  const int64_t tiles = prod({p.n(), d.tiles_h, d.tiles_w, d.groups, lat_h, lat_w});
+  // A tile spans tile x step outputs of the full grid: that is the reach the bounds need.
+  const std::string bound = int32_bounds(p, prod({p.h(), p.w(), p.c()}), prod({p.out_h(), p.out_w(), d.cm}), tiles,
+                                         tile_h * lat_h, tile_w * lat_w);
   if (!bound.empty()) return decline(name, bound);
   d.vec_in = vec_c;
   d.vec_out = d.cm % 2 == 0;
   KernelChoice k;
   k.dtype = p.dtype();
   k.slide_w = slide;
+  k.lattice = lattice;
   const LaunchConfig cfg{tiles, threads, g.smem_bytes};
   const size_t es = dtype_size(p.dtype());
   return accept(name, dw::resolve_nhwc_generic, k, cfg, d, 16, 2 * es);
 }
 
-// --- 4. generic NCHW -----------------------------------------------------------------------------
+// One dimension of a lattice candidate: staging step `step` (a divisor of the dilation), tile `tile`
+// outputs. Counts the input positions its tiles stage inside the input (what they load) and its tiles.
+struct LatticeDim {
+  int64_t loads = 0, tiles = 0;
+};
+LatticeDim lattice_dim(int64_t out, int64_t in, int64_t k, int64_t dilation, int64_t pad, int64_t step, int64_t tile) {
+  LatticeDim r;
+  const int64_t region = dw::halo_extent(tile, k, 1, dilation / step);
+  for (int64_t q = 0; q < std::min(step, out); ++q) {
+    const int64_t tiles = ceil_div(ceil_div(out - q, step), tile);
+    for (int64_t i = 0; i < tiles; ++i) {
+      // Staged position j of this tile is input q + step * (tile * i + j) - pad.
+      const int64_t base = q + step * tile * i - pad;
+      const int64_t lo = std::max<int64_t>(0, -dw::floor_div(base, step));
+      const int64_t hi = std::min(region - 1, dw::floor_div(in - 1 - base, step));
+      r.loads += std::max<int64_t>(0, hi - lo + 1);
+    }
+    r.tiles += tiles;
+  }
+  return r;
+}
+
+std::vector<int64_t> divisors(int64_t v) {
+  std::vector<int64_t> d;
+  for (int64_t i = 1; i * i <= v; ++i) {
+    if (v % i != 0) continue;
+    d.push_back(i);
+    if (i != v / i) d.push_back(v / i);
+  }
+  std::sort(d.begin(), d.end());
+  return d;
+}
+
+// The lattice steps (lat_h, lat_w) for a dilated stride-1 problem (depthwise_lattice_steps): the pair of divisors of
+// the dilations whose tiles load the fewest bytes, counting the input positions they stage inside the input and, per
+// tile, the filter taps plus a fixed cost (kTileCost: a small tile's barrier, filter and epilogue round trips). Larger
+// steps stage less halo but leave small maps with small, many tiles; a step below the dilation keeps the filter dilated
+// by the rest in the staged tile. (1, 1) is the dense kernel. Evaluated exactly per residue class and tile: O(out /
+// tile + step) per candidate.
+std::pair<int64_t, int64_t> lattice_steps_for(const Problem& p) {
+  constexpr int64_t kTileCost = 16;
+  const int64_t th = dw::NhwcGenericTraits<true>::kTileH;
+  struct Cand {
+    int64_t step;
+    LatticeDim dim;
+  };
+  std::vector<Cand> hs, ws;
+  for (int64_t s : divisors(p.dilation_h()))
+    hs.push_back({s, lattice_dim(p.out_h(), p.h(), p.kh(), p.dilation_h(), p.pad_top(), s, th)});
+  for (int64_t s : divisors(p.dilation_w())) {
+    // The full step keeps the filter dense along W: the sliding-window kernel and its wider tile.
+    const int64_t tw = s == p.dilation_w() ? dw::NhwcGenericTraits<true>::kTileW : dw::NhwcGenericTraits<false>::kTileW;
+    ws.push_back({s, lattice_dim(p.out_w(), p.w(), p.kw(), p.dilation_w(), p.pad_left(), s, tw)});
+  }
+  const double taps = static_cast<double>(p.kh()) * static_cast<double>(p.kw());
+  double best = -1;
+  std::pair<int64_t, int64_t> steps{1, 1};
+  for (const Cand& h : hs) {
+    for (const Cand& w : ws) {
+      const double cost = static_cast<double>(h.dim.loads) * static_cast<double>(w.dim.loads) +
+                          static_cast<double>(h.dim.tiles) * static_cast<double>(w.dim.tiles) * (taps + kTileCost);
+      if (best < 0 || cost < best) best = cost, steps = {h.step, w.step};
+    }
+  }
+  return steps;
+}
+
+// The blocks of the NHWC generic kernel on steps (lat_h, lat_w); 1 x 1 is the dense kernel.
+int64_t nhwc_generic_blocks(const Problem& p, int64_t lat_h, int64_t lat_w) {
+  const bool slide = p.stride_w() == 1 && p.dilation_w() / lat_w == 1;
+  const int64_t th = slide ? dw::NhwcGenericTraits<true>::kTileH : dw::NhwcGenericTraits<false>::kTileH;
+  const int64_t tw = slide ? dw::NhwcGenericTraits<true>::kTileW : dw::NhwcGenericTraits<false>::kTileW;
+  return prod({p.n(), ceil_div(ceil_div(p.out_h(), lat_h), th), ceil_div(ceil_div(p.out_w(), lat_w), tw),
+               ceil_div(p.c() * p.m(), dw::kNhwcChannelChunk), lat_h, lat_w});
+}
+
+// A grid of at most one block per SM finishes when its slowest block does: bytes matter less than each
+// block's chain of round trips, and a lattice block (more outputs of a wider tile, the same filter) has the
+// longer chain. So on such a grid the dense kernel is preferred unless the lattice has more blocks to spread
+// the work (modelled on an H100: 14x14x672 5x5 rate 2 at N=1, 84 blocks either way, 1.35 us dense against
+// 1.76 on the lattice; 33x33x256 rate 6, 200 dense blocks against 288, 1.03 against 0.92).
+bool dense_grid_preferred(const Problem& p, int64_t lat_h, int64_t lat_w, int sm_count) {
+  const int64_t dense = nhwc_generic_blocks(p, 1, 1);
+  return sm_count > 0 && dense <= sm_count && nhwc_generic_blocks(p, lat_h, lat_w) <= dense;
+}
+
+// Dilated, stride 1: a block's outputs are spaced by a step that divides the dilation (lattice_steps),
+// so it stages the input lattice they read with the filter dilated by only the rest (traits.hpp,
+// lattice_taps).
+Offer offer_nhwc_lattice(const OfferContext& ctx) {
+  const Problem& p = ctx.problem;
+  const char* family = "dw_fwd_nhwc_lattice";
+  if (p.layout() != Layout::kNHWC) return decline(family, "layout is nchw");
+  if (p.dilation_h() == 1 && p.dilation_w() == 1)
+    return decline(family, "dilation 1x1; the lattice is for dilated filters");
+  if (p.stride_h() != 1 || p.stride_w() != 1)
+    return decline(family, "stride " + dims(p.stride_h(), p.stride_w()) + "; the lattice kernel takes stride 1");
+  const auto [lat_h, lat_w] = lattice_steps_for(p);
+  if (lat_h == 1 && lat_w == 1)
+    return decline(family, "dilation " + dims(p.dilation_h(), p.dilation_w()) + " on a " + dims(p.out_h(), p.out_w()) +
+                               " output: the dense tile loads no more than any lattice step");
+  // The grid rule, while the dense kernel may be chosen and fits (a large dilation can put one filter row of
+  // its staged input over a block's shared memory, where only the lattice tiles it).
+  if (ctx.device != nullptr && !ctx.excludes_all("dw_fwd_nhwc_generic") &&
+      dense_grid_preferred(p, lat_h, lat_w, ctx.device->sm_count)) {
+    const SmemLimits lim = smem_limits(ctx);
+    const bool slide = p.stride_w() == 1 && p.dilation_w() == 1;
+    const int th = slide ? dw::NhwcGenericTraits<true>::kTileH : dw::NhwcGenericTraits<false>::kTileH;
+    const int tw = slide ? dw::NhwcGenericTraits<true>::kTileW : dw::NhwcGenericTraits<false>::kTileW;
+    if (dw::nhwc_generic_geometry(th, tw, p.kh(), p.kw(), 1, 1, p.dilation_h(), p.dilation_w(), lim.budget,
+                                  lim.per_block)
+            .fits) {
+      return decline(family, "a grid of " + std::to_string(nhwc_generic_blocks(p, 1, 1)) + " dense blocks for " +
+                                 std::to_string(ctx.device->sm_count) + " SMs, and no more on the lattice (steps " +
+                                 dims(lat_h, lat_w) + ": " + std::to_string(nhwc_generic_blocks(p, lat_h, lat_w)) +
+                                 "): at one block per SM the dense tile's shorter chain wins");
+    }
+  }
+  return nhwc_generic_offer(ctx, lat_h, lat_w);
+}
+
+Offer offer_nhwc_generic(const OfferContext& ctx) {
+  const Problem& p = ctx.problem;
+  if (p.layout() != Layout::kNHWC) return decline("dw_fwd_nhwc_generic", "layout is nchw");
+  return nhwc_generic_offer(ctx, 1, 1);
+}
+
+// --- 5. generic NCHW -----------------------------------------------------------------------------
 
 struct NchwShape {
   int tx = 0, ty = 0, tz = 0;
@@ -442,7 +580,7 @@ Offer offer_nchw_generic(const OfferContext& ctx) {
   return accept(name, dw::resolve_nchw_generic, k, cfg, d, 16, 4 * es);
 }
 
-// --- 5. direct -----------------------------------------------------------------------------------
+// --- 6. direct -----------------------------------------------------------------------------------
 
 Offer offer_direct(const OfferContext& ctx) {
   const Problem& p = ctx.problem;
@@ -458,9 +596,15 @@ Offer offer_direct(const OfferContext& ctx) {
 
 }  // namespace
 
+std::pair<int64_t, int64_t> depthwise_lattice_steps(const Problem& p, int sm_count) {
+  const std::pair<int64_t, int64_t> steps = lattice_steps_for(p);
+  if (dense_grid_preferred(p, steps.first, steps.second, sm_count)) return {1, 1};
+  return steps;
+}
+
 const std::vector<detail::OfferFn>& depthwise_forward_offers() {
-  static const std::vector<detail::OfferFn> offers = {offer_nhwc_specialized, offer_nhwc_large_mma, offer_nhwc_generic,
-                                                      offer_nchw_generic, offer_direct};
+  static const std::vector<detail::OfferFn> offers = {offer_nhwc_specialized, offer_nhwc_large_mma, offer_nhwc_lattice,
+                                                      offer_nhwc_generic,     offer_nchw_generic,   offer_direct};
   return offers;
 }
 

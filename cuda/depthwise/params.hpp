@@ -35,6 +35,9 @@ struct DwParams {
   bool vec_res = false;  // residual vector loads: as vec_in, for the residual's pointer
   // Tiled kernels: tiles along H and W and channel chunks (NHWC) or plane groups (NCHW).
   int64_t tiles_h = 1, tiles_w = 1, groups = 1;
+  // NHWC lattice kernel: steps between a block's outputs along H and W (each divides the dilation; the
+  // grid covers lat_h * lat_w residue classes of tiles_h x tiles_w tiles each); 1 otherwise.
+  int64_t lat_h = 1, lat_w = 1;
   int tx = 1, ty = 1, tz = 1;  // NCHW generic: threads along W, H and planes (tx*ty*tz <= blockDim.x)
   GenericGeometry geo;
 };
@@ -46,6 +49,7 @@ struct KernelChoice {
   bool full_epilogue = false;  // NHWC specialized: a residual or an activation beyond the clamps
   int ksteps = 0;              // NHWC large-filter mma: k-steps of the Toeplitz band
   bool slide_w = false;        // generic NHWC and NCHW
+  bool lattice = false;        // generic NHWC: outputs spaced (lat_h, lat_w) apart per block
 };
 
 using cuda::LaunchConfig;

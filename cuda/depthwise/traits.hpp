@@ -323,4 +323,25 @@ DSCONV_HD constexpr TapRange valid_taps(int64_t out_begin, int64_t out_end, int6
   return TapRange{first, last};
 }
 
+// Lattice outputs (the NHWC generic kernel's kLattice mode): how many of first, first + step, ...
+// (at most n of them) are below `out`.
+DSCONV_HD constexpr int64_t lattice_count(int64_t first, int64_t n, int64_t step, int64_t out) {
+  if (first >= out) return 0;
+  const int64_t k = ceil_div(out - first, step);
+  return k < n ? k : n;
+}
+
+// Taps of one dimension that outputs first + step * i (i < count, stride 1) can use, when the filter's
+// dilation is step * dil: output i reads input first - pad + step * (i + dil * k). Those inputs lie on
+// one lattice, whose in-range points are j in [jlo, jhi] (input first - pad + step * j): the dense
+// valid_taps over that sub-lattice, with padding jlo.
+DSCONV_HD constexpr TapRange lattice_taps(int64_t first, int64_t count, int64_t in, int64_t kernel, int64_t step,
+                                          int64_t dil, int64_t pad) {
+  const int64_t base = first - pad;
+  const int64_t jlo = -floor_div(base, step);
+  const int64_t jhi = floor_div(in - 1 - base, step);
+  if (count <= 0 || jhi < jlo) return TapRange{0, 0};
+  return valid_taps(0, count, jhi - jlo + 1, kernel, 1, dil, jlo);
+}
+
 }  // namespace dsconv::cuda::dw

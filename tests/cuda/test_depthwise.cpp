@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "cuda/depthwise/offers.hpp"
+#include "cuda/device_api.hpp"
 #include "dsconv/dsconv.hpp"
 #include "support/tester.hpp"
 
@@ -166,6 +168,9 @@ std::vector<DwCase> generic_cases(Layout layout) {
         const bool slide = sh.sw == 1 && sh.dw == 1;
         dc.expect =
             std::string("dw_fwd_") + to_string(layout) + "_generic" + (slide ? "_slidew_" : "_") + to_string(dt);
+        // Dilated stride-1 NHWC shapes go to the lattice kernel by default (its own sweep below): skipped
+        // here so that the generic kernel keeps its dilation coverage.
+        dc.skip = {"ref", "dw_fwd_nhwc_lattice"};
         out.push_back(dc);
       }
     }
@@ -216,9 +221,15 @@ std::vector<DwCase> large_cases() {
     aspp.dilation_h = aspp.dilation_w = 18;
     aspp.has_bias = true;
     aspp.activation = Activation::kRelu;
-    add(aspp, DataKind::kSmallIntegers, g + "f32");
+    // NHWC: the lattice kernel (step 6x6, the filter dilated by 3 in the staged tile).
+    const std::string lat = layout == Layout::kNHWC ? "dw_fwd_nhwc_lattice_" : g;
+    add(aspp, DataKind::kSmallIntegers, lat + "f32");
+    if (layout == Layout::kNHWC) {  // and the generic kernel, which the lattice kernel is preferred to
+      add(aspp, DataKind::kSmallIntegers, g + "f32");
+      out.back().skip.push_back("dw_fwd_nhwc_lattice");
+    }
     aspp.dtype = DType::kF16;
-    add(aspp, DataKind::kUniform, g + "f16");
+    add(aspp, DataKind::kUniform, lat + "f16");
     // Explicit padding wider than the filter reach: rows of outputs that see only padding (= bias).
     ProblemDesc wide = depthwise(1, 6, 7, 9, 3, 3);
     wide.layout = layout;
@@ -241,11 +252,51 @@ std::vector<DwCase> large_cases() {
     rect.padding = PaddingMode::kSame;
     rect.dilation_w = 6;
     rect.multiplier = 2;
-    add(rect, DataKind::kSmallIntegers, g + "f32");
+    add(rect, DataKind::kSmallIntegers, layout == Layout::kNHWC ? "dw_fwd_nhwc_lattice_f32" : g + "f32");
+    // (6 blocks dense, 6 on the lattice: the grid rule takes the dense kernel; see DepthwiseDevices.)
+    if (layout == Layout::kNHWC) out.back().skip.push_back("dw_fwd_nhwc_generic");
   }
   return out;
 }
 INSTANTIATE_TEST_SUITE_P(Large, DepthwiseCuda, ::testing::ValuesIn(large_cases()), dw_case_name);
+
+// --- the lattice kernel: dilated, stride 1, NHWC -----------------------------------------------------
+
+// Steps equal to the dilation (a dense filter in the staged tile, sliding window), steps below it (the
+// filter still dilated by the rest: DeepLab's 33x33 at rates 12 and 18), one dimension dilated only,
+// maps smaller than the dilation (residue classes with no outputs), multipliers, both filter layouts,
+// every padding kind and dtype.
+std::vector<DwCase> lattice_cases() {
+  struct LatShape {
+    int64_t h, w, c, kh, kw, dh, dw, m;
+  };
+  // clang-format off
+  const LatShape shapes[] = {
+    {33, 33, 17, 3, 3, 6, 6, 1},   {33, 33, 8, 3, 3, 12, 12, 1}, {33, 33, 5, 3, 3, 18, 18, 1},
+    {20, 23, 16, 3, 3, 2, 2, 1},   {26, 21, 3, 5, 5, 3, 2, 2},   {17, 29, 9, 3, 5, 1, 4, 1},
+    {25, 9, 24, 5, 1, 4, 1, 1},    {24, 21, 33, 3, 3, 4, 4, 1},    {19, 21, 6, 2, 3, 6, 10, 3},
+    {65, 14, 4, 3, 3, 12, 3, 1},
+  };
+  // clang-format on
+  std::vector<DwCase> out;
+  int v = 0;
+  for (const LatShape& sh : shapes) {
+    for (DType dt : kDtypes) {
+      ProblemDesc d = depthwise(1, sh.h, sh.w, sh.c, sh.kh, sh.kw);
+      d.dilation_h = sh.dh, d.dilation_w = sh.dw, d.multiplier = sh.m;
+      d.dtype = dt;
+      DwCase dc;
+      vary(&d, &dc.c, 3000 + v++);
+      dc.c.desc = d;
+      dc.expect = "dw_fwd_nhwc_lattice_";
+      // Small maps at N=1 are grids of one block per SM, where the dense kernel is preferred: forbidden here.
+      dc.skip = {"ref", "dw_fwd_nhwc_generic"};
+      out.push_back(dc);
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(Lattice, DepthwiseCuda, ::testing::ValuesIn(lattice_cases()), dw_case_name);
 
 // --- the direct kernel: forced by skipping the tiled ones, and chosen where they cannot stage -------
 
@@ -288,6 +339,12 @@ std::string expected_family(const ProblemDesc& d) {
                             d.dilation_w == 1 && d.multiplier == 1;
   const bool listed = (d.kernel_h == 3 || d.kernel_h == 5 || d.kernel_h == 7) && (d.stride_h == 1 || d.stride_h == 2);
   if (d.layout == Layout::kNHWC && dense_square && listed) return "dw_fwd_nhwc_k";
+  if (d.layout == Layout::kNHWC && d.stride_h == 1 && d.stride_w == 1 && (d.dilation_h > 1 || d.dilation_w > 1)) {
+    // The lattice kernel unless its cost rule finds no step that loads less (tested on its own below).
+    Result<Problem> p = Problem::create(d);
+    if (p.is_ok() && cuda::depthwise_lattice_steps(*p, cuda::device_sm_count()) != std::pair<int64_t, int64_t>{1, 1})
+      return "dw_fwd_nhwc_lattice_";
+  }
   const bool slide = d.stride_w == 1 && d.dilation_w == 1;
   return std::string("dw_fwd_") + to_string(d.layout) + "_generic_" + (slide ? "slidew_" : "") + to_string(d.dtype);
 }
@@ -345,7 +402,10 @@ TEST(DepthwiseCudaSelection, NamesSayTheVariant) {
   EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_generic_slidew_f32x4_tile8x16");
   d.dilation_h = d.dilation_w = 2;
   d.kernel_h = d.kernel_w = 3;
+  EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step2x2");
+  d.stride_h = d.stride_w = 2;
   EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_generic_f32x4_tile8x8");
+  d.stride_h = d.stride_w = 1;
   d.layout = Layout::kNCHW;
   EXPECT_EQ(cuda_plan(d).implementation().rfind("dw_fwd_nchw_generic_f32_tile", 0), 0u);
   d.dilation_h = d.dilation_w = 1;
@@ -358,13 +418,50 @@ TEST(DepthwiseCudaSelection, NamesSayTheVariant) {
   EXPECT_NE(small.find("planes"), std::string::npos) << small;
 }
 
+// The lattice steps DeepLab's atrous layers get (offers.cpp, lattice_steps): the step is the divisor of
+// the rate whose tiles load the least, so small maps keep part of the dilation in the staged tile.
+TEST(DepthwiseCudaSelection, LatticeStepsFitTheMap) {
+  DSCONV_REQUIRE_CUDA();
+  const struct {
+    int64_t hw, rate;
+    const char* name;
+  } rows[] = {
+      {33, 6, "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step6x6"},
+      {33, 12, "dw_fwd_nhwc_lattice_f32x4_tile8x8_step4x6"},
+      {33, 18, "dw_fwd_nhwc_lattice_f32x4_tile8x8_step6x6"},
+      {65, 6, "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step6x6"},
+      {65, 12, "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step12x12"},
+      {65, 18, "dw_fwd_nhwc_lattice_f32x4_tile8x8_step9x9"},
+  };
+  for (const auto& row : rows) {
+    ProblemDesc d = depthwise(1, row.hw, row.hw, 2048, 3, 3);
+    d.padding = PaddingMode::kSame;
+    d.dilation_h = d.dilation_w = row.rate;
+    EXPECT_EQ(cuda_plan(d).implementation(), row.name) << row.hw << "x" << row.hw << " rate " << row.rate;
+  }
+  // A 1x1 map: every step stages the same single pixel, so the dense kernel takes it and says why.
+  ProblemDesc one = depthwise(1, 1, 1, 32, 3, 3);
+  one.padding = PaddingMode::kSame;
+  one.dilation_h = one.dilation_w = 4;
+  const Plan plan = cuda_plan(one);
+  EXPECT_EQ(plan.implementation(), "dw_fwd_nhwc_generic_f32x4_tile8x8");
+  EXPECT_NE(plan.explain().find("the dense tile loads no more than any lattice step"), std::string::npos)
+      << plan.explain();
+  // Stride 2: not a lattice.
+  one.height = one.width = 9;
+  one.stride_h = one.stride_w = 2;
+  EXPECT_NE(cuda_plan(one).explain().find("the lattice kernel takes stride 1"), std::string::npos);
+}
+
 TEST(DepthwiseCudaSelection, RejectionsSayWhy) {
   DSCONV_REQUIRE_CUDA();
   ProblemDesc d = depthwise(1, 20, 20, 32, 3, 3);
   d.dilation_h = d.dilation_w = 2;
   d.padding = PaddingMode::kSame;
   const Plan plan = cuda_plan(d);
-  EXPECT_EQ(plan.implementation().rfind("dw_fwd_nhwc_generic", 0), 0u);
+  // 9 dense blocks, 8 on the lattice: a grid of one block per SM on any GPU, so the dense kernel, saying why.
+  EXPECT_EQ(plan.implementation(), "dw_fwd_nhwc_generic_f32x4_tile8x8");
+  EXPECT_NE(plan.explain().find("a grid of 9 dense blocks for"), std::string::npos) << plan.explain();
   bool found = false;
   for (const Rejection& r : plan.rejections()) {
     if (r.backend == "cuda" && r.implementation == "dw_fwd_nhwc_k{K}s{S}") {
@@ -439,12 +536,13 @@ TEST(DepthwiseCudaSelection, CudaPlansRunOnTheDevice) {
 
 // Runs `d` with every tensor placed `offset` elements past a 256-byte aligned address (as a view into
 // a larger buffer would be), on small-integer data so that the result is exact in every dtype.
-void run_with_offset(const ProblemDesc& d, size_t offset, const std::string& expect) {
+void run_with_offset(const ProblemDesc& d, size_t offset, const std::string& expect,
+                     const std::vector<std::string>& skip = {"ref"}) {
   Result<Problem> created = Problem::create(d);
   ASSERT_TRUE(created.is_ok()) << created.status().to_string();
   const Problem& p = *created;
   SCOPED_TRACE(p.descriptor() + " offset " + std::to_string(offset) + " seed 4242");
-  Result<Plan> made = Plan::create(p, "cuda", no_reference());
+  Result<Plan> made = Plan::create(p, "cuda", PlanOptions{skip});
   ASSERT_TRUE(made.is_ok()) << made.status().to_string();
   const Plan& plan = *made;
   EXPECT_EQ(plan.implementation().rfind(expect, 0), 0u) << plan.implementation();
@@ -516,7 +614,8 @@ TEST(DepthwiseCudaAlignment, MisalignedTensorsTakeTheCheckedPath) {
       run_with_offset(d, offset, "dw_fwd_nhwc_k5s2_");
       d.dilation_h = 2;
       d.stride_h = d.stride_w = 1;
-      run_with_offset(d, offset, "dw_fwd_nhwc_generic_slidew_" + std::string(to_string(dt)));
+      run_with_offset(d, offset, "dw_fwd_nhwc_lattice_slidew_" + std::string(to_string(dt)),
+                      {"ref", "dw_fwd_nhwc_generic"});
       d.stride_w = 2;
       run_with_offset(d, offset, "dw_fwd_nhwc_generic_" + std::string(to_string(dt)));
       // NCHW with OW % 4 == 0: vector stores by size, refused for the offset output.

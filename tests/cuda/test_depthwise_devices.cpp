@@ -111,6 +111,38 @@ TEST(DepthwiseDevices, MoreThan2To30TilesGoDirect) {
   EXPECT_NE(explain(s).find("tiles 1342177280 exceed the 2^30 bound"), std::string::npos) << explain(s);
 }
 
+// The lattice's grid rule: MobileNetV3's 5x5 rate-2 layer on 14x14x672 at N=1 is 84 blocks either way. On an
+// H100's 132 SMs that is under one block per SM, where the dense tile's shorter chain wins; on sm_89's 58 SMs
+// the grid is over one wave and the lattice's fewer loads win. Forbidding the dense kernel takes the lattice.
+TEST(DepthwiseDevices, TheLatticeGivesWayToTheDenseTileOnGridsOfOneBlockPerSm) {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = 1, d.height = 14, d.width = 14, d.channels = 672;
+  d.kernel_h = d.kernel_w = 5;
+  d.dilation_h = d.dilation_w = 2;
+  d.padding = PaddingMode::kSame;
+  const detail::Selection h100 = select_on("sm_90", d);
+  ASSERT_NE(h100.impl, nullptr) << explain(h100);
+  EXPECT_EQ(h100.impl->name(), "dw_fwd_nhwc_generic_f32x4_tile8x8");
+  EXPECT_NE(explain(h100).find("a grid of 84 dense blocks for 132 SMs, and no more on the lattice (steps 2x2: 84)"),
+            std::string::npos)
+      << explain(h100);
+  const detail::Selection l4 = select_on("sm_89", d);
+  ASSERT_NE(l4.impl, nullptr) << explain(l4);
+  EXPECT_EQ(l4.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step2x2");
+  // More blocks on the lattice than dense (33x33x256 rate 6: 288 against 200) keep it on any card.
+  d.height = d.width = 33, d.channels = 256, d.kernel_h = d.kernel_w = 3, d.dilation_h = d.dilation_w = 6;
+  const detail::Selection more = select_on("sm_90", d);
+  ASSERT_NE(more.impl, nullptr) << explain(more);
+  EXPECT_EQ(more.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step6x6");
+  // At N=4 (336 dense blocks) the map decides.
+  d.height = d.width = 14, d.channels = 672, d.kernel_h = d.kernel_w = 5, d.dilation_h = d.dilation_w = 2;
+  d.batch = 4;
+  const detail::Selection n4 = select_on("sm_90", d);
+  ASSERT_NE(n4.impl, nullptr) << explain(n4);
+  EXPECT_EQ(n4.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step2x2");
+}
+
 #if defined(DSCONV_CUDA_EMULATION)
 
 // Sets DSCONV_EMU_DEVICE for a scope (the library's emulator reads it at every device query).
@@ -140,14 +172,28 @@ void run_on(const char* arch, const ProblemDesc& d, const std::string& expect, D
   EXPECT_EQ(r.implementation.rfind(expect, 0), 0u) << r.implementation;
 }
 
+// DeepLab's rate 12 on a small map: the lattice kernel, steps below the rate.
+ProblemDesc atrous_problem() {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = 1, d.height = 33, d.width = 33, d.channels = 8;
+  d.kernel_h = d.kernel_w = 3;
+  d.dilation_h = d.dilation_w = 12;
+  d.padding = PaddingMode::kSame;
+  d.has_bias = true;
+  return d;
+}
+
 TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm86) {
   run_on("sm_86", strided_problem(), "dw_fwd_nhwc_direct_f32", DType::kF32);
   run_on("sm_86", k7s2_problem(), "dw_fwd_nhwc_k7s2_f16", DType::kF16);
+  run_on("sm_86", atrous_problem(), "dw_fwd_nhwc_lattice_bf16x8_tile8x8_step4x6", DType::kBF16);
 }
 
 TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm90) {
   run_on("sm_90", strided_problem(), "dw_fwd_nhwc_generic_f32", DType::kF32);
   run_on("sm_90", k7s2_problem(), "dw_fwd_nhwc_k7s2_bf16", DType::kBF16);
+  run_on("sm_90", atrous_problem(), "dw_fwd_nhwc_lattice_f16x8_tile8x8_step4x6", DType::kF16);
 }
 
 TEST(DepthwiseDevices, AnUnknownEmulatedDeviceIsNoDevice) {

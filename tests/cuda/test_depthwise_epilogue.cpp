@@ -43,7 +43,7 @@ const Activation kActivations[] = {Activation::kSilu,     Activation::kHswish, A
 const DType kDtypes[] = {DType::kF32, DType::kF16, DType::kBF16};
 
 struct Family {
-  const char* expect;  // prefix (dtype and vector width follow, except for direct)
+  const char* expect;  // prefix (dtype and vector width follow, except for direct and lattice)
   int64_t k, s, d;
   Layout layout;
   bool specialized;
@@ -57,6 +57,7 @@ std::vector<EpiCase> epilogue_cases() {
       {"dw_fwd_nhwc_k7s1_", 7, 1, 1, Layout::kNHWC, true, {"ref"}},
       {"dw_fwd_nhwc_generic_slidew_", 4, 1, 1, Layout::kNHWC, false, {"ref"}},
       {"dw_fwd_nhwc_generic_", 3, 2, 2, Layout::kNHWC, false, {"ref"}},
+      {"dw_fwd_nhwc_lattice_", 3, 1, 3, Layout::kNHWC, false, {"ref", "dw_fwd_nhwc_generic"}},
       {"dw_fwd_nchw_generic_", 3, 2, 1, Layout::kNCHW, false, {"ref"}},
       {"dw_fwd_nhwc_direct_", 3, 1, 1, Layout::kNHWC, false, {"ref", "dw_fwd_nhwc_k", "dw_fwd_nhwc_generic"}},
       {"dw_fwd_nchw_direct_", 3, 2, 1, Layout::kNCHW, false, {"ref", "dw_fwd_nchw_generic"}},
@@ -85,7 +86,9 @@ std::vector<EpiCase> epilogue_cases() {
         // Integers keep f32 with clamps exact; uniform data exercises the transcendental ones' rounding.
         e.c.data = v % 4 == 0 ? DataKind::kSmallIntegers : DataKind::kUniform;
         e.c.seed = 500 + static_cast<uint64_t>(v);
-        e.expect = std::string(f.expect) + to_string(d.dtype);
+        e.expect = std::string(f.expect);
+        // The lattice kernel's name says "slidew_" or not before the dtype, by the steps it chose.
+        if (e.expect != "dw_fwd_nhwc_lattice_") e.expect += to_string(d.dtype);
         if (f.specialized) {
           const bool clamp = d.activation == Activation::kNone || d.activation == Activation::kRelu6;
           e.suffix = std::string(residual ? "_res" : "") + (clamp ? "" : std::string("_") + to_string(d.activation));

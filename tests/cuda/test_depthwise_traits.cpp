@@ -205,5 +205,62 @@ TEST(DepthwiseTraits, ValidTapsSkipPaddingOnlyTaps) {
   EXPECT_GE(none.first, none.last);
 }
 
+// lattice_taps and lattice_count against a brute-force scan: outputs first + step * i (i < count, below
+// `out`), filter dilated by step * dil, stride 1.
+TEST(DepthwiseTraits, LatticeTapsMatchBruteForce) {
+  std::mt19937_64 rng(2718);
+  SCOPED_TRACE("seed 2718");
+  for (int iter = 0; iter < 4000; ++iter) {
+    const int64_t in = 1 + static_cast<int64_t>(rng() % 40);
+    const int64_t k = 1 + static_cast<int64_t>(rng() % 7);
+    const int64_t step = 1 + static_cast<int64_t>(rng() % 12);
+    const int64_t dil = 1 + static_cast<int64_t>(rng() % 3);
+    const int64_t pad = static_cast<int64_t>(rng() % 30);
+    const int64_t out = 1 + static_cast<int64_t>(rng() % 40);
+    const int64_t first = static_cast<int64_t>(rng() % static_cast<uint64_t>(out + 3));
+    const int64_t n = 1 + static_cast<int64_t>(rng() % 9);
+    SCOPED_TRACE("in " + std::to_string(in) + " k " + std::to_string(k) + " step " + std::to_string(step) + " dil " +
+                 std::to_string(dil) + " pad " + std::to_string(pad) + " out " + std::to_string(out) + " first " +
+                 std::to_string(first) + " n " + std::to_string(n));
+    int64_t count = 0;
+    while (count < n && first + step * count < out) ++count;
+    ASSERT_EQ(lattice_count(first, n, step, out), count);
+    int64_t lo = k, hi = 0;
+    for (int64_t t = 0; t < k; ++t) {
+      bool useful = false;
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t pos = first + step * i - pad + t * step * dil;
+        useful = useful || (pos >= 0 && pos < in);
+      }
+      if (useful) lo = std::min(lo, t), hi = std::max(hi, t + 1);
+    }
+    const TapRange r = lattice_taps(first, count, in, k, step, dil, pad);
+    if (lo >= hi) {
+      ASSERT_GE(r.first, r.last) << "expected no useful tap";
+      continue;
+    }
+    ASSERT_LE(r.first, lo);
+    ASSERT_GE(r.last, hi);
+    if (count == 1) {  // one output: exactly its useful taps
+      ASSERT_EQ(r.first, lo);
+      ASSERT_EQ(r.last, hi);
+    }
+    ASSERT_GE(r.first, 0);
+    ASSERT_LE(r.last, k);
+  }
+}
+
+TEST(DepthwiseTraits, LatticeTapsOfDeepLabRate18) {
+  // 3x3 at rate 18, SAME on 33 (pad 18), step 18: outputs 5, 23 read rows -13/5/23, 5/23/41.
+  const TapRange r = lattice_taps(5, 2, 33, 3, 18, 1, 18);
+  EXPECT_EQ(r.first, 0);
+  EXPECT_EQ(r.last, 3);
+  // Output 5 alone: tap 0 reads row -13 (padding).
+  EXPECT_EQ(lattice_taps(5, 1, 33, 3, 18, 1, 18).first, 1);
+  // A class whose outputs are all past the map: nothing.
+  const TapRange none = lattice_taps(40, lattice_count(40, 8, 18, 33), 33, 3, 18, 1, 18);
+  EXPECT_GE(none.first, none.last);
+}
+
 }  // namespace
 }  // namespace dsconv::cuda::dw

@@ -27,6 +27,7 @@
 #include "dsconv/dsconv.hpp"
 #include "src/auto_choice.hpp"
 #include "src/dispatch/backend.hpp"
+#include "support/fake_impl.hpp"
 #include "tools/common/device.hpp"
 #include "tools/common/tensor.hpp"
 
@@ -168,15 +169,7 @@ TEST(Concurrency, PlanCreationRacesRunsOfASharedPlan) {
 
 // --- the autotune cache over fakes -------------------------------------------------------------------
 
-class FakeImpl final : public detail::Impl {
- public:
-  explicit FakeImpl(std::string name) : name_(std::move(name)) {}
-  const std::string& name() const override { return name_; }
-  Status run(const TensorArgs&, void*, size_t, void*) const override { return Status::ok(); }
-
- private:
-  std::string name_;
-};
+using testing::FakeImpl;
 
 class FakeDevice final : public detail::Backend {
  public:

@@ -23,6 +23,7 @@
 #include "dsconv/dsconv.hpp"
 #include "src/auto_choice.hpp"
 #include "src/dispatch/backend.hpp"
+#include "support/fake_impl.hpp"
 #include "tools/common/device.hpp"
 #include "tools/common/tensor.hpp"
 
@@ -155,16 +156,7 @@ TEST(Determinism, CudnnSeparable) {
 // ---------------------------------------------------------------------------------------------------
 
 // A backend with two implementations of depthwise: the first says it is nondeterministic.
-class FakeImpl final : public detail::Impl {
- public:
-  FakeImpl(std::string name, std::string nondeterminism) : name_(std::move(name)), why_(std::move(nondeterminism)) {}
-  const std::string& name() const override { return name_; }
-  std::string nondeterminism() const override { return why_; }
-  Status run(const TensorArgs&, void*, size_t, void*) const override { return Status::ok(); }
-
- private:
-  std::string name_, why_;
-};
+using testing::FakeImpl;
 
 class TwoImplBackend final : public detail::Backend {
  public:

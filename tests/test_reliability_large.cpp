@@ -102,6 +102,16 @@ Status put(const SparseBuffer& b, DType dt, int64_t index, float v) {
   return b.write(static_cast<size_t>(index) * bytes.size(), bytes.data(), bytes.size());
 }
 
+// Runs plan on (x, w, bias) into y on a stream of its own and waits for it.
+Status run_depthwise(const Plan& plan, const void* x, const void* w, const void* bias, void* y) {
+  Result<tools::Stream> stream = tools::Stream::create(plan.memory_space());
+  if (!stream) return stream.status();
+  const TensorArgs args =
+      TensorArgs().set(Arg::kInput, x).set(Arg::kFilter, w).set(Arg::kBias, bias).set(Arg::kOutput, y);
+  if (Status s = plan.run(args, nullptr, 0, stream->get()); !s) return s;
+  return stream->synchronize();
+}
+
 // The backends to run on: the reference, and the cuda backend where it is built and has a device.
 std::vector<std::string> backends() {
   std::vector<std::string> v = {"cpu-ref"};
@@ -189,15 +199,8 @@ TEST(Past2e31, InputBeyond2e31WithATinyOutput) {
       ASSERT_TRUE(wb->upload(wbytes.data(), wbytes.size()).is_ok());
       ASSERT_TRUE(bb->upload(bbytes.data(), bbytes.size()).is_ok());
       ASSERT_TRUE(yb->upload(poison.data(), poison.size()).is_ok());
-      Result<tools::Stream> stream = tools::Stream::create(space);
-      ASSERT_TRUE(stream.is_ok());
-      const TensorArgs args = TensorArgs()
-                                  .set(Arg::kInput, x->data())
-                                  .set(Arg::kFilter, wb->data())
-                                  .set(Arg::kBias, bb->data())
-                                  .set(Arg::kOutput, yb->data());
-      ASSERT_TRUE(plan->run(args, nullptr, 0, stream->get()).is_ok());
-      ASSERT_TRUE(stream->synchronize().is_ok());
+      const Status st = run_depthwise(*plan, x->data(), wb->data(), bb->data(), yb->data());
+      ASSERT_TRUE(st.is_ok()) << st.to_string();
       std::vector<uint8_t> got_bytes(static_cast<size_t>(outs) * es);
       ASSERT_TRUE(yb->download(got_bytes.data(), got_bytes.size()).is_ok());
       const std::vector<float> got = tools::decode(p.dtype(), got_bytes.data(), outs);
@@ -243,15 +246,8 @@ TEST(Past2e31, OutputBeyond2e31) {
     ASSERT_TRUE(wb.is_ok() && bb.is_ok());
     const std::vector<uint8_t> w2 = tools::encode(DType::kF16, {2.0f}), b05 = tools::encode(DType::kF16, {0.5f});
     ASSERT_TRUE(wb->upload(w2.data(), 2).is_ok() && bb->upload(b05.data(), 2).is_ok());
-    Result<tools::Stream> stream = tools::Stream::create(space);
-    ASSERT_TRUE(stream.is_ok());
-    const TensorArgs args = TensorArgs()
-                                .set(Arg::kInput, x->data())
-                                .set(Arg::kFilter, wb->data())
-                                .set(Arg::kBias, bb->data())
-                                .set(Arg::kOutput, y->data());
-    ASSERT_TRUE(plan->run(args, nullptr, 0, stream->get()).is_ok());
-    ASSERT_TRUE(stream->synchronize().is_ok());
+    const Status st = run_depthwise(*plan, x->data(), wb->data(), bb->data(), y->data());
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
     // Every element, in chunks: 0.5 (f16 0x3800) but at the samples.
     const uint16_t half = 0x3800;
     constexpr int64_t kChunk = int64_t{1} << 24;

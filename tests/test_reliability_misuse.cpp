@@ -94,39 +94,68 @@ std::vector<std::pair<std::string, Problem>> plannable() {
   return v;
 }
 
+// A plan with staged tensors, a workspace (one spare byte) and a stream, all in the plan's memory space.
+struct Rig {
+  Plan plan;
+  Staged staged;
+  Buffer ws;
+  tools::Stream stream;
+
+  static std::unique_ptr<Rig> create(const std::string& backend, const Problem& p, uint64_t seed) {
+    Result<Plan> plan = Plan::create(p, backend);
+    EXPECT_TRUE(plan.is_ok()) << plan.status().to_string();
+    if (!plan) return nullptr;
+    Result<Buffer> ws = Buffer::create(plan->memory_space(), plan->workspace_bytes() + 1);
+    Result<tools::Stream> stream = tools::Stream::create(plan->memory_space());
+    EXPECT_TRUE(ws.is_ok() && stream.is_ok());
+    if (!ws || !stream) return nullptr;
+    auto rig = std::make_unique<Rig>();
+    rig->staged = Staged::create(*plan, seed);
+    rig->plan = std::move(plan).value();
+    rig->ws = std::move(ws).value();
+    rig->stream = std::move(stream).value();
+    return rig;
+  }
+  std::string name() const { return plan.backend() + "/" + plan.implementation() + " " + plan.problem().descriptor(); }
+  Status run(const TensorArgs& args) const {
+    const Status st = plan.run(args, ws.data(), plan.workspace_bytes(), stream.get());
+    const Status sync = stream.synchronize();
+    return st.is_ok() ? sync : st;
+  }
+  // A run with `args` is refused with kInvalidArgument mentioning `mention`, and writes nothing. Returns
+  // the message.
+  std::string expect_refused(const TensorArgs& args, const std::string& mention, const std::string& what) const {
+    const Status st = run(args);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << what << ": " << st.to_string();
+    EXPECT_TRUE(contains(st.message(), mention)) << what << ": '" << st.message() << "' lacks '" << mention << "'";
+    EXPECT_EQ(staged.changed(), "") << what << ": a refused run wrote memory";
+    return st.message();
+  }
+};
+
 TEST(MisuseRun, MisalignedTensorsAreRefusedNamingTheSlotAndNothingIsWritten) {
   int checked = 0;
   for (const auto& [backend, p] : plannable()) {
-    Result<Plan> plan = Plan::create(p, backend);
-    ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
-    SCOPED_TRACE(backend + "/" + plan->implementation() + " " + p.descriptor());
-    Staged s = Staged::create(*plan, 7);
-    ASSERT_TRUE(s.changed().empty());
-    Result<Buffer> ws = Buffer::create(plan->memory_space(), plan->workspace_bytes() + 1);
-    ASSERT_TRUE(ws.is_ok()) << ws.status().to_string();
-    Result<tools::Stream> stream = tools::Stream::create(plan->memory_space());
-    ASSERT_TRUE(stream.is_ok()) << stream.status().to_string();
+    const std::unique_ptr<Rig> rig = Rig::create(backend, p, 7);
+    ASSERT_NE(rig, nullptr);
+    SCOPED_TRACE(rig->name());
     const size_t es = dtype_size(p.dtype());
     for (int i = 0; i < kArgCount; ++i) {
       const Arg slot = static_cast<Arg>(i);
       if (p.arg_use(slot) == ArgUse::kUnused) continue;
       for (size_t off = 1; off < es; ++off) {
-        TensorArgs bad = s.args;
-        bad.set(slot, static_cast<const char*>(s.args.get(slot)) + off);
-        const Status st = plan->run(bad, ws->data(), plan->workspace_bytes(), stream->get());
-        EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
-        EXPECT_TRUE(contains(st.message(), std::string("tensors.") + to_string(slot) + " is misaligned"))
-            << st.message();
-        EXPECT_TRUE(contains(st.message(), std::to_string(es) + " bytes")) << st.message();
-        ASSERT_TRUE(stream->synchronize().is_ok());
-        EXPECT_EQ(s.changed(), "") << "a refused run wrote memory (" << to_string(slot) << " off by " << off << ")";
+        TensorArgs bad = rig->staged.args;
+        bad.set(slot, static_cast<const char*>(rig->staged.args.get(slot)) + off);
+        const std::string msg =
+            rig->expect_refused(bad, std::string("tensors.") + to_string(slot) + " is misaligned: address 0x",
+                                std::string(to_string(slot)) + " off by " + std::to_string(off));
+        EXPECT_TRUE(contains(msg, "is not a multiple of " + std::to_string(es) + " bytes")) << msg;
         ++checked;
       }
     }
     // The proper pointers run, so each refusal above was due to the one pointer moved.
-    EXPECT_TRUE(plan->run(s.args, ws->data(), plan->workspace_bytes(), stream->get()).is_ok());
-    ASSERT_TRUE(stream->synchronize().is_ok());
-    EXPECT_NE(s.changed(), "") << "the proper run wrote nothing";
+    EXPECT_TRUE(rig->run(rig->staged.args).is_ok());
+    EXPECT_NE(rig->staged.changed(), "") << "the proper run wrote nothing";
   }
   EXPECT_GT(checked, 0);
 }
@@ -134,16 +163,11 @@ TEST(MisuseRun, MisalignedTensorsAreRefusedNamingTheSlotAndNothingIsWritten) {
 TEST(MisuseRun, EverySlotOverlappingTheOutputIsRefusedAndNothingIsWritten) {
   int checked = 0;
   for (const auto& [backend, p] : plannable()) {
-    Result<Plan> plan = Plan::create(p, backend);
-    ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
-    SCOPED_TRACE(backend + "/" + plan->implementation() + " " + p.descriptor());
-    Staged s = Staged::create(*plan, 8);
-    Result<Buffer> ws = Buffer::create(plan->memory_space(), plan->workspace_bytes() + 1);
-    ASSERT_TRUE(ws.is_ok()) << ws.status().to_string();
-    Result<tools::Stream> stream = tools::Stream::create(plan->memory_space());
-    ASSERT_TRUE(stream.is_ok());
+    const std::unique_ptr<Rig> rig = Rig::create(backend, p, 8);
+    ASSERT_NE(rig, nullptr);
+    SCOPED_TRACE(rig->name());
     const size_t es = dtype_size(p.dtype());
-    const auto out = reinterpret_cast<uintptr_t>(s.args.output());
+    const auto out = reinterpret_cast<uintptr_t>(rig->staged.args.output());
     const size_t out_bytes = static_cast<size_t>(p.output_elements()) * es;
     for (int i = 0; i < kArgCount; ++i) {
       const Arg slot = static_cast<Arg>(i);
@@ -151,13 +175,9 @@ TEST(MisuseRun, EverySlotOverlappingTheOutputIsRefusedAndNothingIsWritten) {
       const size_t bytes = static_cast<size_t>(p.arg_elements(slot)) * es;
       // The slot's tensor ends one element into the output, and starts one element before its end.
       for (const uintptr_t at : {out - bytes + es, out + out_bytes - es}) {
-        TensorArgs bad = s.args;
+        TensorArgs bad = rig->staged.args;
         bad.set(slot, reinterpret_cast<const void*>(at));
-        const Status st = plan->run(bad, ws->data(), plan->workspace_bytes(), stream->get());
-        EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
-        EXPECT_TRUE(contains(st.message(), std::string("tensors.output overlaps ") + to_string(slot))) << st.message();
-        ASSERT_TRUE(stream->synchronize().is_ok());
-        EXPECT_EQ(s.changed(), "") << "a refused run wrote memory (" << to_string(slot) << ")";
+        rig->expect_refused(bad, std::string("tensors.output overlaps ") + to_string(slot), to_string(slot));
         ++checked;
       }
     }

@@ -374,7 +374,7 @@ else
 fi
 "$tests" --gtest_list_tests 2>/dev/null | awk -v pat="$pattern" -v mode="$mode" '
   /^[^ ]/ { suite = $1; next }
-  { name = suite $1; if (mode == "sweeps" ? name ~ pat : tolower(name) ~ pat) { n[suite]++; t[suite, n[suite]] = name; if (n[suite] > max) max = n[suite]; if (!(suite in seen)) { seen[suite] = 1; order[++ns] = suite } } }
+  { name = suite $1; if (mode == "sweeps" ? name ~ pat : tolower(suite) ~ pat) { n[suite]++; t[suite, n[suite]] = name; if (n[suite] > max) max = n[suite]; if (!(suite in seen)) { seen[suite] = 1; order[++ns] = suite } } }
   END { for (i = 1; i <= max; ++i) for (s = 1; s <= ns; ++s) if (i <= n[order[s]]) print t[order[s], i] }' |
   grep -v -E 'DeathTest|Past2e31' >tests.txt
 total=$(wc -l <tests.txt)

@@ -14,6 +14,8 @@
 //  - cuDNN's int32 descriptors: Past2e31.CudnnDeclinesWithTheReason (a GPU with cuDNN; skipped otherwise).
 #include <sys/mman.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -74,8 +76,10 @@ class SparseBuffer {
     (void)space;
 #endif
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    // Only address space is asked for; a kernel that does not overcommit (vm.overcommit_memory=2) refuses.
     if (p == MAP_FAILED)
-      return Status(StatusCode::kInternalError, "mmap of " + std::to_string(bytes) + " bytes failed");
+      return Status(StatusCode::kNotSupported, "cannot reserve " + std::to_string(bytes) +
+                                                   " bytes of address space (mmap: " + std::strerror(errno) + ")");
     b.map_ = p;
     return b;
   }
@@ -162,6 +166,7 @@ TEST(Past2e31, InputBeyond2e31WithATinyOutput) {
       const MemorySpace space = plan->memory_space();
       const size_t es = dtype_size(p.dtype());
       Result<SparseBuffer> x = SparseBuffer::create(space, static_cast<size_t>(p.input_elements()) * es);
+      if (!x && x.status().code() == StatusCode::kNotSupported) GTEST_SKIP() << x.status().message();
       ASSERT_TRUE(x.is_ok()) << x.status().to_string();
       // Filter [3][3][5][1], bias [5]: small nonzero integers, dense.
       std::vector<float> w(static_cast<size_t>(p.filter_elements())), bias(5);
@@ -236,8 +241,9 @@ TEST(Past2e31, OutputBeyond2e31) {
     std::printf("[ info     ] %s/%s\n", plan->backend().c_str(), plan->implementation().c_str());
     const MemorySpace space = plan->memory_space();
     Result<SparseBuffer> x = SparseBuffer::create(space, static_cast<size_t>(n) * 2);
+    if (!x && x.status().code() == StatusCode::kNotSupported) GTEST_SKIP() << x.status().message();
     Result<SparseBuffer> y = SparseBuffer::create(space, static_cast<size_t>(n) * 2);
-    ASSERT_TRUE(x.is_ok() && y.is_ok());
+    ASSERT_TRUE(x.is_ok() && y.is_ok()) << (x ? y.status() : x.status()).to_string();
     for (size_t k = 0; k < samples.size(); ++k)
       ASSERT_TRUE(put(*x, DType::kF16, samples[k], static_cast<float>(k + 1) * (k % 2 ? -1.0f : 1.0f)).is_ok());
     // Poison the samples' outputs and the last element; the rest stays zero, which no output can be.

@@ -10,12 +10,20 @@
 #                                        short summary table comes last.
 #   bench/gpu_check.sh OUTDIR --dry-run  the same logic without a GPU: every step is printed with its
 #                                        time box and not run; tool and cuDNN discovery run for real.
+#   bench/gpu_check.sh OUTDIR --sanitizers
+#                                        build, ctest, then compute-sanitizer memcheck, racecheck,
+#                                        initcheck and synccheck over the kernel sweeps (every cuda and
+#                                        cudnn sweep test, interleaved across families so that a time box
+#                                        that ends early still covers every family) and the driver's
+#                                        problems; no benchmarks. Writes sanitizers.md (per tool: what
+#                                        ran, errors found) into OUTDIR.
 #
+# The default run also runs all four tools, on the driver's problems and a spread of 24 GPU tests.
 # Every step runs under `timeout`, inside one overall budget (GPU_CHECK_BUDGET_S, default 560 s); a
 # step that fails or times out is reported and the others still run (those that need its output are
-# skipped). OUTDIR receives at most 8 files: results.json, results.md, summary.txt, the charts,
-# model_vs_measured.md and raw.tar.gz (each tool's JSON and every step's log). A missing ncu is a note,
-# not a failure.
+# skipped). OUTDIR receives at most 9 files: results.json, results.md, summary.txt, the charts,
+# model_vs_measured.md, sanitizers.md and raw.tar.gz (each tool's JSON and every step's log). A missing
+# ncu or compute-sanitizer is a note, not a failure.
 #
 # Environment: CUDNN_ROOT (a cuDNN to prefer), GPU_CHECK_BUILD (build folder, default build/gpu-check),
 # GPU_CHECK_BUDGET_S, GPU_CHECK_SUITES (default: all), PYTHON (default python3).
@@ -30,10 +38,12 @@ usage() {
 
 OUTDIR=""
 DRY_RUN=0
+SANITIZERS_ONLY=0
 FAIL_STEPS=" "
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY_RUN=1 ;;
+    --sanitizers) SANITIZERS_ONLY=1 ;;
     --fail-step) shift; FAIL_STEPS="$FAIL_STEPS${1:-} " ;;  # dry-run only: pretend this step failed
     -h|--help) usage ;;
     -*) echo "gpu_check: unknown option '$1'" >&2; usage ;;
@@ -123,7 +133,7 @@ note() {  # NAME REASON: a step this machine cannot run, which is not a failure
 # ---------------------------------------------------------------------------------------------
 # Preflight: fail fast and clearly when this is no GPU machine
 # ---------------------------------------------------------------------------------------------
-say "gpu_check: source $SRC, build $BUILD, output $OUTDIR, budget ${BUDGET}s$([ "$DRY_RUN" = 1 ] && echo ', DRY RUN')"
+say "gpu_check: source $SRC, build $BUILD, output $OUTDIR, budget ${BUDGET}s$([ "$DRY_RUN" = 1 ] && echo ', DRY RUN')$([ "$SANITIZERS_ONLY" = 1 ] && echo ', sanitizers only')"
 fatal() {
   say "gpu_check: $*"
   printf 'gpu_check preflight failed: %s\n' "$*" >"$OUTDIR/steps.txt"
@@ -158,6 +168,10 @@ fi
 command -v cmake >/dev/null 2>&1 || fatal "no cmake on PATH"
 SANITIZER=$(command -v compute-sanitizer || true)
 [ -n "$SANITIZER" ] || { [ -x /usr/local/cuda/bin/compute-sanitizer ] && SANITIZER=/usr/local/cuda/bin/compute-sanitizer; }
+if [ -z "$SANITIZER" ] && [ "$DRY_RUN" = 1 ]; then
+  SANITIZER=compute-sanitizer  # so that the dry run shows its steps; a real run without it notes it
+  say "preflight: no compute-sanitizer (dry run: its steps are shown as they would run)"
+fi
 GENERATOR=()
 command -v ninja >/dev/null 2>&1 && GENERATOR=(-G Ninja)
 HAVE_TORCH=0
@@ -262,7 +276,9 @@ else
   skip build "configure failed"
 fi
 
-if step_ok build; then
+if [ "$SANITIZERS_ONLY" = 1 ]; then
+  note ctest "not run with --sanitizers (the default run has it); the tools run the GPU tests instead"
+elif step_ok build; then
   step ctest 150 ctest --test-dir "$BUILD" -j 8 --timeout 120 --output-on-failure
 else
   skip ctest "no build"
@@ -276,13 +292,26 @@ SUITE_ARGS=()
 for s in ${SUITES//,/ }; do SUITE_ARGS+=(--suite "$s"); done
 F16_SUITE_ARGS=()  # half precision: the depthwise suites (what mobile networks run in f16)
 for s in mobilenet_v2 efficientnet_b0 mobilenet_v3 convnext replknet; do F16_SUITE_ARGS+=(--suite "$s"); done
-if step_ok build; then
+# In --sanitizers mode the benchmark steps are notes (not run, not failures).
+bench_wanted() {  # NAME
+  if [ "$SANITIZERS_ONLY" = 1 ]; then
+    note "$1" "not run with --sanitizers"
+    return 1
+  fi
+  return 0
+}
+
+if ! bench_wanted bench_f32; then
+  :
+elif step_ok build; then
   step bench_f32 200 "$DSCONV" bench "${SUITE_ARGS[@]}" --backend cuda,cudnn --verify --max-ref-gflop 12 \
     "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f32.json"
 else
   skip bench_f32 "no build"
 fi
-if step_ok build && [ "$HAVE_TORCH" = 1 ]; then
+if ! bench_wanted torch_f32; then
+  :
+elif step_ok build && [ "$HAVE_TORCH" = 1 ]; then
   step torch_f32 200 "${TORCH_ENV[@]}" sh -c "'$DSCONV' bench ${SUITE_ARGS[*]} --dump --format json >'$RAW/problems_f32.json' &&
     '$PYTHON' '$SRC/bench/torch_peer.py' --problems '$RAW/problems_f32.json' --dsconv '$DSCONV' --verify \
       --min-time 0.1 --max-iters 50 --max-time 3 -o '$RAW/torch_f32.json'"
@@ -291,8 +320,10 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# compute-sanitizer: memcheck and racecheck on small problems through the driver (every kernel
-# family: strides, dilations, big kernels, NCHW, f16/bf16, multiplier) and on a spread of the GPU tests
+# compute-sanitizer: memcheck, racecheck, initcheck and synccheck on small problems through the driver
+# (every kernel family: strides, dilations, big kernels, NCHW, f16/bf16, multiplier) and on GPU tests:
+# a spread of 24 in the default run, the kernel sweeps with --sanitizers. Any error fails the step;
+# sanitizers.md in OUTDIR has one row per tool.
 # ---------------------------------------------------------------------------------------------
 SANITIZE_PROBLEMS="
 depthwise_n2h15w13c17_k3x3_m1_s1x1_d1x1_psame_nhwc_tf_f32
@@ -301,53 +332,123 @@ depthwise_n1h17w15c24_k5x5_m1_s1x1_d2x2_psame_nhwc_tf_f16
 depthwise_n1h16w16c20_k7x7_m1_s1x1_d1x1_psame_nchw_oihw_bf16
 depthwise_n1h21w19c16_k13x13_m1_s1x1_d1x1_psame_nhwc_tf_f32
 depthwise_n1h9w11c8_k3x5_m3_s2x1_d1x3_pt1b0l2r1_nhwc_tf_f32
+depthwise_n2h12w10c16_k3x3_m1_s1x1_d1x1_psame_nhwc_tf_f16_bias_silu_res
 separable_n1h13w13c16_k3x3_m1_o24_s1x1_d6x6_psame_nhwc_tf_f32
 conv2d_n1h13w13c16_k3x3_o24_s1x1_d6x6_psame_nhwc_tf_f32
 "
 cat >"$WORK/sanitize.sh" <<'SH'
 #!/usr/bin/env bash
-# sanitize.sh SANITIZER TOOL DSCONV TESTS PROBLEM...: every problem on cuda and cudnn under the tool,
-# then a spread of up to 24 GPU tests; fails on any report. Problems a backend cannot plan are skipped.
+# sanitize.sh SANITIZER TOOL DSCONV TESTS MODE SECONDS PROBLEM...
+# Every problem on cuda and cudnn under the tool, then GPU tests: MODE spread (up to 24 tests across
+# the GPU suites) or sweeps (every kernel sweep test, interleaved across suites, in shards of 16 per
+# process until SECONDS are nearly spent). Fails on any report; the last line is the summary row
+# "| TOOL | problems | tests | errors | status |" for sanitizers.md.
 set -u
-san=$1 tool=$2 dsconv=$3 tests=$4
-shift 4
-failed=0
+san=$1 tool=$2 dsconv=$3 tests=$4 mode=$5 seconds=$6
+shift 6
+start=$SECONDS
+failed=0 errors=0 probs_ok=0 probs_run=0
+count_errors() {  # LOG: the errors compute-sanitizer reported in it
+  awk '/ERROR SUMMARY: [0-9]+ error/ { for (i = 1; i <= NF; ++i) if ($i == "SUMMARY:") n += $(i + 1) }
+       /RACECHECK SUMMARY: [0-9]+ hazard/ { for (i = 1; i <= NF; ++i) if ($i ~ /^\(?[0-9]+$/ && $(i + 1) ~ /^errors/) { gsub(/\(/, "", $i); n += $i } }
+       END { print n + 0 }' "$1"
+}
 for p in "$@"; do
   for b in cuda cudnn; do
     "$san" --tool "$tool" --error-exitcode 99 "$dsconv" check "$p" --backend "$b" --seed 7 >out.txt 2>&1
     rc=$?
+    e=$(count_errors out.txt)
+    errors=$((errors + e))
     case $rc in
-      0) echo "ok       $tool $b $p" ;;
+      0) echo "ok       $tool $b $p"; probs_run=$((probs_run + 1)); probs_ok=$((probs_ok + 1)) ;;
       3) echo "skipped  $tool $b $p (the backend cannot plan it)" ;;
-      *) echo "FAILED   $tool $b $p (exit $rc)"; tail -n 30 out.txt; failed=1 ;;
+      *) echo "FAILED   $tool $b $p (exit $rc, $e errors)"; tail -n 30 out.txt; failed=1; probs_run=$((probs_run + 1)) ;;
     esac
   done
 done
-filter=$("$tests" --gtest_list_tests 2>/dev/null | awk '
+# Test names, one per line, suites interleaved: the i-th test of every suite before the (i+1)-th of any.
+if [ "$mode" = sweeps ]; then
+  pattern='DepthwiseCuda[.]|DepthwiseEpilogue[.]|Cudnn[A-Za-z]*[.]|^Determinism[.]Cud|^DepthwiseCudaSelection[.]|^Concurrency[.]'
+else
+  pattern='cuda|cudnn|depthwise|emu'
+fi
+"$tests" --gtest_list_tests 2>/dev/null | awk -v pat="$pattern" -v mode="$mode" '
   /^[^ ]/ { suite = $1; next }
-  { name = suite $1; if (tolower(name) ~ /cuda|cudnn|depthwise|emu/) print name }' |
-  awk '{ a[NR] = $0 } END { n = NR; k = n > 24 ? n / 24 : 1; for (i = 1; i <= n && c < 24; i += k) { printf "%s%s", (c++ ? ":" : ""), a[int(i)] } }')
-if [ -n "$filter" ]; then
+  { name = suite $1; if (mode == "sweeps" ? name ~ pat : tolower(suite) ~ pat) { n[suite]++; t[suite, n[suite]] = name; if (n[suite] > max) max = n[suite]; if (!(suite in seen)) { seen[suite] = 1; order[++ns] = suite } } }
+  END { for (i = 1; i <= max; ++i) for (s = 1; s <= ns; ++s) if (i <= n[order[s]]) print t[order[s], i] }' |
+  grep -v -E 'DeathTest|Past2e31' >tests.txt
+total=$(wc -l <tests.txt)
+if [ "$mode" != sweeps ] && [ "$total" -gt 24 ]; then
+  awk -v n="$total" 'BEGIN { k = n / 24 } { if (NR >= next_pick) { print; next_pick += k } }' tests.txt | head -n 24 >picked.txt
+  mv picked.txt tests.txt
+fi
+wanted=$(wc -l <tests.txt)
+ran=0
+shard=16
+while [ "$ran" -lt "$wanted" ]; do
+  # Stop starting shards when fewer than 20 s remain: a shard under racecheck can take that long.
+  if [ $((seconds - (SECONDS - start))) -lt 20 ]; then
+    echo "time box: stopped after $ran of $wanted tests"
+    break
+  fi
+  filter=$(sed -n "$((ran + 1)),$((ran + shard))p" tests.txt | paste -sd: -)
   "$san" --tool "$tool" --error-exitcode 99 "$tests" --gtest_filter="$filter" >out.txt 2>&1
   rc=$?
-  grep -E '^\[  (PASSED|FAILED|SKIPPED) ' out.txt | sed "s/^/$tool tests: /"
-  [ $rc = 0 ] || { echo "FAILED   $tool tests (exit $rc)"; grep -E 'ERROR SUMMARY|Invalid|Race|Hazard' out.txt | head -n 20; failed=1; }
-else
-  echo "no GPU tests found to run under $tool"
-fi
+  e=$(count_errors out.txt)
+  errors=$((errors + e))
+  grep -E '^\[  (PASSED|FAILED|SKIPPED) ' out.txt | sed "s/^/$tool tests $((ran + 1))-$((ran + shard)): /"
+  if [ $rc != 0 ]; then
+    echo "FAILED   $tool tests $((ran + 1))-$((ran + shard)) (exit $rc, $e errors)"
+    grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|Invalid|Race|Hazard|Uninitialized|Barrier|FAILED' out.txt | head -n 20
+    failed=1
+  fi
+  ran=$((ran + $(sed -n "$((ran + 1)),$((ran + shard))p" tests.txt | wc -l)))
+done
+[ "$wanted" -gt 0 ] || echo "no GPU tests found to run under $tool"
+status=$([ $failed = 0 ] && echo ok || echo FAILED)
+echo "| $tool | $probs_ok/$probs_run | $ran/$wanted ($mode) | $errors | $status |"
 exit $failed
 SH
 chmod +x "$WORK/sanitize.sh"
+SANITIZE_MODE=spread
+[ "$SANITIZERS_ONLY" = 1 ] && SANITIZE_MODE=sweeps
+SANITIZER_ROWS=()
 # shellcheck disable=SC2086
-for tool in memcheck racecheck; do
+for tool in memcheck racecheck initcheck synccheck; do
+  # Time boxes: the default run keeps them short next to the benchmarks; --sanitizers shares what the
+  # build left among the four (racecheck, the slowest, gets the most).
+  if [ "$SANITIZERS_ONLY" = 1 ]; then
+    case $tool in
+      memcheck) box=$(( ($(remaining) - RESERVE) * 30 / 100 )) ;;
+      racecheck) box=$(( ($(remaining) - RESERVE) * 45 / 100 )) ;;
+      initcheck) box=$(( ($(remaining) - RESERVE) * 55 / 100 )) ;;
+      *) box=$(( $(remaining) - RESERVE )) ;;
+    esac
+  else
+    case $tool in memcheck|racecheck) box=60 ;; *) box=45 ;; esac
+  fi
+  [ "$box" -ge 10 ] || box=10
   if ! step_ok build; then
     skip "$tool" "no build"
   elif [ -z "$SANITIZER" ]; then
-    skip "$tool" "compute-sanitizer not found"
+    note "$tool" "compute-sanitizer not found (CUDA toolkit's bin/): not checked"
   else
-    step "$tool" 100 sh -c "cd '$WORK' && ./sanitize.sh '$SANITIZER' $tool '$DSCONV' '$BUILD/bin/dsconv_tests' $(echo $SANITIZE_PROBLEMS)"
+    # The shard loop stops 15 s before the step's box ends, so the summary row is always written.
+    step "$tool" "$box" sh -c "cd '$WORK' && ./sanitize.sh '$SANITIZER' $tool '$DSCONV' '$BUILD/bin/dsconv_tests' $SANITIZE_MODE $((box - 15)) $(echo $SANITIZE_PROBLEMS)"
   fi
+  row=$(grep '^| ' "$LOGS/$tool.log" 2>/dev/null | tail -n 1)
+  SANITIZER_ROWS+=("${row:-| $tool | - | - | - | $(awk -F'\t' -v t="$tool" '$1 == t { s = $2 } END { print s }' "$STATUS_FILE") |}")
 done
+{
+  say "# compute-sanitizer $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  say ""
+  say "GPU: ${GPU_NAME:-none}; commit $DSCONV_COMMIT; mode $SANITIZE_MODE; compute-sanitizer: ${SANITIZER:-not found}"
+  say "command: bench/gpu_check.sh $OUTDIR$([ "$SANITIZERS_ONLY" = 1 ] && echo ' --sanitizers')$([ "$DRY_RUN" = 1 ] && echo ' --dry-run')"
+  say ""
+  say "| tool | driver problems ok/run | GPU tests run/selected | errors | status |"
+  say "|---|---|---|---|---|"
+  for row in "${SANITIZER_ROWS[@]}"; do say "$row"; done
+} >"$OUTDIR/sanitizers.md"
 
 # ---------------------------------------------------------------------------------------------
 # Nsight Compute on the model's calibration kernels: model vs measured (cuda/emu/model/README.md).
@@ -358,7 +459,9 @@ NCU=$(command -v ncu || true)
 [ -n "$NCU" ] || { [ -x /usr/local/cuda/bin/ncu ] && NCU=/usr/local/cuda/bin/ncu; }
 MODEL_CARD=h100
 case "$GPU_NAME" in *H200*) MODEL_CARD=h200 ;; esac
-if ! step_ok build; then
+if ! bench_wanted ncu; then
+  :
+elif ! step_ok build; then
   skip ncu "no build"
 elif [ -z "$NCU" ]; then
   note ncu "ncu not found: no model-vs-measured table; the performance model stays uncalibrated"
@@ -368,13 +471,17 @@ else
 fi
 
 # Half precision, time permitting.
-if step_ok build; then
+if ! bench_wanted bench_f16; then
+  :
+elif step_ok build; then
   step bench_f16 120 "$DSCONV" bench "${F16_SUITE_ARGS[@]}" --dtype f16 --backend cuda,cudnn --verify \
     --max-ref-gflop 12 "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f16.json"
 else
   skip bench_f16 "no build"
 fi
-if step_ok build && [ "$HAVE_TORCH" = 1 ]; then
+if ! bench_wanted torch_f16; then
+  :
+elif step_ok build && [ "$HAVE_TORCH" = 1 ]; then
   step torch_f16 120 "${TORCH_ENV[@]}" sh -c "'$DSCONV' bench ${F16_SUITE_ARGS[*]} --dtype f16 --dump --format json >'$RAW/problems_f16.json' &&
     '$PYTHON' '$SRC/bench/torch_peer.py' --problems '$RAW/problems_f16.json' --dsconv '$DSCONV' --verify \
       --min-time 0.1 --max-iters 50 --max-time 3 -o '$RAW/torch_f16.json'"
@@ -389,7 +496,9 @@ results=()
 for f in dsconv_f32 dsconv_f16 torch_f32 torch_f16; do
   [ -s "$RAW/$f.json" ] && results+=("$RAW/$f.json")
 done
-if [ ${#results[@]} -gt 0 ] || [ "$DRY_RUN" = 1 ]; then
+if [ "$SANITIZERS_ONLY" = 1 ]; then
+  note report "no benchmarks with --sanitizers"
+elif [ ${#results[@]} -gt 0 ] || [ "$DRY_RUN" = 1 ]; then
   step report 60 sh -c "'$PYTHON' '$SRC/bench/report.py' merge ${results[*]:-} -o '$OUTDIR/results.json' &&
     '$PYTHON' '$SRC/bench/report.py' markdown '$OUTDIR/results.json' -o '$OUTDIR/results.md' &&
     '$PYTHON' '$SRC/bench/report.py' summary '$OUTDIR/results.json' >'$OUTDIR/summary.txt' &&
@@ -420,5 +529,7 @@ if [ -s "$OUTDIR/summary.txt" ]; then
   cat "$OUTDIR/summary.txt"
 fi
 [ -s "$OUTDIR/model_vs_measured.md" ] && say "" && say "performance model vs measured: $OUTDIR/model_vs_measured.md"
+say ""
+cat "$OUTDIR/sanitizers.md"
 say "total $(elapsed)s; results in $OUTDIR (results.md, results.json, summary.txt, charts, model_vs_measured.md, raw.tar.gz)"
 exit $status

@@ -504,7 +504,10 @@ RuleDecision decide_device_order(const AutoRule& rule, const Problem& p) {
 // The choice
 // ---------------------------------------------------------------------------------------------
 
-bool autotune_requested(const PlanOptions& options) { return options.autotune || env_flag("DSCONV_AUTOTUNE"); }
+bool autotune_requested(const PlanOptions& options) {
+  // A deterministic plan is not chosen by timing: which backend wins would vary from run to run.
+  return !options.deterministic && (options.autotune || env_flag("DSCONV_AUTOTUNE"));
+}
 
 AutoHooks default_auto_hooks() {
   AutoHooks h;
@@ -566,6 +569,10 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
   std::string tune_note;
   if (tune && usable.size() >= 2 && !hooks.timer)
     tune_note = "autotune requested, but this build cannot time device backends; ";
+  if (options.deterministic)
+    tune_note =
+        "deterministic: implementations that may differ between runs are passed over, and the choice is "
+        "not made by timing (no autotune); ";
 
   auto take = [&](const Backend* b, Selection sel, const std::string& why) {
     c.backend = b;

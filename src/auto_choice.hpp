@@ -92,7 +92,8 @@ RuleDecision decide_device_order(const AutoRule& rule, const Problem& p);
 // The choice
 // ---------------------------------------------------------------------------------------------
 
-// PlanOptions::autotune, or the environment variable DSCONV_AUTOTUNE set to 1/on/true/yes.
+// PlanOptions::autotune, or the environment variable DSCONV_AUTOTUNE set to 1/on/true/yes; never for a
+// deterministic plan.
 bool autotune_requested(const PlanOptions& options);
 
 // Times one run of impl (median, microseconds) on the current device with scratch tensors.

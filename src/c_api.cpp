@@ -2,35 +2,34 @@
 //  - no C++ exception escapes (std::bad_alloc and anything else become DSCONV_STATUS_INTERNAL_ERROR);
 //  - a failure records "function: message" in a thread-local string returned by dsconv_last_error();
 //    successful calls leave the last message alone, so it stays "the last failed call";
+//  - a handle argument is checked against the set of live handles of its kind before it is used, so a
+//    destroyed, foreign or wrong-kind handle is DSCONV_STATUS_INVALID_ARGUMENT, never a read of freed
+//    or unrelated memory;
 //  - a null pointer argument is DSCONV_STATUS_INVALID_ARGUMENT naming the argument. The destroy
 //    functions are the exception: like free(), they accept NULL, so cleanup code can call them
 //    unconditionally without overwriting the error that sent it there.
 #include <cstring>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <new>
+#include <shared_mutex>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "dsconv/dsconv.h"
 #include "dsconv/dsconv.hpp"
 
-// Handles carry a tag so that a plan passed where a problem is expected (or a destroyed handle whose
-// memory was not yet reused) is reported instead of being read as the wrong type.
 struct dsconv_problem {
-  uint32_t tag;
   dsconv::Problem problem;
 };
 struct dsconv_plan {
-  uint32_t tag;
   dsconv::Plan plan;
 };
 
 namespace {
-
-constexpr uint32_t kProblemTag = 0x50524f42u;  // "PROB"
-constexpr uint32_t kPlanTag = 0x504c414eu;     // "PLAN"
-constexpr uint32_t kDeadTag = 0xdeaddeadu;
 
 thread_local std::string t_last_error;
 thread_local const char* t_last_error_ptr = "";
@@ -72,32 +71,70 @@ dsconv_status_t guarded(const char* func, Body&& body) noexcept {
   }
 }
 
-uint32_t tag_of(const void* handle) {
-  uint32_t t;
-  std::memcpy(&t, handle, sizeof t);
-  return t;
+// Every live handle, by kind. A handle argument is looked up here before anything reads through it, so
+// a destroyed handle, a handle of the other kind, or any other pointer (a foreign or misaligned one) is
+// reported without touching the memory it points to. A destroyed handle whose address a new handle of
+// the same kind has taken is that new handle: C handles are addresses.
+struct LiveHandles {
+  std::shared_mutex mu;
+  std::unordered_set<const void*> problems, plans;
+};
+LiveHandles& live_handles() {
+  static LiveHandles* h = new LiveHandles;  // never destroyed: cleanup may run during static destruction
+  return *h;
+}
+
+bool is_live(const std::unordered_set<const void*>& set, const void* p) {
+  std::shared_lock<std::shared_mutex> lock(live_handles().mu);
+  return set.count(p) != 0;
 }
 
 // Returns SUCCESS or the error for a problem handle that is null or not a live problem.
 dsconv_status_t check_problem(const char* func, const char* arg, dsconv_problem_t p) noexcept {
   if (p == nullptr) return null_arg(func, arg);
-  if (tag_of(p) != kProblemTag)
+  if (!is_live(live_handles().problems, p))
     return fail(func, DSCONV_STATUS_INVALID_ARGUMENT,
-                std::string(arg) + " is not a live dsconv_problem_t (destroyed, or another kind of handle)");
+                std::string(arg) +
+                    " is not a live dsconv_problem_t (destroyed, another kind of handle, or not made by dsconv)");
   return DSCONV_STATUS_SUCCESS;
 }
 dsconv_status_t check_plan(const char* func, const char* arg, dsconv_plan_t p) noexcept {
   if (p == nullptr) return null_arg(func, arg);
-  if (tag_of(p) != kPlanTag)
-    return fail(func, DSCONV_STATUS_INVALID_ARGUMENT,
-                std::string(arg) + " is not a live dsconv_plan_t (destroyed, or another kind of handle)");
+  if (!is_live(live_handles().plans, p))
+    return fail(
+        func, DSCONV_STATUS_INVALID_ARGUMENT,
+        std::string(arg) + " is not a live dsconv_plan_t (destroyed, another kind of handle, or not made by dsconv)");
   return DSCONV_STATUS_SUCCESS;
+}
+
+// Registers a new handle (on failure to do so, nothing is leaked and the caller gets the exception).
+template <class H>
+H* register_handle(std::unordered_set<const void*>& set, std::unique_ptr<H> h) {
+  std::unique_lock<std::shared_mutex> lock(live_handles().mu);
+  set.insert(h.get());
+  return h.release();
+}
+
+// Removes a live handle; false when it is not one (then nothing is freed).
+bool unregister_handle(std::unordered_set<const void*>& set, const void* p) {
+  std::unique_lock<std::shared_mutex> lock(live_handles().mu);
+  return set.erase(p) != 0;
+}
+
+// A C enum field as the int the caller stored: C lets a caller store any int there, and reading the
+// field through its enum type in C++ would be undefined for a value outside the enumerators' range.
+template <class E>
+int enum_int(const E& field) {
+  static_assert(sizeof(E) == sizeof(int), "the C API's enums are int-sized");
+  int v;
+  std::memcpy(&v, &field, sizeof v);
+  return v;
 }
 
 dsconv::ProblemDesc to_cpp(const dsconv_problem_desc_t& c) {
   // Enum values are copied as integers; Problem::create rejects out-of-range ones by name.
   dsconv::ProblemDesc d;
-  d.op = static_cast<dsconv::Op>(c.op);
+  d.op = static_cast<dsconv::Op>(enum_int(c.op));
   d.batch = c.batch;
   d.height = c.height;
   d.width = c.width;
@@ -110,17 +147,17 @@ dsconv::ProblemDesc to_cpp(const dsconv_problem_desc_t& c) {
   d.stride_w = c.stride_w;
   d.dilation_h = c.dilation_h;
   d.dilation_w = c.dilation_w;
-  d.padding = static_cast<dsconv::PaddingMode>(c.padding);
+  d.padding = static_cast<dsconv::PaddingMode>(enum_int(c.padding));
   d.pad_top = c.pad_top;
   d.pad_bottom = c.pad_bottom;
   d.pad_left = c.pad_left;
   d.pad_right = c.pad_right;
-  d.layout = static_cast<dsconv::Layout>(c.layout);
-  d.filter_layout = static_cast<dsconv::FilterLayout>(c.filter_layout);
-  d.dtype = static_cast<dsconv::DType>(c.dtype);
+  d.layout = static_cast<dsconv::Layout>(enum_int(c.layout));
+  d.filter_layout = static_cast<dsconv::FilterLayout>(enum_int(c.filter_layout));
+  d.dtype = static_cast<dsconv::DType>(enum_int(c.dtype));
   d.has_bias = c.has_bias != 0;
-  d.activation = static_cast<dsconv::Activation>(c.activation);
-  d.direction = static_cast<dsconv::Direction>(c.direction);
+  d.activation = static_cast<dsconv::Activation>(enum_int(c.activation));
+  d.direction = static_cast<dsconv::Direction>(enum_int(c.direction));
   d.has_residual = c.has_residual != 0;
   return d;
 }
@@ -144,7 +181,8 @@ bool read_prefixes(const char* const* list, size_t count, const char* field, std
 
 dsconv_status_t new_problem(const char* func, dsconv_problem_t* out, dsconv::Result<dsconv::Problem> r) {
   if (!r) return fail(func, r.status());
-  *out = new dsconv_problem{kProblemTag, std::move(r).value()};
+  *out =
+      register_handle(live_handles().problems, std::make_unique<dsconv_problem>(dsconv_problem{std::move(r).value()}));
   return DSCONV_STATUS_SUCCESS;
 }
 
@@ -162,10 +200,11 @@ dsconv_status_t create_plan(const char* func, dsconv_plan_t* plan, dsconv_proble
                        &opts.only_implementations, &why))
       return fail(func, DSCONV_STATUS_INVALID_ARGUMENT, why);
     opts.autotune = options->autotune != 0;
+    opts.deterministic = options->deterministic != 0;
   }
   dsconv::Result<dsconv::Plan> r = dsconv::Plan::create(problem->problem, backend == nullptr ? "auto" : backend, opts);
   if (!r) return fail(func, r.status());
-  *plan = new dsconv_plan{kPlanTag, std::move(r).value()};
+  *plan = register_handle(live_handles().plans, std::make_unique<dsconv_plan>(dsconv_plan{std::move(r).value()}));
   return DSCONV_STATUS_SUCCESS;
 }
 
@@ -243,8 +282,7 @@ dsconv_status_t dsconv_problem_destroy(dsconv_problem_t problem) {
   static constexpr const char* kFunc = "dsconv_problem_destroy";
   return guarded(kFunc, [&] {
     if (problem == nullptr) return DSCONV_STATUS_SUCCESS;
-    if (dsconv_status_t s = check_problem(kFunc, "problem", problem)) return s;
-    problem->tag = kDeadTag;
+    if (!unregister_handle(live_handles().problems, problem)) return check_problem(kFunc, "problem", problem);
     delete problem;
     return DSCONV_STATUS_SUCCESS;
   });
@@ -298,8 +336,7 @@ dsconv_status_t dsconv_plan_destroy(dsconv_plan_t plan) {
   static constexpr const char* kFunc = "dsconv_plan_destroy";
   return guarded(kFunc, [&] {
     if (plan == nullptr) return DSCONV_STATUS_SUCCESS;
-    if (dsconv_status_t s = check_plan(kFunc, "plan", plan)) return s;
-    plan->tag = kDeadTag;
+    if (!unregister_handle(live_handles().plans, plan)) return check_plan(kFunc, "plan", plan);
     delete plan;
     return DSCONV_STATUS_SUCCESS;
   });
@@ -375,7 +412,7 @@ dsconv_status_t dsconv_plan_execute(dsconv_plan_t plan, size_t nargs, const dsco
     dsconv::TensorArgs t;
     bool seen[DSCONV_ARG_COUNT] = {};
     for (size_t i = 0; i < nargs; ++i) {
-      const int slot = static_cast<int>(args[i].arg);
+      const int slot = enum_int(args[i].arg);
       if (slot < 0 || slot >= DSCONV_ARG_COUNT)
         return fail(kFunc, DSCONV_STATUS_INVALID_ARGUMENT,
                     "args[" + std::to_string(i) + "].arg has invalid value " + std::to_string(slot));

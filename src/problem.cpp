@@ -497,6 +497,20 @@ std::string Problem::descriptor() const {
 
 namespace {
 
+// The decimal digits s[begin, end) as an int64; false when there are none, when one is not a digit, or
+// when the value exceeds INT64_MAX. Every value Problem::create accepts reads back, so every descriptor()
+// parses (a limit of 18 digits once made a valid problem's descriptor unreadable).
+bool read_int(const std::string& s, size_t begin, size_t end, int64_t* v) {
+  if (begin >= end) return false;
+  int64_t r = 0;
+  for (size_t i = begin; i < end; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    if (__builtin_mul_overflow(r, int64_t{10}, &r) || __builtin_add_overflow(r, int64_t{s[i] - '0'}, &r)) return false;
+  }
+  *v = r;
+  return true;
+}
+
 // Reads "<letter><int>" groups from s ("n1h112w112c32" with letters "nhwc"); every letter once, in order.
 bool read_groups(const std::string& s, const char* letters, int64_t* out[]) {
   size_t pos = 0;
@@ -505,8 +519,7 @@ bool read_groups(const std::string& s, const char* letters, int64_t* out[]) {
     ++pos;
     const size_t start = pos;
     while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
-    if (pos == start || pos - start > 18) return false;
-    *out[i] = std::stoll(s.substr(start, pos - start));
+    if (!read_int(s, start, pos, out[i])) return false;
   }
   return pos == s.size();
 }
@@ -514,20 +527,12 @@ bool read_groups(const std::string& s, const char* letters, int64_t* out[]) {
 // "3x3" or "3" (square)
 bool read_pair(const std::string& s, int64_t* a, int64_t* b) {
   const size_t x = s.find('x');
-  auto is_num = [](const std::string& t) {
-    return !t.empty() && t.size() <= 18 &&
-           std::all_of(t.begin(), t.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
-  };
   if (x == std::string::npos) {
-    if (!is_num(s)) return false;
-    *a = *b = std::stoll(s);
+    if (!read_int(s, 0, s.size(), a)) return false;
+    *b = *a;
     return true;
   }
-  const std::string l = s.substr(0, x), r = s.substr(x + 1);
-  if (!is_num(l) || !is_num(r)) return false;
-  *a = std::stoll(l);
-  *b = std::stoll(r);
-  return true;
+  return read_int(s, 0, x, a) && read_int(s, x + 1, s.size(), b);
 }
 
 }  // namespace

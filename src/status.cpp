@@ -1,3 +1,5 @@
+#include <cstring>
+
 #include "dsconv/config.h"
 #include "dsconv/dsconv.hpp"
 
@@ -16,7 +18,12 @@ const char* version() { return DSCONV_VERSION_STRING; }
 }  // namespace dsconv
 
 extern "C" const char* dsconv_status_string(dsconv_status_t status) {
-  switch (status) {
+  // Read as the int a C caller passed: any int may arrive, and an unknown one must not be read through the
+  // enum type (undefined in C++ outside the enumerators' range).
+  int code;
+  static_assert(sizeof code == sizeof status, "the C API's enums are int-sized");
+  std::memcpy(&code, &status, sizeof code);
+  switch (code) {
     case DSCONV_STATUS_SUCCESS:
       return "success";
     case DSCONV_STATUS_INVALID_ARGUMENT:

@@ -333,13 +333,17 @@ void add_impl_flags(ArgParser& args, const std::string& whose) {
             plan +
                 " never chooses an implementation whose name starts with NAME_PREFIX (e.g. ref: fail rather "
                 "than fall back to the reference)",
-            true);
+            true)
+      .switch_flag({"deterministic"}, plan +
+                                          " chooses only implementations whose output is bitwise reproducible "
+                                          "(no nondeterministic cuDNN algorithm, no choice by timing)");
 }
 
 PlanOptions impl_options(const ArgParser& args) {
   PlanOptions options;
   options.only_implementations = args.get_all("impl");
   options.skip_implementations = args.get_all("skip-impl");
+  options.deterministic = args.has("deterministic");
   return options;
 }
 

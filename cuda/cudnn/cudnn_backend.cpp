@@ -111,7 +111,8 @@ struct Stage {
   cudnnActivationDescriptor_t act = nullptr;
   cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
   size_t workspace = 0;
-  bool fused = false;  // bias + relu inside cudnnConvolutionBiasActivationForward
+  bool fused = false;         // bias + relu inside cudnnConvolutionBiasActivationForward
+  bool deterministic = true;  // cuDNN reports the algorithm as CUDNN_DETERMINISTIC
 
   Stage() = default;
   Stage(const Stage&) = delete;
@@ -200,11 +201,12 @@ Status describe(const ConvShape& cs, DType dtype, bool nhwc, bool fused, Stage* 
 }
 
 // Picks the stage's algorithm: cuDNN's heuristics (or, with autotune, cudnnFind's timings), in their
-// order, first one whose workspace query succeeds and whose name the options allow (filter; null: any).
-// name_of(algo) gives the implementation name that algorithm would produce.
+// order, first one whose workspace query succeeds, whose name the options allow (filter; null: any) and,
+// for a deterministic plan, that cuDNN reports as deterministic (perf.determinism). name_of(algo) gives the
+// implementation name that algorithm would produce.
 template <class NameOf>
-Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, const OfferContext* filter, NameOf name_of, Stage* st,
-                   std::vector<std::string>* notes) {
+Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, bool deterministic, const OfferContext* filter,
+                   NameOf name_of, Stage* st, std::vector<std::string>* notes) {
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int returned = 0;
   if (autotune) {
@@ -225,6 +227,13 @@ Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, const OfferConte
       notes->push_back(name + ": " + why);
       continue;
     }
+    const bool algo_deterministic = perf[i].determinism == CUDNN_DETERMINISTIC;
+    if (deterministic && !algo_deterministic) {
+      notes->push_back(std::string(algo_name(algo)) +
+                       ": skipped by options (deterministic): cuDNN reports it as "
+                       "nondeterministic");
+      continue;
+    }
     const cudnnMathType_t math = dtype == DType::kF32 ? CUDNN_FMA_MATH : perf[i].mathType;
     if (cudnnSetConvolutionMathType(st->conv, math) != CUDNN_STATUS_SUCCESS) continue;
     size_t bytes = 0;
@@ -235,6 +244,7 @@ Status choose_algo(cudnnHandle_t h, DType dtype, bool autotune, const OfferConte
     }
     st->algo = algo;
     st->workspace = bytes;
+    st->deterministic = algo_deterministic;
     return Status::ok();
   }
   std::string msg = std::string("cuDNN ") + (autotune ? "found" : "heuristics offer") + " no usable forward algorithm";
@@ -256,6 +266,13 @@ class CudnnImpl final : public detail::Impl {
 
   const std::string& name() const override { return name_; }
   size_t workspace_bytes() const override { return workspace_bytes_; }
+  std::string nondeterminism() const override {
+    std::string why;
+    for (const Stage* st : {first_.get(), second_.get()})
+      if (st != nullptr && !st->deterministic)
+        why += std::string(why.empty() ? "" : "; ") + "cuDNN algorithm " + algo_name(st->algo) + " is nondeterministic";
+    return why;
+  }
 
   Status run(const TensorArgs& args, void* workspace, size_t, void* stream_ptr) const override {
     const Tensors t{args.input(), args.filter(), args.pointwise(), args.bias(), args.output()};
@@ -321,6 +338,7 @@ class CudnnImpl final : public detail::Impl {
   Status build(std::unique_ptr<Handle> handle, bool fused, const OfferContext& ctx, std::vector<std::string>* notes) {
     handle_ = std::move(handle);
     const bool autotune = ctx.options.autotune;
+    const bool deterministic = ctx.options.deterministic;
     const DType dt = p_.dtype();
     const bool nhwc = g_.nhwc;
     std::string stem = std::string("cudnn_") + (fused ? "fused_" : "") + to_string(p_.op()) + "_";
@@ -333,20 +351,20 @@ class CudnnImpl final : public detail::Impl {
       if (Status s = describe(g_.pointwise, dt, nhwc, fused, second_.get()); !s) return s;
       // The depthwise stage takes cuDNN's first choice; names (and skip prefixes) vary the pointwise one.
       if (Status s = choose_algo(
-              handle_->get(), dt, autotune, nullptr, [](cudnnConvolutionFwdAlgo_t) { return std::string(); },
-              first_.get(), notes);
+              handle_->get(), dt, autotune, deterministic, nullptr,
+              [](cudnnConvolutionFwdAlgo_t) { return std::string(); }, first_.get(), notes);
           !s)
         return s;
       stem += std::string("dw-") + algo_name(first_->algo) + "_pw-";
       if (Status s = choose_algo(
-              handle_->get(), dt, autotune, &ctx,
+              handle_->get(), dt, autotune, deterministic, &ctx,
               [&](cudnnConvolutionFwdAlgo_t a) { return stem + algo_name(a) + tail; }, second_.get(), notes);
           !s)
         return s;
       name_ = stem + algo_name(second_->algo) + tail;
     } else {
       if (Status s = choose_algo(
-              handle_->get(), dt, autotune, &ctx,
+              handle_->get(), dt, autotune, deterministic, &ctx,
               [&](cudnnConvolutionFwdAlgo_t a) { return stem + algo_name(a) + tail; }, first_.get(), notes);
           !s)
         return s;

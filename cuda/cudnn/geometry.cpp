@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 
 namespace dsconv::cudnn {
@@ -25,6 +27,17 @@ struct Extents {
 
 Extents padded_extents(const Problem& p, const PadSplit& sh, const PadSplit& sw) {
   return {p.h() + sh.extra_before + sh.extra_after, p.w() + sw.extra_before + sw.extra_after};
+}
+
+// The product of positive factors, saturated at INT64_MAX. Counts that are not a tensor of the problem
+// can overflow int64 although every tensor fits: the padded input (explicit padding far beyond a small
+// input, with a stride large enough to keep the output small), and for conv2d N*C*OH*OW (many input
+// channels, few output channels).
+int64_t saturating_product(std::initializer_list<int64_t> factors) {
+  int64_t r = 1;
+  for (int64_t f : factors)
+    if (__builtin_mul_overflow(r, f, &r)) return INT64_MAX;
+  return r;
 }
 
 }  // namespace
@@ -67,16 +80,16 @@ std::string static_rejection(const Problem& p) {
       {"dilation_w", p.dilation_w()},
       {"padding (height)", sh.symmetric},
       {"padding (width)", sw.symmetric},
-      {"input elements (padded)", p.n() * p.c() * e.padded_h * e.padded_w},
+      {"input elements (padded)", saturating_product({p.n(), p.c(), e.padded_h, e.padded_w})},
       {"output elements", p.output_elements()},
-      {"depthwise stage output elements", p.n() * p.mid_channels() * p.out_h() * p.out_w()},
+      {"depthwise stage output elements", saturating_product({p.n(), p.mid_channels(), p.out_h(), p.out_w()})},
       {"filter elements", p.filter_elements()},
       {"pointwise filter elements", p.pointwise_elements()},
   };
   for (const Limit& l : limits) {
     if (l.value > INT_MAX) {
       return std::string("cuDNN's 4-D descriptors are limited to 2^31-1 (int32); ") + l.what + " is " +
-             std::to_string(l.value);
+             (l.value == INT64_MAX ? std::string("beyond int64") : std::to_string(l.value));
     }
   }
   return "";

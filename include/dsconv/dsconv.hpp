@@ -294,6 +294,11 @@ struct PlanOptions {
   // "auto" follows the measured rule compiled in from bench/data/auto_rule.json. Backends that can time
   // their own algorithms do so too (cudnn: cudnnFindConvolutionForwardAlgorithm instead of heuristics).
   bool autotune = false;
+  // Only implementations whose output is bitwise the same on every run with the same inputs (benchdnn's
+  // deterministic mode): an implementation that may differ (cuDNN algorithms reported as
+  // CUDNN_NON_DETERMINISTIC) is passed over with the reason, and "auto" does not choose by timing
+  // (autotune is ignored, so the same problem gets the same implementation every time).
+  bool deterministic = false;
 };
 
 namespace detail {

@@ -43,6 +43,10 @@ class Impl {
   // kernel's module, which inside a caller's CUDA graph capture would fail; setting a kernel's shared
   // memory limit). A failure rejects the implementation with the status's message.
   virtual Status prepare() { return Status::ok(); }
+  // Why two runs with the same inputs may give different output bits (e.g. "cuDNN algorithm fft is
+  // nondeterministic"); empty when they cannot. PlanOptions::deterministic passes over an implementation
+  // that says anything here.
+  virtual std::string nondeterminism() const { return {}; }
   // Slots already checked against the problem (used ones non-null, unused ones null, no overlap with
   // the output); the workspace size checked.
   virtual Status run(const TensorArgs& args, void* workspace, size_t workspace_size, void* stream) const = 0;

@@ -2,6 +2,7 @@
 // and checked tensors.
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <sstream>
 #include <string>
 
@@ -138,6 +139,21 @@ Status Plan::run(const TensorArgs& args, void* workspace, size_t workspace_size,
       return Status(StatusCode::kInvalidArgument, std::string("tensors.") + to_string(slot) + " must be null" + why);
     }
   }
+  // Every tensor on a boundary of its element size: kernels access whole elements (a misaligned access
+  // faults on a GPU and leaves the caller's CUDA context unusable; on the CPU a typed load is undefined).
+  // The workspace has no such rule: implementations that need one align within it (workspace_bytes()
+  // includes the slack).
+  const size_t es = dtype_size(p.dtype());
+  for (int i = 0; i < kArgCount; ++i) {
+    const Arg slot = static_cast<Arg>(i);
+    const auto addr = reinterpret_cast<uintptr_t>(args.get(slot));
+    if (p.arg_use(slot) == ArgUse::kUnused || addr % es == 0) continue;
+    char hex[2 + 16 + 1];
+    std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(addr));
+    return Status(StatusCode::kInvalidArgument, std::string("tensors.") + to_string(slot) + " is misaligned: address " +
+                                                    hex + " is not a multiple of " + std::to_string(es) +
+                                                    " bytes, the size of a " + to_string(p.dtype()) + " element");
+  }
   const size_t need = workspace_bytes();
   if (workspace_size < need)
     return Status(StatusCode::kInsufficientWorkspace, "workspace_size is " + std::to_string(workspace_size) +
@@ -147,7 +163,6 @@ Status Plan::run(const TensorArgs& args, void* workspace, size_t workspace_size,
   // Nothing the run writes may overlap anything else it touches: in-place runs are not supported, but
   // for a residual that is exactly the output (y = act(conv + bias + y), as engines add a skip
   // connection in place: every element is read before it is written, by the same thread).
-  const size_t es = dtype_size(p.dtype());
   auto bytes = [&](Arg slot) { return static_cast<size_t>(p.arg_elements(slot)) * es; };
   for (int o = 0; o < kArgCount; ++o) {
     const Arg out = static_cast<Arg>(o);

@@ -1,5 +1,6 @@
 // The one walker over implementation lists, and the one place PlanOptions' implementation filters are
-// applied (skip_implementations and only_implementations, benchdnn's --skip-impl and --impl).
+// applied (skip_implementations and only_implementations, benchdnn's --skip-impl and --impl; and
+// deterministic, which passes over an implementation that reports nondeterminism).
 #include <string>
 #include <utility>
 #include <vector>
@@ -108,6 +109,10 @@ Selection walk(const Backend& backend, const Problem& problem, const PlanOptions
     const std::string name = offer.impl->name();
     if (std::string why; skipped_by_options(name, options, &why)) {
       sel.rejections.push_back({bname, name, why});
+      continue;
+    }
+    if (std::string why = offer.impl->nondeterminism(); options.deterministic && !why.empty()) {
+      sel.rejections.push_back({bname, name, "skipped by options (deterministic): " + why});
       continue;
     }
     if (prepare) {

@@ -15,6 +15,7 @@
 #include "dsconv/dsconv.hpp"
 #include "src/auto_choice.hpp"
 #include "src/dispatch/backend.hpp"
+#include "support/fake_impl.hpp"
 
 namespace dsconv {
 namespace {
@@ -210,15 +211,7 @@ TEST(AutoRule, MissingFileIsAnIoError) {
 // The choice, over fake backends
 // ---------------------------------------------------------------------------------------------
 
-class FakeImpl final : public detail::Impl {
- public:
-  explicit FakeImpl(std::string name) : name_(std::move(name)) {}
-  const std::string& name() const override { return name_; }
-  Status run(const TensorArgs&, void*, size_t, void*) const override { return Status::ok(); }
-
- private:
-  std::string name_;
-};
+using testing::FakeImpl;
 
 class FakeBackend final : public Backend {
  public:

@@ -161,6 +161,20 @@ TEST(CudnnGeometry, ProblemsBeyondCudnnsInt32DescriptorsAreRejectedWithTheReason
   EXPECT_TRUE(contains(f, "filter elements")) << f;
 }
 
+// Found by the fuzz targets (fuzz/corpus/*/regression-cudnn-*): counts that are no tensor of the problem,
+// the padded input's elements and conv2d's N*C*OH*OW, overflowed int64 (undefined behaviour) for problems
+// whose every tensor fits. They saturate now, and the rejection says so.
+TEST(CudnnGeometry, CountsBeyondInt64AreRejectedWithoutOverflow) {
+  ProblemDesc d;
+  d.op = Op::kConv2d;
+  d.channels = 1024;  // 1024 * (2^30 + 1)^2 is beyond int64; the output, (2^30 + 1)^2 elements, fits
+  d.out_channels = 1;
+  d.padding = PaddingMode::kExplicit;
+  d.pad_top = d.pad_left = int64_t{1} << 30;
+  const std::string r = cudnn::static_rejection(make(d));
+  EXPECT_TRUE(contains(r, "input elements (padded) is beyond int64")) << r;
+}
+
 // The CPU model of cuDNN's forward cross-correlation, in the terms of its descriptors: x and y in
 // NHWC or NCHW, w in KRSC (NHWC) or KCRS (NCHW), `groups` groups of c_per_group input channels, symmetric
 // zero padding.

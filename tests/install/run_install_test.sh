@@ -37,9 +37,22 @@ if [ -x "$prefix/bin/dsconv" ]; then
   "$prefix/bin/dsconv" --version
 fi
 
+# A library built with sanitizers (DSCONV_SANITIZE) needs consumers built the same way, with the same
+# compiler: the sanitizer runtime must be linked into the program, not only into libdsconv.
+cache=$build_dir/CMakeCache.txt
+sanitize=$(sed -n 's/^DSCONV_SANITIZE:[A-Z]*=//p' "$cache" 2>/dev/null || true)
+set --
+if [ -n "$sanitize" ]; then
+  cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$cache")
+  cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$cache")
+  set -- "-DCMAKE_C_COMPILER=$cc" "-DCMAKE_CXX_COMPILER=$cxx" "-DCMAKE_C_FLAGS=-fsanitize=$sanitize" \
+    "-DCMAKE_CXX_FLAGS=-fsanitize=$sanitize" "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=$sanitize"
+  echo "== the build uses -fsanitize=$sanitize: so does the consumer"
+fi
+
 echo "== configure and build the consumer"
 "$cmake" -S "$here" -B "$work/build" -DCMAKE_PREFIX_PATH="$prefix" -DEXPECTED_PREFIX="$prefix" \
-  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_BUILD_TYPE=Release >"$work/configure.log" ||
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_BUILD_TYPE=Release "$@" >"$work/configure.log" ||
   { cat "$work/configure.log"; exit 1; }
 grep 'dsconv .* from ' "$work/configure.log" || true
 "$cmake" --build "$work/build" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }

@@ -26,6 +26,17 @@ namespace dsconv::fuzz {
   std::abort();
 }
 
+// Whether a problem is small enough to run thousands of times a second (on the host: the reference, or the
+// emulated kernels). Anything parsed from fuzzed text may be a 999x999 map, whose one run takes minutes
+// and is a timeout, not a finding.
+inline bool small_enough_to_run(const Problem& p) {
+  constexpr int64_t kMaxElements = 1 << 12;
+  constexpr double kMaxFlops = 1 << 16;
+  for (int i = 0; i < kArgCount; ++i)
+    if (p.arg_elements(static_cast<Arg>(i)) > kMaxElements) return false;
+  return p.flops() <= kMaxFlops;
+}
+
 // Reads the fuzzer's bytes front to back; past the end every read gives zeros, so any input is a
 // complete program.
 class ByteReader {

@@ -95,12 +95,7 @@ void check_problem_invariants(const Problem& p) {
 }
 
 void run_small_reference(const Problem& p) {
-  // Small enough to run thousands of times a second.
-  constexpr int64_t kMaxElements = 1 << 12;
-  constexpr double kMaxFlops = 1 << 16;
-  for (int i = 0; i < kArgCount; ++i)
-    if (p.arg_elements(static_cast<Arg>(i)) > kMaxElements) return;
-  if (p.flops() > kMaxFlops) return;
+  if (!small_enough_to_run(p)) return;
   const std::string d = p.descriptor();
   Result<Plan> plan = Plan::create(p, "cpu-ref");
   FUZZ_CHECK(plan.is_ok(), d + ": cpu-ref cannot plan an accepted problem: " + plan.status().to_string());

@@ -498,8 +498,7 @@ std::string Problem::descriptor() const {
 namespace {
 
 // The decimal digits s[begin, end) as an int64; false when there are none, when one is not a digit, or
-// when the value exceeds INT64_MAX. Every value Problem::create accepts reads back, so every descriptor()
-// parses (a limit of 18 digits once made a valid problem's descriptor unreadable).
+// when the value exceeds INT64_MAX. Any int64 a Problem holds reads back, so every descriptor() parses.
 bool read_int(const std::string& s, size_t begin, size_t end, int64_t* v) {
   if (begin >= end) return false;
   int64_t r = 0;

@@ -135,6 +135,31 @@ __device__ __forceinline__ void store_smem4(float* p, float a, float b, float c,
 #endif
 }
 
+// One 32-bit word of shared memory (not load_aligned: __ldg is for global memory only).
+__device__ __forceinline__ unsigned load_smem_word(const void* p) {
+#if defined(DSCONV_CUDA_EMULATION)
+  unsigned w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+#else
+  return *static_cast<const unsigned*>(p);
+#endif
+}
+
+// Two adjacent staged elements as floats: a float2, or one 32-bit word of two 16-bit values, widened.
+__device__ __forceinline__ float2 load_smem_pair(const float* p) { return load_smem2(p); }
+__device__ __forceinline__ float2 load_smem_pair(const __half* p) {
+  const unsigned w = load_smem_word(p);
+  __half2_raw raw;
+  raw.x = static_cast<unsigned short>(w & 0xffffu);
+  raw.y = static_cast<unsigned short>(w >> 16);
+  return __half22float2(__half2(raw));
+}
+__device__ __forceinline__ float2 load_smem_pair(const __nv_bfloat16* p) {
+  const unsigned w = load_smem_word(p);
+  return make_float2(bits_to_float(w << 16), bits_to_float(w & 0xffff0000u));
+}
+
 __device__ __forceinline__ void fma2(float2& acc, const float2& x, const float2& w) {
   acc.x = fmaf(x.x, w.x, acc.x);
   acc.y = fmaf(x.y, w.y, acc.y);

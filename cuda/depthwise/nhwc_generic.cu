@@ -3,7 +3,8 @@
 //
 // A block covers NhwcGenericTraits' output tile x 32 output channels. The filter is walked in chunks of
 // rows (GenericGeometry::chunk_kh, sized on the host to the shared-memory budget): per chunk the block
-// stages the input rows those filter rows read, and the chunk's taps, as f32. Input channels are staged
+// stages the input rows those filter rows read (f32, or 16-bit data as it is: NhwcStaging), and the
+// chunk's taps as f32. Input channels are staged
 // replicated per output channel (channel oc reads input channel oc / M), so the arithmetic is the same
 // for every multiplier. Filter rows, chunks and columns that read only padding are skipped (a block
 // skips the chunks its whole tile cannot reach; a thread skips the taps its own outputs cannot).
@@ -15,6 +16,8 @@
 // the same and the filter it applies there is dilated by d / step only: with step == d the staged tile
 // is the dense filter's halo (tile + k - 1 rows) instead of tile + (k - 1) * d, which is what cuts the
 // input a DeepLab atrous layer stages per output from 3-7x to about 1.2x (offers.cpp, lattice_steps_for).
+#include <type_traits>
+
 #include "cuda/common/static_switch.hpp"
 #include "cuda/depthwise/device_ops.cuh"
 
@@ -27,10 +30,17 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
   constexpr int kChunk = Tr::kChunk;
   constexpr int kRegH = Tr::kRegH, kRegW = Tr::kRegW;
   constexpr int kVec = load_vector_width<T>();
+  // Staged input: S (f32, or 16-bit data as it is), columns at nhwc_staged_slot (traits.hpp, NhwcStaging).
+  constexpr bool k16 = sizeof(T) == 2;
+  using S = std::conditional_t<k16, T, float>;
+  constexpr int kPadEvery = static_cast<int>(nhwc_generic_staging<kSlideW>(sizeof(T)).pad_every);
+  const auto slot = [](int col) { return static_cast<int>(nhwc_staged_slot(col, kPadEvery)) * kChunk; };
   DSCONV_DYNAMIC_SMEM(float, smem);
   const GenericGeometry& g = p.geo;
-  float* const s_in = smem;                               // [region rows][region_w][kChunk]
-  float* const s_w = smem + g.region_h * g.region_pitch;  // [chunk_kh][KW][kChunk]
+  S* const s_in = reinterpret_cast<S*>(smem);  // [region rows][staged columns][kChunk]
+  float* const s_w = reinterpret_cast<float*>(reinterpret_cast<unsigned char*>(smem) +
+                                              static_cast<size_t>(g.region_h) * g.region_pitch * sizeof(S));
+  // [chunk_kh][KW][kChunk]
 
   // Bounds proven on the host (offers.cpp): H*W*C, OH*OW*CM and the filter size are below 2^31, the tile
   // count at most 2^30.
@@ -50,6 +60,16 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
   const int total = static_cast<int>(p.n * p.tiles_h * p.tiles_w * p.groups * (kLattice ? p.lat_h * p.lat_w : 1));
   const int tap_stride = static_cast<int>(p.w_tap_stride), oc_stride = static_cast<int>(p.w_oc_stride);
   const int region_w = g.region_w, pitch = g.region_pitch;
+  // Element e of the unpadded staged order (rows of region_w pixels of kChunk): its place in s_in.
+  const auto staged_at = [&](int e) {
+    if constexpr (kPadEvery == 0) {
+      return e;
+    } else {
+      const int px = e / kChunk;
+      const int hy = px / region_w, hx = px - hy * region_w;
+      return hy * pitch + slot(hx) + (e - px * kChunk);
+    }
+  };
   const T* __restrict__ const xg = static_cast<const T*>(p.x);
   const T* __restrict__ const wg = static_cast<const T*>(p.filter);
   const T* __restrict__ const bg = static_cast<const T*>(p.bias);
@@ -103,8 +123,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
       const int iy0 = oy0 * SH - PT + kr0 * DH;
 
       __syncthreads();  // readers of the previous chunk are done
-      // Staged rows are region_w pixels of kChunk floats, contiguous: item i of either path below lands
-      // at s_in + i * (elements per item).
+      // Staged rows are region_w pixels of kChunk elements at their slots (padded for 16-bit data).
       if (vector_staging) {  // M == 1, C % kVec == 0, x 16-byte aligned
         constexpr int kVecsPerPixel = kChunk / kVec;
         const int items = region_rows * region_w * kVecsPerPixel;
@@ -126,11 +145,14 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
           for (int j = 0; j < kStageBatch; ++j) {
             const int i = base + j * Tr::kThreads;
             if (i < items) {
-              float vals[kVec];
-              unpack16<T>(raw[j], vals);
-              DSCONV_UNROLL
-              for (int q = 0; q < kVec; q += 4) {
-                store_smem4(s_in + i * kVec + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
+              S* const dst = s_in + staged_at(i * kVec);
+              if constexpr (k16) {
+                store_aligned(dst, raw[j]);  // 8 values as loaded: one 16-byte store
+              } else {
+                static_assert(kVec == 4, "one 16-byte load is four floats");
+                float vals[kVec];
+                unpack16<T>(raw[j], vals);
+                store_smem4(dst, vals[0], vals[1], vals[2], vals[3]);
               }
             }
           }
@@ -138,7 +160,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
       } else {  // element-wise, input channel oc / M replicated per output channel
         const int items = region_rows * region_w * kChunk;
         for (int base = tid; base < items; base += kStageBatch * Tr::kThreads) {
-          float vals[kStageBatch];
+          S vals[kStageBatch];
           DSCONV_UNROLL
           for (int j = 0; j < kStageBatch; ++j) {
             const int i = base + j * Tr::kThreads;
@@ -149,12 +171,12 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
             const int o = oc0 + ch;
             const bool inside = i < items && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
                                 static_cast<unsigned>(ix) < static_cast<unsigned>(W) && o < CM;
-            vals[j] = inside ? to_float(xn[(iy * W + ix) * C + o / M]) : 0.f;
+            vals[j] = inside ? xn[(iy * W + ix) * C + o / M] : from_float<S>(0.f);
           }
           DSCONV_UNROLL
           for (int j = 0; j < kStageBatch; ++j) {
             const int i = base + j * Tr::kThreads;
-            if (i < items) s_in[i] = vals[j];
+            if (i < items) s_in[staged_at(i)] = vals[j];
           }
         }
       }
@@ -171,7 +193,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
       const int kr_end = min(kr0 + nk, static_cast<int>(rows.last));
       for (int kr = kr_begin; kr < kr_end; ++kr) {
         const float* const wrow = s_w + (kr - kr0) * KW * kChunk + cl;
-        const float* in_row[kRegH];
+        const S* in_row[kRegH];
         DSCONV_UNROLL
         for (int r = 0; r < kRegH; ++r) in_row[r] = s_in + ((ry0 + r) * SH + (kr - kr0) * DHc) * pitch + cl;
         if constexpr (kSlideW) {
@@ -179,19 +201,21 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
           // buf[][col % kRegW] relative to kc_first, so every index below is a compile-time constant.
           const int kc_first = static_cast<int>(cols.first);
           const int ntaps = static_cast<int>(cols.last) - kc_first;
+          const int col0 = rx0 + kc_first;  // staged column of output 0 at tap kc_first
           float2 buf[kRegH][kRegW];
           DSCONV_UNROLL
-          for (int r = 0; r < kRegH; ++r) {
-            in_row[r] += (rx0 + kc_first) * kChunk;
+          for (int j = 0; j < kRegW - 1; ++j) {
+            const int at = slot(col0 + j);
             DSCONV_UNROLL
-            for (int j = 0; j < kRegW - 1; ++j) buf[r][j] = load_smem2(in_row[r] + j * kChunk);
+            for (int r = 0; r < kRegH; ++r) buf[r][j] = load_smem_pair(in_row[r] + at);
           }
           // Step s of a group of kRegW taps (s is a constant once the loops below are unrolled).
           const auto step = [&](int k, int s) {
             const float2 wv = load_smem2(wrow + (kc_first + k) * kChunk);
+            const int at = slot(col0 + k + kRegW - 1);
             DSCONV_UNROLL
             for (int r = 0; r < kRegH; ++r) {
-              buf[r][(s + kRegW - 1) % kRegW] = load_smem2(in_row[r] + (k + kRegW - 1) * kChunk);
+              buf[r][(s + kRegW - 1) % kRegW] = load_smem_pair(in_row[r] + at);
               DSCONV_UNROLL
               for (int o = 0; o < kRegW; ++o) fma2(acc[r][o], buf[r][(o + s) % kRegW], wv);
             }
@@ -200,11 +224,14 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
         } else {
           for (int kc = static_cast<int>(cols.first); kc < cols.last; ++kc) {
             const float2 wv = load_smem2(wrow + kc * kChunk);
+            const int col = rx0 * SW + kc * DWc;  // staged column of output 0 at tap kc
+            int at[kRegW];
+            DSCONV_UNROLL
+            for (int o = 0; o < kRegW; ++o) at[o] = slot(col + o * SW);
             DSCONV_UNROLL
             for (int r = 0; r < kRegH; ++r) {
-              const float* const base = in_row[r] + (rx0 * SW + kc * DWc) * kChunk;
               DSCONV_UNROLL
-              for (int o = 0; o < kRegW; ++o) fma2(acc[r][o], load_smem2(base + o * SW * kChunk), wv);
+              for (int o = 0; o < kRegW; ++o) fma2(acc[r][o], load_smem_pair(in_row[r] + at[o]), wv);
             }
           }
         }

@@ -344,12 +344,16 @@ Offer nhwc_generic_offer(const OfferContext& ctx, int64_t lat_h, int64_t lat_w) 
                            (slide ? "_slidew_" : "_") + to_string(p.dtype()) + "x" + std::to_string(vec_c ? vec : 1) +
                            "_tile" + dims(tile_h, tile_w) + (lattice ? "_step" + dims(lat_h, lat_w) : "");
   const SmemLimits lim = smem_limits(ctx);
+  const size_t es = dtype_size(p.dtype());
+  // 16-bit data is staged 16-bit (traits.hpp, NhwcStaging).
+  const int64_t ses = static_cast<int64_t>(es);
+  const dw::NhwcStaging st = slide ? dw::nhwc_generic_staging<true>(ses) : dw::nhwc_generic_staging<false>(ses);
   const dw::GenericGeometry g = dw::nhwc_generic_geometry(tile_h, tile_w, p.kh(), p.kw(), p.stride_h(), p.stride_w(),
-                                                          sdh, sdw, lim.budget, lim.per_block);
+                                                          sdh, sdw, lim.budget, lim.per_block, st);
   if (!g.fits) {
     return decline(name, "one filter row's staged input needs " +
                              std::to_string(dw::nhwc_generic_smem_bytes(tile_h, tile_w, 1, p.kw(), p.stride_h(),
-                                                                        p.stride_w(), sdh, sdw)) +
+                                                                        p.stride_w(), sdh, sdw, st)) +
                              " bytes of shared memory, over the " + std::to_string(lim.per_block) +
                              " a block can have on " + lim.device);
   }
@@ -372,7 +376,6 @@ Offer nhwc_generic_offer(const OfferContext& ctx, int64_t lat_h, int64_t lat_w) 
   k.slide_w = slide;
   k.lattice = lattice;
   const LaunchConfig cfg{tiles, threads, g.smem_bytes};
-  const size_t es = dtype_size(p.dtype());
   return accept(name, dw::resolve_nhwc_generic, k, cfg, d, 16, 2 * es);
 }
 
@@ -485,8 +488,10 @@ Offer offer_nhwc_lattice(const OfferContext& ctx) {
     const bool slide = p.stride_w() == 1 && p.dilation_w() == 1;
     const int th = slide ? dw::NhwcGenericTraits<true>::kTileH : dw::NhwcGenericTraits<false>::kTileH;
     const int tw = slide ? dw::NhwcGenericTraits<true>::kTileW : dw::NhwcGenericTraits<false>::kTileW;
+    const int64_t es = static_cast<int64_t>(dtype_size(p.dtype()));
+    const dw::NhwcStaging st = slide ? dw::nhwc_generic_staging<true>(es) : dw::nhwc_generic_staging<false>(es);
     if (dw::nhwc_generic_geometry(th, tw, p.kh(), p.kw(), 1, 1, p.dilation_h(), p.dilation_w(), lim.budget,
-                                  lim.per_block)
+                                  lim.per_block, st)
             .fits) {
       return decline(family, "a grid of " + std::to_string(nhwc_generic_blocks(p, 1, 1)) + " dense blocks for " +
                                  std::to_string(ctx.device->sm_count) + " SMs, and no more on the lattice (steps " +

@@ -59,8 +59,9 @@ DSCONV_HD constexpr int load_vector_width() {
   return static_cast<int>(16 / sizeof(T));
 }
 
-// Shared memory is staged in f32 for every storage type: conversion happens once per staged element
-// instead of once per use, and the compute loops are the same for f32, f16 and bf16.
+// The specialized, NCHW and direct kernels stage shared memory in f32 for every storage type: conversion
+// happens once per staged element instead of once per use, and the compute loops are the same for f32,
+// f16 and bf16. (The NHWC generic kernel keeps 16-bit data 16-bit: NhwcStaging.)
 using SmemElement = float;
 
 // ---------------------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ struct GenericGeometry {
   int tile_h = 0, tile_w = 0;      // outputs per block (per plane for NCHW)
   int chunk_kh = 0;                // filter rows staged per pass
   int region_h = 0, region_w = 0;  // input rows of one pass (for chunk_kh filter rows), input columns
-  int region_pitch = 0;            // elements between staged rows (NCHW pads; NHWC: region_w * 32)
+  int region_pitch = 0;            // elements between staged rows (NCHW pads; NHWC: staged columns * 32)
   int planes = 1;                  // NCHW: (n, channel) planes per block
   int64_t smem_bytes = 0;
   bool fits = false;  // a one-filter-row chunk fits the shared memory of a block
@@ -168,12 +169,35 @@ struct NhwcGenericTraits {
   static_assert(kThreads % 32 == 0, "block must be whole warps");
 };
 
-// Staged bytes of an NHWC generic pass over `chunk_kh` filter rows: input rows x columns x 32
-// channels, plus chunk_kh x kw x 32 filter taps.
+// How the NHWC generic kernel stages its input. f32 data is staged as f32. 16-bit data stays 16-bit in
+// shared memory (half the staging stores and reads; converted to f32 when read into registers): a staged
+// pixel of 32 channels is then 64 bytes, half a bank row, and the two half-warps of a warp, whose register
+// blocks start kRegW columns apart, would read the same banks; one pad pixel after every kRegW staged
+// columns puts them kRegW + 1 slots apart (at odd strides), in different halves. The filter taps stay f32.
+struct NhwcStaging {
+  int64_t elem_bytes = 4;  // of a staged input element
+  int64_t pad_every = 0;   // one pad pixel after every pad_every columns (0: none)
+};
+template <bool kSlideW>
+DSCONV_HD constexpr NhwcStaging nhwc_generic_staging(int64_t dtype_bytes) {
+  return dtype_bytes == 2 ? NhwcStaging{2, NhwcGenericTraits<kSlideW>::kRegW} : NhwcStaging{4, 0};
+}
+// The staged slot of column `col` (pixels from the row's start), and the slots of a row of `cols` columns.
+DSCONV_HD constexpr int64_t nhwc_staged_slot(int64_t col, int64_t pad_every) {
+  return pad_every > 0 ? col + col / pad_every : col;
+}
+DSCONV_HD constexpr int64_t nhwc_staged_cols(int64_t cols, int64_t pad_every) {
+  return cols > 0 ? nhwc_staged_slot(cols - 1, pad_every) + 1 : 0;
+}
+
+// Staged bytes of an NHWC generic pass over `chunk_kh` filter rows: input rows x (padded) columns x 32
+// channels, plus chunk_kh x kw x 32 f32 filter taps.
 DSCONV_HD constexpr int64_t nhwc_generic_smem_bytes(int64_t tile_h, int64_t tile_w, int64_t chunk_kh, int64_t kw,
-                                                    int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
-  return (halo_extent(tile_h, chunk_kh, sh, dh) * halo_extent(tile_w, kw, sw, dw) + chunk_kh * kw) * kNhwcChannelChunk *
-         static_cast<int64_t>(sizeof(SmemElement));
+                                                    int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                                                    NhwcStaging st = {}) {
+  return halo_extent(tile_h, chunk_kh, sh, dh) * nhwc_staged_cols(halo_extent(tile_w, kw, sw, dw), st.pad_every) *
+             kNhwcChannelChunk * st.elem_bytes +
+         chunk_kh * kw * kNhwcChannelChunk * static_cast<int64_t>(sizeof(SmemElement));
 }
 
 // Largest chunk of filter rows whose pass fits `budget`, at most kh; a single row when only the
@@ -181,24 +205,25 @@ DSCONV_HD constexpr int64_t nhwc_generic_smem_bytes(int64_t tile_h, int64_t tile
 // that does not stage).
 DSCONV_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int tile_w, int64_t kh, int64_t kw, int64_t sh,
                                                           int64_t sw, int64_t dh, int64_t dw, int64_t budget,
-                                                          int64_t max_per_block = kMaxSmemBytesPerBlock) {
+                                                          int64_t max_per_block = kMaxSmemBytesPerBlock,
+                                                          NhwcStaging st = {}) {
   GenericGeometry g{};
   g.tile_h = tile_h;
   g.tile_w = tile_w;
   g.planes = 1;
   int64_t chunk = 0;
   // Bytes grow linearly in the chunk: solve instead of searching, then clamp.
-  const int64_t one = nhwc_generic_smem_bytes(tile_h, tile_w, 1, kw, sh, sw, dh, dw);
+  const int64_t one = nhwc_generic_smem_bytes(tile_h, tile_w, 1, kw, sh, sw, dh, dw, st);
   if (one > max_per_block) return g;
-  const int64_t per_row = nhwc_generic_smem_bytes(tile_h, tile_w, 2, kw, sh, sw, dh, dw) - one;
+  const int64_t per_row = nhwc_generic_smem_bytes(tile_h, tile_w, 2, kw, sh, sw, dh, dw, st) - one;
   chunk = one > budget ? 1 : per_row > 0 ? 1 + (budget - one) / per_row : kh;
   if (chunk > kh) chunk = kh;
   if (chunk < 1) chunk = 1;
   g.chunk_kh = static_cast<int>(chunk);
   g.region_h = static_cast<int>(halo_extent(tile_h, chunk, sh, dh));
   g.region_w = static_cast<int>(halo_extent(tile_w, kw, sw, dw));
-  g.region_pitch = g.region_w * kNhwcChannelChunk;
-  g.smem_bytes = nhwc_generic_smem_bytes(tile_h, tile_w, chunk, kw, sh, sw, dh, dw);
+  g.region_pitch = static_cast<int>(nhwc_staged_cols(g.region_w, st.pad_every)) * kNhwcChannelChunk;
+  g.smem_bytes = nhwc_generic_smem_bytes(tile_h, tile_w, chunk, kw, sh, sw, dh, dw, st);
   g.fits = true;
   return g;
 }

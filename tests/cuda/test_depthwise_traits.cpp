@@ -90,6 +90,43 @@ TEST(DepthwiseTraits, GenericNhwcWholeFilterWhenSmall) {
   EXPECT_EQ(g.smem_bytes, (12 * 20 + 3 * 3) * 32 * 4);
 }
 
+// 16-bit data stays 16-bit in the staged tile, with one pad pixel after every kRegW columns: the two
+// half-warps of a warp (register blocks kRegW columns apart) then read slots an odd number of 64-byte
+// pixels apart, in different halves of the banks, at odd strides. The filter taps stay f32.
+TEST(DepthwiseTraits, GenericNhwcStages16BitDataPadded) {
+  constexpr NhwcStaging f32 = nhwc_generic_staging<true>(4), f16 = nhwc_generic_staging<true>(2);
+  EXPECT_EQ(f32.elem_bytes, 4);
+  EXPECT_EQ(f32.pad_every, 0);
+  EXPECT_EQ(f16.elem_bytes, 2);
+  EXPECT_EQ(f16.pad_every, NhwcGenericTraits<true>::kRegW);
+  EXPECT_EQ(nhwc_generic_staging<false>(2).pad_every, NhwcGenericTraits<false>::kRegW);
+  // Slots: 0..7 -> 0..7, 8 -> 9, 15 -> 16, 16 -> 18; 20 columns take 22 slots.
+  EXPECT_EQ(nhwc_staged_slot(7, 8), 7);
+  EXPECT_EQ(nhwc_staged_slot(8, 8), 9);
+  EXPECT_EQ(nhwc_staged_slot(16, 8), 18);
+  EXPECT_EQ(nhwc_staged_cols(20, 8), 22);
+  EXPECT_EQ(nhwc_staged_cols(20, 0), 20);
+  for (int64_t reg_w : {4, 8}) {
+    for (int64_t stride : {1, 3}) {
+      for (int64_t col = 0; col < 64; ++col) {
+        const int64_t apart = nhwc_staged_slot(col + reg_w * stride, reg_w) - nhwc_staged_slot(col, reg_w);
+        EXPECT_EQ(apart % 2, 1) << "reg_w " << reg_w << " stride " << stride << " col " << col;
+      }
+    }
+  }
+  // The dilation-2 tile of GenericNhwcWholeFilterWhenSmall in f16: 12 rows x 22 slots x 32 x 2 bytes + f32 taps.
+  const GenericGeometry g =
+      nhwc_generic_geometry(8, 16, 3, 3, 1, 1, 2, 2, kGenericSmemBudgetBytes, kMaxSmemBytesPerBlock, f16);
+  ASSERT_TRUE(g.fits);
+  EXPECT_EQ(g.region_w, 20);
+  EXPECT_EQ(g.region_pitch, 22 * 32);
+  EXPECT_EQ(g.smem_bytes, 12 * 22 * 32 * 2 + 3 * 3 * 32 * 4);
+  // Half the bytes per filter row: a 31x31 f16 pass takes more rows than f32's.
+  EXPECT_GT(
+      nhwc_generic_geometry(8, 16, 31, 31, 1, 1, 1, 1, kGenericSmemBudgetBytes, kMaxSmemBytesPerBlock, f16).chunk_kh,
+      nhwc_generic_geometry(8, 16, 31, 31, 1, 1, 1, 1, kGenericSmemBudgetBytes).chunk_kh);
+}
+
 TEST(DepthwiseTraits, GenericNhwcChunksLargeFilters) {
   // 31x31: the chunk is the largest number of filter rows that fits the budget.
   const GenericGeometry g = nhwc_generic_geometry(8, 16, 31, 31, 1, 1, 1, 1, kGenericSmemBudgetBytes);

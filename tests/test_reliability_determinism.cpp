@@ -133,6 +133,13 @@ TEST(Determinism, CudaGenericNhwc) {
   expect_deterministic("cuda", "dw_fwd_nhwc_generic",
                        "depthwise_n2h11w9c12_k5x5_m2_s1x2_d2x1_psame_nhwc_oihw_f32_bias");
 }
+TEST(Determinism, CudaLatticeNhwc) {
+  expect_deterministic("cuda", "dw_fwd_nhwc_lattice",
+                       "depthwise_n2h20w23c16_k3x3_m1_s1x1_d2x2_psame_nhwc_tf_f16_bias_relu");
+}
+TEST(Determinism, CudaLargeFilterTensorCores) {
+  expect_deterministic("cuda", "dw_fwd_nhwc_lk_mma", "depthwise_n1h20w24c16_k13x13_m1_s1x1_psame_nhwc_tf_f16_bias");
+}
 TEST(Determinism, CudaGenericNchw) {
   expect_deterministic("cuda", "dw_fwd_nchw_generic", "depthwise_n2h12w10c6_k3x3_m1_s2x2_psame_nchw_tf_bf16_hswish");
 }

@@ -2,7 +2,8 @@
 // (DSCONV_DW_NHWC_SPECIALIZATIONS), dilation 1, multiplier 1, any padding, any C.
 //
 // A block covers an output tile (NhwcTileConfig) x 32 channels. It stages the input tile and its halo
-// into shared memory as f32 (16-byte global loads, coalesced along C), plus the chunk's filter taps;
+// into shared memory (16-byte global loads, coalesced along C; f32, or 16-bit data as it is, padded:
+// NhwcStaging in traits.hpp), plus the chunk's filter taps as f32;
 // then each thread computes kRegH x kRegW outputs for a pair of adjacent channels, sliding over the
 // staged rows: every input row segment is read once from shared memory and feeds every output row
 // and filter tap that uses it, from registers.
@@ -21,9 +22,14 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
   using Tr = NhwcSpecializedTraits<T, K, S>;
   constexpr int kChunk = Tr::kChunk;
   constexpr int kVec = Tr::kLoadVec;
+  using Sg = std::conditional_t<Tr::kStage16, T, float>;  // the staged input's element
+  // The staged slot of window column j (kPadEvery divides a window's first column: traits.hpp).
+  const auto slot = [](int j) { return static_cast<int>(nhwc_staged_slot(j, Tr::kPadEvery)) * kChunk; };
   DSCONV_DYNAMIC_SMEM(float, smem);
-  float* const s_in = smem;                          // [kHaloH][kHaloW][kChunk]
-  float* const s_w = smem + Tr::kSmemInputElements;  // [K*K][kChunk]
+  Sg* const s_in = reinterpret_cast<Sg*>(smem);  // [kHaloH][kStagedW][kChunk]
+  float* const s_w = reinterpret_cast<float*>(reinterpret_cast<unsigned char*>(smem) +
+                                              static_cast<size_t>(Tr::kSmemInputElements) * sizeof(Sg));
+  // [K*K][kChunk]
 
   // The host proved H*W*C, OH*OW*C, the filter size below 2^31 and the tile count at most 2^30 (offers.cpp).
   const int H = static_cast<int>(p.h), W = static_cast<int>(p.w), C = static_cast<int>(p.c);
@@ -53,13 +59,18 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
 
     __syncthreads();  // the previous tile's readers are done with shared memory
     constexpr int kItems = Tr::kHaloH * Tr::kHaloW * Tr::kVecsPerPixel;  // 16-byte vectors of the halo
-    // Item i is vector i % kVecsPerPixel of halo pixel i / kVecsPerPixel; it lands at s_in + i * kVec.
-    const auto locate = [&](int i, int* offset, int* c) {
+    // Item i is vector i % kVecsPerPixel of halo pixel i / kVecsPerPixel; it lands at s_in + *at.
+    const auto locate = [&](int i, int* offset, int* c, int* at) {
       const int v = i % Tr::kVecsPerPixel;
       const int px = i / Tr::kVecsPerPixel;
       const int hy = px / Tr::kHaloW, hx = px - hy * Tr::kHaloW;
       const int iy = iy0 + hy, ix = ix0 + hx;
       *c = c0 + v * kVec;
+      if constexpr (Tr::kPadEvery == 0) {
+        *at = i * kVec;  // unpadded: the items in order
+      } else {
+        *at = hy * Tr::kStagedW * kChunk + slot(hx) + v * kVec;
+      }
       const bool inside =
           static_cast<unsigned>(iy) < static_cast<unsigned>(H) && static_cast<unsigned>(ix) < static_cast<unsigned>(W);
       *offset = inside ? (iy * W + ix) * C + *c : -1;
@@ -67,36 +78,40 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
     if (p.vec_in) {  // C % kVec == 0 and x 16-byte aligned: a vector that starts below C ends within it
       for (int base = tid; base < kItems; base += kStageBatch * Tr::kThreads) {
         uint4 raw[kStageBatch];
+        int at[kStageBatch];
         DSCONV_UNROLL
         for (int j = 0; j < kStageBatch; ++j) {
           const int i = base + j * Tr::kThreads;
           int offset, c;
-          locate(i, &offset, &c);
+          locate(i, &offset, &c, &at[j]);
           raw[j] = i < kItems && offset >= 0 && c < C ? load_raw16(xn + offset) : make_uint4(0u, 0u, 0u, 0u);
         }
         DSCONV_UNROLL
         for (int j = 0; j < kStageBatch; ++j) {
           const int i = base + j * Tr::kThreads;
           if (i < kItems) {
-            float vals[kVec];
-            unpack16<T>(raw[j], vals);
-            DSCONV_UNROLL
-            for (int q = 0; q < kVec; q += 4) {
-              store_smem4(s_in + i * kVec + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
+            if constexpr (Tr::kStage16) {
+              store_aligned(s_in + at[j], raw[j]);  // 8 values as loaded: one 16-byte store
+            } else {
+              float vals[kVec];
+              unpack16<T>(raw[j], vals);
+              store_smem4(s_in + at[j], vals[0], vals[1], vals[2], vals[3]);
             }
           }
         }
       }
     } else {  // element-wise: odd C or a misaligned view
       for (int i = tid; i < kItems; i += Tr::kThreads) {
-        int offset, c;
-        locate(i, &offset, &c);
-        float vals[kVec];
-        DSCONV_UNROLL
-        for (int e = 0; e < kVec; ++e) vals[e] = offset >= 0 && c + e < C ? to_float(xn[offset + e]) : 0.f;
-        DSCONV_UNROLL
-        for (int q = 0; q < kVec; q += 4) {
-          store_smem4(s_in + i * kVec + q, vals[q], vals[q + 1], vals[q + 2], vals[q + 3]);
+        int offset, c, at;
+        locate(i, &offset, &c, &at);
+        if constexpr (Tr::kStage16) {
+          DSCONV_UNROLL
+          for (int e = 0; e < kVec; ++e) s_in[at + e] = offset >= 0 && c + e < C ? xn[offset + e] : from_float<Sg>(0.f);
+        } else {
+          float vals[kVec];
+          DSCONV_UNROLL
+          for (int e = 0; e < kVec; ++e) vals[e] = offset >= 0 && c + e < C ? to_float(xn[offset + e]) : 0.f;
+          store_smem4(s_in + at, vals[0], vals[1], vals[2], vals[3]);
         }
       }
     }
@@ -124,10 +139,10 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
       // Input row ir of the thread's window feeds output row r through filter row ir - r*S.
       DSCONV_UNROLL
       for (int ir = 0; ir < Tr::kThreadInRows; ++ir) {
-        const float* const row = s_in + ((ry0 * S + ir) * Tr::kHaloW + rx0 * S) * kChunk + cl;
+        const Sg* const row = s_in + (ry0 * S + ir) * Tr::kStagedW * kChunk + slot(rx0 * S) + cl;
         float2 xr[Tr::kThreadInCols];
         DSCONV_UNROLL
-        for (int j = 0; j < Tr::kThreadInCols; ++j) xr[j] = load_smem2(row + j * kChunk);
+        for (int j = 0; j < Tr::kThreadInCols; ++j) xr[j] = load_smem_pair(row + slot(j));
         DSCONV_UNROLL
         for (int r = 0; r < Tr::kRegH; ++r) {
           const int kr = ir - r * S;

@@ -189,18 +189,22 @@ struct SpecializedShape {
   int64_t smem = 0;
 };
 
-// The tile numbers of specialization (k, s), read from the traits (f32 and the 16-bit types stage the
-// same f32 tile, so the storage type does not change them).
-SpecializedShape specialized_shape(int64_t k, int64_t s) {
+// The tile numbers of specialization (k, s) for elements of `elem_bytes`, read from the traits (the traits
+// depend on the element's size only: 16-bit data is staged 16-bit).
+template <class T>
+SpecializedShape specialized_shape_of(int64_t k, int64_t s) {
   SpecializedShape r;
 #define DSCONV_DW_SHAPE(K_, S_)                                                 \
   if (k == (K_) && s == (S_)) {                                                 \
-    using Tr = dw::NhwcSpecializedTraits<float, K_, S_>;                        \
+    using Tr = dw::NhwcSpecializedTraits<T, K_, S_>;                            \
     r = SpecializedShape{Tr::kTileH, Tr::kTileW, Tr::kThreads, Tr::kSmemBytes}; \
   }
   DSCONV_DW_NHWC_SPECIALIZATIONS(DSCONV_DW_SHAPE)
 #undef DSCONV_DW_SHAPE
   return r;
+}
+SpecializedShape specialized_shape(int64_t k, int64_t s, size_t elem_bytes) {
+  return elem_bytes == 2 ? specialized_shape_of<uint16_t>(k, s) : specialized_shape_of<float>(k, s);
 }
 
 std::string specialized_list() {
@@ -227,7 +231,7 @@ Offer offer_nhwc_specialized(const OfferContext& ctx) {
   }
   if (p.m() != 1) return decline(family, "multiplier " + std::to_string(p.m()) + "; the specialized kernels need 1");
 
-  const SpecializedShape shape = specialized_shape(p.kh(), p.stride_h());
+  const SpecializedShape shape = specialized_shape(p.kh(), p.stride_h(), dtype_size(p.dtype()));
   const int64_t vec = load_vec(p);
   const bool vec_c = p.c() % vec == 0;
   const bool full_epilogue = p.has_residual() || !is_clamp_activation(p.activation());

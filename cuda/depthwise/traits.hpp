@@ -59,9 +59,9 @@ DSCONV_HD constexpr int load_vector_width() {
   return static_cast<int>(16 / sizeof(T));
 }
 
-// The specialized, NCHW and direct kernels stage shared memory in f32 for every storage type: conversion
-// happens once per staged element instead of once per use, and the compute loops are the same for f32,
-// f16 and bf16. (The NHWC generic kernel keeps 16-bit data 16-bit: NhwcStaging.)
+// The NCHW kernels stage shared memory in f32 for every storage type: conversion happens once per staged
+// element instead of once per use. (The NHWC kernels keep 16-bit data 16-bit: NhwcStaging.) Filter taps are
+// staged in f32 everywhere.
 using SmemElement = float;
 
 // ---------------------------------------------------------------------------------------------
@@ -85,6 +85,25 @@ DSCONV_HD constexpr bool nhwc_specialization_exists(int64_t kernel, int64_t stri
 // tiles are 8x16 with 4x4 outputs per thread: each staged input pixel feeds up to K*K*16/((4+K-1)^2)
 // multiply-adds from registers. Stride 2 tiles are 8x8 with 2x4 per thread, which keeps the halo
 // (2*8+K-2 pixels square) within 63 KiB even for 7x7.
+// How the NHWC tiled kernels stage their input. f32 data is staged as f32. 16-bit data stays 16-bit in
+// shared memory (half the staging stores and reads; converted to f32 when read into registers): a staged
+// pixel of 32 channels is then 64 bytes, half a bank row, and the two half-warps of a warp, whose register
+// blocks start kRegW * stride columns apart, would read the same banks; one pad pixel after every P staged
+// columns puts them an odd number of slots apart, in different halves (P = kRegW * stride in the
+// specialized kernels; kRegW in the generic ones, whose stride is a run-time value: odd strides). The
+// filter taps stay f32.
+struct NhwcStaging {
+  int64_t elem_bytes = 4;  // of a staged input element
+  int64_t pad_every = 0;   // one pad pixel after every pad_every columns (0: none)
+};
+// The staged slot of column `col` (pixels from the row's start), and the slots of a row of `cols` columns.
+DSCONV_HD constexpr int64_t nhwc_staged_slot(int64_t col, int64_t pad_every) {
+  return pad_every > 0 ? col + col / pad_every : col;
+}
+DSCONV_HD constexpr int64_t nhwc_staged_cols(int64_t cols, int64_t pad_every) {
+  return cols > 0 ? nhwc_staged_slot(cols - 1, pad_every) + 1 : 0;
+}
+
 template <int K, int S>
 struct NhwcTileConfig;
 // clang-format off
@@ -120,10 +139,16 @@ struct NhwcSpecializedTraits {
   static constexpr int kThreads = kLanesPerPixel * kStripsH * kStripsW;
   static constexpr int kLoadVec = load_vector_width<T>();
   static constexpr int kVecsPerPixel = kChunk / kLoadVec;
-  static constexpr int kSmemInputElements = kHaloH * kHaloW * kChunk;
+  // 16-bit data is staged 16-bit (NhwcStaging), a pad pixel after every kRegW * S columns; a thread's
+  // window starts at a multiple of that, so its slots are compile-time offsets from the window's first.
+  static constexpr bool kStage16 = sizeof(T) == 2;
+  static constexpr int kPadEvery = kStage16 ? kRegW * S : 0;
+  static constexpr int kStagedW = static_cast<int>(nhwc_staged_cols(kHaloW, kPadEvery));  // slots per row
+  static constexpr int kSmemInputElements = kHaloH * kStagedW * kChunk;
   static constexpr int kSmemFilterElements = K * K * kChunk;
   static constexpr int64_t kSmemBytes =
-      static_cast<int64_t>(kSmemInputElements + kSmemFilterElements) * static_cast<int64_t>(sizeof(SmemElement));
+      static_cast<int64_t>(kSmemInputElements) * (kStage16 ? 2 : 4) +
+      static_cast<int64_t>(kSmemFilterElements) * static_cast<int64_t>(sizeof(SmemElement));
   // Registers hold the whole filter of a channel pair when it is small (3x3: 18, 5x5: 50 floats);
   // 7x7 (98 floats) reads each tap row from shared memory instead, to stay far from spilling.
   static constexpr bool kFilterInRegisters = K * K * kChannelsPerThread <= 50;
@@ -169,27 +194,10 @@ struct NhwcGenericTraits {
   static_assert(kThreads % 32 == 0, "block must be whole warps");
 };
 
-// How the NHWC generic kernel stages its input. f32 data is staged as f32. 16-bit data stays 16-bit in
-// shared memory (half the staging stores and reads; converted to f32 when read into registers): a staged
-// pixel of 32 channels is then 64 bytes, half a bank row, and the two half-warps of a warp, whose register
-// blocks start kRegW columns apart, would read the same banks; one pad pixel after every kRegW staged
-// columns puts them kRegW + 1 slots apart (at odd strides), in different halves. The filter taps stay f32.
-struct NhwcStaging {
-  int64_t elem_bytes = 4;  // of a staged input element
-  int64_t pad_every = 0;   // one pad pixel after every pad_every columns (0: none)
-};
 template <bool kSlideW>
 DSCONV_HD constexpr NhwcStaging nhwc_generic_staging(int64_t dtype_bytes) {
   return dtype_bytes == 2 ? NhwcStaging{2, NhwcGenericTraits<kSlideW>::kRegW} : NhwcStaging{4, 0};
 }
-// The staged slot of column `col` (pixels from the row's start), and the slots of a row of `cols` columns.
-DSCONV_HD constexpr int64_t nhwc_staged_slot(int64_t col, int64_t pad_every) {
-  return pad_every > 0 ? col + col / pad_every : col;
-}
-DSCONV_HD constexpr int64_t nhwc_staged_cols(int64_t cols, int64_t pad_every) {
-  return cols > 0 ? nhwc_staged_slot(cols - 1, pad_every) + 1 : 0;
-}
-
 // Staged bytes of an NHWC generic pass over `chunk_kh` filter rows: input rows x (padded) columns x 32
 // channels, plus chunk_kh x kw x 32 f32 filter taps.
 DSCONV_HD constexpr int64_t nhwc_generic_smem_bytes(int64_t tile_h, int64_t tile_w, int64_t chunk_kh, int64_t kw,

@@ -42,15 +42,24 @@ TEST(DepthwiseTraits, Specialized3x3Stride1) {
 }
 
 TEST(DepthwiseTraits, Specialized7x7Stride2SixteenBit) {
-  // The storage type changes the load vector only: the staged tile is f32 for every dtype.
+  // 16-bit data: 8-wide loads, and the staged tile stays 16-bit with a pad pixel after every kRegW * S = 8
+  // columns (21 columns take 23 slots); the filter taps stay f32.
   using Tr = NhwcSpecializedTraits<uint16_t, 7, 2>;
   using Tr32 = NhwcSpecializedTraits<float, 7, 2>;
   EXPECT_EQ(Tr::kLoadVec, 8);
   EXPECT_EQ(Tr::kVecsPerPixel, 4);
   EXPECT_EQ(Tr::kHaloH, 21);
   EXPECT_EQ(Tr::kHaloW, 21);
-  EXPECT_EQ(Tr::kSmemBytes, Tr32::kSmemBytes);
-  EXPECT_EQ(Tr::kSmemBytes, (21 * 21 * 32 + 49 * 32) * 4);
+  EXPECT_TRUE(Tr::kStage16);
+  EXPECT_EQ(Tr::kPadEvery, 8);
+  EXPECT_EQ(Tr::kStagedW, 23);
+  EXPECT_EQ(Tr::kSmemBytes, 21 * 23 * 32 * 2 + 49 * 32 * 4);
+  EXPECT_EQ(Tr32::kStagedW, 21);
+  EXPECT_EQ(Tr32::kSmemBytes, (21 * 21 * 32 + 49 * 32) * 4);
+  // The two half-warps of a warp start kRegW * S columns apart: an odd number of slots on any window column.
+  for (int col = 0; col < Tr::kHaloW - Tr::kRegW * 2; ++col) {
+    EXPECT_EQ((nhwc_staged_slot(col + Tr::kRegW * 2, Tr::kPadEvery) - nhwc_staged_slot(col, Tr::kPadEvery)) % 2, 1);
+  }
   EXPECT_FALSE(Tr::kFilterInRegisters);  // 98 floats per channel pair: read from shared memory
 }
 

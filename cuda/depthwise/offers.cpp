@@ -332,16 +332,41 @@ Offer offer_nhwc_large_mma(const OfferContext& ctx) {
 
 // --- 3. lattice and generic NHWC ------------------------------------------------------------------
 
+// The NHWC generic kernel's variant on steps (lat_h, lat_w) (1 x 1: dense): the sliding window when the filter
+// is dense along W in the staged tile at stride 1, its tile and threads, the staged dilation and the staging
+// of the problem's dtype (traits.hpp: 16-bit data is staged 16-bit).
+struct NhwcGenericShape {
+  bool slide;
+  int tile_h, tile_w, threads;
+  int64_t sdh, sdw;  // staged dilation
+  dw::NhwcStaging staging;
+};
+template <bool kSlide>
+NhwcGenericShape nhwc_generic_shape_of(const Problem& p, int64_t sdh, int64_t sdw) {
+  using Tr = dw::NhwcGenericTraits<kSlide>;
+  return {kSlide,
+          Tr::kTileH,
+          Tr::kTileW,
+          Tr::kThreads,
+          sdh,
+          sdw,
+          dw::nhwc_generic_staging<kSlide>(static_cast<int64_t>(dtype_size(p.dtype())))};
+}
+NhwcGenericShape nhwc_generic_shape(const Problem& p, int64_t lat_h, int64_t lat_w) {
+  const int64_t sdh = p.dilation_h() / lat_h, sdw = p.dilation_w() / lat_w;
+  return p.stride_w() == 1 && sdw == 1 ? nhwc_generic_shape_of<true>(p, sdh, sdw)
+                                       : nhwc_generic_shape_of<false>(p, sdh, sdw);
+}
+
 // The NHWC generic kernel, dense (steps 1 x 1) or on the lattice of steps lat_h x lat_w (stride 1; each
 // step divides its dilation; in the staged tile the filter is dilated by dilation / step).
 Offer nhwc_generic_offer(const OfferContext& ctx, int64_t lat_h, int64_t lat_w) {
   const Problem& p = ctx.problem;
   const bool lattice = lat_h * lat_w > 1;
-  const int64_t sdh = p.dilation_h() / lat_h, sdw = p.dilation_w() / lat_w;  // staged dilation
-  const bool slide = p.stride_w() == 1 && sdw == 1;
-  const int tile_h = slide ? dw::NhwcGenericTraits<true>::kTileH : dw::NhwcGenericTraits<false>::kTileH;
-  const int tile_w = slide ? dw::NhwcGenericTraits<true>::kTileW : dw::NhwcGenericTraits<false>::kTileW;
-  const int threads = slide ? dw::NhwcGenericTraits<true>::kThreads : dw::NhwcGenericTraits<false>::kThreads;
+  const NhwcGenericShape sh = nhwc_generic_shape(p, lat_h, lat_w);
+  const bool slide = sh.slide;
+  const int tile_h = sh.tile_h, tile_w = sh.tile_w, threads = sh.threads;
+  const int64_t sdh = sh.sdh, sdw = sh.sdw;
   const int64_t vec = load_vec(p);
   const bool vec_c = p.m() == 1 && p.c() % vec == 0;
   const std::string name = std::string("dw_fwd_nhwc_") + (lattice ? "lattice" : "generic") +
@@ -349,9 +374,7 @@ Offer nhwc_generic_offer(const OfferContext& ctx, int64_t lat_h, int64_t lat_w) 
                            "_tile" + dims(tile_h, tile_w) + (lattice ? "_step" + dims(lat_h, lat_w) : "");
   const SmemLimits lim = smem_limits(ctx);
   const size_t es = dtype_size(p.dtype());
-  // 16-bit data is staged 16-bit (traits.hpp, NhwcStaging).
-  const int64_t ses = static_cast<int64_t>(es);
-  const dw::NhwcStaging st = slide ? dw::nhwc_generic_staging<true>(ses) : dw::nhwc_generic_staging<false>(ses);
+  const dw::NhwcStaging st = sh.staging;
   const dw::GenericGeometry g = dw::nhwc_generic_geometry(tile_h, tile_w, p.kh(), p.kw(), p.stride_h(), p.stride_w(),
                                                           sdh, sdw, lim.budget, lim.per_block, st);
   if (!g.fits) {
@@ -434,7 +457,7 @@ std::pair<int64_t, int64_t> lattice_steps_for(const Problem& p) {
     hs.push_back({s, lattice_dim(p.out_h(), p.h(), p.kh(), p.dilation_h(), p.pad_top(), s, th)});
   for (int64_t s : divisors(p.dilation_w())) {
     // The full step keeps the filter dense along W: the sliding-window kernel and its wider tile.
-    const int64_t tw = s == p.dilation_w() ? dw::NhwcGenericTraits<true>::kTileW : dw::NhwcGenericTraits<false>::kTileW;
+    const int64_t tw = nhwc_generic_shape(p, 1, s).tile_w;
     ws.push_back({s, lattice_dim(p.out_w(), p.w(), p.kw(), p.dilation_w(), p.pad_left(), s, tw)});
   }
   const double taps = static_cast<double>(p.kh()) * static_cast<double>(p.kw());
@@ -452,10 +475,8 @@ std::pair<int64_t, int64_t> lattice_steps_for(const Problem& p) {
 
 // The blocks of the NHWC generic kernel on steps (lat_h, lat_w); 1 x 1 is the dense kernel.
 int64_t nhwc_generic_blocks(const Problem& p, int64_t lat_h, int64_t lat_w) {
-  const bool slide = p.stride_w() == 1 && p.dilation_w() / lat_w == 1;
-  const int64_t th = slide ? dw::NhwcGenericTraits<true>::kTileH : dw::NhwcGenericTraits<false>::kTileH;
-  const int64_t tw = slide ? dw::NhwcGenericTraits<true>::kTileW : dw::NhwcGenericTraits<false>::kTileW;
-  return prod({p.n(), ceil_div(ceil_div(p.out_h(), lat_h), th), ceil_div(ceil_div(p.out_w(), lat_w), tw),
+  const NhwcGenericShape sh = nhwc_generic_shape(p, lat_h, lat_w);
+  return prod({p.n(), ceil_div(ceil_div(p.out_h(), lat_h), sh.tile_h), ceil_div(ceil_div(p.out_w(), lat_w), sh.tile_w),
                ceil_div(p.c() * p.m(), dw::kNhwcChannelChunk), lat_h, lat_w});
 }
 
@@ -489,13 +510,9 @@ Offer offer_nhwc_lattice(const OfferContext& ctx) {
   if (ctx.device != nullptr && !ctx.excludes_all("dw_fwd_nhwc_generic") &&
       dense_grid_preferred(p, lat_h, lat_w, ctx.device->sm_count)) {
     const SmemLimits lim = smem_limits(ctx);
-    const bool slide = p.stride_w() == 1 && p.dilation_w() == 1;
-    const int th = slide ? dw::NhwcGenericTraits<true>::kTileH : dw::NhwcGenericTraits<false>::kTileH;
-    const int tw = slide ? dw::NhwcGenericTraits<true>::kTileW : dw::NhwcGenericTraits<false>::kTileW;
-    const int64_t es = static_cast<int64_t>(dtype_size(p.dtype()));
-    const dw::NhwcStaging st = slide ? dw::nhwc_generic_staging<true>(es) : dw::nhwc_generic_staging<false>(es);
-    if (dw::nhwc_generic_geometry(th, tw, p.kh(), p.kw(), 1, 1, p.dilation_h(), p.dilation_w(), lim.budget,
-                                  lim.per_block, st)
+    const NhwcGenericShape dense = nhwc_generic_shape(p, 1, 1);
+    if (dw::nhwc_generic_geometry(dense.tile_h, dense.tile_w, p.kh(), p.kw(), 1, 1, dense.sdh, dense.sdw, lim.budget,
+                                  lim.per_block, dense.staging)
             .fits) {
       return decline(family, "a grid of " + std::to_string(nhwc_generic_blocks(p, 1, 1)) + " dense blocks for " +
                                  std::to_string(ctx.device->sm_count) + " SMs, and no more on the lattice (steps " +

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "cuda/common/runtime.hpp"
+#include "cuda/conv2d/offers.hpp"
 #include "cuda/depthwise/offers.hpp"
+#include "cuda/separable/offers.hpp"
 #include "src/dispatch/backend.hpp"
 
 namespace dsconv::detail {
@@ -37,6 +39,8 @@ class CudaBackend final : public Backend {
   const std::vector<ImplList>& lists() const override {
     static const std::vector<ImplList> lists = {
         {Op::kDepthwise, Direction::kForward, cuda::depthwise_forward_offers()},
+        {Op::kConv2d, Direction::kForward, cuda::conv2d_forward_offers()},
+        {Op::kSeparable, Direction::kForward, cuda::separable_forward_offers()},
     };
     return lists;
   }

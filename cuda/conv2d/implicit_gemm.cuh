@@ -1,0 +1,556 @@
+// The implicit-GEMM engine of the conv2d and separable families (the GEMM and its tile: params.hpp).
+//
+// A block owns a kBM x kBN output tile (64 pixels x 64 output channels) and walks K in chunks of kBK = 32:
+//   - conv2d (Producer::kGather): chunk (tap, channels c0..c0+31) gathers, for each of the tile's pixels,
+//     the input at the tap's dilated offset, zero outside the image (any stride, dilation and padding).
+//     Taps that read only padding for every pixel of the tile are skipped: with DeepLab's rate 18 on a
+//     33 x 33 map most of a 3 x 3 filter falls outside for most tiles;
+//   - fused separable (Producer::kDepthwise): chunk (mid channels j0..j0+31) is the depthwise output of the
+//     tile's pixels, accumulated in f32 over the depthwise taps and rounded to the storage type, so the
+//     intermediate never leaves the chip.
+// Operands are double-buffered: the next chunk's global loads (or depthwise products) are issued into
+// registers before this chunk's products, and stored to the other buffer after them, with one barrier per
+// chunk. f16/bf16 multiply on tensor cores (cuda/common/mma.cuh, f32 accumulation): each warp a 32 x 32
+// tile of 2 x 4 m16n8k16 products per 16 of K. f32 multiplies on FMA units: each thread 4 pixels x 8
+// channels from float4 reads. The result goes through shared memory so that the epilogue (bias, residual,
+// activation) reads and writes whole 16-byte vectors of a pixel's channels (NHWC) or runs of pixels (NCHW).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "cuda/common/device_types.cuh"
+#include "cuda/common/memory_ops.cuh"
+#include "cuda/common/mma.cuh"
+#include "cuda/common/static_switch.hpp"
+#include "cuda/conv2d/params.hpp"
+#include "cuda/emu/cuda_compat.hpp"
+
+namespace dsconv::cuda::gemm {
+
+// The bit pattern of one element: a float's 32 bits, or a half's 16 in the low bits.
+template <class T>
+__device__ __forceinline__ uint32_t bits_of(const T& v) {
+  if constexpr (sizeof(T) == 4) {
+    uint32_t b;
+    std::memcpy(&b, &v, 4);
+    return b;
+  } else {
+    uint16_t b;
+    std::memcpy(&b, &v, 2);
+    return b;
+  }
+}
+
+// The storage bits of f rounded to T.
+template <class T>
+__device__ __forceinline__ uint32_t rounded_bits(float f) {
+  return bits_of(from_float<T>(f));
+}
+
+__device__ __forceinline__ float4 load_smem4(const float* p) {
+#if defined(DSCONV_CUDA_EMULATION)
+  float4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+#else
+  return *reinterpret_cast<const float4*>(p);
+#endif
+}
+
+__device__ __forceinline__ float lane_of(const float4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
+
+// Whether some element of a0, a0 + s, ..., a0 + (count - 1) s (s >= 1) lies in [0, limit).
+__device__ __forceinline__ bool progression_hits(int64_t a0, int64_t s, int64_t count, int64_t limit) {
+  const int64_t j = a0 >= 0 ? 0 : (-a0 + s - 1) / s;
+  return j < count && a0 + j * s < limit;
+}
+
+template <class T, bool kNchw, Producer kProd>
+__global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParams p) {
+  constexpr bool kF32 = std::is_same<T, float>::value;
+  constexpr int BM = Tile::kBM, BN = Tile::kBN, BK = Tile::kBK, NT = Tile::kThreads;
+  constexpr int kVec = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte access
+  constexpr int kWords = kF32 ? 16 : 8;                   // a thread's share of a chunk: 16 elements
+  // NHWC A loads: a thread loads kRows pixels x one 16-byte vector of channels.
+  constexpr int kVecPerRow = BK / kVec;
+  constexpr int kRows = kNchw ? 1 : BM * kVecPerRow / NT;
+  constexpr int kRowStep = NT / kVecPerRow;
+  static_assert(kNchw || kRows * kVec == 16, "a thread stages 16 elements of A");
+
+  DSCONV_DYNAMIC_SMEM(unsigned char, smem);
+  // 16-bit operands.
+  uint16_t* const sA16 = reinterpret_cast<uint16_t*>(smem);
+  uint32_t* const sB16 = reinterpret_cast<uint32_t*>(smem + 2 * BM * Tile::kAPitch16 * 2);
+  // f32 operands.
+  float* const sA32 = reinterpret_cast<float*>(smem);
+  float* const sB32 = sA32 + 2 * BM * Tile::kAPitch32;
+  // The result tile, after the products.
+  float* const s_out = reinterpret_cast<float*>(smem);
+
+  const int tid = static_cast<int>(threadIdx.x);
+  const int H = static_cast<int>(p.h), W = static_cast<int>(p.w), C = static_cast<int>(p.c);
+  const int KC = static_cast<int>(p.k_channels), O = static_cast<int>(p.o);
+  const int OH = static_cast<int>(p.oh), OW = static_cast<int>(p.ow), OHW = OH * OW;
+  const int KW = static_cast<int>(p.kw), taps_dw = static_cast<int>(p.kh * p.kw);
+  const int M = static_cast<int>(p.m);
+  const int64_t m_total = p.n * p.oh * p.ow;
+  const int k_chunks = static_cast<int>(p.k_chunks);
+  const int total_kb = static_cast<int>(p.gemm_taps) * k_chunks;
+  const T* __restrict__ const xg = static_cast<const T*>(p.x);
+  const T* __restrict__ const fg = static_cast<const T*>(p.filter);
+  const T* __restrict__ const dwg = static_cast<const T*>(p.dw_filter);
+  const T* __restrict__ const bg = static_cast<const T*>(p.bias);
+  const T* const rg = static_cast<const T*>(p.residual);  // may be y itself: each element read before written
+  T* const yg = static_cast<T*>(p.y);
+
+  const int64_t tile = blockIdx.x;
+  const int nt_idx = static_cast<int>(tile % p.n_tiles);
+  const int64_t m0 = (tile / p.n_tiles) * BM;
+  const int n0 = nt_idx * BN;
+
+  // This thread's A pixels: coordinates and the image's base offset; invalid past the last pixel.
+  const int kq = kNchw ? 0 : tid % kVecPerRow;  // NHWC: which vector of the chunk's channels
+  int iy0[kRows], ix0[kRows];
+  int64_t base[kRows];
+  bool valid[kRows];
+  DSCONV_UNROLL
+  for (int i = 0; i < kRows; ++i) {
+    const int m = kNchw ? tid % BM : tid / kVecPerRow + kRowStep * i;
+    const int64_t gm = m0 + m;
+    valid[i] = gm < m_total;
+    const int64_t img = valid[i] ? gm / OHW : 0;
+    const int rem = valid[i] ? static_cast<int>(gm - img * OHW) : 0;
+    const int oy = rem / OW, ox = rem % OW;
+    iy0[i] = oy * static_cast<int>(p.sh) - static_cast<int>(p.pad_top);
+    ix0[i] = ox * static_cast<int>(p.sw) - static_cast<int>(p.pad_left);
+    base[i] = img * (static_cast<int64_t>(H) * W * C);
+  }
+
+  // The tile's rows and columns, for tap skipping: exact when the tile lies in one image row, else the
+  // rows it spans (one image) or every row (several images) and every column. Uniform across the block.
+  int64_t row_lo = 0, row_hi = OH - 1, col_lo = 0, col_hi = OW - 1;
+  {
+    const int64_t last = (m0 + BM < m_total ? m0 + BM : m_total) - 1;
+    const int64_t img_a = m0 / OHW, img_b = last / OHW;
+    if (img_a == img_b) {
+      const int64_t ra = m0 - img_a * OHW, rb = last - img_b * OHW;
+      row_lo = ra / OW, row_hi = rb / OW;
+      if (row_lo == row_hi) col_lo = ra % OW, col_hi = rb % OW;
+    }
+  }
+  const auto tap_reads_input = [&](int tap) {
+    if constexpr (kProd == Producer::kDepthwise) {
+      return true;
+    } else {
+      const int kr = tap / KW, kc = tap - kr * KW;
+      return progression_hits(row_lo * p.sh - p.pad_top + kr * p.dh, p.sh, row_hi - row_lo + 1, H) &&
+             progression_hits(col_lo * p.sw - p.pad_left + kc * p.dw, p.sw, col_hi - col_lo + 1, W);
+    }
+  };
+  // The chunk after kb, past taps that read no input for this tile.
+  const auto next_chunk = [&](int kb) {
+    ++kb;
+    while (kb < total_kb && kb % k_chunks == 0 && !tap_reads_input(kb / k_chunks)) kb += k_chunks;
+    return kb;
+  };
+
+  uint32_t ra[kWords], rb[kWords];
+
+  // --- A: this thread's 16 elements of chunk kb, into ra ---------------------------------------------
+  const auto load_a = [&](int kb) {
+    const int tap = kb / k_chunks, k0 = (kb - tap * k_chunks) * BK;
+    if constexpr (kProd == Producer::kGather) {
+      const int kr = tap / KW, kc = tap - kr * KW;
+      const int dy = kr * static_cast<int>(p.dh), dx = kc * static_cast<int>(p.dw);
+      DSCONV_UNROLL
+      for (int i = 0; i < kRows; ++i) {
+        const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+        const bool inside = valid[i] && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                            static_cast<unsigned>(ix) < static_cast<unsigned>(W);
+        if constexpr (!kNchw) {
+          const int ch = k0 + kq * kVec;
+          const T* const src = xg + base[i] + (static_cast<int64_t>(iy) * W + ix) * C + ch;
+          if (inside && p.vec_a && ch < C) {
+            const uint4 v = load_raw16(src);
+            ra[4 * i] = v.x, ra[4 * i + 1] = v.y, ra[4 * i + 2] = v.z, ra[4 * i + 3] = v.w;
+          } else if constexpr (kF32) {
+            DSCONV_UNROLL
+            for (int e = 0; e < 4; ++e) ra[4 * i + e] = inside && ch + e < C ? bits_of(src[e]) : 0u;
+          } else {
+            DSCONV_UNROLL
+            for (int e = 0; e < 4; ++e) {
+              const uint32_t lo = inside && ch + 2 * e < C ? bits_of(src[2 * e]) : 0u;
+              const uint32_t hi = inside && ch + 2 * e + 1 < C ? bits_of(src[2 * e + 1]) : 0u;
+              ra[4 * i + e] = lo | (hi << 16);
+            }
+          }
+        } else {
+          // NCHW: threads walk pixels (coalesced along a row); k = channel.
+          const int64_t plane = static_cast<int64_t>(H) * W;
+          const T* const src = xg + base[0] + static_cast<int64_t>(iy) * W + ix;
+          if constexpr (kF32) {
+            DSCONV_UNROLL
+            for (int e = 0; e < 16; ++e) {
+              const int ch = k0 + tid / BM + 2 * e;
+              ra[e] = inside && ch < C ? bits_of(src[ch * plane]) : 0u;
+            }
+          } else {
+            DSCONV_UNROLL
+            for (int e = 0; e < 8; ++e) {
+              const int ch = k0 + 2 * (tid / BM + 2 * e);
+              const uint32_t lo = inside && ch < C ? bits_of(src[ch * plane]) : 0u;
+              const uint32_t hi = inside && ch + 1 < C ? bits_of(src[(ch + 1) * plane]) : 0u;
+              ra[e] = lo | (hi << 16);
+            }
+          }
+        }
+      }
+    } else {
+      // The depthwise outputs of mid channels j of this thread's pixels, over every depthwise tap.
+      float acc[16];
+      DSCONV_UNROLL
+      for (int e = 0; e < 16; ++e) acc[e] = 0.f;
+      const int64_t plane = static_cast<int64_t>(H) * W;
+      for (int t = 0; t < taps_dw; ++t) {
+        const int kr = t / KW, kc = t - kr * KW;
+        const int dy = kr * static_cast<int>(p.dh), dx = kc * static_cast<int>(p.dw);
+        const T* const wt = dwg + t * p.dw_tap;
+        if constexpr (!kNchw) {
+          const int j = k0 + kq * kVec;
+          float wv[kVec];
+          if (p.vec_dw && j < KC) {
+            unpack16<T>(load_raw16(wt + j), wv);
+          } else {
+            DSCONV_UNROLL
+            for (int e = 0; e < kVec; ++e) wv[e] = j + e < KC ? to_float(wt[(j + e) * p.dw_j]) : 0.f;
+          }
+          DSCONV_UNROLL
+          for (int i = 0; i < kRows; ++i) {
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = valid[i] && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                                static_cast<unsigned>(ix) < static_cast<unsigned>(W);
+            if (!inside || j >= KC) continue;
+            const T* const px = xg + base[i] + (static_cast<int64_t>(iy) * W + ix) * C;
+            float xv[kVec];
+            if (p.vec_a) {  // M == 1: mid channel j is input channel j
+              unpack16<T>(load_raw16(px + j), xv);
+            } else {
+              DSCONV_UNROLL
+              for (int e = 0; e < kVec; ++e) xv[e] = j + e < KC ? to_float(px[(j + e) / M]) : 0.f;
+            }
+            DSCONV_UNROLL
+            for (int e = 0; e < kVec; ++e) acc[i * kVec + e] = fmaf(xv[e], wv[e], acc[i * kVec + e]);
+          }
+        } else {
+          const int iy = iy0[0] + dy, ix = ix0[0] + dx;
+          const bool inside = valid[0] && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                              static_cast<unsigned>(ix) < static_cast<unsigned>(W);
+          if (!inside) continue;
+          const T* const px = xg + base[0] + static_cast<int64_t>(iy) * W + ix;
+          DSCONV_UNROLL
+          for (int e = 0; e < 16; ++e) {
+            // f32: k = tid / BM + 2e; 16-bit: the pair (2q, 2q + 1) with q = tid / BM + 2 (e / 2).
+            const int k = kF32 ? tid / BM + 2 * e : 2 * (tid / BM + 2 * (e / 2)) + e % 2;
+            const int j = k0 + k;
+            if (j < KC) acc[e] = fmaf(to_float(px[(j / M) * plane]), to_float(wt[j * p.dw_j]), acc[e]);
+          }
+        }
+      }
+      if constexpr (kF32) {
+        DSCONV_UNROLL
+        for (int e = 0; e < 16; ++e) ra[e] = bits_of(acc[e]);
+      } else {
+        DSCONV_UNROLL
+        for (int e = 0; e < 8; ++e) ra[e] = rounded_bits<T>(acc[2 * e]) | (rounded_bits<T>(acc[2 * e + 1]) << 16);
+      }
+    }
+  };
+
+  // --- B: this thread's 16 elements of chunk kb's filter rows, into rb -------------------------------
+  const auto load_b = [&](int kb) {
+    const int tap = kb / k_chunks, k0 = (kb - tap * k_chunks) * BK;
+    const T* const ft = fg + tap * p.b_tap;
+    const auto elem = [&](int k, int o) -> uint32_t {
+      return k < KC && o < O ? bits_of(ft[k * p.b_k + o * p.b_o]) : 0u;
+    };
+    if constexpr (kF32) {
+      if (p.vec_b) {  // 4 rows x a float4 along O
+        DSCONV_UNROLL
+        for (int i = 0; i < 4; ++i) {
+          const int k = k0 + tid / 16 + 8 * i, o = n0 + 4 * (tid % 16);
+          uint4 v = make_uint4(0u, 0u, 0u, 0u);
+          if (k < KC && o < O) v = load_raw16(ft + k * p.b_k + o);
+          rb[4 * i] = v.x, rb[4 * i + 1] = v.y, rb[4 * i + 2] = v.z, rb[4 * i + 3] = v.w;
+        }
+      } else {
+        DSCONV_UNROLL
+        for (int i = 0; i < 16; ++i) {
+          const int e = tid + NT * i;
+          const int kk = p.b_k_fast ? e % BK : e / BN, nn = p.b_k_fast ? e / BK : e % BN;
+          rb[i] = elem(k0 + kk, n0 + nn);
+        }
+      }
+    } else {
+      if (p.vec_b) {  // rows k, k + 1 x 8 columns, interleaved into (k, k + 1) words
+        const int k = k0 + 2 * (tid / 8), o = n0 + 8 * (tid % 8);
+        uint4 r0 = make_uint4(0u, 0u, 0u, 0u), r1 = r0;
+        if (k < KC && o < O) r0 = load_raw16(ft + k * p.b_k + o);
+        if (k + 1 < KC && o < O) r1 = load_raw16(ft + (k + 1) * p.b_k + o);
+        const uint32_t w0[4] = {r0.x, r0.y, r0.z, r0.w}, w1[4] = {r1.x, r1.y, r1.z, r1.w};
+        DSCONV_UNROLL
+        for (int e = 0; e < 4; ++e) {
+          rb[2 * e] = (w0[e] & 0xffffu) | (w1[e] << 16);
+          rb[2 * e + 1] = (w0[e] >> 16) | (w1[e] & 0xffff0000u);
+        }
+      } else {
+        DSCONV_UNROLL
+        for (int i = 0; i < 8; ++i) {
+          const int e = tid + NT * i;  // a (k pair, column) of the 16 x 64
+          const int kp = p.b_k_fast ? e % (BK / 2) : e / BN, nn = p.b_k_fast ? e / (BK / 2) : e % BN;
+          rb[i] = elem(k0 + 2 * kp, n0 + nn) | (elem(k0 + 2 * kp + 1, n0 + nn) << 16);
+        }
+      }
+    }
+  };
+
+  // --- the staged registers into buffer `buf` ----------------------------------------------------------
+  const auto store_stage = [&](int buf) {
+    if constexpr (kF32) {
+      float* const a = sA32 + buf * BM * Tile::kAPitch32;
+      float* const b = sB32 + buf * BK * Tile::kBPitch32;
+      if constexpr (!kNchw) {
+        DSCONV_UNROLL
+        for (int i = 0; i < kRows; ++i)
+          store_aligned(a + (tid / kVecPerRow + kRowStep * i) * Tile::kAPitch32 + kq * kVec,
+                        make_uint4(ra[4 * i], ra[4 * i + 1], ra[4 * i + 2], ra[4 * i + 3]));
+      } else {
+        DSCONV_UNROLL
+        for (int e = 0; e < 16; ++e) std::memcpy(a + (tid % BM) * Tile::kAPitch32 + tid / BM + 2 * e, &ra[e], 4);
+      }
+      if (p.vec_b) {
+        DSCONV_UNROLL
+        for (int i = 0; i < 4; ++i)
+          store_aligned(b + (tid / 16 + 8 * i) * Tile::kBPitch32 + 4 * (tid % 16),
+                        make_uint4(rb[4 * i], rb[4 * i + 1], rb[4 * i + 2], rb[4 * i + 3]));
+      } else {
+        DSCONV_UNROLL
+        for (int i = 0; i < 16; ++i) {
+          const int e = tid + NT * i;
+          const int kk = p.b_k_fast ? e % BK : e / BN, nn = p.b_k_fast ? e / BK : e % BN;
+          std::memcpy(b + kk * Tile::kBPitch32 + nn, &rb[i], 4);
+        }
+      }
+    } else {
+      uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
+      uint32_t* const b = sB16 + buf * (BK / 2) * Tile::kBPitchWords;
+      if constexpr (!kNchw) {
+        DSCONV_UNROLL
+        for (int i = 0; i < kRows; ++i)
+          store_aligned(a + (tid / kVecPerRow + kRowStep * i) * Tile::kAPitch16 + kq * kVec,
+                        make_uint4(ra[4 * i], ra[4 * i + 1], ra[4 * i + 2], ra[4 * i + 3]));
+      } else {
+        DSCONV_UNROLL
+        for (int e = 0; e < 8; ++e)
+          store_aligned(a + (tid % BM) * Tile::kAPitch16 + 2 * (tid / BM + 2 * e), ra[e]);
+      }
+      if (p.vec_b) {
+        uint32_t* const dst = b + (tid / 8) * Tile::kBPitchWords + 8 * (tid % 8);
+        store_aligned(dst, make_uint4(rb[0], rb[1], rb[2], rb[3]));
+        store_aligned(dst + 4, make_uint4(rb[4], rb[5], rb[6], rb[7]));
+      } else {
+        DSCONV_UNROLL
+        for (int i = 0; i < 8; ++i) {
+          const int e = tid + NT * i;
+          const int kp = p.b_k_fast ? e % (BK / 2) : e / BN, nn = p.b_k_fast ? e / (BK / 2) : e % BN;
+          store_aligned(b + kp * Tile::kBPitchWords + nn, rb[i]);
+        }
+      }
+    }
+  };
+
+  // --- the products of buffer `buf` --------------------------------------------------------------------
+  const int warp = tid / 32, lane = tid % 32;
+  const int wm = warp / 2, wn = warp % 2;  // 16-bit: this warp's 32 x 32 quarter
+  const int tm = tid / 8, tn = tid % 8;     // f32: pixels tm + 16i, channels 4tn + j and 32 + 4tn + j
+  float acc[kF32 ? 4 : 2][kF32 ? 8 : 4][kF32 ? 1 : 4];
+  DSCONV_UNROLL
+  for (int i = 0; i < (kF32 ? 4 : 2); ++i) {
+    DSCONV_UNROLL
+    for (int j = 0; j < (kF32 ? 8 : 4); ++j) {
+      DSCONV_UNROLL
+      for (int e = 0; e < (kF32 ? 1 : 4); ++e) acc[i][j][e] = 0.f;
+    }
+  }
+  const auto compute = [&](int buf) {
+    if constexpr (kF32) {
+      const float* const a = sA32 + buf * BM * Tile::kAPitch32;
+      const float* const b = sB32 + buf * BK * Tile::kBPitch32;
+      DSCONV_UNROLL
+      for (int k4 = 0; k4 < BK / 4; ++k4) {
+        float4 av[4];
+        DSCONV_UNROLL
+        for (int i = 0; i < 4; ++i) av[i] = load_smem4(a + (tm + 16 * i) * Tile::kAPitch32 + 4 * k4);
+        DSCONV_UNROLL
+        for (int kk = 0; kk < 4; ++kk) {
+          const float4 b0 = load_smem4(b + (4 * k4 + kk) * Tile::kBPitch32 + 4 * tn);
+          const float4 b1 = load_smem4(b + (4 * k4 + kk) * Tile::kBPitch32 + 32 + 4 * tn);
+          DSCONV_UNROLL
+          for (int i = 0; i < 4; ++i) {
+            const float x = lane_of(av[i], kk);
+            DSCONV_UNROLL
+            for (int j = 0; j < 4; ++j) {
+              acc[i][j][0] = fmaf(x, lane_of(b0, j), acc[i][j][0]);
+              acc[i][4 + j][0] = fmaf(x, lane_of(b1, j), acc[i][4 + j][0]);
+            }
+          }
+        }
+      }
+    } else {
+      const uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
+      const uint32_t* const b = sB16 + buf * (BK / 2) * Tile::kBPitchWords;
+      DSCONV_UNROLL
+      for (int ks = 0; ks < BK / 16; ++ks) {
+        uint32_t af[2][4], bf[4][2];
+        DSCONV_UNROLL
+        for (int mt = 0; mt < 2; ++mt) {
+          DSCONV_UNROLL
+          for (int r = 0; r < 4; ++r) {
+            const int row = 32 * wm + 16 * mt + mma_a_row(lane, 2 * r), col = 16 * ks + mma_a_col(lane, 2 * r);
+            af[mt][r] = load_smem_word(a + row * Tile::kAPitch16 + col);
+          }
+        }
+        DSCONV_UNROLL
+        for (int nt = 0; nt < 4; ++nt) {
+          DSCONV_UNROLL
+          for (int r = 0; r < 2; ++r) {
+            const int n = 32 * wn + 8 * nt + mma_b_n(lane, 2 * r), kp = (16 * ks + mma_b_k(lane, 2 * r)) / 2;
+            bf[nt][r] = load_smem_word(b + kp * Tile::kBPitchWords + n);
+          }
+        }
+        DSCONV_UNROLL
+        for (int mt = 0; mt < 2; ++mt) {
+          DSCONV_UNROLL
+          for (int nt = 0; nt < 4; ++nt) mma_m16n8k16<T>(acc[mt][nt], af[mt], bf[nt], acc[mt][nt]);
+        }
+      }
+    }
+  };
+
+  // --- the K loop ----------------------------------------------------------------------------------------
+  int kb = next_chunk(-1);
+  if (kb < total_kb) {
+    load_a(kb);
+    load_b(kb);
+    store_stage(0);
+  }
+  __syncthreads();
+  int buf = 0;
+  while (kb < total_kb) {
+    const int next = next_chunk(kb);
+    if (next < total_kb) {  // in flight during the products
+      load_a(next);
+      load_b(next);
+    }
+    compute(buf);
+    if (next < total_kb) store_stage(buf ^ 1);
+    __syncthreads();
+    buf ^= 1;
+    kb = next;
+  }
+
+  // --- epilogue: results to shared memory, then bias, residual, activation, store ------------------------
+  if constexpr (kF32) {
+    DSCONV_UNROLL
+    for (int i = 0; i < 4; ++i) {
+      float* const row = s_out + (tm + 16 * i) * Tile::kOutPitch;
+      store_smem4(row + 4 * tn, acc[i][0][0], acc[i][1][0], acc[i][2][0], acc[i][3][0]);
+      store_smem4(row + 32 + 4 * tn, acc[i][4][0], acc[i][5][0], acc[i][6][0], acc[i][7][0]);
+    }
+  } else {
+    DSCONV_UNROLL
+    for (int mt = 0; mt < 2; ++mt) {
+      DSCONV_UNROLL
+      for (int nt = 0; nt < 4; ++nt) {
+        DSCONV_UNROLL
+        for (int h = 0; h < 2; ++h) {
+          const int row = 32 * wm + 16 * mt + mma_c_row(lane, 2 * h), col = 32 * wn + 8 * nt + mma_c_col(lane, 2 * h);
+          store_aligned(s_out + row * Tile::kOutPitch + col, make_float2(acc[mt][nt][2 * h], acc[mt][nt][2 * h + 1]));
+        }
+      }
+    }
+  }
+  __syncthreads();
+
+  if constexpr (!kNchw) {
+    // A pixel's channels are contiguous: one 16-byte vector of kVec channels per step.
+    constexpr int kVecs = BN / kVec;
+    for (int idx = tid; idx < BM * kVecs; idx += NT) {
+      const int m = idx / kVecs, o = n0 + (idx % kVecs) * kVec;
+      const int64_t gm = m0 + m;
+      if (gm >= m_total || o >= O) continue;
+      const int64_t at = gm * O + o;
+      float v[kVec];
+      DSCONV_UNROLL
+      for (int e = 0; e < kVec; e += 4) {
+        const float4 f = load_smem4(s_out + m * Tile::kOutPitch + (o - n0) + e);
+        v[e] = f.x, v[e + 1] = f.y, v[e + 2] = f.z, v[e + 3] = f.w;
+      }
+      if (bg != nullptr) {
+        DSCONV_UNROLL
+        for (int e = 0; e < kVec; ++e) v[e] += o + e < O ? to_float(bg[o + e]) : 0.f;
+      }
+      if (rg != nullptr) {
+        if (p.vec_res) {
+          float r[kVec];
+          unpack16<T>(load_raw16(rg + at), r);
+          DSCONV_UNROLL
+          for (int e = 0; e < kVec; ++e) v[e] += r[e];
+        } else {
+          DSCONV_UNROLL
+          for (int e = 0; e < kVec; ++e) v[e] += o + e < O ? to_float(rg[at + e]) : 0.f;
+        }
+      }
+      DSCONV_UNROLL
+      for (int e = 0; e < kVec; ++e) v[e] = activate(v[e], p.act);
+      if (p.vec_out) {
+        DSCONV_UNROLL
+        for (int e = 0; e < kVec; e += 4) store_quad<T>(yg + at + e, v + e);
+      } else {
+        DSCONV_UNROLL
+        for (int e = 0; e < kVec; ++e)
+          if (o + e < O) yg[at + e] = from_float<T>(v[e]);
+      }
+    }
+  } else {
+    // A channel's pixels are contiguous (within an image): threads walk pixels.
+    for (int idx = tid; idx < BM * BN; idx += NT) {
+      const int m = idx % BM, o = n0 + idx / BM;
+      const int64_t gm = m0 + m;
+      if (gm >= m_total || o >= O) continue;
+      const int64_t img = gm / OHW;
+      const int64_t at = (img * O + o) * OHW + (gm - img * OHW);
+      float v = s_out[m * Tile::kOutPitch + (o - n0)];
+      if (bg != nullptr) v += to_float(bg[o]);
+      if (rg != nullptr) v += to_float(rg[at]);
+      yg[at] = from_float<T>(activate(v, p.act));
+    }
+  }
+}
+
+// The instantiation of `Prod` for `k`, after checking the launch against the tile.
+template <Producer kProd>
+Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig& cfg) {
+  if (cfg.block != Tile::kThreads || cfg.smem_bytes != Tile::smem_bytes(k.dtype == DType::kF32) || k.producer != kProd)
+    return Status(StatusCode::kInternalError, "implicit gemm: launch disagrees with the tile");
+  const auto pick = [&](auto type_tag) -> Result<KernelFn> {
+    using T = typename decltype(type_tag)::type;
+    return k.nchw ? &implicit_gemm_kernel<T, true, kProd> : &implicit_gemm_kernel<T, false, kProd>;
+  };
+  if (k.dtype == DType::kF16) return pick(TypeTag<__half>{});
+  if (k.dtype == DType::kBF16) return pick(TypeTag<__nv_bfloat16>{});
+  return pick(TypeTag<float>{});
+}
+
+}  // namespace dsconv::cuda::gemm

@@ -1,0 +1,171 @@
+// The conv2d forward offers of the cuda backend, in list order:
+//   1. conv2d_fwd_{nhwc,nchw}_igemm_{f16,bf16}_mma_tile64x64x32   tensor cores (compute capability 8.0+)
+//      conv2d_fwd_{nhwc,nchw}_igemm_f32_fma_tile64x64x32          FMA units
+// One implicit-GEMM kernel (implicit_gemm.cuh) takes every stride, dilation, padding, filter layout and
+// epilogue; a problem beyond its 32-bit indexing is declined (the cudnn backend or the reference take it).
+// f32 never runs on tensor cores here: TF32 would change the precision, and is left to an explicit opt-in.
+#include "cuda/conv2d/offers.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace dsconv::cuda {
+namespace gemm {
+namespace {
+
+constexpr int64_t kInt32Max = 0x7fffffff;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
+
+class GemmImpl final : public detail::Impl {
+ public:
+  GemmImpl(std::string name, const KernelChoice& k, const GemmParams& g)
+      : name_(std::move(name)), choice_(k), params_(g) {
+    cfg_.grid = g.m_tiles * g.n_tiles;
+    cfg_.block = Tile::kThreads;
+    cfg_.smem_bytes = Tile::smem_bytes(k.dtype == DType::kF32);
+  }
+
+  const std::string& name() const override { return name_; }
+
+  Status prepare() override {
+    Result<KernelFn> kernel =
+        choice_.producer == Producer::kGather ? resolve_gather(choice_, cfg_) : resolve_depthwise(choice_, cfg_);
+    if (!kernel) return kernel.status();
+    if (Status s = prepare_launch(*kernel, name_.c_str(), cfg_); !s) return s;
+    kernel_ = *kernel;
+    return Status::ok();
+  }
+
+  Status run(const TensorArgs& args, void*, size_t, void* stream) const override {
+    GemmParams g = params_;
+    g.x = args.input();
+    if (choice_.producer == Producer::kGather) {
+      g.filter = args.filter();
+    } else {
+      g.dw_filter = args.filter();
+      g.filter = args.pointwise();
+    }
+    g.bias = args.bias();
+    g.residual = args.get(Arg::kResidual);
+    g.y = args.output();
+    // params_ says whether the shapes allow 16-byte accesses; the pointers decide per run (a misaligned
+    // view takes the element-wise paths).
+    g.vec_a = g.vec_a && aligned16(g.x);
+    g.vec_b = g.vec_b && aligned16(g.filter);
+    g.vec_dw = g.vec_dw && aligned16(g.dw_filter);
+    g.vec_res = g.vec_out && g.residual != nullptr && aligned16(g.residual);
+    g.vec_out = g.vec_out && aligned16(g.y);
+    g.vec_res = g.vec_res && g.vec_out;
+    return launch(kernel_, name_.c_str(), cfg_, g, stream);
+  }
+
+ private:
+  std::string name_;
+  KernelChoice choice_;
+  GemmParams params_;
+  LaunchConfig cfg_;
+  KernelFn kernel_ = nullptr;
+};
+
+}  // namespace
+
+GemmParams common_params(const Problem& p, int64_t k_channels, int64_t gemm_taps) {
+  GemmParams g;
+  g.n = p.n(), g.h = p.h(), g.w = p.w(), g.c = p.c(), g.m = p.m();
+  g.k_channels = k_channels;
+  g.o = p.out_channels(), g.oh = p.out_h(), g.ow = p.out_w();
+  g.kh = p.kh(), g.kw = p.kw(), g.sh = p.stride_h(), g.sw = p.stride_w(), g.dh = p.dilation_h(), g.dw = p.dilation_w();
+  g.pad_top = p.pad_top(), g.pad_left = p.pad_left();
+  g.gemm_taps = gemm_taps;
+  g.m_tiles = ceil_div(p.n() * p.out_h() * p.out_w(), Tile::kBM);
+  g.n_tiles = ceil_div(p.out_channels(), Tile::kBN);
+  g.k_chunks = ceil_div(k_channels, Tile::kBK);
+  g.act = activation_code(p.activation());
+  const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
+  g.vec_out = p.layout() == Layout::kNHWC && p.out_channels() % vec == 0;
+  return g;
+}
+
+std::string int32_bounds(const GemmParams& g) {
+  struct Bound {
+    const char* what;
+    int64_t value;
+  };
+  const auto sat = [](int64_t a, int64_t b) { return a != 0 && b > (int64_t{1} << 62) / a ? int64_t{1} << 62 : a * b; };
+  const Bound bounds[] = {
+      {"input elements per image", sat(sat(g.h, g.w), g.c)},
+      {"output pixels per image", sat(g.oh, g.ow)},
+      {"output channels", g.o},
+      {"input rows reached", sat(g.oh - 1, g.sh) + sat(g.kh - 1, g.dh) + g.pad_top},
+      {"input columns reached", sat(g.ow - 1, g.sw) + sat(g.kw - 1, g.dw) + g.pad_left},
+      {"K chunks", sat(g.gemm_taps, g.k_chunks)},
+      {"blocks", sat(g.m_tiles, g.n_tiles)},
+  };
+  for (const Bound& b : bounds) {
+    if (b.value > kInt32Max)
+      return std::string(b.what) + " " + std::to_string(b.value) + " exceed the implicit GEMM's 32-bit indexing";
+  }
+  return "";
+}
+
+std::string device_support(const detail::OfferContext& ctx, DType dtype) {
+  if (dtype != DType::kF32 && ctx.device != nullptr && ctx.device->arch() < 80) {
+    return "mma.sync m16n8k16 needs compute capability 8.0; " + ctx.device->name + " has " +
+           std::to_string(ctx.device->cc_major) + "." + std::to_string(ctx.device->cc_minor);
+  }
+  return "";
+}
+
+std::string engine_suffix(DType dtype) {
+  return std::string(to_string(dtype)) + (dtype == DType::kF32 ? "_fma" : "_mma") + "_tile" +
+         std::to_string(Tile::kBM) + "x" + std::to_string(Tile::kBN) + "x" + std::to_string(Tile::kBK);
+}
+
+detail::Offer accept(std::string name, const KernelChoice& k, const GemmParams& g) {
+  return detail::Offer::accept(std::make_unique<GemmImpl>(std::move(name), k, g));
+}
+
+}  // namespace gemm
+
+namespace {
+
+detail::Offer offer_implicit_gemm(const detail::OfferContext& ctx) {
+  const Problem& p = ctx.problem;
+  const std::string name =
+      std::string("conv2d_fwd_") + to_string(p.layout()) + "_igemm_" + gemm::engine_suffix(p.dtype());
+  if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty())
+    return detail::Offer::decline(name, why);
+  gemm::GemmParams g = gemm::common_params(p, p.c(), p.kh() * p.kw());
+  if (std::string why = gemm::int32_bounds(g); !why.empty()) return detail::Offer::decline(name, why);
+  if (p.filter_layout() == FilterLayout::kTF) {  // [KH,KW,C,O]
+    g.b_tap = p.c() * p.out_channels(), g.b_k = p.out_channels(), g.b_o = 1;
+  } else {  // [O,C,KH,KW]
+    g.b_tap = 1, g.b_k = p.kh() * p.kw(), g.b_o = p.c() * p.kh() * p.kw();
+  }
+  if (p.filter_elements() > 0x7fffffff)
+    return detail::Offer::decline(name, "filter elements " + std::to_string(p.filter_elements()) +
+                                            " exceed the implicit GEMM's 32-bit indexing");
+  const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
+  g.vec_a = p.layout() == Layout::kNHWC && p.c() % vec == 0;
+  g.vec_b = g.b_o == 1 && p.out_channels() % vec == 0;
+  g.b_k_fast = g.b_k < g.b_o;
+  gemm::KernelChoice k;
+  k.dtype = p.dtype();
+  k.nchw = p.layout() == Layout::kNCHW;
+  k.producer = gemm::Producer::kGather;
+  return gemm::accept(name, k, g);
+}
+
+}  // namespace
+
+const std::vector<detail::OfferFn>& conv2d_forward_offers() {
+  static const std::vector<detail::OfferFn> offers = {offer_implicit_gemm};
+  return offers;
+}
+
+}  // namespace dsconv::cuda

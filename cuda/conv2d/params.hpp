@@ -1,0 +1,98 @@
+// What the host passes to the implicit-GEMM kernels (cuda/conv2d/implicit_gemm.cuh), and how the offers find
+// the instantiation to launch. The engine serves two families: dense (dilated, strided) conv2d, whose GEMM
+// operand A is gathered from the input tap by tap, and the fused separable kernel (cuda/separable/), whose A
+// is the depthwise output, computed on chip. Plain C++ (no CUDA header): offers compile with the host compiler.
+//
+// The GEMM: rows are output pixels (M = N*OH*OW, in NHWC order whatever the layout), columns are output
+// channels (O), and K runs over taps and channels (conv2d: K = KH*KW*C, tap-major) or mid channels
+// (separable: K = C*M). A block computes a kBM x kBN tile of outputs over K in chunks of kBK.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "cuda/common/activation_code.hpp"
+#include "cuda/common/launch.hpp"
+#include "dsconv/dsconv.hpp"
+
+namespace dsconv::cuda::gemm {
+
+// The block tile, for every dtype: 64 pixels x 64 output channels, K in chunks of 32, 4 warps (2 x 2, a
+// 32 x 32 tile each). f16/bf16 multiply on tensor cores (mma m16n8k16), f32 on FMA units (a thread owns
+// 4 pixels x 8 channels).
+struct Tile {
+  static constexpr int kBM = 64, kBN = 64, kBK = 32, kThreads = 128;
+  // Shared memory, double-buffered. 16-bit: A [2][kBM][kAPitch16] elements, k fastest (a fragment register
+  // is one aligned word); B [2][kBK/2][kBPitchWords] words, each the (k, k+1) pair of one column.
+  // Pitches chosen so that a warp's fragment reads hit 32 distinct banks.
+  static constexpr int kAPitch16 = kBK + 8;
+  static constexpr int kBPitchWords = kBN + 8;
+  // f32: A [2][kBM][kAPitch32] (float4 reads along k), B [2][kBK][kBPitch32] (float4 reads along n).
+  static constexpr int kAPitch32 = kBK + 4;
+  static constexpr int kBPitch32 = kBN + 4;
+  // The f32 result tile staged for the epilogue, [kBM][kOutPitch], over the operands' memory.
+  static constexpr int kOutPitch = kBN + 8;
+
+  static constexpr int64_t operand_bytes(bool f32) {
+    return f32 ? 2 * (int64_t{kBM} * kAPitch32 + int64_t{kBK} * kBPitch32) * 4
+               : 2 * (int64_t{kBM} * kAPitch16 * 2 + int64_t{kBK / 2} * kBPitchWords * 4);
+  }
+  static constexpr int64_t smem_bytes(bool f32) {
+    const int64_t out = int64_t{kBM} * kOutPitch * 4;
+    return operand_bytes(f32) > out ? operand_bytes(f32) : out;
+  }
+};
+
+// How a block makes its A tile.
+enum class Producer : int {
+  kGather = 0,     // conv2d: the input elements of one tap and 32 channels, zero outside the image
+  kDepthwise = 1,  // fused separable: 32 mid channels of the depthwise conv, accumulated in f32 on chip
+};
+
+// One launch's arguments, by value. The kernels index within an image in 32 bits and across images and
+// the output in 64; the offers prove the 32-bit bounds (offers.cpp).
+struct GemmParams {
+  const void* x = nullptr;
+  const void* filter = nullptr;     // the GEMM's B: conv2d filter, or separable's pointwise filter
+  const void* dw_filter = nullptr;  // separable: the depthwise filter
+  const void* bias = nullptr;       // [O] or null
+  const void* residual = nullptr;   // y's shape and layout, or null; may be y itself
+  void* y = nullptr;
+  int64_t n = 0, h = 0, w = 0, c = 0;  // input [N,H,W,C] (or NCHW)
+  int64_t m = 1;                       // depthwise multiplier (separable)
+  int64_t k_channels = 0;              // channels of K per tap: C (conv2d) or C*M (separable)
+  int64_t o = 0, oh = 0, ow = 0;
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pad_top = 0, pad_left = 0;
+  // B element (tap, k, o) at filter[tap*b_tap + k*b_k + o*b_o]: TF [KH,KW,C,O] (C*O, O, 1), OIHW
+  // [O,C,KH,KW] (1, KH*KW, C*KH*KW); separable's pointwise has one tap.
+  int64_t b_tap = 0, b_k = 0, b_o = 0;
+  // Separable: depthwise element (tap, mid channel j) at dw_filter[tap*dw_tap + j*dw_j].
+  int64_t dw_tap = 0, dw_j = 0;
+  int64_t gemm_taps = 1;  // taps of the GEMM's K: KH*KW (conv2d), 1 (separable: the producer runs them)
+  int64_t m_tiles = 0, n_tiles = 0, k_chunks = 0;
+  int act = kActNone;
+  bool vec_a = false;    // NHWC 16-byte input loads: C % (16/sizeof(T)) == 0 (and, separable, M == 1), x aligned
+  bool vec_b = false;    // 16-byte filter loads along O: b_o == 1, O % (16/sizeof(T)) == 0, filter aligned
+  bool vec_dw = false;   // separable: 16-byte depthwise filter loads (TF layout, M == 1, C % vec == 0, aligned)
+  bool vec_out = false;  // NHWC 16-byte output (and residual) accesses: O % (16/sizeof(T)) == 0, y aligned
+  bool vec_res = false;  // as vec_out, for the residual's pointer
+  bool b_k_fast = false; // scalar B path: threads walk k (|b_k| < |b_o|) rather than o, for coalescing
+};
+
+// The template arguments of one instantiation.
+struct KernelChoice {
+  DType dtype = DType::kF32;
+  bool nchw = false;
+  Producer producer = Producer::kGather;
+};
+
+using KernelFn = void (*)(GemmParams);
+// The instantiation for `k` (defined next to the kernels: implicit_gemm.cu for kGather, the separable family's
+// fused.cu for kDepthwise), after checking the launch against the tile.
+Result<KernelFn> resolve_gather(const KernelChoice& k, const LaunchConfig& cfg);
+Result<KernelFn> resolve_depthwise(const KernelChoice& k, const LaunchConfig& cfg);
+
+// Enqueues `kernel` on `stream`; never synchronizes, never allocates (launch.cu).
+Status launch(KernelFn kernel, const char* name, const LaunchConfig& cfg, const GemmParams& p, void* stream);
+
+}  // namespace dsconv::cuda::gemm

@@ -1,0 +1,166 @@
+// The separable forward offers of the cuda backend, in list order:
+//   1. sep_fwd_{nhwc,nchw}_fused_{dtype}_{mma,fma}_tile64x64x32   one kernel: the implicit-GEMM engine whose
+//      A operand is the depthwise output of 32 mid channels, computed on chip (cuda/separable/fused.cu), so
+//      the intermediate never reaches global memory. Each block recomputes the depthwise values of its
+//      pixels for its own 64 output channels, so the fused kernel is offered while that recomputation
+//      stays small: ceil(O / 64) * KH * KW <= kMaxFusedRecompute depthwise products per mid value;
+//   2. sep_fwd_{nhwc,nchw}_twopass_{dtype}(<depthwise>+<pointwise>)   the depthwise kernel this backend
+//      chooses for the depthwise half, its output in the Plan's workspace, then the conv2d family's
+//      implicit GEMM as a 1x1 convolution with the bias, residual and activation.
+// Both round the depthwise output to the storage type before the pointwise product (f32 stays f32), as a
+// framework running the two ops one after the other does; the reference keeps it in f64, which the
+// comparison's tolerance covers.
+#include "cuda/separable/offers.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "cuda/conv2d/offers.hpp"
+
+namespace dsconv::cuda {
+namespace {
+
+using detail::Offer;
+using detail::OfferContext;
+
+// Depthwise products per mid value (output-channel tiles x taps) up to which the fused kernel is offered:
+// a 3x3 filter up to 7 tiles of 64 output channels (448), 5x5 up to 2, 7x7 up to 1.
+constexpr int64_t kMaxFusedRecompute = 64;
+constexpr size_t kWorkspaceAlignment = 256;
+
+std::string prefix(const Problem& p, const char* kind) {
+  return std::string("sep_fwd_") + to_string(p.layout()) + "_" + kind + "_";
+}
+
+Offer offer_fused(const OfferContext& ctx) {
+  const Problem& p = ctx.problem;
+  const std::string name = prefix(p, "fused") + gemm::engine_suffix(p.dtype());
+  if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return Offer::decline(name, why);
+  gemm::GemmParams g = gemm::common_params(p, p.mid_channels(), 1);
+  const int64_t recompute = g.n_tiles * p.kh() * p.kw();
+  if (recompute > kMaxFusedRecompute) {
+    return Offer::decline(name, std::to_string(g.n_tiles) + " tiles of output channels x " +
+                                    std::to_string(p.kh() * p.kw()) + " taps = " + std::to_string(recompute) +
+                                    " depthwise products per mid value, over the fused kernel's " +
+                                    std::to_string(kMaxFusedRecompute) + ": two passes do less work");
+  }
+  if (std::string why = gemm::int32_bounds(g); !why.empty()) return Offer::decline(name, why);
+  if (p.filter_elements() > 0x7fffffff || p.pointwise_elements() > 0x7fffffff)
+    return Offer::decline(name, "filters exceed the implicit GEMM's 32-bit indexing");
+  const int64_t cm = p.mid_channels(), o = p.out_channels();
+  if (p.filter_layout() == FilterLayout::kTF) {  // depthwise [KH,KW,C,M], pointwise [1,1,C*M,O]
+    g.dw_tap = cm, g.dw_j = 1;
+    g.b_tap = 0, g.b_k = o, g.b_o = 1;
+  } else {  // depthwise [C*M,1,KH,KW], pointwise [O,C*M,1,1]
+    g.dw_tap = 1, g.dw_j = p.kh() * p.kw();
+    g.b_tap = 0, g.b_k = 1, g.b_o = cm;
+  }
+  const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
+  g.vec_a = p.layout() == Layout::kNHWC && p.m() == 1 && p.c() % vec == 0;
+  g.vec_dw = p.layout() == Layout::kNHWC && p.filter_layout() == FilterLayout::kTF && cm % vec == 0;
+  g.vec_b = g.b_o == 1 && o % vec == 0;
+  g.b_k_fast = g.b_k < g.b_o;
+  gemm::KernelChoice k;
+  k.dtype = p.dtype();
+  k.nchw = p.layout() == Layout::kNCHW;
+  k.producer = gemm::Producer::kDepthwise;
+  return gemm::accept(name, k, g);
+}
+
+// The depthwise half and the pointwise half of a separable problem, as problems of their own.
+ProblemDesc depthwise_half(const Problem& p) {
+  ProblemDesc d = p.desc();
+  d.op = Op::kDepthwise;
+  d.out_channels = 0;
+  d.padding = PaddingMode::kExplicit;  // the resolved padding, so the halves agree on every mode
+  d.pad_top = p.pad_top(), d.pad_bottom = p.pad_bottom(), d.pad_left = p.pad_left(), d.pad_right = p.pad_right();
+  d.has_bias = false, d.has_residual = false;
+  d.activation = Activation::kNone;
+  return d;
+}
+
+ProblemDesc pointwise_half(const Problem& p) {
+  ProblemDesc d = p.desc();
+  d.op = Op::kConv2d;
+  d.height = p.out_h(), d.width = p.out_w(), d.channels = p.mid_channels();
+  d.kernel_h = d.kernel_w = 1, d.multiplier = 1;
+  d.stride_h = d.stride_w = d.dilation_h = d.dilation_w = 1;
+  d.padding = PaddingMode::kValid;
+  d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = 0;
+  return d;
+}
+
+class TwoPassImpl final : public detail::Impl {
+ public:
+  TwoPassImpl(std::string name, std::unique_ptr<detail::Impl> dw, std::unique_ptr<detail::Impl> pw, size_t mid_bytes)
+      : name_(std::move(name)), dw_(std::move(dw)), pw_(std::move(pw)) {
+    mid_bytes_ = (mid_bytes + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment;
+    scratch_bytes_ = std::max(dw_->workspace_bytes(), pw_->workspace_bytes());
+    workspace_bytes_ = mid_bytes_ + scratch_bytes_ + kWorkspaceAlignment;  // + slack to align the caller's pointer
+  }
+
+  const std::string& name() const override { return name_; }
+  size_t workspace_bytes() const override { return workspace_bytes_; }
+
+  Status prepare() override {
+    if (Status s = dw_->prepare(); !s) return s;
+    return pw_->prepare();
+  }
+
+  std::string nondeterminism() const override {
+    std::string a = dw_->nondeterminism(), b = pw_->nondeterminism();
+    return a.empty() ? b : b.empty() ? a : a + "; " + b;
+  }
+
+  Status run(const TensorArgs& args, void* workspace, size_t, void* stream) const override {
+    const auto addr = reinterpret_cast<uintptr_t>(workspace);
+    char* const mid = static_cast<char*>(workspace) + (kWorkspaceAlignment - addr % kWorkspaceAlignment) % kWorkspaceAlignment;
+    char* const scratch = scratch_bytes_ > 0 ? mid + mid_bytes_ : nullptr;
+    TensorArgs first;
+    first.set(Arg::kInput, args.input()).set(Arg::kFilter, args.filter()).set(Arg::kOutput, mid);
+    if (Status s = dw_->run(first, scratch, scratch_bytes_, stream); !s) return s;
+    TensorArgs second;
+    second.set(Arg::kInput, mid).set(Arg::kFilter, args.pointwise()).set(Arg::kOutput, args.output());
+    if (args.bias() != nullptr) second.set(Arg::kBias, args.bias());
+    if (const void* r = args.get(Arg::kResidual); r != nullptr) second.set(Arg::kResidual, r);
+    return pw_->run(second, scratch, scratch_bytes_, stream);
+  }
+
+ private:
+  std::string name_;
+  std::unique_ptr<detail::Impl> dw_, pw_;
+  size_t mid_bytes_ = 0, scratch_bytes_ = 0, workspace_bytes_ = 0;
+};
+
+Offer offer_two_pass(const OfferContext& ctx) {
+  const Problem& p = ctx.problem;
+  const std::string stem = prefix(p, "twopass") + to_string(p.dtype());
+  if (ctx.device == nullptr) return Offer::decline(stem, "no device description");  // not reached
+  Result<Problem> dwp = Problem::create(depthwise_half(p));
+  Result<Problem> pwp = Problem::create(pointwise_half(p));
+  if (!dwp) return Offer::decline(stem, "depthwise half: " + dwp.status().message());
+  if (!pwp) return Offer::decline(stem, "pointwise half: " + pwp.status().message());
+  // The halves are chosen among this backend's own kernels, by its own lists; the caller's filters name
+  // separable implementations, so only the determinism request carries over.
+  PlanOptions inner;
+  inner.deterministic = ctx.options.deterministic;
+  detail::Selection dw = detail::select_for_device(ctx.backend, *dwp, inner, *ctx.device, /*prepare=*/false);
+  if (!dw.impl) return Offer::decline(stem, "no depthwise kernel: " + dw.status.message());
+  detail::Selection pw = detail::select_for_device(ctx.backend, *pwp, inner, *ctx.device, /*prepare=*/false);
+  if (!pw.impl) return Offer::decline(stem, "no pointwise kernel: " + pw.status.message());
+  const std::string name = stem + "(" + dw.impl->name() + "+" + pw.impl->name() + ")";
+  const size_t mid_bytes = static_cast<size_t>(dwp->output_elements()) * dtype_size(p.dtype());
+  return Offer::accept(std::make_unique<TwoPassImpl>(name, std::move(dw.impl), std::move(pw.impl), mid_bytes));
+}
+
+}  // namespace
+
+const std::vector<detail::OfferFn>& separable_forward_offers() {
+  static const std::vector<detail::OfferFn> offers = {offer_fused, offer_two_pass};
+  return offers;
+}
+
+}  // namespace dsconv::cuda

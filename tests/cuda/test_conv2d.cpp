@@ -1,0 +1,250 @@
+// The cuda backend's conv2d (cuda/conv2d/) and separable (cuda/separable/) kernels against the CPU
+// reference, on the emulator or a GPU. Every sweep row runs through ConvTester on backend "cuda" with the
+// reference skipped, poisons the output with NaN and checks every element, and asserts which kernel the
+// selection chose (fused and two-pass separable are named apart). The sweeps cover odd sizes, C and O
+// that are not multiples of the 64 x 64 x 32 tile, strides, dilations up to rates larger than the map,
+// every padding mode, both layouts and filter layouts, every dtype and every epilogue.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dsconv/dsconv.hpp"
+#include "support/tester.hpp"
+
+namespace dsconv::testing {
+namespace {
+
+#define DSCONV_REQUIRE_CUDA()                                                \
+  do {                                                                       \
+    std::string why_;                                                        \
+    if (!backend_available("cuda", &why_)) GTEST_SKIP() << "cuda: " << why_; \
+  } while (0)
+
+struct GemmCase {
+  ConvCase c;
+  std::string expect;  // prefix of the implementation the selection must choose
+  std::vector<std::string> skip = {"ref"};
+};
+
+void PrintTo(const GemmCase& c, std::ostream* os) {
+  PrintTo(c.c, os);
+  *os << " expect=" << c.expect;
+}
+
+std::string gemm_case_name(const ::testing::TestParamInfo<GemmCase>& info) {
+  return case_name(info.param.c) + "_" + std::to_string(info.index);
+}
+
+const DType kDtypes[] = {DType::kF32, DType::kF16, DType::kBF16};
+const Activation kActivations[] = {Activation::kNone,   Activation::kRelu, Activation::kRelu6,   Activation::kSilu,
+                                   Activation::kHswish, Activation::kGelu, Activation::kGeluTanh};
+
+std::string engine(DType dt) { return std::string(to_string(dt)) + (dt == DType::kF32 ? "_fma" : "_mma"); }
+
+// Rotates padding, bias, activation, residual, filter layout, batch and data kind with `v`.
+void vary(ProblemDesc* d, ConvCase* c, int v) {
+  switch (v % 4) {
+    case 0:
+      d->padding = PaddingMode::kSame;
+      break;
+    case 1:
+      d->padding = PaddingMode::kValid;
+      break;
+    case 2:
+      d->padding = PaddingMode::kExplicit;
+      d->pad_top = 1, d->pad_bottom = 2, d->pad_left = 0, d->pad_right = 3;
+      break;
+    default:  // wide enough that whole tiles of outputs read nothing but padding for some taps
+      d->padding = PaddingMode::kExplicit;
+      d->pad_top = 5, d->pad_bottom = 4, d->pad_left = 6, d->pad_right = 3;
+  }
+  if (!Problem::create(*d).is_ok()) d->padding = PaddingMode::kSame;
+  d->has_bias = v % 2 == 1;
+  d->activation = kActivations[(v / 2) % 7];
+  d->has_residual = v % 3 == 2;
+  d->filter_layout = (v / 3) % 2 == 0 ? FilterLayout::kTF : FilterLayout::kOIHW;
+  if (v % 5 == 1) d->batch = 2;
+  if (Result<Problem> p = Problem::create(*d); p.is_ok() && p->output_elements() < 32)
+    d->activation = Activation::kNone;
+  c->data = d->dtype != DType::kF32 && v % 2 == 1 ? DataKind::kUniform : DataKind::kSmallIntegers;
+  c->seed = 3000 + static_cast<uint64_t>(v);
+}
+
+class GemmCuda : public ::testing::TestWithParam<GemmCase> {};
+
+TEST_P(GemmCuda, MatchesReference) {
+  DSCONV_REQUIRE_CUDA();
+  const GemmCase& p = GetParam();
+  PlanOptions options;
+  options.skip_implementations = p.skip;
+  const TestReport r = ConvTester(p.c).test("cuda", options);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(r.backend, "cuda");
+  EXPECT_EQ(r.implementation.compare(0, p.expect.size(), p.expect), 0)
+      << "chose " << r.implementation << ", expected " << p.expect << "...";
+}
+
+struct Shape {
+  int64_t kh, kw, sh, sw, dh, dw;
+};
+
+// --- conv2d ----------------------------------------------------------------------------------------
+
+// clang-format off
+const Shape kConvShapes[] = {
+  {3, 3, 1, 1, 1, 1}, {3, 3, 1, 1, 2, 2}, {3, 3, 2, 2, 1, 1}, {3, 3, 1, 1, 6, 6}, {3, 3, 1, 1, 12, 12},
+  {5, 5, 2, 1, 2, 3}, {1, 1, 1, 1, 1, 1}, {1, 1, 2, 2, 1, 1}, {7, 1, 1, 1, 1, 1}, {2, 3, 3, 2, 2, 1},
+  {4, 4, 1, 1, 1, 1}, {3, 3, 2, 2, 3, 3},
+};
+// clang-format on
+
+std::vector<GemmCase> conv2d_cases() {
+  // (C, O): tile multiples, ragged, single channels, O beyond one 64-wide tile.
+  const std::pair<int64_t, int64_t> channels[] = {{37, 70}, {1, 1}, {8, 64}, {3, 17}, {64, 8}, {33, 129}, {16, 24}};
+  const std::pair<int64_t, int64_t> sizes[] = {{9, 11}, {13, 7}, {8, 8}, {11, 13}, {5, 6}, {7, 16}};
+  std::vector<GemmCase> out;
+  int v = 0;
+  for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
+    for (const Shape& sh : kConvShapes) {
+      for (DType dt : kDtypes) {
+        ++v;
+        const auto [c, o] = channels[v % 7];
+        const auto [h, w] = sizes[(v / 2) % 6];
+        ProblemDesc d;
+        d.op = Op::kConv2d;
+        d.height = h, d.width = w, d.channels = c, d.out_channels = o;
+        d.kernel_h = sh.kh, d.kernel_w = sh.kw, d.stride_h = sh.sh, d.stride_w = sh.sw;
+        d.dilation_h = sh.dh, d.dilation_w = sh.dw;
+        d.layout = layout;
+        d.dtype = dt;
+        GemmCase gc;
+        vary(&d, &gc.c, v);
+        gc.c.desc = d;
+        gc.expect = std::string("conv2d_fwd_") + to_string(layout) + "_igemm_" + engine(dt) + "_tile64x64x32";
+        out.push_back(gc);
+      }
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(Conv2d, GemmCuda, ::testing::ValuesIn(conv2d_cases()), gemm_case_name);
+
+// DeepLab's atrous rates on a small map, several K chunks (C = 70) and tiles: most taps of rate 9 on a
+// 12 x 12 map read padding only, for whole tiles, and are skipped.
+std::vector<GemmCase> atrous_cases() {
+  std::vector<GemmCase> out;
+  int v = 0;
+  for (int64_t rate : {1, 3, 9, 14}) {
+    for (DType dt : kDtypes) {
+      ProblemDesc d;
+      d.op = Op::kConv2d;
+      d.batch = 2, d.height = 12, d.width = 12, d.channels = 70, d.out_channels = 66;
+      d.kernel_h = d.kernel_w = 3, d.dilation_h = d.dilation_w = rate;
+      d.padding = PaddingMode::kSame;
+      d.dtype = dt;
+      d.has_bias = true;
+      d.activation = Activation::kRelu;
+      GemmCase gc;
+      gc.c.desc = d;
+      gc.c.data = dt == DType::kF32 ? DataKind::kSmallIntegers : DataKind::kUniform;
+      gc.c.seed = 4100 + static_cast<uint64_t>(v++);
+      gc.expect = "conv2d_fwd_nhwc_igemm_" + engine(dt);
+      out.push_back(gc);
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(Atrous, GemmCuda, ::testing::ValuesIn(atrous_cases()), gemm_case_name);
+
+// --- separable -------------------------------------------------------------------------------------
+
+struct SepShape {
+  int64_t k, s, d, m;
+};
+const SepShape kSepShapes[] = {{3, 1, 1, 1}, {3, 1, 2, 1}, {3, 2, 1, 2}, {5, 1, 1, 1}, {3, 1, 6, 1}, {3, 1, 4, 3}};
+
+std::vector<GemmCase> separable_cases(bool fused) {
+  const std::pair<int64_t, int64_t> channels[] = {{16, 24}, {5, 70}, {32, 64}, {3, 7}, {24, 33}, {40, 17}};
+  const std::pair<int64_t, int64_t> sizes[] = {{9, 11}, {13, 7}, {8, 8}, {11, 13}, {6, 5}};
+  std::vector<GemmCase> out;
+  int v = fused ? 0 : 100;
+  for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
+    for (const SepShape& sh : kSepShapes) {
+      for (DType dt : kDtypes) {
+        ++v;
+        const auto [c, o] = channels[v % 6];
+        const auto [h, w] = sizes[v % 5];
+        ProblemDesc d;
+        d.op = Op::kSeparable;
+        d.height = h, d.width = w, d.channels = c, d.multiplier = sh.m, d.out_channels = o;
+        d.kernel_h = d.kernel_w = sh.k, d.stride_h = d.stride_w = sh.s, d.dilation_h = d.dilation_w = sh.d;
+        d.layout = layout;
+        d.dtype = dt;
+        GemmCase gc;
+        vary(&d, &gc.c, v);
+        gc.c.desc = d;
+        const std::string l = to_string(layout);
+        if (fused) {
+          gc.expect = "sep_fwd_" + l + "_fused_" + engine(dt) + "_tile64x64x32";
+        } else {
+          gc.expect = "sep_fwd_" + l + "_twopass_" + std::string(to_string(dt)) + "(dw_fwd_" + l + "_";
+          gc.skip = {"ref", "sep_fwd_" + l + "_fused"};
+        }
+        out.push_back(gc);
+      }
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(SeparableFused, GemmCuda, ::testing::ValuesIn(separable_cases(true)), gemm_case_name);
+INSTANTIATE_TEST_SUITE_P(SeparableTwoPass, GemmCuda, ::testing::ValuesIn(separable_cases(false)), gemm_case_name);
+
+// Where the fused kernel would recompute the depthwise products too often (5 x 5, 130 output channels:
+// 3 tiles x 25 taps), the two passes are the default.
+TEST(SeparableCudaSelection, TwoPassWhenFusedRecomputesTooMuch) {
+  DSCONV_REQUIRE_CUDA();
+  for (DType dt : kDtypes) {
+    const TestReport r = ConvTester()
+                             .op(Op::kSeparable)
+                             .size(7, 6)
+                             .channels(8)
+                             .kernel(5, 5)
+                             .out_channels(130)
+                             .padding_same()
+                             .bias()
+                             .dtype(dt)
+                             .seed(4200)
+                             .test("cuda", PlanOptions{{"ref"}});
+    if (HasFatalFailure()) return;
+    EXPECT_EQ(r.implementation.rfind("sep_fwd_nhwc_twopass_" + std::string(to_string(dt)) + "(dw_fwd_nhwc_k5s1_", 0), 0u)
+        << r.implementation;
+  }
+}
+
+// The two-pass plan keeps its intermediate in the caller's workspace and says how much it needs; the fused
+// plan needs none.
+TEST(SeparableCudaSelection, WorkspaceHoldsTheIntermediateOnlyForTwoPasses) {
+  DSCONV_REQUIRE_CUDA();
+  ProblemDesc d;
+  d.op = Op::kSeparable;
+  d.batch = 2, d.height = 9, d.width = 7, d.channels = 24, d.multiplier = 2, d.out_channels = 40;
+  d.kernel_h = d.kernel_w = 3;
+  d.padding = PaddingMode::kSame;
+  d.dtype = DType::kF16;
+  Result<Problem> p = Problem::create(d);
+  ASSERT_TRUE(p.is_ok());
+  Result<Plan> fused = Plan::create(*p, "cuda", PlanOptions{{"ref"}});
+  ASSERT_TRUE(fused.is_ok()) << fused.status().to_string();
+  EXPECT_EQ(fused->implementation().rfind("sep_fwd_nhwc_fused_f16", 0), 0u) << fused->implementation();
+  EXPECT_EQ(fused->workspace_bytes(), 0u);
+  Result<Plan> two = Plan::create(*p, "cuda", PlanOptions{{"ref", "sep_fwd_nhwc_fused"}});
+  ASSERT_TRUE(two.is_ok()) << two.status().to_string();
+  EXPECT_EQ(two->implementation().rfind("sep_fwd_nhwc_twopass_f16", 0), 0u) << two->implementation();
+  // [2, 9, 7, 48] f16 intermediate, at least.
+  EXPECT_GE(two->workspace_bytes(), size_t{2 * 9 * 7 * 48 * 2});
+}
+
+}  // namespace
+}  // namespace dsconv::testing

@@ -1,6 +1,7 @@
 // The implicit-GEMM engine of the conv2d and separable families (the GEMM and its tile: params.hpp).
 //
-// A block owns a kBM x kBN output tile (64 pixels x 64 output channels) and walks K in chunks of kBK = 32:
+// A block owns a bm x bn output tile (pixels x output channels; params.hpp, Tile) and walks K in chunks of
+// kBK = 32:
 //   - conv2d (Producer::kGather): chunk (tap, channels c0..c0+31) gathers, for each of the tile's pixels,
 //     the input at the tap's dilated offset, zero outside the image (any stride, dilation and padding).
 //     Taps that read only padding for every pixel of the tile are skipped: with DeepLab's rate 18 on a
@@ -11,9 +12,15 @@
 // Operands are double-buffered: the next chunk's global loads (or depthwise products) are issued into
 // registers before this chunk's products, and stored to the other buffer after them, with one barrier per
 // chunk. f16/bf16 multiply on tensor cores (cuda/common/mma.cuh, f32 accumulation): each warp a 32 x 32
-// tile of 2 x 4 m16n8k16 products per 16 of K. f32 multiplies on FMA units: each thread 4 pixels x 8
-// channels from float4 reads. The result goes through shared memory so that the epilogue (bias, residual,
-// activation) reads and writes whole 16-byte vectors of a pixel's channels (NHWC) or runs of pixels (NCHW).
+// (narrow tile) or 64 x 32 (wide tile) block of m16n8k16 products per 16 of K. f32 multiplies on FMA units:
+// each thread 4 pixels x 8 channels from float4 reads. The result goes through shared memory, 64 columns at
+// a time, so that the epilogue (bias, residual, activation) reads and writes whole 16-byte vectors of a
+// pixel's channels (NHWC) or runs of pixels (NCHW).
+//
+// Shared-memory banks: the fragment reads are conflict-free by the pitches (params.hpp). The 16-byte
+// staging stores are made so too: a quarter-warp's 8 stores of A cover rows m and m + 4 (bank offsets 0 and
+// 16 with the 20-word pitch), and of B one row, where lanes 4..7 of the quarter store their second 16 bytes
+// first (so the quarter covers 32 distinct banks instead of twice the same 16).
 #pragma once
 
 #include <cstdint>
@@ -67,12 +74,29 @@ __device__ __forceinline__ bool progression_hits(int64_t a0, int64_t s, int64_t 
   return j < count && a0 + j * s < limit;
 }
 
-template <class T, bool kNchw, Producer kProd>
-__global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParams p) {
+// NHWC A staging row of thread `tid`'s i-th vector: 16-bit tiles permute the rows within groups of 8 so
+// that a quarter-warp stores rows m and m + 4 (see the top of this file).
+template <bool k16, int kVecPerRow, int kRowStep>
+__device__ __forceinline__ int a_row(int tid, int i) {
+  const int r = tid / kVecPerRow;
+  if constexpr (k16) return 8 * (r / 8) + 4 * (r % 2) + (r / 2) % 4 + kRowStep * i;
+  return r + kRowStep * i;
+}
+
+template <class T, bool kNchw, Producer kProd, int BM, int BN, int NT>
+__global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr bool kF32 = std::is_same<T, float>::value;
-  constexpr int BM = Tile::kBM, BN = Tile::kBN, BK = Tile::kBK, NT = Tile::kThreads;
+  constexpr int BK = Tile::kBK;
   constexpr int kVec = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte access
   constexpr int kWords = kF32 ? 16 : 8;                   // a thread's share of a chunk: 16 elements
+  static_assert(BM * BK == 16 * NT && BN * BK == 16 * NT, "a thread stages 16 elements of A and of B");
+  static_assert(NT / BM == 2, "NCHW staging: two channel columns of threads");
+  static_assert(!kF32 || (BM == 64 && BN == 64 && NT == 128), "f32: the 64 x 64 FMA tile");
+  static_assert(BN % Tile::kOutCols == 0, "the epilogue stages 64 columns at a time");
+  constexpr int kBPitch16 = BN + 8, kBPitch32 = BN + 4;
+  // 16-bit warps: a WM x WN grid of warps, each MT x NT8 m16n8 tiles.
+  constexpr int kWarps = NT / 32, WN = kWarps >= 8 ? 4 : 2, WM = kWarps / WN;
+  constexpr int MT = BM / WM / 16, NT8 = BN / WN / 8;
   // NHWC A loads: a thread loads kRows pixels x one 16-byte vector of channels.
   constexpr int kVecPerRow = BK / kVec;
   constexpr int kRows = kNchw ? 1 : BM * kVecPerRow / NT;
@@ -83,6 +107,7 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
   // 16-bit operands.
   uint16_t* const sA16 = reinterpret_cast<uint16_t*>(smem);
   uint32_t* const sB16 = reinterpret_cast<uint32_t*>(smem + 2 * BM * Tile::kAPitch16 * 2);
+  static_assert((2 * BM * Tile::kAPitch16 * 2) % 16 == 0, "B starts 16-byte aligned");
   // f32 operands.
   float* const sA32 = reinterpret_cast<float*>(smem);
   float* const sB32 = sA32 + 2 * BM * Tile::kAPitch32;
@@ -117,7 +142,7 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
   bool valid[kRows];
   DSCONV_UNROLL
   for (int i = 0; i < kRows; ++i) {
-    const int m = kNchw ? tid % BM : tid / kVecPerRow + kRowStep * i;
+    const int m = kNchw ? tid % BM : a_row<!kF32, kVecPerRow, kRowStep>(tid, i);
     const int64_t gm = m0 + m;
     valid[i] = gm < m_total;
     const int64_t img = valid[i] ? gm / OHW : 0;
@@ -294,7 +319,7 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
       }
     } else {
       if (p.vec_b) {  // rows k, k + 1 x 8 columns, interleaved into (k, k + 1) words
-        const int k = k0 + 2 * (tid / 8), o = n0 + 8 * (tid % 8);
+        const int k = k0 + 2 * (tid / (BN / 8)), o = n0 + 8 * (tid % (BN / 8));
         uint4 r0 = make_uint4(0u, 0u, 0u, 0u), r1 = r0;
         if (k < KC && o < O) r0 = load_raw16(ft + k * p.b_k + o);
         if (k + 1 < KC && o < O) r1 = load_raw16(ft + (k + 1) * p.b_k + o);
@@ -319,11 +344,11 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
   const auto store_stage = [&](int buf) {
     if constexpr (kF32) {
       float* const a = sA32 + buf * BM * Tile::kAPitch32;
-      float* const b = sB32 + buf * BK * Tile::kBPitch32;
+      float* const b = sB32 + buf * BK * kBPitch32;
       if constexpr (!kNchw) {
         DSCONV_UNROLL
         for (int i = 0; i < kRows; ++i)
-          store_aligned(a + (tid / kVecPerRow + kRowStep * i) * Tile::kAPitch32 + kq * kVec,
+          store_aligned(a + a_row<false, kVecPerRow, kRowStep>(tid, i) * Tile::kAPitch32 + kq * kVec,
                         make_uint4(ra[4 * i], ra[4 * i + 1], ra[4 * i + 2], ra[4 * i + 3]));
       } else {
         DSCONV_UNROLL
@@ -332,23 +357,23 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
       if (p.vec_b) {
         DSCONV_UNROLL
         for (int i = 0; i < 4; ++i)
-          store_aligned(b + (tid / 16 + 8 * i) * Tile::kBPitch32 + 4 * (tid % 16),
+          store_aligned(b + (tid / 16 + 8 * i) * kBPitch32 + 4 * (tid % 16),
                         make_uint4(rb[4 * i], rb[4 * i + 1], rb[4 * i + 2], rb[4 * i + 3]));
       } else {
         DSCONV_UNROLL
         for (int i = 0; i < 16; ++i) {
           const int e = tid + NT * i;
           const int kk = p.b_k_fast ? e % BK : e / BN, nn = p.b_k_fast ? e / BK : e % BN;
-          std::memcpy(b + kk * Tile::kBPitch32 + nn, &rb[i], 4);
+          std::memcpy(b + kk * kBPitch32 + nn, &rb[i], 4);
         }
       }
     } else {
       uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
-      uint32_t* const b = sB16 + buf * (BK / 2) * Tile::kBPitchWords;
+      uint32_t* const b = sB16 + buf * (BK / 2) * kBPitch16;
       if constexpr (!kNchw) {
         DSCONV_UNROLL
         for (int i = 0; i < kRows; ++i)
-          store_aligned(a + (tid / kVecPerRow + kRowStep * i) * Tile::kAPitch16 + kq * kVec,
+          store_aligned(a + a_row<true, kVecPerRow, kRowStep>(tid, i) * Tile::kAPitch16 + kq * kVec,
                         make_uint4(ra[4 * i], ra[4 * i + 1], ra[4 * i + 2], ra[4 * i + 3]));
       } else {
         DSCONV_UNROLL
@@ -356,15 +381,18 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
           store_aligned(a + (tid % BM) * Tile::kAPitch16 + 2 * (tid / BM + 2 * e), ra[e]);
       }
       if (p.vec_b) {
-        uint32_t* const dst = b + (tid / 8) * Tile::kBPitchWords + 8 * (tid % 8);
-        store_aligned(dst, make_uint4(rb[0], rb[1], rb[2], rb[3]));
-        store_aligned(dst + 4, make_uint4(rb[4], rb[5], rb[6], rb[7]));
+        const int nv = tid % (BN / 8);
+        uint32_t* const dst = b + (tid / (BN / 8)) * kBPitch16 + 8 * nv;
+        const bool swap = (nv / 4) % 2 == 1;  // lanes 4..7 of a quarter-warp: second half first
+        const uint4 lo = make_uint4(rb[0], rb[1], rb[2], rb[3]), hi = make_uint4(rb[4], rb[5], rb[6], rb[7]);
+        store_aligned(dst + (swap ? 4 : 0), swap ? hi : lo);
+        store_aligned(dst + (swap ? 0 : 4), swap ? lo : hi);
       } else {
         DSCONV_UNROLL
         for (int i = 0; i < 8; ++i) {
           const int e = tid + NT * i;
           const int kp = p.b_k_fast ? e % (BK / 2) : e / BN, nn = p.b_k_fast ? e / (BK / 2) : e % BN;
-          store_aligned(b + kp * Tile::kBPitchWords + nn, rb[i]);
+          store_aligned(b + kp * kBPitch16 + nn, rb[i]);
         }
       }
     }
@@ -372,13 +400,13 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
 
   // --- the products of buffer `buf` --------------------------------------------------------------------
   const int warp = tid / 32, lane = tid % 32;
-  const int wm = warp / 2, wn = warp % 2;  // 16-bit: this warp's 32 x 32 quarter
+  const int wm = warp / WN, wn = warp % WN;  // 16-bit: this warp's (BM / WM) x (BN / WN) block
   const int tm = tid / 8, tn = tid % 8;     // f32: pixels tm + 16i, channels 4tn + j and 32 + 4tn + j
-  float acc[kF32 ? 4 : 2][kF32 ? 8 : 4][kF32 ? 1 : 4];
+  float acc[kF32 ? 4 : MT][kF32 ? 8 : NT8][kF32 ? 1 : 4];
   DSCONV_UNROLL
-  for (int i = 0; i < (kF32 ? 4 : 2); ++i) {
+  for (int i = 0; i < (kF32 ? 4 : MT); ++i) {
     DSCONV_UNROLL
-    for (int j = 0; j < (kF32 ? 8 : 4); ++j) {
+    for (int j = 0; j < (kF32 ? 8 : NT8); ++j) {
       DSCONV_UNROLL
       for (int e = 0; e < (kF32 ? 1 : 4); ++e) acc[i][j][e] = 0.f;
     }
@@ -386,7 +414,7 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
   const auto compute = [&](int buf) {
     if constexpr (kF32) {
       const float* const a = sA32 + buf * BM * Tile::kAPitch32;
-      const float* const b = sB32 + buf * BK * Tile::kBPitch32;
+      const float* const b = sB32 + buf * BK * kBPitch32;
       DSCONV_UNROLL
       for (int k4 = 0; k4 < BK / 4; ++k4) {
         float4 av[4];
@@ -394,8 +422,8 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
         for (int i = 0; i < 4; ++i) av[i] = load_smem4(a + (tm + 16 * i) * Tile::kAPitch32 + 4 * k4);
         DSCONV_UNROLL
         for (int kk = 0; kk < 4; ++kk) {
-          const float4 b0 = load_smem4(b + (4 * k4 + kk) * Tile::kBPitch32 + 4 * tn);
-          const float4 b1 = load_smem4(b + (4 * k4 + kk) * Tile::kBPitch32 + 32 + 4 * tn);
+          const float4 b0 = load_smem4(b + (4 * k4 + kk) * kBPitch32 + 4 * tn);
+          const float4 b1 = load_smem4(b + (4 * k4 + kk) * kBPitch32 + 32 + 4 * tn);
           DSCONV_UNROLL
           for (int i = 0; i < 4; ++i) {
             const float x = lane_of(av[i], kk);
@@ -409,30 +437,30 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
       }
     } else {
       const uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
-      const uint32_t* const b = sB16 + buf * (BK / 2) * Tile::kBPitchWords;
+      const uint32_t* const b = sB16 + buf * (BK / 2) * kBPitch16;
       DSCONV_UNROLL
       for (int ks = 0; ks < BK / 16; ++ks) {
-        uint32_t af[2][4], bf[4][2];
+        uint32_t af[MT][4], bf[NT8][2];
         DSCONV_UNROLL
-        for (int mt = 0; mt < 2; ++mt) {
+        for (int mt = 0; mt < MT; ++mt) {
           DSCONV_UNROLL
           for (int r = 0; r < 4; ++r) {
-            const int row = 32 * wm + 16 * mt + mma_a_row(lane, 2 * r), col = 16 * ks + mma_a_col(lane, 2 * r);
+            const int row = (BM / WM) * wm + 16 * mt + mma_a_row(lane, 2 * r), col = 16 * ks + mma_a_col(lane, 2 * r);
             af[mt][r] = load_smem_word(a + row * Tile::kAPitch16 + col);
           }
         }
         DSCONV_UNROLL
-        for (int nt = 0; nt < 4; ++nt) {
+        for (int nt = 0; nt < NT8; ++nt) {
           DSCONV_UNROLL
           for (int r = 0; r < 2; ++r) {
-            const int n = 32 * wn + 8 * nt + mma_b_n(lane, 2 * r), kp = (16 * ks + mma_b_k(lane, 2 * r)) / 2;
-            bf[nt][r] = load_smem_word(b + kp * Tile::kBPitchWords + n);
+            const int n = (BN / WN) * wn + 8 * nt + mma_b_n(lane, 2 * r), kp = (16 * ks + mma_b_k(lane, 2 * r)) / 2;
+            bf[nt][r] = load_smem_word(b + kp * kBPitch16 + n);
           }
         }
         DSCONV_UNROLL
-        for (int mt = 0; mt < 2; ++mt) {
+        for (int mt = 0; mt < MT; ++mt) {
           DSCONV_UNROLL
-          for (int nt = 0; nt < 4; ++nt) mma_m16n8k16<T>(acc[mt][nt], af[mt], bf[nt], acc[mt][nt]);
+          for (int nt = 0; nt < NT8; ++nt) mma_m16n8k16<T>(acc[mt][nt], af[mt], bf[nt], acc[mt][nt]);
         }
       }
     }
@@ -460,93 +488,121 @@ __global__ void __launch_bounds__(Tile::kThreads) implicit_gemm_kernel(GemmParam
     kb = next;
   }
 
-  // --- epilogue: results to shared memory, then bias, residual, activation, store ------------------------
-  if constexpr (kF32) {
-    DSCONV_UNROLL
-    for (int i = 0; i < 4; ++i) {
-      float* const row = s_out + (tm + 16 * i) * Tile::kOutPitch;
-      store_smem4(row + 4 * tn, acc[i][0][0], acc[i][1][0], acc[i][2][0], acc[i][3][0]);
-      store_smem4(row + 32 + 4 * tn, acc[i][4][0], acc[i][5][0], acc[i][6][0], acc[i][7][0]);
-    }
-  } else {
-    DSCONV_UNROLL
-    for (int mt = 0; mt < 2; ++mt) {
+  // --- epilogue, 64 columns at a time: results to shared memory, then bias, residual, activation, store ---
+  DSCONV_UNROLL
+  for (int half = 0; half < BN / Tile::kOutCols; ++half) {
+    const int c0 = n0 + half * Tile::kOutCols;  // the output channel of staged column 0
+    if (half > 0) __syncthreads();              // the previous columns' epilogue is done with s_out
+    if constexpr (kF32) {
       DSCONV_UNROLL
-      for (int nt = 0; nt < 4; ++nt) {
+      for (int i = 0; i < 4; ++i) {
+        float* const row = s_out + (tm + 16 * i) * Tile::kOutPitch;
+        store_smem4(row + 4 * tn, acc[i][0][0], acc[i][1][0], acc[i][2][0], acc[i][3][0]);
+        store_smem4(row + 32 + 4 * tn, acc[i][4][0], acc[i][5][0], acc[i][6][0], acc[i][7][0]);
+      }
+    } else {
+      constexpr int kWarpCols = BN / WN;
+      if ((kWarpCols * wn) / Tile::kOutCols == half) {
         DSCONV_UNROLL
-        for (int h = 0; h < 2; ++h) {
-          const int row = 32 * wm + 16 * mt + mma_c_row(lane, 2 * h), col = 32 * wn + 8 * nt + mma_c_col(lane, 2 * h);
-          store_aligned(s_out + row * Tile::kOutPitch + col, make_float2(acc[mt][nt][2 * h], acc[mt][nt][2 * h + 1]));
+        for (int mt = 0; mt < MT; ++mt) {
+          DSCONV_UNROLL
+          for (int nt = 0; nt < NT8; ++nt) {
+            DSCONV_UNROLL
+            for (int h = 0; h < 2; ++h) {
+              const int row = (BM / WM) * wm + 16 * mt + mma_c_row(lane, 2 * h);
+              const int col = (kWarpCols * wn) % Tile::kOutCols + 8 * nt + mma_c_col(lane, 2 * h);
+              store_aligned(s_out + row * Tile::kOutPitch + col,
+                            make_float2(acc[mt][nt][2 * h], acc[mt][nt][2 * h + 1]));
+            }
+          }
         }
       }
     }
-  }
-  __syncthreads();
+    __syncthreads();
 
-  if constexpr (!kNchw) {
-    // A pixel's channels are contiguous: one 16-byte vector of kVec channels per step.
-    constexpr int kVecs = BN / kVec;
-    for (int idx = tid; idx < BM * kVecs; idx += NT) {
-      const int m = idx / kVecs, o = n0 + (idx % kVecs) * kVec;
-      const int64_t gm = m0 + m;
-      if (gm >= m_total || o >= O) continue;
-      const int64_t at = gm * O + o;
-      float v[kVec];
-      DSCONV_UNROLL
-      for (int e = 0; e < kVec; e += 4) {
-        const float4 f = load_smem4(s_out + m * Tile::kOutPitch + (o - n0) + e);
-        v[e] = f.x, v[e + 1] = f.y, v[e + 2] = f.z, v[e + 3] = f.w;
-      }
-      if (bg != nullptr) {
-        DSCONV_UNROLL
-        for (int e = 0; e < kVec; ++e) v[e] += o + e < O ? to_float(bg[o + e]) : 0.f;
-      }
-      if (rg != nullptr) {
-        if (p.vec_res) {
-          float r[kVec];
-          unpack16<T>(load_raw16(rg + at), r);
+    if constexpr (!kNchw) {
+      // A pixel's channels are contiguous: one 16-byte vector of kVec channels per step.
+      constexpr int kVecs = Tile::kOutCols / kVec;
+      for (int idx = tid; idx < BM * kVecs; idx += NT) {
+        const int m = idx / kVecs, v_idx = idx % kVecs, o = c0 + v_idx * kVec;
+        const int64_t gm = m0 + m;
+        if (gm >= m_total || o >= O) continue;
+        const int64_t at = gm * O + o;
+        float v[kVec];
+        const float* const src = s_out + m * Tile::kOutPitch + v_idx * kVec;
+        if constexpr (kVec == 4) {
+          const float4 f = load_smem4(src);
+          v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
+        } else {
+          // Lanes 4..7 of a quarter-warp read their second float4 first (distinct banks).
+          const bool swap = (v_idx / 4) % 2 == 1;
+          const float4 fa = load_smem4(src + (swap ? 4 : 0)), fb = load_smem4(src + (swap ? 0 : 4));
+          const float4 lo = swap ? fb : fa, hi = swap ? fa : fb;
+          v[0] = lo.x, v[1] = lo.y, v[2] = lo.z, v[3] = lo.w, v[4] = hi.x, v[5] = hi.y, v[6] = hi.z, v[7] = hi.w;
+        }
+        if (bg != nullptr) {
           DSCONV_UNROLL
-          for (int e = 0; e < kVec; ++e) v[e] += r[e];
+          for (int e = 0; e < kVec; ++e) v[e] += o + e < O ? to_float(bg[o + e]) : 0.f;
+        }
+        if (rg != nullptr) {
+          if (p.vec_res) {
+            float r[kVec];
+            unpack16<T>(load_raw16(rg + at), r);
+            DSCONV_UNROLL
+            for (int e = 0; e < kVec; ++e) v[e] += r[e];
+          } else {
+            DSCONV_UNROLL
+            for (int e = 0; e < kVec; ++e) v[e] += o + e < O ? to_float(rg[at + e]) : 0.f;
+          }
+        }
+        DSCONV_UNROLL
+        for (int e = 0; e < kVec; ++e) v[e] = activate(v[e], p.act);
+        if (p.vec_out) {
+          DSCONV_UNROLL
+          for (int e = 0; e < kVec; e += 4) store_quad<T>(yg + at + e, v + e);
         } else {
           DSCONV_UNROLL
-          for (int e = 0; e < kVec; ++e) v[e] += o + e < O ? to_float(rg[at + e]) : 0.f;
+          for (int e = 0; e < kVec; ++e)
+            if (o + e < O) yg[at + e] = from_float<T>(v[e]);
         }
       }
-      DSCONV_UNROLL
-      for (int e = 0; e < kVec; ++e) v[e] = activate(v[e], p.act);
-      if (p.vec_out) {
-        DSCONV_UNROLL
-        for (int e = 0; e < kVec; e += 4) store_quad<T>(yg + at + e, v + e);
-      } else {
-        DSCONV_UNROLL
-        for (int e = 0; e < kVec; ++e)
-          if (o + e < O) yg[at + e] = from_float<T>(v[e]);
+    } else {
+      // A channel's pixels are contiguous (within an image): threads walk pixels.
+      for (int idx = tid; idx < BM * Tile::kOutCols; idx += NT) {
+        const int m = idx % BM, col = idx / BM, o = c0 + col;
+        const int64_t gm = m0 + m;
+        if (gm >= m_total || o >= O) continue;
+        const int64_t img = gm / OHW;
+        const int64_t at = (img * O + o) * OHW + (gm - img * OHW);
+        float v = s_out[m * Tile::kOutPitch + col];
+        if (bg != nullptr) v += to_float(bg[o]);
+        if (rg != nullptr) v += to_float(rg[at]);
+        yg[at] = from_float<T>(activate(v, p.act));
       }
-    }
-  } else {
-    // A channel's pixels are contiguous (within an image): threads walk pixels.
-    for (int idx = tid; idx < BM * BN; idx += NT) {
-      const int m = idx % BM, o = n0 + idx / BM;
-      const int64_t gm = m0 + m;
-      if (gm >= m_total || o >= O) continue;
-      const int64_t img = gm / OHW;
-      const int64_t at = (img * O + o) * OHW + (gm - img * OHW);
-      float v = s_out[m * Tile::kOutPitch + (o - n0)];
-      if (bg != nullptr) v += to_float(bg[o]);
-      if (rg != nullptr) v += to_float(rg[at]);
-      yg[at] = from_float<T>(activate(v, p.act));
     }
   }
 }
 
-// The instantiation of `Prod` for `k`, after checking the launch against the tile.
+// The instantiation of `kProd` for `k`, after checking the launch against its tile.
 template <Producer kProd>
 Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig& cfg) {
-  if (cfg.block != Tile::kThreads || cfg.smem_bytes != Tile::smem_bytes(k.dtype == DType::kF32) || k.producer != kProd)
+  const Tile t = tile_of(k);
+  if (cfg.block != t.threads || cfg.smem_bytes != t.smem_bytes(k.dtype == DType::kF32) || k.producer != kProd)
     return Status(StatusCode::kInternalError, "implicit gemm: launch disagrees with the tile");
   const auto pick = [&](auto type_tag) -> Result<KernelFn> {
     using T = typename decltype(type_tag)::type;
-    return k.nchw ? &implicit_gemm_kernel<T, true, kProd> : &implicit_gemm_kernel<T, false, kProd>;
+    if constexpr (std::is_same<T, float>::value) {
+      constexpr Tile f = kTileF32;
+      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, f.bm, f.bn, f.threads>
+                    : &implicit_gemm_kernel<T, false, kProd, f.bm, f.bn, f.threads>;
+    } else {
+      constexpr Tile n = kTileNarrow, w = kTileWide;
+      if (k.wide)
+        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, w.bm, w.bn, w.threads>
+                      : &implicit_gemm_kernel<T, false, kProd, w.bm, w.bn, w.threads>;
+      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, n.bm, n.bn, n.threads>
+                    : &implicit_gemm_kernel<T, false, kProd, n.bm, n.bn, n.threads>;
+    }
   };
   if (k.dtype == DType::kF16) return pick(TypeTag<__half>{});
   if (k.dtype == DType::kBF16) return pick(TypeTag<__nv_bfloat16>{});

@@ -1,6 +1,7 @@
 // The conv2d forward offers of the cuda backend, in list order:
-//   1. conv2d_fwd_{nhwc,nchw}_igemm_{f16,bf16}_mma_tile64x64x32   tensor cores (compute capability 8.0+)
-//      conv2d_fwd_{nhwc,nchw}_igemm_f32_fma_tile64x64x32          FMA units
+//   1. conv2d_fwd_{nhwc,nchw}_igemm_{f16,bf16}_mma_tile{128x128,64x64}x32   tensor cores (compute
+//      capability 8.0+), the wide tile when its grid gives every SM a block
+//      conv2d_fwd_{nhwc,nchw}_igemm_f32_fma_tile64x64x32                    FMA units
 // One implicit-GEMM kernel (implicit_gemm.cuh) takes every stride, dilation, padding, filter layout and
 // epilogue; a problem beyond its 32-bit indexing is declined (the cudnn backend or the reference take it).
 // f32 never runs on tensor cores here: TF32 would change the precision, and is left to an explicit opt-in.
@@ -26,8 +27,9 @@ class GemmImpl final : public detail::Impl {
   GemmImpl(std::string name, const KernelChoice& k, const GemmParams& g)
       : name_(std::move(name)), choice_(k), params_(g) {
     cfg_.grid = g.m_tiles * g.n_tiles;
-    cfg_.block = Tile::kThreads;
-    cfg_.smem_bytes = Tile::smem_bytes(k.dtype == DType::kF32);
+    const Tile t = tile_of(k);
+    cfg_.block = t.threads;
+    cfg_.smem_bytes = t.smem_bytes(k.dtype == DType::kF32);
   }
 
   const std::string& name() const override { return name_; }
@@ -74,7 +76,22 @@ class GemmImpl final : public detail::Impl {
 
 }  // namespace
 
-GemmParams common_params(const Problem& p, int64_t k_channels, int64_t gemm_taps) {
+Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, bool* wide) {
+  const Problem& p = ctx.problem;
+  *wide = false;
+  if (p.dtype() == DType::kF32) return kTileF32;
+  const int64_t blocks = ceil_div(p.n() * p.out_h() * p.out_w(), kTileWide.bm) * ceil_div(p.out_channels(), kTileWide.bn);
+  const int64_t sms = ctx.device != nullptr ? ctx.device->sm_count : 0;
+  *wide = blocks >= sms;
+  const Tile preferred = *wide ? kTileWide : kTileNarrow, other = *wide ? kTileNarrow : kTileWide;
+  if (!ctx.allows(stem + engine_suffix(p.dtype(), preferred)) && ctx.allows(stem + engine_suffix(p.dtype(), other))) {
+    *wide = !*wide;
+    return other;
+  }
+  return preferred;
+}
+
+GemmParams common_params(const Problem& p, int64_t k_channels, int64_t gemm_taps, const Tile& tile) {
   GemmParams g;
   g.n = p.n(), g.h = p.h(), g.w = p.w(), g.c = p.c(), g.m = p.m();
   g.k_channels = k_channels;
@@ -82,8 +99,8 @@ GemmParams common_params(const Problem& p, int64_t k_channels, int64_t gemm_taps
   g.kh = p.kh(), g.kw = p.kw(), g.sh = p.stride_h(), g.sw = p.stride_w(), g.dh = p.dilation_h(), g.dw = p.dilation_w();
   g.pad_top = p.pad_top(), g.pad_left = p.pad_left();
   g.gemm_taps = gemm_taps;
-  g.m_tiles = ceil_div(p.n() * p.out_h() * p.out_w(), Tile::kBM);
-  g.n_tiles = ceil_div(p.out_channels(), Tile::kBN);
+  g.m_tiles = ceil_div(p.n() * p.out_h() * p.out_w(), tile.bm);
+  g.n_tiles = ceil_div(p.out_channels(), tile.bn);
   g.k_chunks = ceil_div(k_channels, Tile::kBK);
   g.act = activation_code(p.activation());
   const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
@@ -121,9 +138,9 @@ std::string device_support(const detail::OfferContext& ctx, DType dtype) {
   return "";
 }
 
-std::string engine_suffix(DType dtype) {
-  return std::string(to_string(dtype)) + (dtype == DType::kF32 ? "_fma" : "_mma") + "_tile" +
-         std::to_string(Tile::kBM) + "x" + std::to_string(Tile::kBN) + "x" + std::to_string(Tile::kBK);
+std::string engine_suffix(DType dtype, const Tile& tile) {
+  return std::string(to_string(dtype)) + (dtype == DType::kF32 ? "_fma" : "_mma") + "_tile" + std::to_string(tile.bm) +
+         "x" + std::to_string(tile.bn) + "x" + std::to_string(Tile::kBK);
 }
 
 detail::Offer accept(std::string name, const KernelChoice& k, const GemmParams& g) {
@@ -136,11 +153,13 @@ namespace {
 
 detail::Offer offer_implicit_gemm(const detail::OfferContext& ctx) {
   const Problem& p = ctx.problem;
-  const std::string name =
-      std::string("conv2d_fwd_") + to_string(p.layout()) + "_igemm_" + gemm::engine_suffix(p.dtype());
+  const std::string stem = std::string("conv2d_fwd_") + to_string(p.layout()) + "_igemm_";
+  bool wide = false;
+  const gemm::Tile tile = gemm::choose_tile(ctx, stem, &wide);
+  const std::string name = stem + gemm::engine_suffix(p.dtype(), tile);
   if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty())
     return detail::Offer::decline(name, why);
-  gemm::GemmParams g = gemm::common_params(p, p.c(), p.kh() * p.kw());
+  gemm::GemmParams g = gemm::common_params(p, p.c(), p.kh() * p.kw(), tile);
   if (std::string why = gemm::int32_bounds(g); !why.empty()) return detail::Offer::decline(name, why);
   if (p.filter_layout() == FilterLayout::kTF) {  // [KH,KW,C,O]
     g.b_tap = p.c() * p.out_channels(), g.b_k = p.out_channels(), g.b_o = 1;
@@ -158,6 +177,7 @@ detail::Offer offer_implicit_gemm(const detail::OfferContext& ctx) {
   k.dtype = p.dtype();
   k.nchw = p.layout() == Layout::kNCHW;
   k.producer = gemm::Producer::kGather;
+  k.wide = wide;
   return gemm::accept(name, k, g);
 }
 

@@ -5,7 +5,7 @@
 //
 // The GEMM: rows are output pixels (M = N*OH*OW, in NHWC order whatever the layout), columns are output
 // channels (O), and K runs over taps and channels (conv2d: K = KH*KW*C, tap-major) or mid channels
-// (separable: K = C*M). A block computes a kBM x kBN tile of outputs over K in chunks of kBK.
+// (separable: K = C*M). A block computes a bm x bn tile of outputs over K in chunks of kBK.
 #pragma once
 
 #include <cstdint>
@@ -17,31 +17,39 @@
 
 namespace dsconv::cuda::gemm {
 
-// The block tile, for every dtype: 64 pixels x 64 output channels, K in chunks of 32, 4 warps (2 x 2, a
-// 32 x 32 tile each). f16/bf16 multiply on tensor cores (mma m16n8k16), f32 on FMA units (a thread owns
-// 4 pixels x 8 channels).
+// The block tiles. Every tile walks K in chunks of kBK = 32 and gives each thread 16 elements of A and 16
+// of B to stage per chunk.
+//  - f32 (FMA units): 64 pixels x 64 output channels, 128 threads, each 4 pixels x 8 channels.
+//  - f16/bf16 (tensor cores, mma m16n8k16): "narrow" 64 x 64 with 4 warps of 32 x 32, or "wide" 128 x 128
+//    with 8 warps of 64 x 32 (2 x 4), which reads each shared fragment for more products (1.5 fragment
+//    loads per mma instead of 2) and each operand from L2 half as often, for a grid a quarter the size.
 struct Tile {
-  static constexpr int kBM = 64, kBN = 64, kBK = 32, kThreads = 128;
-  // Shared memory, double-buffered. 16-bit: A [2][kBM][kAPitch16] elements, k fastest (a fragment register
-  // is one aligned word); B [2][kBK/2][kBPitchWords] words, each the (k, k+1) pair of one column.
-  // Pitches chosen so that a warp's fragment reads hit 32 distinct banks.
+  int bm, bn, threads;
+  static constexpr int kBK = 32;
+  // Shared memory, double-buffered. 16-bit: A [2][bm][kAPitch16] elements, k fastest (a fragment register
+  // is one aligned word); B [2][kBK/2][bn + 8] words, each the (k, k+1) pair of one column. f32: A
+  // [2][bm][kAPitch32] (float4 reads along k), B [2][kBK][bn + 4] (float4 reads along n). Pitches chosen
+  // so that a warp's fragment reads hit 32 distinct banks.
   static constexpr int kAPitch16 = kBK + 8;
-  static constexpr int kBPitchWords = kBN + 8;
-  // f32: A [2][kBM][kAPitch32] (float4 reads along k), B [2][kBK][kBPitch32] (float4 reads along n).
   static constexpr int kAPitch32 = kBK + 4;
-  static constexpr int kBPitch32 = kBN + 4;
-  // The f32 result tile staged for the epilogue, [kBM][kOutPitch], over the operands' memory.
-  static constexpr int kOutPitch = kBN + 8;
+  // The f32 results staged for the epilogue, 64 columns at a time: [bm][kOutPitch].
+  static constexpr int kOutCols = 64;
+  static constexpr int kOutPitch = kOutCols + 8;
 
-  static constexpr int64_t operand_bytes(bool f32) {
-    return f32 ? 2 * (int64_t{kBM} * kAPitch32 + int64_t{kBK} * kBPitch32) * 4
-               : 2 * (int64_t{kBM} * kAPitch16 * 2 + int64_t{kBK / 2} * kBPitchWords * 4);
+  constexpr int b_pitch16() const { return bn + 8; }
+  constexpr int b_pitch32() const { return bn + 4; }
+  constexpr int64_t operand_bytes(bool f32) const {
+    return f32 ? 2 * (int64_t{bm} * kAPitch32 + int64_t{kBK} * b_pitch32()) * 4
+               : 2 * (int64_t{bm} * kAPitch16 * 2 + int64_t{kBK / 2} * b_pitch16() * 4);
   }
-  static constexpr int64_t smem_bytes(bool f32) {
-    const int64_t out = int64_t{kBM} * kOutPitch * 4;
+  constexpr int64_t smem_bytes(bool f32) const {
+    const int64_t out = int64_t{bm} * kOutPitch * 4;
     return operand_bytes(f32) > out ? operand_bytes(f32) : out;
   }
 };
+inline constexpr Tile kTileF32{64, 64, 128};
+inline constexpr Tile kTileNarrow{64, 64, 128};
+inline constexpr Tile kTileWide{128, 128, 256};
 
 // How a block makes its A tile.
 enum class Producer : int {
@@ -84,7 +92,12 @@ struct KernelChoice {
   DType dtype = DType::kF32;
   bool nchw = false;
   Producer producer = Producer::kGather;
+  bool wide = false;  // f16/bf16: kTileWide rather than kTileNarrow
 };
+
+inline Tile tile_of(const KernelChoice& k) {
+  return k.dtype == DType::kF32 ? kTileF32 : k.wide ? kTileWide : kTileNarrow;
+}
 
 using KernelFn = void (*)(GemmParams);
 // The instantiation for `k` (defined next to the kernels: implicit_gemm.cu for kGather, the separable family's

@@ -1,9 +1,10 @@
 // The separable forward offers of the cuda backend, in list order:
-//   1. sep_fwd_{nhwc,nchw}_fused_{dtype}_{mma,fma}_tile64x64x32   one kernel: the implicit-GEMM engine whose
+//   1. sep_fwd_{nhwc,nchw}_fused_{dtype}_{mma,fma}_tile{BM}x{BN}x32   one kernel: the implicit-GEMM engine whose
 //      A operand is the depthwise output of 32 mid channels, computed on chip (cuda/separable/fused.cu), so
 //      the intermediate never reaches global memory. Each block recomputes the depthwise values of its
-//      pixels for its own 64 output channels, so the fused kernel is offered while that recomputation
-//      stays small: ceil(O / 64) * KH * KW <= kMaxFusedRecompute depthwise products per mid value;
+//      pixels for its own tile of output channels, so the fused kernel is offered while that
+//      recomputation stays small: ceil(O / BN) * KH * KW <= kMaxFusedRecompute depthwise products per mid
+//      value;
 //   2. sep_fwd_{nhwc,nchw}_twopass_{dtype}(<depthwise>+<pointwise>)   the depthwise kernel this backend
 //      chooses for the depthwise half, its output in the Plan's workspace, then the conv2d family's
 //      implicit GEMM as a 1x1 convolution with the bias, residual and activation.
@@ -27,7 +28,7 @@ using detail::Offer;
 using detail::OfferContext;
 
 // Depthwise products per mid value (output-channel tiles x taps) up to which the fused kernel is offered:
-// a 3x3 filter up to 7 tiles of 64 output channels (448), 5x5 up to 2, 7x7 up to 1.
+// a 3x3 filter up to 7 tiles of output channels, 5x5 up to 2, 7x7 up to 1.
 constexpr int64_t kMaxFusedRecompute = 64;
 constexpr size_t kWorkspaceAlignment = 256;
 
@@ -37,9 +38,11 @@ std::string prefix(const Problem& p, const char* kind) {
 
 Offer offer_fused(const OfferContext& ctx) {
   const Problem& p = ctx.problem;
-  const std::string name = prefix(p, "fused") + gemm::engine_suffix(p.dtype());
+  bool wide = false;
+  const gemm::Tile tile = gemm::choose_tile(ctx, prefix(p, "fused"), &wide);
+  const std::string name = prefix(p, "fused") + gemm::engine_suffix(p.dtype(), tile);
   if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return Offer::decline(name, why);
-  gemm::GemmParams g = gemm::common_params(p, p.mid_channels(), 1);
+  gemm::GemmParams g = gemm::common_params(p, p.mid_channels(), 1, tile);
   const int64_t recompute = g.n_tiles * p.kh() * p.kw();
   if (recompute > kMaxFusedRecompute) {
     return Offer::decline(name, std::to_string(g.n_tiles) + " tiles of output channels x " +
@@ -67,6 +70,7 @@ Offer offer_fused(const OfferContext& ctx) {
   k.dtype = p.dtype();
   k.nchw = p.layout() == Layout::kNCHW;
   k.producer = gemm::Producer::kDepthwise;
+  k.wide = wide;
   return gemm::accept(name, k, g);
 }
 

@@ -1,6 +1,6 @@
 // The conv2d forward offers of the cuda backend, in list order:
 //   1. conv2d_fwd_{nhwc,nchw}_igemm_{f16,bf16}_mma_tile{128x128,64x64}x32   tensor cores (compute
-//      capability 8.0+), the wide tile when its grid gives every SM a block
+//      capability 8.0+), the tile whose busiest SM has the fewer shared-memory wavefronts to serve
 //      conv2d_fwd_{nhwc,nchw}_igemm_f32_fma_tile64x64x32                    FMA units
 // One implicit-GEMM kernel (implicit_gemm.cuh) takes every stride, dilation, padding, filter layout and
 // epilogue; a problem beyond its 32-bit indexing is declined (the cudnn backend or the reference take it).
@@ -80,9 +80,16 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, bool*
   const Problem& p = ctx.problem;
   *wide = false;
   if (p.dtype() == DType::kF32) return kTileF32;
-  const int64_t blocks = ceil_div(p.n() * p.out_h() * p.out_w(), kTileWide.bm) * ceil_div(p.out_channels(), kTileWide.bn);
-  const int64_t sms = ctx.device != nullptr ? ctx.device->sm_count : 0;
-  *wide = blocks >= sms;
+  // The busiest SM's shared-memory wavefronts, which bound both tiles on sm_80/sm_90: it runs ceil(blocks /
+  // SMs) blocks of bm x bn outputs at 3 (narrow: 2 for fragments, 1 for staging) or 2 (wide: 1.5 + 0.5)
+  // wavefronts per mma. The wide tile reads each fragment for more products; the narrow one wastes less
+  // of the device on a grid that does not divide into whole waves.
+  const int64_t pixels = p.n() * p.out_h() * p.out_w(), sms = ctx.device != nullptr ? ctx.device->sm_count : 1;
+  const auto cost = [&](const Tile& t, int64_t wavefronts_per_mma) {
+    const int64_t blocks = ceil_div(pixels, t.bm) * ceil_div(p.out_channels(), t.bn);
+    return ceil_div(blocks, sms) * t.bm * t.bn * wavefronts_per_mma;
+  };
+  *wide = cost(kTileWide, 2) < cost(kTileNarrow, 3);
   const Tile preferred = *wide ? kTileWide : kTileNarrow, other = *wide ? kTileNarrow : kTileWide;
   if (!ctx.allows(stem + engine_suffix(p.dtype(), preferred)) && ctx.allows(stem + engine_suffix(p.dtype(), other))) {
     *wide = !*wide;

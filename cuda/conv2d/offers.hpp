@@ -14,9 +14,9 @@ const std::vector<detail::OfferFn>& conv2d_forward_offers();
 
 namespace gemm {
 
-// The tile for the offer's problem and device: f32 has one; f16/bf16 take the wide tile when its grid
-// still gives every SM a block, the narrow one otherwise (small maps, batch 1, few output channels),
-// unless the options allow only the other one's name (stem + engine_suffix), as a test or a benchmark
+// The tile for the offer's problem and device: f32 has one; f16/bf16 take the wide or the narrow one by
+// the shared-memory wavefronts of the busiest SM (the wide tile needs fewer per product, the narrow one
+// divides a small grid more evenly), unless the options allow only the other one's name (stem + engine_suffix), as a test or a benchmark
 // that names the tile asks.
 Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, bool* wide);
 

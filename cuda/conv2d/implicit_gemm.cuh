@@ -88,9 +88,11 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr bool kF32 = std::is_same<T, float>::value;
   constexpr int BK = Tile::kBK;
   constexpr int kVec = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte access
-  constexpr int kWords = kF32 ? 16 : 8;                   // a thread's share of a chunk: 16 elements
-  static_assert(BM * BK == 16 * NT && BN * BK == 16 * NT, "a thread stages 16 elements of A and of B");
-  static_assert(NT / BM == 2, "NCHW staging: two channel columns of threads");
+  // A thread's share of a chunk: kAElems elements of A and kBElems of B, in 32-bit words.
+  constexpr int kAElems = BM * BK / NT, kBElems = BN * BK / NT;
+  constexpr int kAWords = kF32 ? kAElems : kAElems / 2, kBWords = kF32 ? kBElems : kBElems / 2;
+  constexpr int kKStride = NT / BM;  // NCHW staging: threads walk pixels, kKStride channel columns at once
+  static_assert(NT % BM == 0 && kAElems % 16 == 0 && kBElems % 16 == 0, "whole staging vectors per thread");
   static_assert(!kF32 || (BM == 64 && BN == 64 && NT == 128), "f32: the 64 x 64 FMA tile");
   static_assert(BN % Tile::kOutCols == 0, "the epilogue stages 64 columns at a time");
   constexpr int kBPitch16 = BN + 8, kBPitch32 = BN + 4;
@@ -101,7 +103,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr int kVecPerRow = BK / kVec;
   constexpr int kRows = kNchw ? 1 : BM * kVecPerRow / NT;
   constexpr int kRowStep = NT / kVecPerRow;
-  static_assert(kNchw || kRows * kVec == 16, "a thread stages 16 elements of A");
+  static_assert(kNchw || kRows * kVec == kAElems, "NHWC staging: kRows vectors of A per thread");
 
   DSCONV_DYNAMIC_SMEM(unsigned char, smem);
   // 16-bit operands.
@@ -181,7 +183,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     return kb;
   };
 
-  uint32_t ra[kWords], rb[kWords];
+  uint32_t ra[kAWords], rb[kBWords];
 
   // --- A: this thread's 16 elements of chunk kb, into ra ---------------------------------------------
   const auto load_a = [&](int kb) {
@@ -217,14 +219,14 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
           const T* const src = xg + base[0] + static_cast<int64_t>(iy) * W + ix;
           if constexpr (kF32) {
             DSCONV_UNROLL
-            for (int e = 0; e < 16; ++e) {
-              const int ch = k0 + tid / BM + 2 * e;
+            for (int e = 0; e < kAWords; ++e) {
+              const int ch = k0 + tid / BM + kKStride * e;
               ra[e] = inside && ch < C ? bits_of(src[ch * plane]) : 0u;
             }
           } else {
             DSCONV_UNROLL
-            for (int e = 0; e < 8; ++e) {
-              const int ch = k0 + 2 * (tid / BM + 2 * e);
+            for (int e = 0; e < kAWords; ++e) {
+              const int ch = k0 + 2 * (tid / BM + kKStride * e);
               const uint32_t lo = inside && ch < C ? bits_of(src[ch * plane]) : 0u;
               const uint32_t hi = inside && ch + 1 < C ? bits_of(src[(ch + 1) * plane]) : 0u;
               ra[e] = lo | (hi << 16);
@@ -234,9 +236,9 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       }
     } else {
       // The depthwise outputs of mid channels j of this thread's pixels, over every depthwise tap.
-      float acc[16];
+      float acc[kAElems];
       DSCONV_UNROLL
-      for (int e = 0; e < 16; ++e) acc[e] = 0.f;
+      for (int e = 0; e < kAElems; ++e) acc[e] = 0.f;
       const int64_t plane = static_cast<int64_t>(H) * W;
       for (int t = 0; t < taps_dw; ++t) {
         const int kr = t / KW, kc = t - kr * KW;
@@ -275,9 +277,9 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
           if (!inside) continue;
           const T* const px = xg + base[0] + static_cast<int64_t>(iy) * W + ix;
           DSCONV_UNROLL
-          for (int e = 0; e < 16; ++e) {
-            // f32: k = tid / BM + 2e; 16-bit: the pair (2q, 2q + 1) with q = tid / BM + 2 (e / 2).
-            const int k = kF32 ? tid / BM + 2 * e : 2 * (tid / BM + 2 * (e / 2)) + e % 2;
+          for (int e = 0; e < kAElems; ++e) {
+            // f32: k = tid / BM + s e; 16-bit: the pair (2q, 2q + 1) with q = tid / BM + s (e / 2) (s = kKStride).
+            const int k = kF32 ? tid / BM + kKStride * e : 2 * (tid / BM + kKStride * (e / 2)) + e % 2;
             const int j = k0 + k;
             if (j < KC) acc[e] = fmaf(to_float(px[(j / M) * plane]), to_float(wt[j * p.dw_j]), acc[e]);
           }
@@ -285,10 +287,11 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       }
       if constexpr (kF32) {
         DSCONV_UNROLL
-        for (int e = 0; e < 16; ++e) ra[e] = bits_of(acc[e]);
+        for (int e = 0; e < kAWords; ++e) ra[e] = bits_of(acc[e]);
       } else {
         DSCONV_UNROLL
-        for (int e = 0; e < 8; ++e) ra[e] = rounded_bits<T>(acc[2 * e]) | (rounded_bits<T>(acc[2 * e + 1]) << 16);
+        for (int e = 0; e < kAWords; ++e)
+          ra[e] = rounded_bits<T>(acc[2 * e]) | (rounded_bits<T>(acc[2 * e + 1]) << 16);
       }
     }
   };
@@ -311,28 +314,32 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         }
       } else {
         DSCONV_UNROLL
-        for (int i = 0; i < 16; ++i) {
+        for (int i = 0; i < kBWords; ++i) {
           const int e = tid + NT * i;
           const int kk = p.b_k_fast ? e % BK : e / BN, nn = p.b_k_fast ? e / BK : e % BN;
           rb[i] = elem(k0 + kk, n0 + nn);
         }
       }
     } else {
-      if (p.vec_b) {  // rows k, k + 1 x 8 columns, interleaved into (k, k + 1) words
-        const int k = k0 + 2 * (tid / (BN / 8)), o = n0 + 8 * (tid % (BN / 8));
-        uint4 r0 = make_uint4(0u, 0u, 0u, 0u), r1 = r0;
-        if (k < KC && o < O) r0 = load_raw16(ft + k * p.b_k + o);
-        if (k + 1 < KC && o < O) r1 = load_raw16(ft + (k + 1) * p.b_k + o);
-        const uint32_t w0[4] = {r0.x, r0.y, r0.z, r0.w}, w1[4] = {r1.x, r1.y, r1.z, r1.w};
+      if (p.vec_b) {  // items of rows k, k + 1 x 8 columns, interleaved into (k, k + 1) words
         DSCONV_UNROLL
-        for (int e = 0; e < 4; ++e) {
-          rb[2 * e] = (w0[e] & 0xffffu) | (w1[e] << 16);
-          rb[2 * e + 1] = (w0[e] >> 16) | (w1[e] & 0xffff0000u);
+        for (int j = 0; j < kBWords / 8; ++j) {
+          const int item = tid + NT * j;
+          const int k = k0 + 2 * (item / (BN / 8)), o = n0 + 8 * (item % (BN / 8));
+          uint4 r0 = make_uint4(0u, 0u, 0u, 0u), r1 = r0;
+          if (k < KC && o < O) r0 = load_raw16(ft + k * p.b_k + o);
+          if (k + 1 < KC && o < O) r1 = load_raw16(ft + (k + 1) * p.b_k + o);
+          const uint32_t w0[4] = {r0.x, r0.y, r0.z, r0.w}, w1[4] = {r1.x, r1.y, r1.z, r1.w};
+          DSCONV_UNROLL
+          for (int e = 0; e < 4; ++e) {
+            rb[8 * j + 2 * e] = (w0[e] & 0xffffu) | (w1[e] << 16);
+            rb[8 * j + 2 * e + 1] = (w0[e] >> 16) | (w1[e] & 0xffff0000u);
+          }
         }
       } else {
         DSCONV_UNROLL
-        for (int i = 0; i < 8; ++i) {
-          const int e = tid + NT * i;  // a (k pair, column) of the 16 x 64
+        for (int i = 0; i < kBWords; ++i) {
+          const int e = tid + NT * i;  // a (k pair, column) of the (kBK / 2) x BN
           const int kp = p.b_k_fast ? e % (BK / 2) : e / BN, nn = p.b_k_fast ? e / (BK / 2) : e % BN;
           rb[i] = elem(k0 + 2 * kp, n0 + nn) | (elem(k0 + 2 * kp + 1, n0 + nn) << 16);
         }
@@ -340,28 +347,33 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     }
   };
 
-  // --- the staged registers into buffer `buf` ----------------------------------------------------------
-  const auto store_stage = [&](int buf) {
+  // --- the staged registers into buffer `buf`: A (part 0) or B (part 1) ------------------------------------
+  const auto store_stage = [&](int buf, int part) {
     if constexpr (kF32) {
       float* const a = sA32 + buf * BM * Tile::kAPitch32;
       float* const b = sB32 + buf * BK * kBPitch32;
-      if constexpr (!kNchw) {
+      if (part == 1) {
+        // B, below.
+      } else if constexpr (!kNchw) {
         DSCONV_UNROLL
         for (int i = 0; i < kRows; ++i)
           store_aligned(a + a_row<false, kVecPerRow, kRowStep>(tid, i) * Tile::kAPitch32 + kq * kVec,
                         make_uint4(ra[4 * i], ra[4 * i + 1], ra[4 * i + 2], ra[4 * i + 3]));
       } else {
         DSCONV_UNROLL
-        for (int e = 0; e < 16; ++e) std::memcpy(a + (tid % BM) * Tile::kAPitch32 + tid / BM + 2 * e, &ra[e], 4);
+        for (int e = 0; e < kAWords; ++e)
+          std::memcpy(a + (tid % BM) * Tile::kAPitch32 + tid / BM + kKStride * e, &ra[e], 4);
       }
-      if (p.vec_b) {
+      if (part == 0) {
+        // A, above.
+      } else if (p.vec_b) {
         DSCONV_UNROLL
         for (int i = 0; i < 4; ++i)
           store_aligned(b + (tid / 16 + 8 * i) * kBPitch32 + 4 * (tid % 16),
                         make_uint4(rb[4 * i], rb[4 * i + 1], rb[4 * i + 2], rb[4 * i + 3]));
       } else {
         DSCONV_UNROLL
-        for (int i = 0; i < 16; ++i) {
+        for (int i = 0; i < kBWords; ++i) {
           const int e = tid + NT * i;
           const int kk = p.b_k_fast ? e % BK : e / BN, nn = p.b_k_fast ? e / BK : e % BN;
           std::memcpy(b + kk * kBPitch32 + nn, &rb[i], 4);
@@ -370,26 +382,34 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     } else {
       uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
       uint32_t* const b = sB16 + buf * (BK / 2) * kBPitch16;
-      if constexpr (!kNchw) {
+      if (part == 1) {
+        // B, below.
+      } else if constexpr (!kNchw) {
         DSCONV_UNROLL
         for (int i = 0; i < kRows; ++i)
           store_aligned(a + a_row<true, kVecPerRow, kRowStep>(tid, i) * Tile::kAPitch16 + kq * kVec,
                         make_uint4(ra[4 * i], ra[4 * i + 1], ra[4 * i + 2], ra[4 * i + 3]));
       } else {
         DSCONV_UNROLL
-        for (int e = 0; e < 8; ++e)
-          store_aligned(a + (tid % BM) * Tile::kAPitch16 + 2 * (tid / BM + 2 * e), ra[e]);
+        for (int e = 0; e < kAWords; ++e)
+          store_aligned(a + (tid % BM) * Tile::kAPitch16 + 2 * (tid / BM + kKStride * e), ra[e]);
       }
-      if (p.vec_b) {
-        const int nv = tid % (BN / 8);
-        uint32_t* const dst = b + (tid / (BN / 8)) * kBPitch16 + 8 * nv;
-        const bool swap = (nv / 4) % 2 == 1;  // lanes 4..7 of a quarter-warp: second half first
-        const uint4 lo = make_uint4(rb[0], rb[1], rb[2], rb[3]), hi = make_uint4(rb[4], rb[5], rb[6], rb[7]);
-        store_aligned(dst + (swap ? 4 : 0), swap ? hi : lo);
-        store_aligned(dst + (swap ? 0 : 4), swap ? lo : hi);
+      if (part == 0) {
+        // A, above.
+      } else if (p.vec_b) {
+        DSCONV_UNROLL
+        for (int j = 0; j < kBWords / 8; ++j) {
+          const int item = tid + NT * j, nv = item % (BN / 8);
+          uint32_t* const dst = b + (item / (BN / 8)) * kBPitch16 + 8 * nv;
+          const bool swap = (nv / 4) % 2 == 1;  // lanes 4..7 of a quarter-warp: second half first
+          const uint32_t* const w = rb + 8 * j;
+          const uint4 lo = make_uint4(w[0], w[1], w[2], w[3]), hi = make_uint4(w[4], w[5], w[6], w[7]);
+          store_aligned(dst + (swap ? 4 : 0), swap ? hi : lo);
+          store_aligned(dst + (swap ? 0 : 4), swap ? lo : hi);
+        }
       } else {
         DSCONV_UNROLL
-        for (int i = 0; i < 8; ++i) {
+        for (int i = 0; i < kBWords; ++i) {
           const int e = tid + NT * i;
           const int kp = p.b_k_fast ? e % (BK / 2) : e / BN, nn = p.b_k_fast ? e / (BK / 2) : e % BN;
           store_aligned(b + kp * kBPitch16 + nn, rb[i]);
@@ -411,12 +431,14 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       for (int e = 0; e < (kF32 ? 1 : 4); ++e) acc[i][j][e] = 0.f;
     }
   }
-  const auto compute = [&](int buf) {
+  // Half of the chunk's K (part 0 or 1), so that the next chunk's A and B need not be held in registers
+  // at once: A is stored between the halves, B after them.
+  const auto compute = [&](int buf, int part) {
     if constexpr (kF32) {
       const float* const a = sA32 + buf * BM * Tile::kAPitch32;
       const float* const b = sB32 + buf * BK * kBPitch32;
       DSCONV_UNROLL
-      for (int k4 = 0; k4 < BK / 4; ++k4) {
+      for (int k4 = part * BK / 8; k4 < (part + 1) * BK / 8; ++k4) {
         float4 av[4];
         DSCONV_UNROLL
         for (int i = 0; i < 4; ++i) av[i] = load_smem4(a + (tm + 16 * i) * Tile::kAPitch32 + 4 * k4);
@@ -438,8 +460,9 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     } else {
       const uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
       const uint32_t* const b = sB16 + buf * (BK / 2) * kBPitch16;
-      DSCONV_UNROLL
-      for (int ks = 0; ks < BK / 16; ++ks) {
+      static_assert(BK == 32, "two k-steps of 16: one per part");
+      {
+        const int ks = part;
         uint32_t af[MT][4], bf[NT8][2];
         DSCONV_UNROLL
         for (int mt = 0; mt < MT; ++mt) {
@@ -471,18 +494,22 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   if (kb < total_kb) {
     load_a(kb);
     load_b(kb);
-    store_stage(0);
+    store_stage(0, 0);
+    store_stage(0, 1);
   }
   __syncthreads();
   int buf = 0;
   while (kb < total_kb) {
     const int next = next_chunk(kb);
-    if (next < total_kb) {  // in flight during the products
-      load_a(next);
-      load_b(next);
+    const bool more = next < total_kb;
+    if (more) load_a(next);  // in flight during the first half of the products
+    compute(buf, 0);
+    if (more) {
+      store_stage(buf ^ 1, 0);
+      load_b(next);  // in flight during the second half
     }
-    compute(buf);
-    if (next < total_kb) store_stage(buf ^ 1);
+    compute(buf, 1);
+    if (more) store_stage(buf ^ 1, 1);
     __syncthreads();
     buf ^= 1;
     kb = next;

@@ -368,9 +368,9 @@ for p in "$@"; do
 done
 # Test names, one per line, suites interleaved: the i-th test of every suite before the (i+1)-th of any.
 if [ "$mode" = sweeps ]; then
-  pattern='DepthwiseCuda[.]|DepthwiseEpilogue[.]|Cudnn[A-Za-z]*[.]|^Determinism[.]Cud|^DepthwiseCudaSelection[.]|^Concurrency[.]'
+  pattern='DepthwiseCuda[.]|DepthwiseEpilogue[.]|GemmCuda[.]|SeparableCuda[A-Za-z]*[.]|Cudnn[A-Za-z]*[.]|^Determinism[.]Cud|^DepthwiseCudaSelection[.]|^Concurrency[.]'
 else
-  pattern='cuda|cudnn|depthwise|emu'
+  pattern='cuda|cudnn|depthwise|emu|gemm'
 fi
 "$tests" --gtest_list_tests 2>/dev/null | awk -v pat="$pattern" -v mode="$mode" '
   /^[^ ]/ { suite = $1; next }
@@ -478,6 +478,16 @@ elif step_ok build; then
     --max-ref-gflop 12 "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f16.json"
 else
   skip bench_f16 "no build"
+fi
+# DeepLab's atrous conv2d and separable layers in f16 (the tensor-core implicit GEMM against cuDNN); their
+# 2-40 GFLOP problems are not re-verified on the CPU here (the ctest sweeps check the kernels).
+if ! bench_wanted bench_f16_deeplab; then
+  :
+elif step_ok build; then
+  step bench_f16_deeplab 90 "$DSCONV" bench --suite deeplab_aspp --suite deeplab_separable --dtype f16 \
+    --backend cuda,cudnn "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f16_deeplab.json"
+else
+  skip bench_f16_deeplab "no build"
 fi
 if ! bench_wanted torch_f16; then
   :

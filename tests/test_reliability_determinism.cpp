@@ -147,6 +147,19 @@ TEST(Determinism, CudaDirect) {
   expect_deterministic("cuda", "dw_fwd_nhwc_direct", "depthwise_n2h9w8c5_k3x3_m3_s1x1_psame_nhwc_tf_f16_bias_res");
 }
 
+// --- cuda: the implicit GEMM (conv2d, fused separable) and the two-pass separable plan ----------------
+TEST(Determinism, CudaConv2dImplicitGemm) {
+  expect_deterministic("cuda", "conv2d_fwd_nhwc_igemm",
+                       "conv2d_n2h9w11c40_k3x3_o72_s1x1_d2x2_psame_nhwc_tf_f16_bias_res_silu");
+  expect_deterministic("cuda", "conv2d_fwd_nchw_igemm", "conv2d_n2h9w9c16_k3x3_o24_d2x2_psame_nchw_oihw_f32_bias_relu");
+}
+TEST(Determinism, CudaSeparableFused) {
+  expect_deterministic("cuda", "sep_fwd_nhwc_fused", "separable_n1h13w13c16_k3x3_m1_o24_s2x2_psame_nhwc_tf_f16_silu");
+}
+TEST(Determinism, CudaSeparableTwoPass) {
+  expect_deterministic("cuda", "sep_fwd_nhwc_twopass", "separable_n1h13w13c16_k3x3_m2_o24_psame_nhwc_tf_bf16_bias");
+}
+
 // --- cudnn -----------------------------------------------------------------------------------------
 TEST(Determinism, CudnnDepthwise) {
   expect_deterministic("cudnn", "cudnn", "depthwise_n2h13w17c32_k3x3_m1_s1x1_psame_nhwc_tf_f16_bias_relu");

@@ -463,7 +463,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       static_assert(BK == 32, "two k-steps of 16: one per part");
       {
         const int ks = part;
-        uint32_t af[MT][4], bf[NT8][2];
+        uint32_t af[MT][4];
         DSCONV_UNROLL
         for (int mt = 0; mt < MT; ++mt) {
           DSCONV_UNROLL
@@ -472,18 +472,17 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
             af[mt][r] = load_smem_word(a + row * Tile::kAPitch16 + col);
           }
         }
+        // B fragments one column tile at a time: each is used by the MT products and dropped.
         DSCONV_UNROLL
         for (int nt = 0; nt < NT8; ++nt) {
+          uint32_t bf[2];
           DSCONV_UNROLL
           for (int r = 0; r < 2; ++r) {
             const int n = (BN / WN) * wn + 8 * nt + mma_b_n(lane, 2 * r), kp = (16 * ks + mma_b_k(lane, 2 * r)) / 2;
-            bf[nt][r] = load_smem_word(b + kp * kBPitch16 + n);
+            bf[r] = load_smem_word(b + kp * kBPitch16 + n);
           }
-        }
-        DSCONV_UNROLL
-        for (int mt = 0; mt < MT; ++mt) {
           DSCONV_UNROLL
-          for (int nt = 0; nt < NT8; ++nt) mma_m16n8k16<T>(acc[mt][nt], af[mt], bf[nt], acc[mt][nt]);
+          for (int mt = 0; mt < MT; ++mt) mma_m16n8k16<T>(acc[mt][nt], af[mt], bf, acc[mt][nt]);
         }
       }
     }

@@ -6,6 +6,7 @@
 // every padding mode, both layouts and filter layouts, every dtype and every epilogue.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -285,6 +286,96 @@ TEST(SeparableCudaSelection, WorkspaceHoldsTheIntermediateOnlyForTwoPasses) {
   EXPECT_EQ(two->implementation().rfind("sep_fwd_nhwc_twopass_f16", 0), 0u) << two->implementation();
   // [2, 9, 7, 48] f16 intermediate, at least.
   EXPECT_GE(two->workspace_bytes(), size_t{2 * 9 * 7 * 48 * 2});
+}
+
+// --- misaligned views ---------------------------------------------------------------------------------
+
+// Runs `d` with every tensor `offset` elements past a 256-byte aligned address (a view into a larger
+// buffer), on small-integer data whose results are exact in every dtype, and checks every element and the
+// guard bytes around the output. With offset 1 the shapes allow 16-byte accesses but the pointers do not:
+// the kernels must take their element-wise paths.
+void run_with_offset(const ProblemDesc& d, size_t offset, const PlanOptions& options, const std::string& expect) {
+  Result<Problem> created = Problem::create(d);
+  ASSERT_TRUE(created.is_ok()) << created.status().to_string();
+  const Problem& p = *created;
+  SCOPED_TRACE(p.descriptor() + " offset " + std::to_string(offset) + " seed 4343");
+  Result<Plan> made = Plan::create(p, "cuda", options);
+  ASSERT_TRUE(made.is_ok()) << made.status().to_string();
+  const Plan& plan = *made;
+  EXPECT_EQ(plan.implementation().rfind(expect, 0), 0u) << plan.implementation();
+
+  const HostData data = random_data(p, DataKind::kSmallIntegers, 4343);
+  Result<std::vector<float>> reference = reference_f32(p, data);
+  ASSERT_TRUE(reference.is_ok()) << reference.status().to_string();
+  // Integer sums, exact in f32 accumulation (and the separable intermediate exact in every dtype): the
+  // output is the exact value rounded once to the dtype.
+  const std::vector<float> expected = tools::round_to(p.dtype(), *reference);
+  const size_t es = dtype_size(p.dtype()), pad = offset * es;
+  std::vector<Buffer> keep;
+  auto place = [&](const std::vector<float>& values) -> void* {
+    const std::vector<uint8_t> bytes = encode(p.dtype(), values);
+    Result<Buffer> b = Buffer::create(plan.memory_space(), pad + bytes.size() + 64);
+    EXPECT_TRUE(b.is_ok());
+    keep.push_back(std::move(b).value());
+    EXPECT_TRUE(keep.back().upload(bytes.data(), bytes.size(), pad).is_ok());
+    return static_cast<char*>(keep.back().data()) + pad;
+  };
+  TensorArgs args;
+  args.set(Arg::kInput, place(data.input)).set(Arg::kFilter, place(data.filter));
+  if (p.op() == Op::kSeparable) args.set(Arg::kPointwise, place(data.pointwise));
+  if (p.has_bias()) args.set(Arg::kBias, place(data.bias));
+  if (p.has_residual()) args.set(Arg::kResidual, place(data.residual));
+  const size_t out_bytes = static_cast<size_t>(p.output_elements()) * es;
+  Result<Buffer> out = Buffer::create(plan.memory_space(), pad + out_bytes + 64);
+  ASSERT_TRUE(out.is_ok());
+  std::vector<uint8_t> poison(pad + out_bytes + 64, 0xA5);
+  const std::vector<uint8_t> nan = nan_poison(p.dtype(), p.output_elements());
+  std::copy(nan.begin(), nan.end(), poison.begin() + static_cast<std::ptrdiff_t>(pad));
+  ASSERT_TRUE(out->upload(poison.data(), poison.size()).is_ok());
+  args.set(Arg::kOutput, static_cast<char*>(out->data()) + pad);
+  // The workspace, when the plan has one, offset too.
+  Result<Buffer> ws = Buffer::create(plan.memory_space(), plan.workspace_bytes() + pad + 1);
+  ASSERT_TRUE(ws.is_ok());
+  void* const workspace = plan.workspace_bytes() > 0 ? static_cast<char*>(ws->data()) + pad : nullptr;
+
+  Result<Stream> stream = Stream::create(plan.memory_space());
+  ASSERT_TRUE(stream.is_ok()) << stream.status().to_string();
+  const Status st = plan.run(args, workspace, plan.workspace_bytes(), stream->get());
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  ASSERT_TRUE(stream->synchronize().is_ok());
+
+  std::vector<uint8_t> got_bytes(pad + out_bytes + 64);
+  ASSERT_TRUE(out->download(got_bytes.data(), got_bytes.size()).is_ok());
+  for (size_t i = 0; i < pad; ++i) ASSERT_EQ(got_bytes[i], 0xA5) << "write before the output";
+  for (size_t i = pad + out_bytes; i < got_bytes.size(); ++i) ASSERT_EQ(got_bytes[i], 0xA5) << "write after the output";
+  const std::vector<float> got = decode(p.dtype(), got_bytes.data() + pad, p.output_elements());
+  int64_t bad = 0;
+  for (int64_t i = 0; i < p.output_elements(); ++i) {
+    const float e = expected[static_cast<size_t>(i)], g = got[static_cast<size_t>(i)];
+    if (!(g == e) && ++bad <= 5) ADD_FAILURE() << "element " << i << ": got " << g << ", expected " << e;
+  }
+  EXPECT_EQ(bad, 0);
+}
+
+TEST(GemmCudaAlignment, MisalignedViewsTakeTheElementPaths) {
+  DSCONV_REQUIRE_CUDA();
+  for (DType dt : kDtypes) {
+    for (size_t offset : {size_t{0}, size_t{1}}) {
+      // C = 16 and O = 24 allow 16-byte accesses by size in every dtype; offset 1 forbids them per run.
+      ProblemDesc d;
+      d.op = Op::kConv2d;
+      d.batch = 2, d.height = 7, d.width = 9, d.channels = 16, d.out_channels = 24;
+      d.kernel_h = d.kernel_w = 3, d.dilation_h = d.dilation_w = 2;
+      d.padding = PaddingMode::kSame;
+      d.dtype = dt;
+      d.has_bias = true, d.has_residual = true;
+      d.activation = Activation::kRelu;
+      run_with_offset(d, offset, PlanOptions{{"ref"}}, "conv2d_fwd_nhwc_igemm_" + engine(dt));
+      d.op = Op::kSeparable;
+      run_with_offset(d, offset, PlanOptions{{"ref"}}, "sep_fwd_nhwc_fused_" + engine(dt));
+      run_with_offset(d, offset, PlanOptions{{"ref", "sep_fwd_nhwc_fused"}}, "sep_fwd_nhwc_twopass_");
+    }
+  }
 }
 
 }  // namespace

@@ -431,8 +431,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       for (int e = 0; e < (kF32 ? 1 : 4); ++e) acc[i][j][e] = 0.f;
     }
   }
-  // Half of the chunk's K (part 0 or 1), so that the next chunk's A and B need not be held in registers
-  // at once: A is stored between the halves, B after them.
+  // Half of the chunk's K (part 0 or 1): one m16n8k16 k-step, or 16 of the FMA tile's k.
   const auto compute = [&](int buf, int part) {
     if constexpr (kF32) {
       const float* const a = sA32 + buf * BM * Tile::kAPitch32;
@@ -501,14 +500,16 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   while (kb < total_kb) {
     const int next = next_chunk(kb);
     const bool more = next < total_kb;
-    if (more) load_a(next);  // in flight during the first half of the products
+    if (more) {  // in flight during the products
+      load_a(next);
+      load_b(next);
+    }
     compute(buf, 0);
+    compute(buf, 1);
     if (more) {
       store_stage(buf ^ 1, 0);
-      load_b(next);  // in flight during the second half
+      store_stage(buf ^ 1, 1);
     }
-    compute(buf, 1);
-    if (more) store_stage(buf ^ 1, 1);
     __syncthreads();
     buf ^= 1;
     kb = next;
@@ -622,7 +623,10 @@ Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig
       return k.nchw ? &implicit_gemm_kernel<T, true, kProd, f.bm, f.bn, f.threads>
                     : &implicit_gemm_kernel<T, false, kProd, f.bm, f.bn, f.threads>;
     } else {
-      constexpr Tile n = kTileNarrow, w = kTileWide;
+      constexpr Tile n = kTileNarrow, w = kTileWide, t = kTileTall;
+      if (k.tall)
+        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads>
+                      : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads>;
       if (k.wide)
         return k.nchw ? &implicit_gemm_kernel<T, true, kProd, w.bm, w.bn, w.threads>
                       : &implicit_gemm_kernel<T, false, kProd, w.bm, w.bn, w.threads>;

@@ -1,6 +1,6 @@
 // The conv2d forward offers of the cuda backend, in list order:
-//   1. conv2d_fwd_{nhwc,nchw}_igemm_{f16,bf16}_mma_tile{128x128,64x64}x32   tensor cores (compute
-//      capability 8.0+), the tile whose busiest SM has the fewer shared-memory wavefronts to serve
+//   1. conv2d_fwd_{nhwc,nchw}_igemm_{f16,bf16}_mma_tile{128x128,128x64,64x64}x32   tensor cores
+//      (compute capability 8.0+), the tile whose busiest SM has the fewest shared-memory wavefronts to serve
 //      conv2d_fwd_{nhwc,nchw}_igemm_f32_fma_tile64x64x32                    FMA units
 // One implicit-GEMM kernel (implicit_gemm.cuh) takes every stride, dilation, padding, filter layout and
 // epilogue; a problem beyond its 32-bit indexing is declined (the cudnn backend or the reference take it).
@@ -76,26 +76,35 @@ class GemmImpl final : public detail::Impl {
 
 }  // namespace
 
-Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, bool* wide) {
+Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, KernelChoice* k) {
   const Problem& p = ctx.problem;
-  *wide = false;
+  k->wide = k->tall = false;
   if (p.dtype() == DType::kF32) return kTileF32;
-  // The busiest SM's shared-memory wavefronts, which bound both tiles on sm_80/sm_90: it runs ceil(blocks /
-  // SMs) blocks of bm x bn outputs at 3 (narrow: 2 for fragments, 1 for staging) or 2 (wide: 1.5 + 0.5)
-  // wavefronts per mma. The wide tile reads each fragment for more products; the narrow one wastes less
+  // The busiest SM's shared-memory wavefronts, which bound these tiles on sm_80/sm_90: it runs
+  // ceil(blocks / SMs) blocks of bm x bn outputs at so many wavefronts per mma (in quarters: fragment
+  // loads plus staging stores): narrow 2 + 1, tall (4 warps of 64 x 32) 1.5 + 0.75, wide (8 warps of
+  // 64 x 32) 1.5 + 0.5. The larger tiles read each fragment for more products; the smaller ones waste less
   // of the device on a grid that does not divide into whole waves.
   const int64_t pixels = p.n() * p.out_h() * p.out_w(), sms = ctx.device != nullptr ? ctx.device->sm_count : 1;
-  const auto cost = [&](const Tile& t, int64_t wavefronts_per_mma) {
-    const int64_t blocks = ceil_div(pixels, t.bm) * ceil_div(p.out_channels(), t.bn);
-    return ceil_div(blocks, sms) * t.bm * t.bn * wavefronts_per_mma;
+  struct Option {
+    Tile tile;
+    int64_t quarter_wavefronts_per_mma;
+    bool wide, tall;
   };
-  *wide = cost(kTileWide, 2) < cost(kTileNarrow, 3);
-  const Tile preferred = *wide ? kTileWide : kTileNarrow, other = *wide ? kTileNarrow : kTileWide;
-  if (!ctx.allows(stem + engine_suffix(p.dtype(), preferred)) && ctx.allows(stem + engine_suffix(p.dtype(), other))) {
-    *wide = !*wide;
-    return other;
+  const Option options[] = {{kTileWide, 8, true, false}, {kTileTall, 9, false, true}, {kTileNarrow, 12, false, false}};
+  const Option* best = nullptr;
+  int64_t best_cost = 0;
+  for (bool filtered : {true, false}) {  // first among the names the options allow; else by cost alone
+    for (const Option& o : options) {
+      if (filtered && !ctx.allows(stem + engine_suffix(p.dtype(), o.tile))) continue;
+      const int64_t blocks = ceil_div(pixels, o.tile.bm) * ceil_div(p.out_channels(), o.tile.bn);
+      const int64_t cost = ceil_div(blocks, sms) * o.tile.bm * o.tile.bn * o.quarter_wavefronts_per_mma;
+      if (best == nullptr || cost < best_cost) best = &o, best_cost = cost;
+    }
+    if (best != nullptr) break;
   }
-  return preferred;
+  k->wide = best->wide, k->tall = best->tall;
+  return best->tile;
 }
 
 GemmParams common_params(const Problem& p, int64_t k_channels, int64_t gemm_taps, const Tile& tile) {
@@ -161,8 +170,8 @@ namespace {
 detail::Offer offer_implicit_gemm(const detail::OfferContext& ctx) {
   const Problem& p = ctx.problem;
   const std::string stem = std::string("conv2d_fwd_") + to_string(p.layout()) + "_igemm_";
-  bool wide = false;
-  const gemm::Tile tile = gemm::choose_tile(ctx, stem, &wide);
+  gemm::KernelChoice k;
+  const gemm::Tile tile = gemm::choose_tile(ctx, stem, &k);
   const std::string name = stem + gemm::engine_suffix(p.dtype(), tile);
   if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty())
     return detail::Offer::decline(name, why);
@@ -180,11 +189,9 @@ detail::Offer offer_implicit_gemm(const detail::OfferContext& ctx) {
   g.vec_a = p.layout() == Layout::kNHWC && p.c() % vec == 0;
   g.vec_b = g.b_o == 1 && p.out_channels() % vec == 0;
   g.b_k_fast = g.b_k < g.b_o;
-  gemm::KernelChoice k;
   k.dtype = p.dtype();
   k.nchw = p.layout() == Layout::kNCHW;
   k.producer = gemm::Producer::kGather;
-  k.wide = wide;
   return gemm::accept(name, k, g);
 }
 

@@ -14,11 +14,11 @@ const std::vector<detail::OfferFn>& conv2d_forward_offers();
 
 namespace gemm {
 
-// The tile for the offer's problem and device: f32 has one; f16/bf16 take the wide or the narrow one by
-// the shared-memory wavefronts of the busiest SM (the wide tile needs fewer per product, the narrow one
-// divides a small grid more evenly), unless the options allow only the other one's name (stem + engine_suffix), as a test or a benchmark
-// that names the tile asks.
-Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, bool* wide);
+// The tile for the offer's problem and device (k->wide, k->tall set to match): f32 has one; f16/bf16 take
+// the one whose busiest SM has the fewest shared-memory wavefronts to serve (larger tiles need fewer per
+// product, smaller ones divide a small grid more evenly), among the names (stem + engine_suffix) the
+// options allow, as a test or a benchmark that names a tile asks.
+Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, KernelChoice* k);
 
 // The fields of GemmParams every producer shares (sizes, strides, epilogue, the grid), for problem `p`
 // whose GEMM has `k_channels` channels per tap, on `tile`. The caller sets the filter strides and the

@@ -50,6 +50,7 @@ struct Tile {
 inline constexpr Tile kTileF32{64, 64, 128};
 inline constexpr Tile kTileNarrow{64, 64, 128};
 inline constexpr Tile kTileWide{128, 128, 256};
+inline constexpr Tile kTileTall{128, 64, 128};
 
 // How a block makes its A tile.
 enum class Producer : int {
@@ -93,10 +94,11 @@ struct KernelChoice {
   bool nchw = false;
   Producer producer = Producer::kGather;
   bool wide = false;  // f16/bf16: kTileWide rather than kTileNarrow
+  bool tall = false;  // f16/bf16: kTileTall
 };
 
 inline Tile tile_of(const KernelChoice& k) {
-  return k.dtype == DType::kF32 ? kTileF32 : k.wide ? kTileWide : kTileNarrow;
+  return k.dtype == DType::kF32 ? kTileF32 : k.tall ? kTileTall : k.wide ? kTileWide : kTileNarrow;
 }
 
 using KernelFn = void (*)(GemmParams);

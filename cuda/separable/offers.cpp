@@ -38,8 +38,8 @@ std::string prefix(const Problem& p, const char* kind) {
 
 Offer offer_fused(const OfferContext& ctx) {
   const Problem& p = ctx.problem;
-  bool wide = false;
-  const gemm::Tile tile = gemm::choose_tile(ctx, prefix(p, "fused"), &wide);
+  gemm::KernelChoice k;
+  const gemm::Tile tile = gemm::choose_tile(ctx, prefix(p, "fused"), &k);
   const std::string name = prefix(p, "fused") + gemm::engine_suffix(p.dtype(), tile);
   if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return Offer::decline(name, why);
   gemm::GemmParams g = gemm::common_params(p, p.mid_channels(), 1, tile);
@@ -66,11 +66,9 @@ Offer offer_fused(const OfferContext& ctx) {
   g.vec_dw = p.layout() == Layout::kNHWC && p.filter_layout() == FilterLayout::kTF && cm % vec == 0;
   g.vec_b = g.b_o == 1 && o % vec == 0;
   g.b_k_fast = g.b_k < g.b_o;
-  gemm::KernelChoice k;
   k.dtype = p.dtype();
   k.nchw = p.layout() == Layout::kNCHW;
   k.producer = gemm::Producer::kDepthwise;
-  k.wide = wide;
   return gemm::accept(name, k, g);
 }
 

@@ -161,44 +161,48 @@ std::vector<GemmCase> atrous_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(Atrous, GemmCuda, ::testing::ValuesIn(atrous_cases()), gemm_case_name);
 
-// The wide 128 x 128 tile (8 warps of 64 x 32) is taken by grids that give every SM a block: these small
-// problems ask for it by name. O = 130 spans two column tiles and both 64-column halves of the epilogue.
+// The larger 16-bit tiles (wide 128 x 128: 8 warps of 64 x 32; tall 128 x 64: 4 warps of 64 x 32) are taken
+// by grids that fill the device: these small problems ask for them by name. O = 130 spans two column
+// tiles of either, and both 64-column halves of the wide tile's epilogue.
 std::vector<GemmCase> wide_cases() {
   std::vector<GemmCase> out;
   int v = 0;
-  for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
-    for (DType dt : {DType::kF16, DType::kBF16}) {
-      for (const Shape& sh : {Shape{3, 3, 1, 1, 2, 2}, Shape{3, 3, 2, 2, 1, 1}, Shape{1, 1, 1, 1, 1, 1}}) {
-        ++v;
-        ProblemDesc d;
-        d.op = Op::kConv2d;
-        d.batch = 1 + v % 2, d.height = 11, d.width = 13, d.channels = v % 2 ? 40 : 33, d.out_channels = v % 3 ? 130 : 72;
-        d.kernel_h = sh.kh, d.kernel_w = sh.kw, d.stride_h = sh.sh, d.stride_w = sh.sw;
-        d.dilation_h = sh.dh, d.dilation_w = sh.dw;
-        d.layout = layout;
-        d.dtype = dt;
-        GemmCase gc;
-        vary(&d, &gc.c, v);
-        gc.c.desc = d;
-        gc.expect = std::string("conv2d_fwd_") + to_string(layout) + "_igemm_" + engine(dt) + "_tile128x128x32";
-        gc.only = {gc.expect};
-        out.push_back(gc);
+  for (const char* tile : {"tile128x128x32", "tile128x64x32"}) {
+    for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
+      for (DType dt : {DType::kF16, DType::kBF16}) {
+        for (const Shape& sh : {Shape{3, 3, 1, 1, 2, 2}, Shape{3, 3, 2, 2, 1, 1}, Shape{1, 1, 1, 1, 1, 1}}) {
+          ++v;
+          ProblemDesc d;
+          d.op = Op::kConv2d;
+          d.batch = 1 + v % 2, d.height = 11, d.width = 13, d.channels = v % 2 ? 40 : 33;
+          d.out_channels = v % 3 ? 130 : 72;
+          d.kernel_h = sh.kh, d.kernel_w = sh.kw, d.stride_h = sh.sh, d.stride_w = sh.sw;
+          d.dilation_h = sh.dh, d.dilation_w = sh.dw;
+          d.layout = layout;
+          d.dtype = dt;
+          GemmCase gc;
+          vary(&d, &gc.c, v);
+          gc.c.desc = d;
+          gc.expect = std::string("conv2d_fwd_") + to_string(layout) + "_igemm_" + engine(dt) + "_" + tile;
+          gc.only = {gc.expect};
+          out.push_back(gc);
 
-        d.op = Op::kSeparable;
-        d.multiplier = v % 3 == 0 ? 2 : 1;
-        d.kernel_h = d.kernel_w = 3;
-        gc.c.desc = d;
-        gc.c.seed += 500;
-        if (!Problem::create(d).is_ok()) continue;
-        gc.expect = "sep_fwd_" + std::string(to_string(layout)) + "_fused_" + engine(dt) + "_tile128x128x32";
-        gc.only = {gc.expect};
-        out.push_back(gc);
+          d.op = Op::kSeparable;
+          d.multiplier = v % 3 == 0 ? 2 : 1;
+          d.kernel_h = d.kernel_w = 3;
+          gc.c.desc = d;
+          gc.c.seed += 500;
+          if (!Problem::create(d).is_ok()) continue;
+          gc.expect = "sep_fwd_" + std::string(to_string(layout)) + "_fused_" + engine(dt) + "_" + tile;
+          gc.only = {gc.expect};
+          out.push_back(gc);
+        }
       }
     }
   }
   return out;
 }
-INSTANTIATE_TEST_SUITE_P(WideTile, GemmCuda, ::testing::ValuesIn(wide_cases()), gemm_case_name);
+INSTANTIATE_TEST_SUITE_P(LargeTiles, GemmCuda, ::testing::ValuesIn(wide_cases()), gemm_case_name);
 
 // --- separable -------------------------------------------------------------------------------------
 

@@ -106,7 +106,7 @@ Status put(const SparseBuffer& b, DType dt, int64_t index, float v) {
   return b.write(static_cast<size_t>(index) * bytes.size(), bytes.data(), bytes.size());
 }
 
-// Runs plan on (x, w, bias) into y on a stream of its own and waits for it.
+// Runs plan on (x, w, bias) into y on a stream of its own and waits for it (depthwise or conv2d).
 Status run_depthwise(const Plan& plan, const void* x, const void* w, const void* bias, void* y) {
   Result<tools::Stream> stream = tools::Stream::create(plan.memory_space());
   if (!stream) return stream.status();
@@ -191,6 +191,92 @@ TEST(Past2e31, InputBeyond2e31WithATinyOutput) {
             const int64_t o =
                 sz.layout == Layout::kNHWC ? (oy * p.out_w() + ox) * p.c() + c : (c * p.out_h() + oy) * p.out_w() + ox;
             want[static_cast<size_t>(o)] = acc;
+          }
+      ASSERT_GT(max_offset, 2 * k2e31) << "the last taps must lie past 2^32 elements";
+      for (const auto& [off, v] : written) ASSERT_TRUE(put(*x, p.dtype(), off, v).is_ok());
+
+      Result<tools::Buffer> wb = tools::Buffer::create(space, w.size() * es);
+      Result<tools::Buffer> bb = tools::Buffer::create(space, bias.size() * es);
+      Result<tools::Buffer> yb = tools::Buffer::create(space, static_cast<size_t>(outs) * es);
+      ASSERT_TRUE(wb.is_ok() && bb.is_ok() && yb.is_ok());
+      const std::vector<uint8_t> wbytes = tools::encode(p.dtype(), w), bbytes = tools::encode(p.dtype(), bias);
+      const std::vector<uint8_t> poison = tools::nan_poison(p.dtype(), outs);
+      ASSERT_TRUE(wb->upload(wbytes.data(), wbytes.size()).is_ok());
+      ASSERT_TRUE(bb->upload(bbytes.data(), bbytes.size()).is_ok());
+      ASSERT_TRUE(yb->upload(poison.data(), poison.size()).is_ok());
+      const Status st = run_depthwise(*plan, x->data(), wb->data(), bb->data(), yb->data());
+      ASSERT_TRUE(st.is_ok()) << st.to_string();
+      std::vector<uint8_t> got_bytes(static_cast<size_t>(outs) * es);
+      ASSERT_TRUE(yb->download(got_bytes.data(), got_bytes.size()).is_ok());
+      const std::vector<float> got = tools::decode(p.dtype(), got_bytes.data(), outs);
+      for (size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(got[i], static_cast<float>(want[i])) << "output " << i << " (small integers: exact in every dtype)";
+    }
+  }
+}
+
+// Dense conv2d with an input of 5 * 2^30 elements in one image: the implicit GEMM's tensor offsets are
+// 64-bit, so the cuda backend runs it on its own kernel (no bound to decline on), as the reference does.
+TEST(Past2e31, Conv2dInputBeyond2e31) {
+  for (const Sizes& sz : {Sizes{Layout::kNHWC, DType::kF16}, Sizes{Layout::kNCHW, DType::kF32}}) {
+    ProblemDesc d;
+    d.op = Op::kConv2d;
+    d.batch = 1, d.height = 32768, d.width = 32768, d.channels = 5, d.out_channels = 3;
+    d.kernel_h = d.kernel_w = 3;
+    d.stride_h = d.stride_w = 16382;
+    d.layout = sz.layout;
+    d.dtype = sz.dtype;
+    d.has_bias = true;
+    Result<Problem> made = Problem::create(d);
+    ASSERT_TRUE(made.is_ok()) << made.status().to_string();
+    const Problem& p = *made;
+    ASSERT_GT(p.input_elements(), 2 * k2e31);
+    const int64_t outs = p.output_elements(), C = p.c(), O = p.out_channels();
+    ASSERT_EQ(outs, 27);
+    auto offset = [&](int64_t y, int64_t x, int64_t c) {
+      return sz.layout == Layout::kNHWC ? (y * p.w() + x) * C + c : (c * p.h() + y) * p.w() + x;
+    };
+    auto value = [](int64_t y, int64_t x, int64_t c) {
+      return static_cast<float>(1 + (y / 3 + x / 5 + c * 7) % 9) * ((y + x + c) % 2 ? 1.0f : -1.0f);
+    };
+    for (const std::string& backend : backends()) {
+      SCOPED_TRACE(backend + " " + p.descriptor());
+      Result<Plan> plan = Plan::create(p, backend);
+      ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
+      if (backend == "cuda") {
+        EXPECT_EQ(plan->implementation().rfind(std::string("conv2d_fwd_") + to_string(sz.layout) + "_igemm_", 0), 0u)
+            << plan->explain();
+      }
+      std::printf("[ info     ] %s/%s\n", plan->backend().c_str(), plan->implementation().c_str());
+      const MemorySpace space = plan->memory_space();
+      const size_t es = dtype_size(p.dtype());
+      Result<SparseBuffer> x = SparseBuffer::create(space, static_cast<size_t>(p.input_elements()) * es);
+      if (!x && x.status().code() == StatusCode::kNotSupported) GTEST_SKIP() << x.status().message();
+      ASSERT_TRUE(x.is_ok()) << x.status().to_string();
+      // Filter [3][3][5][3] (TF), bias [3]: small nonzero integers.
+      std::vector<float> w(static_cast<size_t>(p.filter_elements())), bias(static_cast<size_t>(O));
+      for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(1 + i % 3) * (i % 2 ? -1.0f : 1.0f);
+      for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.5f * static_cast<float>(i + 1);
+      std::map<int64_t, float> written;
+      std::vector<double> want(static_cast<size_t>(outs), 0.0);
+      int64_t max_offset = 0;
+      for (int64_t oy = 0; oy < p.out_h(); ++oy)
+        for (int64_t ox = 0; ox < p.out_w(); ++ox)
+          for (int64_t o = 0; o < O; ++o) {
+            double acc = bias[static_cast<size_t>(o)];
+            for (int64_t i = 0; i < 3; ++i)
+              for (int64_t j = 0; j < 3; ++j)
+                for (int64_t c = 0; c < C; ++c) {
+                  const int64_t y = oy * p.stride_h() - p.pad_top() + i, xx = ox * p.stride_w() - p.pad_left() + j;
+                  if (y < 0 || y >= p.h() || xx < 0 || xx >= p.w()) continue;
+                  const int64_t off = offset(y, xx, c);
+                  written[off] = value(y, xx, c);
+                  max_offset = std::max(max_offset, off);
+                  acc += double{value(y, xx, c)} * w[static_cast<size_t>(((i * 3 + j) * C + c) * O + o)];
+                }
+            const int64_t at =
+                sz.layout == Layout::kNHWC ? (oy * p.out_w() + ox) * O + o : (o * p.out_h() + oy) * p.out_w() + ox;
+            want[static_cast<size_t>(at)] = acc;
           }
       ASSERT_GT(max_offset, 2 * k2e31) << "the last taps must lie past 2^32 elements";
       for (const auto& [off, v] : written) ASSERT_TRUE(put(*x, p.dtype(), off, v).is_ok());

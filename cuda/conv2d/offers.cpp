@@ -3,7 +3,9 @@
 //      (compute capability 8.0+), the tile whose busiest SM has the fewest shared-memory wavefronts to serve
 //      conv2d_fwd_{nhwc,nchw}_igemm_f32_fma_tile64x64x32                    FMA units
 // One implicit-GEMM kernel (implicit_gemm.cuh) takes every stride, dilation, padding, filter layout and
-// epilogue; a problem beyond its 32-bit indexing is declined (the cudnn backend or the reference take it).
+// epilogue. Tensor offsets are 64-bit (an input past 2^31 elements, even in one image, is fine); pixel
+// coordinates, the output pixels of one image and the grid are 32-bit, and a problem beyond those bounds
+// is declined with the bound named (the cudnn backend or the reference take it).
 // f32 never runs on tensor cores here: TF32 would change the precision, and is left to an explicit opt-in.
 #include "cuda/conv2d/offers.hpp"
 
@@ -131,7 +133,6 @@ std::string int32_bounds(const GemmParams& g) {
   };
   const auto sat = [](int64_t a, int64_t b) { return a != 0 && b > (int64_t{1} << 62) / a ? int64_t{1} << 62 : a * b; };
   const Bound bounds[] = {
-      {"input elements per image", sat(sat(g.h, g.w), g.c)},
       {"output pixels per image", sat(g.oh, g.ow)},
       {"output channels", g.o},
       {"input rows reached", sat(g.oh - 1, g.sh) + sat(g.kh - 1, g.dh) + g.pad_top},
@@ -182,9 +183,6 @@ detail::Offer offer_implicit_gemm(const detail::OfferContext& ctx) {
   } else {  // [O,C,KH,KW]
     g.b_tap = 1, g.b_k = p.kh() * p.kw(), g.b_o = p.c() * p.kh() * p.kw();
   }
-  if (p.filter_elements() > 0x7fffffff)
-    return detail::Offer::decline(name, "filter elements " + std::to_string(p.filter_elements()) +
-                                            " exceed the implicit GEMM's 32-bit indexing");
   const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
   g.vec_a = p.layout() == Layout::kNHWC && p.c() % vec == 0;
   g.vec_b = g.b_o == 1 && p.out_channels() % vec == 0;

@@ -51,8 +51,6 @@ Offer offer_fused(const OfferContext& ctx) {
                                     std::to_string(kMaxFusedRecompute) + ": two passes do less work");
   }
   if (std::string why = gemm::int32_bounds(g); !why.empty()) return Offer::decline(name, why);
-  if (p.filter_elements() > 0x7fffffff || p.pointwise_elements() > 0x7fffffff)
-    return Offer::decline(name, "filters exceed the implicit GEMM's 32-bit indexing");
   const int64_t cm = p.mid_channels(), o = p.out_channels();
   if (p.filter_layout() == FilterLayout::kTF) {  // depthwise [KH,KW,C,M], pointwise [1,1,C*M,O]
     g.dw_tap = cm, g.dw_j = 1;

@@ -116,6 +116,33 @@ Status run_depthwise(const Plan& plan, const void* x, const void* w, const void*
   return stream->synchronize();
 }
 
+// Runs `plan` on input x (already in the plan's memory space) with filter w and bias (small integers) into
+// a NaN-poisoned output, and checks every output against `want` exactly (small integers: exact in every
+// dtype).
+void run_and_check(const Plan& plan, const void* x, const std::vector<float>& w, const std::vector<float>& bias,
+                   const std::vector<double>& want) {
+  const Problem& p = plan.problem();
+  const MemorySpace space = plan.memory_space();
+  const size_t es = dtype_size(p.dtype());
+  const int64_t outs = p.output_elements();
+  Result<tools::Buffer> wb = tools::Buffer::create(space, w.size() * es);
+  Result<tools::Buffer> bb = tools::Buffer::create(space, bias.size() * es);
+  Result<tools::Buffer> yb = tools::Buffer::create(space, static_cast<size_t>(outs) * es);
+  ASSERT_TRUE(wb.is_ok() && bb.is_ok() && yb.is_ok());
+  const std::vector<uint8_t> wbytes = tools::encode(p.dtype(), w), bbytes = tools::encode(p.dtype(), bias);
+  const std::vector<uint8_t> poison = tools::nan_poison(p.dtype(), outs);
+  ASSERT_TRUE(wb->upload(wbytes.data(), wbytes.size()).is_ok());
+  ASSERT_TRUE(bb->upload(bbytes.data(), bbytes.size()).is_ok());
+  ASSERT_TRUE(yb->upload(poison.data(), poison.size()).is_ok());
+  const Status st = run_depthwise(plan, x, wb->data(), bb->data(), yb->data());
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  std::vector<uint8_t> got_bytes(static_cast<size_t>(outs) * es);
+  ASSERT_TRUE(yb->download(got_bytes.data(), got_bytes.size()).is_ok());
+  const std::vector<float> got = tools::decode(p.dtype(), got_bytes.data(), outs);
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i], static_cast<float>(want[i])) << "output " << i << " (small integers: exact in every dtype)";
+}
+
 // The backends to run on: the reference, and the cuda backend where it is built and has a device.
 std::vector<std::string> backends() {
   std::vector<std::string> v = {"cpu-ref"};
@@ -195,22 +222,7 @@ TEST(Past2e31, InputBeyond2e31WithATinyOutput) {
       ASSERT_GT(max_offset, 2 * k2e31) << "the last taps must lie past 2^32 elements";
       for (const auto& [off, v] : written) ASSERT_TRUE(put(*x, p.dtype(), off, v).is_ok());
 
-      Result<tools::Buffer> wb = tools::Buffer::create(space, w.size() * es);
-      Result<tools::Buffer> bb = tools::Buffer::create(space, bias.size() * es);
-      Result<tools::Buffer> yb = tools::Buffer::create(space, static_cast<size_t>(outs) * es);
-      ASSERT_TRUE(wb.is_ok() && bb.is_ok() && yb.is_ok());
-      const std::vector<uint8_t> wbytes = tools::encode(p.dtype(), w), bbytes = tools::encode(p.dtype(), bias);
-      const std::vector<uint8_t> poison = tools::nan_poison(p.dtype(), outs);
-      ASSERT_TRUE(wb->upload(wbytes.data(), wbytes.size()).is_ok());
-      ASSERT_TRUE(bb->upload(bbytes.data(), bbytes.size()).is_ok());
-      ASSERT_TRUE(yb->upload(poison.data(), poison.size()).is_ok());
-      const Status st = run_depthwise(*plan, x->data(), wb->data(), bb->data(), yb->data());
-      ASSERT_TRUE(st.is_ok()) << st.to_string();
-      std::vector<uint8_t> got_bytes(static_cast<size_t>(outs) * es);
-      ASSERT_TRUE(yb->download(got_bytes.data(), got_bytes.size()).is_ok());
-      const std::vector<float> got = tools::decode(p.dtype(), got_bytes.data(), outs);
-      for (size_t i = 0; i < got.size(); ++i)
-        EXPECT_EQ(got[i], static_cast<float>(want[i])) << "output " << i << " (small integers: exact in every dtype)";
+      run_and_check(*plan, x->data(), w, bias, want);
     }
   }
 }
@@ -281,22 +293,7 @@ TEST(Past2e31, Conv2dInputBeyond2e31) {
       ASSERT_GT(max_offset, 2 * k2e31) << "the last taps must lie past 2^32 elements";
       for (const auto& [off, v] : written) ASSERT_TRUE(put(*x, p.dtype(), off, v).is_ok());
 
-      Result<tools::Buffer> wb = tools::Buffer::create(space, w.size() * es);
-      Result<tools::Buffer> bb = tools::Buffer::create(space, bias.size() * es);
-      Result<tools::Buffer> yb = tools::Buffer::create(space, static_cast<size_t>(outs) * es);
-      ASSERT_TRUE(wb.is_ok() && bb.is_ok() && yb.is_ok());
-      const std::vector<uint8_t> wbytes = tools::encode(p.dtype(), w), bbytes = tools::encode(p.dtype(), bias);
-      const std::vector<uint8_t> poison = tools::nan_poison(p.dtype(), outs);
-      ASSERT_TRUE(wb->upload(wbytes.data(), wbytes.size()).is_ok());
-      ASSERT_TRUE(bb->upload(bbytes.data(), bbytes.size()).is_ok());
-      ASSERT_TRUE(yb->upload(poison.data(), poison.size()).is_ok());
-      const Status st = run_depthwise(*plan, x->data(), wb->data(), bb->data(), yb->data());
-      ASSERT_TRUE(st.is_ok()) << st.to_string();
-      std::vector<uint8_t> got_bytes(static_cast<size_t>(outs) * es);
-      ASSERT_TRUE(yb->download(got_bytes.data(), got_bytes.size()).is_ok());
-      const std::vector<float> got = tools::decode(p.dtype(), got_bytes.data(), outs);
-      for (size_t i = 0; i < got.size(); ++i)
-        EXPECT_EQ(got[i], static_cast<float>(want[i])) << "output " << i << " (small integers: exact in every dtype)";
+      run_and_check(*plan, x->data(), w, bias, want);
     }
   }
 }

@@ -126,6 +126,15 @@ __device__ __forceinline__ float2 load_smem2(const float* p) {
   return *reinterpret_cast<const float2*>(p);
 #endif
 }
+__device__ __forceinline__ float4 load_smem4(const float* p) {
+#if defined(DSCONV_CUDA_EMULATION)
+  float4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+#else
+  return *reinterpret_cast<const float4*>(p);
+#endif
+}
 __device__ __forceinline__ void store_smem4(float* p, float a, float b, float c, float d) {
 #if defined(DSCONV_CUDA_EMULATION)
   const float4 v = make_float4(a, b, c, d);

@@ -56,16 +56,6 @@ __device__ __forceinline__ uint32_t rounded_bits(float f) {
   return bits_of(from_float<T>(f));
 }
 
-__device__ __forceinline__ float4 load_smem4(const float* p) {
-#if defined(DSCONV_CUDA_EMULATION)
-  float4 v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-#else
-  return *reinterpret_cast<const float4*>(p);
-#endif
-}
-
 __device__ __forceinline__ float lane_of(const float4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
 
 // Whether some element of a0, a0 + s, ..., a0 + (count - 1) s (s >= 1) lies in [0, limit).

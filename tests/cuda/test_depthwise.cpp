@@ -20,13 +20,6 @@ namespace {
 // Skipping "ref" makes a plan fail rather than reach any reference implementation.
 PlanOptions no_reference() { return PlanOptions{{"ref"}}; }
 
-// A real build on a machine without a GPU has nothing to run these on.
-#define DSCONV_REQUIRE_CUDA()                                                \
-  do {                                                                       \
-    std::string why_;                                                        \
-    if (!backend_available("cuda", &why_)) GTEST_SKIP() << "cuda: " << why_; \
-  } while (0)
-
 struct DwCase {
   ConvCase c;
   std::string expect;  // prefix of the implementation the selection must choose

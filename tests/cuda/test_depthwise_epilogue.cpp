@@ -16,12 +16,6 @@
 namespace dsconv::testing {
 namespace {
 
-#define DSCONV_REQUIRE_CUDA()                                                \
-  do {                                                                       \
-    std::string why_;                                                        \
-    if (!backend_available("cuda", &why_)) GTEST_SKIP() << "cuda: " << why_; \
-  } while (0)
-
 struct EpiCase {
   ConvCase c;
   std::string expect;  // prefix of the implementation

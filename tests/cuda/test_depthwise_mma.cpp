@@ -17,12 +17,6 @@
 namespace dsconv::testing {
 namespace {
 
-#define DSCONV_REQUIRE_CUDA()                                                \
-  do {                                                                       \
-    std::string why_;                                                        \
-    if (!backend_available("cuda", &why_)) GTEST_SKIP() << "cuda: " << why_; \
-  } while (0)
-
 const char* const kMma = "dw_fwd_nhwc_lk_mma_";
 
 struct MmaCase {

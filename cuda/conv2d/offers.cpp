@@ -9,6 +9,7 @@
 // f32 never runs on tensor cores here: TF32 would change the precision, and is left to an explicit opt-in.
 #include "cuda/conv2d/offers.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -78,6 +79,43 @@ class GemmImpl final : public detail::Impl {
 
 }  // namespace
 
+namespace {
+
+// Whether some element of a0, a0 + s, ..., a0 + (count - 1) s lies in [0, limit) (the kernel's
+// progression_hits, on the host).
+bool hits(int64_t a0, int64_t s, int64_t count, int64_t limit) {
+  const int64_t j = a0 >= 0 ? 0 : (-a0 + s - 1) / s;
+  return j < count && a0 + j * s < limit;
+}
+
+}  // namespace
+
+double executed_tap_fraction(const Problem& p, int64_t bm) {
+  const int64_t ohw = p.out_h() * p.out_w(), pixels = p.n() * ohw, tiles = ceil_div(pixels, bm);
+  const int64_t taps = p.kh() * p.kw();
+  if (taps == 1) return 1.0;
+  // At most 4096 tiles, spread evenly over the grid (the maps repeat from image to image).
+  const int64_t step = std::max<int64_t>(1, tiles / 4096);
+  int64_t executed = 0, counted = 0;
+  for (int64_t t = 0; t < tiles; t += step, ++counted) {
+    // The tile's rows and columns as the kernel bounds them (implicit_gemm.cuh).
+    const int64_t m0 = t * bm, last = std::min(m0 + bm, pixels) - 1;
+    int64_t row_lo = 0, row_hi = p.out_h() - 1, col_lo = 0, col_hi = p.out_w() - 1;
+    if (m0 / ohw == last / ohw) {
+      const int64_t ra = m0 % ohw, rb = last % ohw;
+      row_lo = ra / p.out_w(), row_hi = rb / p.out_w();
+      if (row_lo == row_hi) col_lo = ra % p.out_w(), col_hi = rb % p.out_w();
+    }
+    int64_t rows = 0, cols = 0;
+    for (int64_t kr = 0; kr < p.kh(); ++kr)
+      rows += hits(row_lo * p.stride_h() - p.pad_top() + kr * p.dilation_h(), p.stride_h(), row_hi - row_lo + 1, p.h());
+    for (int64_t kc = 0; kc < p.kw(); ++kc)
+      cols += hits(col_lo * p.stride_w() - p.pad_left() + kc * p.dilation_w(), p.stride_w(), col_hi - col_lo + 1, p.w());
+    executed += rows * cols;
+  }
+  return static_cast<double>(executed) / static_cast<double>(counted * taps);
+}
+
 Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, KernelChoice* k) {
   const Problem& p = ctx.problem;
   k->wide = k->tall = false;
@@ -85,8 +123,9 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
   // The busiest SM's shared-memory wavefronts, which bound these tiles on sm_80/sm_90: it runs
   // ceil(blocks / SMs) blocks of bm x bn outputs at so many wavefronts per mma (in quarters: fragment
   // loads plus staging stores): narrow 2 + 1, tall (4 warps of 64 x 32) 1.5 + 0.75, wide (8 warps of
-  // 64 x 32) 1.5 + 0.5. The larger tiles read each fragment for more products; the smaller ones waste less
-  // of the device on a grid that does not divide into whole waves.
+  // 64 x 32) 1.5 + 0.5, over the taps its tiles do not skip (conv2d; fewer for smaller tiles at large
+  // dilations). The larger tiles read each fragment for more products; the smaller ones waste less of the
+  // device on a grid that does not divide into whole waves, and skip more taps.
   const int64_t pixels = p.n() * p.out_h() * p.out_w(), sms = ctx.device != nullptr ? ctx.device->sm_count : 1;
   struct Option {
     Tile tile;
@@ -94,13 +133,16 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
     bool wide, tall;
   };
   const Option options[] = {{kTileWide, 8, true, false}, {kTileTall, 9, false, true}, {kTileNarrow, 12, false, false}};
+  const bool skips = p.op() == Op::kConv2d;  // the fused separable kernel has one GEMM tap
   const Option* best = nullptr;
-  int64_t best_cost = 0;
+  double best_cost = 0;
   for (bool filtered : {true, false}) {  // first among the names the options allow; else by cost alone
     for (const Option& o : options) {
       if (filtered && !ctx.allows(stem + engine_suffix(p.dtype(), o.tile))) continue;
       const int64_t blocks = ceil_div(pixels, o.tile.bm) * ceil_div(p.out_channels(), o.tile.bn);
-      const int64_t cost = ceil_div(blocks, sms) * o.tile.bm * o.tile.bn * o.quarter_wavefronts_per_mma;
+      const double cost = static_cast<double>(ceil_div(blocks, sms) * o.tile.bm * o.tile.bn *
+                                              o.quarter_wavefronts_per_mma) *
+                          (skips ? executed_tap_fraction(p, o.tile.bm) : 1.0);
       if (best == nullptr || cost < best_cost) best = &o, best_cost = cost;
     }
     if (best != nullptr) break;

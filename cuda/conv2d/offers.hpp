@@ -7,6 +7,7 @@
 
 #include "cuda/conv2d/params.hpp"
 #include "src/dispatch/backend.hpp"
+#include "src/export.hpp"
 
 namespace dsconv::cuda {
 
@@ -19,6 +20,11 @@ namespace gemm {
 // product, smaller ones divide a small grid more evenly), among the names (stem + engine_suffix) the
 // options allow, as a test or a benchmark that names a tile asks.
 Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, KernelChoice* k);
+
+// The share of a conv2d's taps that tiles of `bm` output pixels execute: the kernel skips a tap that reads
+// only padding for every pixel of the tile (exactly for a tile within one output row, by its rows for one
+// within an image). Exported for the tests.
+DSCONV_INTERNAL_EXPORT double executed_tap_fraction(const Problem& p, int64_t bm);
 
 // The fields of GemmParams every producer shares (sizes, strides, epilogue, the grid), for problem `p`
 // whose GEMM has `k_channels` channels per tap, on `tile`. The caller sets the filter strides and the

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/conv2d/offers.hpp"
 #include "dsconv/dsconv.hpp"
 #include "support/tester.hpp"
 
@@ -197,6 +198,29 @@ std::vector<GemmCase> wide_cases() {
   return out;
 }
 INSTANTIATE_TEST_SUITE_P(LargeTiles, GemmCuda, ::testing::ValuesIn(wide_cases()), gemm_case_name);
+
+// The tile choice counts the taps the kernel skips: at rate 18 on a 33 x 33 map a single-pixel tile runs
+// (63/33)^2 of 9 taps per pixel (rows 18.., all, ..14 for the three filter rows; columns alike), a tile of
+// a whole image all 9, and tiles of two rows skip by rows only.
+TEST(GemmCudaSelection, ExecutedTapFractionFollowsTheKernelsSkipping) {
+  ProblemDesc d;
+  d.op = Op::kConv2d;
+  d.height = d.width = 33, d.channels = 8, d.out_channels = 8;
+  d.kernel_h = d.kernel_w = 3, d.dilation_h = d.dilation_w = 18;
+  d.padding = PaddingMode::kSame;
+  Result<Problem> p = Problem::create(d);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_NEAR(cuda::gemm::executed_tap_fraction(*p, 1), (63.0 / 33) * (63.0 / 33) / 9, 1e-12);
+  EXPECT_DOUBLE_EQ(cuda::gemm::executed_tap_fraction(*p, 33 * 33), 1.0);
+  EXPECT_DOUBLE_EQ(cuda::gemm::executed_tap_fraction(*p, 33), 63.0 / 33 / 3);  // one row each: columns all read
+  const double two_rows = cuda::gemm::executed_tap_fraction(*p, 66);
+  EXPECT_GT(two_rows, 63.0 / 33 / 3);
+  EXPECT_LT(two_rows, 1.0);
+  d.dilation_h = d.dilation_w = 1;  // dense SAME 3x3: only the border pixels' tiles skip anything
+  p = Problem::create(d);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_NEAR(cuda::gemm::executed_tap_fraction(*p, 1), (97.0 / 99) * (97.0 / 99), 1e-12);
+}
 
 // --- separable -------------------------------------------------------------------------------------
 

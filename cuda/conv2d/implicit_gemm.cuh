@@ -94,6 +94,8 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr int kRows = kNchw ? 1 : BM * kVecPerRow / NT;
   constexpr int kRowStep = NT / kVecPerRow;
   static_assert(kNchw || kRows * kVec == kAElems, "NHWC staging: kRows vectors of A per thread");
+  // Fused separable, NHWC 16-byte path: depthwise taps whose loads are issued together.
+  constexpr int kTapGroup = kRows >= 4 ? 2 : 5;
 
   DSCONV_DYNAMIC_SMEM(unsigned char, smem);
   // 16-bit operands.
@@ -230,7 +232,46 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       DSCONV_UNROLL
       for (int e = 0; e < kAElems; ++e) acc[e] = 0.f;
       const int64_t plane = static_cast<int64_t>(H) * W;
-      for (int t = 0; t < taps_dw; ++t) {
+      int t_begin = 0;
+      if constexpr (!kNchw) {
+        // The 16-byte path, kTapGroup taps at a time: every load of the group is issued before the first
+        // product, so that a chunk waits for ceil(taps / kTapGroup) round trips instead of one per tap.
+        const int j = k0 + kq * kVec;
+        if (p.vec_a && p.vec_dw) {
+          t_begin = taps_dw;  // the loop below has nothing left to do
+          for (int t0 = 0; t0 < taps_dw && j < KC; t0 += kTapGroup) {
+            uint4 wr[kTapGroup], xr[kTapGroup][kRows];
+            DSCONV_UNROLL
+            for (int g = 0; g < kTapGroup; ++g) {
+              const int t = t0 + g;
+              const int kr = t / KW, kc = t - kr * KW;
+              const int dy = kr * static_cast<int>(p.dh), dx = kc * static_cast<int>(p.dw);
+              wr[g] = t < taps_dw ? load_raw16(dwg + t * p.dw_tap + j) : make_uint4(0u, 0u, 0u, 0u);
+              DSCONV_UNROLL
+              for (int i = 0; i < kRows; ++i) {
+                const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+                const bool inside = t < taps_dw && valid[i] && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                                    static_cast<unsigned>(ix) < static_cast<unsigned>(W);
+                xr[g][i] = inside ? load_raw16(xg + base[i] + (static_cast<int64_t>(iy) * W + ix) * C + j)
+                                  : make_uint4(0u, 0u, 0u, 0u);
+              }
+            }
+            DSCONV_UNROLL
+            for (int g = 0; g < kTapGroup; ++g) {
+              float wv[kVec];
+              unpack16<T>(wr[g], wv);
+              DSCONV_UNROLL
+              for (int i = 0; i < kRows; ++i) {
+                float xv[kVec];
+                unpack16<T>(xr[g][i], xv);
+                DSCONV_UNROLL
+                for (int e = 0; e < kVec; ++e) acc[i * kVec + e] = fmaf(xv[e], wv[e], acc[i * kVec + e]);
+              }
+            }
+          }
+        }
+      }
+      for (int t = t_begin; t < taps_dw; ++t) {
         const int kr = t / KW, kc = t - kr * KW;
         const int dy = kr * static_cast<int>(p.dh), dx = kc * static_cast<int>(p.dw);
         const T* const wt = dwg + t * p.dw_tap;

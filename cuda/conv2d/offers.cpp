@@ -140,9 +140,11 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
     for (const Option& o : options) {
       if (filtered && !ctx.allows(stem + engine_suffix(p.dtype(), o.tile))) continue;
       const int64_t blocks = ceil_div(pixels, o.tile.bm) * ceil_div(p.out_channels(), o.tile.bn);
-      const double cost = static_cast<double>(ceil_div(blocks, sms) * o.tile.bm * o.tile.bn *
-                                              o.quarter_wavefronts_per_mma) *
-                          (skips ? executed_tap_fraction(p, o.tile.bm) : 1.0);
+      double cost = static_cast<double>(ceil_div(blocks, sms) * o.tile.bm * o.tile.bn * o.quarter_wavefronts_per_mma) *
+                    (skips ? executed_tap_fraction(p, o.tile.bm) : 1.0);
+      // The fused separable kernel recomputes the depthwise values once per column tile, and those
+      // products' round trips and input reads outweigh the shared-memory term: fewest column tiles first.
+      if (p.op() == Op::kSeparable) cost += 1e15 * static_cast<double>(ceil_div(p.out_channels(), o.tile.bn));
       if (best == nullptr || cost < best_cost) best = &o, best_cost = cost;
     }
     if (best != nullptr) break;

@@ -28,8 +28,12 @@ using detail::Offer;
 using detail::OfferContext;
 
 // Depthwise products per mid value (output-channel tiles x taps) up to which the fused kernel is offered:
-// a 3x3 filter up to 7 tiles of output channels, 5x5 up to 2, 7x7 up to 1.
-constexpr int64_t kMaxFusedRecompute = 64;
+// a 3x3 filter up to 2 tiles of output channels (O <= 256 on the 128-wide tile), 5x5 one. Modelled on an
+// H100 (bench/results/2026-11-30-model-h100-conv2d-separable/): DeepLab's 3x3 separable ASPP, 2048 -> 256
+// (2 x 9 = 18), is 1.1-1.2x faster fused than in two passes and moves no intermediate through DRAM;
+// Xception's 728 -> 728 (6 x 9 = 54) is 2.4x slower fused, bound by re-reading its input for every column
+// tile. The model counts no L1 hits, which the re-reads would get on a GPU: to be calibrated there.
+constexpr int64_t kMaxFusedRecompute = 25;
 constexpr size_t kWorkspaceAlignment = 256;
 
 std::string prefix(const Problem& p, const char* kind) {

@@ -185,6 +185,8 @@ std::vector<GemmCase> wide_cases() {
           d.op = Op::kSeparable;
           d.multiplier = v % 3 == 0 ? 2 : 1;
           d.kernel_h = d.kernel_w = 3;
+          // Fused on the 64-wide tile: at most two column tiles (kMaxFusedRecompute, separable/offers.cpp).
+          if (std::string(tile) == "tile128x64x32") d.out_channels = std::min<int64_t>(d.out_channels, 128);
           gc.c.desc = d;
           gc.c.seed += 500;
           if (!Problem::create(d).is_ok()) continue;

@@ -11,3 +11,5 @@ $D profile --problems $R/aspp.txt $P --impl conv2d_fwd_nhwc_igemm_f16_mma_tile12
 $D profile --problems $R/aspp.txt $P --out $R/aspp_chosen.json > $R/aspp_chosen.txt
 $D profile --problems $R/separable.txt $P --impl sep_fwd_nhwc_fused --out $R/separable_fused.json > $R/separable_fused.txt
 $D profile --problems $R/separable.txt $P --impl sep_fwd_nhwc_twopass --out $R/separable_twopass.json > $R/separable_twopass.txt
+$D profile --problems $R/separable.txt $P --out $R/separable_chosen.json > $R/separable_chosen.txt
+python3 $R/tables.py > $R/tables.md

@@ -503,7 +503,7 @@ fi
 # Report: merged JSON, markdown, charts, summary; raw results and logs packed
 # ---------------------------------------------------------------------------------------------
 results=()
-for f in dsconv_f32 dsconv_f16 torch_f32 torch_f16; do
+for f in dsconv_f32 dsconv_f16 dsconv_f16_deeplab torch_f32 torch_f16; do
   [ -s "$RAW/$f.json" ] && results+=("$RAW/$f.json")
 done
 if [ "$SANITIZERS_ONLY" = 1 ]; then

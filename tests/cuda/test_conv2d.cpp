@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "cuda/common/known_devices.hpp"
 #include "cuda/conv2d/offers.hpp"
 #include "dsconv/dsconv.hpp"
+#include "src/dispatch/backend.hpp"
 #include "support/tester.hpp"
 
 namespace dsconv::testing {
@@ -222,6 +224,48 @@ TEST(GemmCudaSelection, ExecutedTapFractionFollowsTheKernelsSkipping) {
   p = Problem::create(d);
   ASSERT_TRUE(p.is_ok());
   EXPECT_NEAR(cuda::gemm::executed_tap_fraction(*p, 1), (97.0 / 99) * (97.0 / 99), 1e-12);
+}
+
+// Selection for described devices (no run): every architecture dsconv is built for takes the implicit GEMM,
+// with a tile sized by its SM count; a device before compute capability 8.0 has no mma.sync m16n8k16, so
+// f16 declines there with the reason and f32 stays on the FMA tile.
+TEST(GemmCudaSelection, EveryKnownDeviceTakesTheImplicitGemm) {
+  const detail::Backend* cuda = detail::find_backend("cuda");
+  if (cuda == nullptr) GTEST_SKIP() << "the cuda backend is not built";
+  const auto select = [&](const detail::DeviceInfo& dev, const ProblemDesc& d) {
+    Result<Problem> p = Problem::create(d);
+    EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+    return detail::select_for_device(*cuda, *p, PlanOptions{{"ref"}}, dev, /*prepare=*/false);
+  };
+  ProblemDesc aspp;  // DeepLab's ASPP at rate 12, N = 8
+  aspp.op = Op::kConv2d;
+  aspp.batch = 8, aspp.height = aspp.width = 33, aspp.channels = 2048, aspp.out_channels = 256;
+  aspp.kernel_h = aspp.kernel_w = 3, aspp.dilation_h = aspp.dilation_w = 12;
+  aspp.padding = PaddingMode::kSame;
+  aspp.dtype = DType::kF16;
+  ProblemDesc sep = aspp;
+  sep.op = Op::kSeparable;
+  for (const detail::DeviceInfo& dev : cuda::kKnownDevices) {
+    SCOPED_TRACE(dev.name);
+    const detail::Selection c = select(dev, aspp);
+    ASSERT_NE(c.impl, nullptr) << c.status.to_string();
+    EXPECT_EQ(c.impl->name().rfind("conv2d_fwd_nhwc_igemm_f16_mma_tile", 0), 0u) << c.impl->name();
+    const detail::Selection f = select(dev, sep);
+    ASSERT_NE(f.impl, nullptr) << f.status.to_string();
+    EXPECT_EQ(f.impl->name(), "sep_fwd_nhwc_fused_f16_mma_tile128x128x32");
+  }
+  detail::DeviceInfo turing = cuda::kKnownDevices[1];
+  turing.name = "sm_75 (described)", turing.cc_major = 7, turing.cc_minor = 5;
+  const detail::Selection c = select(turing, aspp);
+  EXPECT_EQ(c.impl, nullptr);
+  bool said = false;
+  for (const Rejection& r : c.rejections) said |= r.reason.find("mma.sync m16n8k16 needs compute capability 8.0") != std::string::npos;
+  EXPECT_TRUE(said) << c.status.to_string();
+  ProblemDesc f32 = aspp;
+  f32.dtype = DType::kF32;
+  const detail::Selection g = select(turing, f32);
+  ASSERT_NE(g.impl, nullptr) << g.status.to_string();
+  EXPECT_EQ(g.impl->name(), "conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32");
 }
 
 // --- separable -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -302,8 +303,13 @@ TEST(PlanRun, InsufficientWorkspaceIsAnErrorAndWritesNothing) {
     if (!backend_available(backend)) continue;
     // The cuda backend's fused separable kernel needs no workspace; its two-pass one keeps the
     // intermediate there.
-    for (const PlanOptions& options : {PlanOptions{}, PlanOptions{{"sep_fwd_nhwc_fused", "sep_fwd_nchw_fused"}}})
-    for (const Problem& p : {depthwise_problem(), separable_problem(), separable_problem(DType::kF16)}) {
+    const PlanOptions two_pass{{"sep_fwd_nhwc_fused", "sep_fwd_nchw_fused"}};
+    const std::pair<Problem, PlanOptions> cases[] = {{depthwise_problem(), {}},
+                                                     {separable_problem(), {}},
+                                                     {separable_problem(DType::kF16), {}},
+                                                     {separable_problem(), two_pass},
+                                                     {separable_problem(DType::kF16), two_pass}};
+    for (const auto& [p, options] : cases) {
       Result<Plan> made = Plan::create(p, backend, options);
       if (!made || made->workspace_bytes() == 0) continue;
       const Plan& plan = *made;

@@ -14,6 +14,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -90,6 +91,17 @@ std::vector<std::pair<std::string, Problem>> plannable() {
       const Problem p = make(d);
       if (Plan::create(p, b).is_ok()) v.emplace_back(b, p);
     }
+  }
+  return v;
+}
+
+// plannable(), each also with the cuda backend's fused separable kernels skipped: its two-pass plan is
+// the one of its plans that needs a workspace.
+std::vector<std::tuple<std::string, Problem, PlanOptions>> plannable_with_workspace_variants() {
+  std::vector<std::tuple<std::string, Problem, PlanOptions>> v;
+  for (const auto& [backend, p] : plannable()) {
+    v.emplace_back(backend, p, PlanOptions{});
+    v.emplace_back(backend, p, PlanOptions{{"sep_fwd_nhwc_fused", "sep_fwd_nchw_fused"}});
   }
   return v;
 }
@@ -187,9 +199,7 @@ TEST(MisuseRun, EverySlotOverlappingTheOutputIsRefusedAndNothingIsWritten) {
 
 TEST(MisuseRun, AWorkspaceAtAnyAddressWorks) {
   int checked = 0;
-  // The cuda backend's two-pass separable kernel is the one of its plans that needs a workspace.
-  for (const PlanOptions& options : {PlanOptions{}, PlanOptions{{"sep_fwd_nhwc_fused", "sep_fwd_nchw_fused"}}})
-  for (const auto& [backend, p] : plannable()) {
+  for (const auto& [backend, p, options] : plannable_with_workspace_variants()) {
     Result<Plan> plan = Plan::create(p, backend, options);
     ASSERT_TRUE(plan.is_ok());
     const size_t need = plan->workspace_bytes();

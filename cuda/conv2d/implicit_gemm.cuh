@@ -56,7 +56,9 @@ __device__ __forceinline__ uint32_t rounded_bits(float f) {
   return bits_of(from_float<T>(f));
 }
 
-__device__ __forceinline__ float lane_of(const float4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
+__device__ __forceinline__ float lane_of(const float4& v, int i) {
+  return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
+}
 
 // Whether some element of a0, a0 + s, ..., a0 + (count - 1) s (s >= 1) lies in [0, limit).
 __device__ __forceinline__ bool progression_hits(int64_t a0, int64_t s, int64_t count, int64_t limit) {
@@ -321,8 +323,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         for (int e = 0; e < kAWords; ++e) ra[e] = bits_of(acc[e]);
       } else {
         DSCONV_UNROLL
-        for (int e = 0; e < kAWords; ++e)
-          ra[e] = rounded_bits<T>(acc[2 * e]) | (rounded_bits<T>(acc[2 * e + 1]) << 16);
+        for (int e = 0; e < kAWords; ++e) ra[e] = rounded_bits<T>(acc[2 * e]) | (rounded_bits<T>(acc[2 * e + 1]) << 16);
       }
     }
   };
@@ -452,7 +453,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   // --- the products of buffer `buf` --------------------------------------------------------------------
   const int warp = tid / 32, lane = tid % 32;
   const int wm = warp / WN, wn = warp % WN;  // 16-bit: this warp's (BM / WM) x (BN / WN) block
-  const int tm = tid / 8, tn = tid % 8;     // f32: pixels tm + 16i, channels 4tn + j and 32 + 4tn + j
+  const int tm = tid / 8, tn = tid % 8;      // f32: pixels tm + 16i, channels 4tn + j and 32 + 4tn + j
   float acc[kF32 ? 4 : MT][kF32 ? 8 : NT8][kF32 ? 1 : 4];
   DSCONV_UNROLL
   for (int i = 0; i < (kF32 ? 4 : MT); ++i) {

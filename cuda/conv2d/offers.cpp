@@ -110,7 +110,8 @@ double executed_tap_fraction(const Problem& p, int64_t bm) {
     for (int64_t kr = 0; kr < p.kh(); ++kr)
       rows += hits(row_lo * p.stride_h() - p.pad_top() + kr * p.dilation_h(), p.stride_h(), row_hi - row_lo + 1, p.h());
     for (int64_t kc = 0; kc < p.kw(); ++kc)
-      cols += hits(col_lo * p.stride_w() - p.pad_left() + kc * p.dilation_w(), p.stride_w(), col_hi - col_lo + 1, p.w());
+      cols +=
+          hits(col_lo * p.stride_w() - p.pad_left() + kc * p.dilation_w(), p.stride_w(), col_hi - col_lo + 1, p.w());
     executed += rows * cols;
   }
   return static_cast<double>(executed) / static_cast<double>(counted * taps);
@@ -218,8 +219,7 @@ detail::Offer offer_implicit_gemm(const detail::OfferContext& ctx) {
   gemm::KernelChoice k;
   const gemm::Tile tile = gemm::choose_tile(ctx, stem, &k);
   const std::string name = stem + gemm::engine_suffix(p.dtype(), tile);
-  if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty())
-    return detail::Offer::decline(name, why);
+  if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return detail::Offer::decline(name, why);
   gemm::GemmParams g = gemm::common_params(p, p.c(), p.kh() * p.kw(), tile);
   if (std::string why = gemm::int32_bounds(g); !why.empty()) return detail::Offer::decline(name, why);
   if (p.filter_layout() == FilterLayout::kTF) {  // [KH,KW,C,O]

@@ -80,12 +80,12 @@ struct GemmParams {
   int64_t gemm_taps = 1;  // taps of the GEMM's K: KH*KW (conv2d), 1 (separable: the producer runs them)
   int64_t m_tiles = 0, n_tiles = 0, k_chunks = 0;
   int act = kActNone;
-  bool vec_a = false;    // NHWC 16-byte input loads: C % (16/sizeof(T)) == 0 (and, separable, M == 1), x aligned
-  bool vec_b = false;    // 16-byte filter loads along O: b_o == 1, O % (16/sizeof(T)) == 0, filter aligned
-  bool vec_dw = false;   // separable: 16-byte depthwise filter loads (TF layout, M == 1, C % vec == 0, aligned)
-  bool vec_out = false;  // NHWC 16-byte output (and residual) accesses: O % (16/sizeof(T)) == 0, y aligned
-  bool vec_res = false;  // as vec_out, for the residual's pointer
-  bool b_k_fast = false; // scalar B path: threads walk k (|b_k| < |b_o|) rather than o, for coalescing
+  bool vec_a = false;     // NHWC 16-byte input loads: C % (16/sizeof(T)) == 0 (and, separable, M == 1), x aligned
+  bool vec_b = false;     // 16-byte filter loads along O: b_o == 1, O % (16/sizeof(T)) == 0, filter aligned
+  bool vec_dw = false;    // separable: 16-byte depthwise filter loads (TF layout, M == 1, C % vec == 0, aligned)
+  bool vec_out = false;   // NHWC 16-byte output (and residual) accesses: O % (16/sizeof(T)) == 0, y aligned
+  bool vec_res = false;   // as vec_out, for the residual's pointer
+  bool b_k_fast = false;  // scalar B path: threads walk k (|b_k| < |b_o|) rather than o, for coalescing
 };
 
 // The template arguments of one instantiation.

@@ -121,7 +121,8 @@ class TwoPassImpl final : public detail::Impl {
 
   Status run(const TensorArgs& args, void* workspace, size_t, void* stream) const override {
     const auto addr = reinterpret_cast<uintptr_t>(workspace);
-    char* const mid = static_cast<char*>(workspace) + (kWorkspaceAlignment - addr % kWorkspaceAlignment) % kWorkspaceAlignment;
+    char* const mid =
+        static_cast<char*>(workspace) + (kWorkspaceAlignment - addr % kWorkspaceAlignment) % kWorkspaceAlignment;
     char* const scratch = scratch_bytes_ > 0 ? mid + mid_bytes_ : nullptr;
     TensorArgs first;
     first.set(Arg::kInput, args.input()).set(Arg::kFilter, args.filter()).set(Arg::kOutput, mid);

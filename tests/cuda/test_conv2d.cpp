@@ -259,7 +259,8 @@ TEST(GemmCudaSelection, EveryKnownDeviceTakesTheImplicitGemm) {
   const detail::Selection c = select(turing, aspp);
   EXPECT_EQ(c.impl, nullptr);
   bool said = false;
-  for (const Rejection& r : c.rejections) said |= r.reason.find("mma.sync m16n8k16 needs compute capability 8.0") != std::string::npos;
+  for (const Rejection& r : c.rejections)
+    said |= r.reason.find("mma.sync m16n8k16 needs compute capability 8.0") != std::string::npos;
   EXPECT_TRUE(said) << c.status.to_string();
   ProblemDesc f32 = aspp;
   f32.dtype = DType::kF32;
@@ -328,7 +329,8 @@ TEST(SeparableCudaSelection, TwoPassWhenFusedRecomputesTooMuch) {
                              .seed(4200)
                              .test("cuda", PlanOptions{{"ref"}});
     if (HasFatalFailure()) return;
-    EXPECT_EQ(r.implementation.rfind("sep_fwd_nhwc_twopass_" + std::string(to_string(dt)) + "(dw_fwd_nhwc_k5s1_", 0), 0u)
+    EXPECT_EQ(r.implementation.rfind("sep_fwd_nhwc_twopass_" + std::string(to_string(dt)) + "(dw_fwd_nhwc_k5s1_", 0),
+              0u)
         << r.implementation;
   }
 }

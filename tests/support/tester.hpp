@@ -44,15 +44,15 @@ namespace dsconv::testing {
 using tools::DataKind;
 using tools::to_string;
 
-// One row of a TEST_P sweep.
 // Skips the test when the "cuda" backend cannot run here (a real CUDA build on a machine without a GPU
 // has nothing to run the kernel tests on; the emulation build always can).
-#define DSCONV_REQUIRE_CUDA()                                                             \
-  do {                                                                                    \
-    std::string why_;                                                                     \
-    if (!::dsconv::backend_available("cuda", &why_)) GTEST_SKIP() << "cuda: " << why_;    \
+#define DSCONV_REQUIRE_CUDA()                                                          \
+  do {                                                                                 \
+    std::string why_;                                                                  \
+    if (!::dsconv::backend_available("cuda", &why_)) GTEST_SKIP() << "cuda: " << why_; \
   } while (0)
 
+// One row of a TEST_P sweep.
 struct ConvCase {
   ProblemDesc desc;
   DataKind data = DataKind::kSmallIntegers;

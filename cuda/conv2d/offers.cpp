@@ -178,6 +178,11 @@ std::string int32_bounds(const GemmParams& g) {
   };
   const auto sat = [](int64_t a, int64_t b) { return a != 0 && b > (int64_t{1} << 62) / a ? int64_t{1} << 62 : a * b; };
   const Bound bounds[] = {
+      {"input rows", g.h},
+      {"input columns", g.w},
+      {"input channels", g.c},
+      {"channels per tap", g.k_channels},
+      {"filter taps", sat(g.kh, g.kw)},
       {"output pixels per image", sat(g.oh, g.ow)},
       {"output channels", g.o},
       {"input rows reached", sat(g.oh - 1, g.sh) + sat(g.kh - 1, g.dh) + g.pad_top},

@@ -269,6 +269,24 @@ TEST(GemmCudaSelection, EveryKnownDeviceTakesTheImplicitGemm) {
   EXPECT_EQ(g.impl->name(), "conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32");
 }
 
+// A dimension past 2^31 is declined with its name even where the pixel bounds hold (3 * 2^30 input rows,
+// a stride of 2^31 - 1 and two output rows); the reference takes the problem.
+TEST(GemmCudaSelection, ADimensionBeyondInt32IsDeclinedByName) {
+  DSCONV_REQUIRE_CUDA();
+  ProblemDesc d;
+  d.op = Op::kConv2d;
+  d.height = int64_t{3} << 30, d.width = 1, d.channels = 1, d.out_channels = 1;
+  d.stride_h = 0x7fffffff;
+  Result<Problem> p = Problem::create(d);
+  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
+  ASSERT_EQ(p->out_h(), 2);
+  Result<Plan> plan = Plan::create(*p, "cuda", PlanOptions{{"ref"}});
+  ASSERT_FALSE(plan.is_ok());
+  EXPECT_NE(plan.status().message().find("input rows 3221225472 exceed the implicit GEMM's 32-bit indexing"),
+            std::string::npos)
+      << plan.status().message();
+}
+
 // --- separable -------------------------------------------------------------------------------------
 
 struct SepShape {

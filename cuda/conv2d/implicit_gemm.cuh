@@ -379,14 +379,12 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     }
   };
 
-  // --- the staged registers into buffer `buf`: A (part 0) or B (part 1) ------------------------------------
-  const auto store_stage = [&](int buf, int part) {
+  // --- the staged registers into buffer `buf` ----------------------------------------------------------
+  const auto store_stage = [&](int buf) {
     if constexpr (kF32) {
       float* const a = sA32 + buf * BM * Tile::kAPitch32;
       float* const b = sB32 + buf * BK * kBPitch32;
-      if (part == 1) {
-        // B, below.
-      } else if constexpr (!kNchw) {
+      if constexpr (!kNchw) {
         DSCONV_UNROLL
         for (int i = 0; i < kRows; ++i)
           store_aligned(a + a_row<false, kVecPerRow, kRowStep>(tid, i) * Tile::kAPitch32 + kq * kVec,
@@ -396,9 +394,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         for (int e = 0; e < kAWords; ++e)
           std::memcpy(a + (tid % BM) * Tile::kAPitch32 + tid / BM + kKStride * e, &ra[e], 4);
       }
-      if (part == 0) {
-        // A, above.
-      } else if (p.vec_b) {
+      if (p.vec_b) {
         DSCONV_UNROLL
         for (int i = 0; i < 4; ++i)
           store_aligned(b + (tid / 16 + 8 * i) * kBPitch32 + 4 * (tid % 16),
@@ -414,9 +410,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     } else {
       uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
       uint32_t* const b = sB16 + buf * (BK / 2) * kBPitch16;
-      if (part == 1) {
-        // B, below.
-      } else if constexpr (!kNchw) {
+      if constexpr (!kNchw) {
         DSCONV_UNROLL
         for (int i = 0; i < kRows; ++i)
           store_aligned(a + a_row<true, kVecPerRow, kRowStep>(tid, i) * Tile::kAPitch16 + kq * kVec,
@@ -426,9 +420,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         for (int e = 0; e < kAWords; ++e)
           store_aligned(a + (tid % BM) * Tile::kAPitch16 + 2 * (tid / BM + kKStride * e), ra[e]);
       }
-      if (part == 0) {
-        // A, above.
-      } else if (p.vec_b) {
+      if (p.vec_b) {
         DSCONV_UNROLL
         for (int j = 0; j < kBWords / 8; ++j) {
           const int item = tid + NT * j, nv = item % (BN / 8);
@@ -463,13 +455,12 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       for (int e = 0; e < (kF32 ? 1 : 4); ++e) acc[i][j][e] = 0.f;
     }
   }
-  // Half of the chunk's K (part 0 or 1): one m16n8k16 k-step, or 16 of the FMA tile's k.
-  const auto compute = [&](int buf, int part) {
+  const auto compute = [&](int buf) {
     if constexpr (kF32) {
       const float* const a = sA32 + buf * BM * Tile::kAPitch32;
       const float* const b = sB32 + buf * BK * kBPitch32;
       DSCONV_UNROLL
-      for (int k4 = part * BK / 8; k4 < (part + 1) * BK / 8; ++k4) {
+      for (int k4 = 0; k4 < BK / 4; ++k4) {
         float4 av[4];
         DSCONV_UNROLL
         for (int i = 0; i < 4; ++i) av[i] = load_smem4(a + (tm + 16 * i) * Tile::kAPitch32 + 4 * k4);
@@ -491,9 +482,8 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     } else {
       const uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
       const uint32_t* const b = sB16 + buf * (BK / 2) * kBPitch16;
-      static_assert(BK == 32, "two k-steps of 16: one per part");
-      {
-        const int ks = part;
+      DSCONV_UNROLL
+      for (int ks = 0; ks < BK / 16; ++ks) {
         uint32_t af[MT][4];
         DSCONV_UNROLL
         for (int mt = 0; mt < MT; ++mt) {
@@ -524,8 +514,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   if (kb < total_kb) {
     load_a(kb);
     load_b(kb);
-    store_stage(0, 0);
-    store_stage(0, 1);
+    store_stage(0);
   }
   __syncthreads();
   int buf = 0;
@@ -536,12 +525,8 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       load_a(next);
       load_b(next);
     }
-    compute(buf, 0);
-    compute(buf, 1);
-    if (more) {
-      store_stage(buf ^ 1, 0);
-      store_stage(buf ^ 1, 1);
-    }
+    compute(buf);
+    if (more) store_stage(buf ^ 1);
     __syncthreads();
     buf ^= 1;
     kb = next;

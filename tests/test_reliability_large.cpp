@@ -143,6 +143,15 @@ void run_and_check(const Plan& plan, const void* x, const std::vector<float>& w,
     EXPECT_EQ(got[i], static_cast<float>(want[i])) << "output " << i << " (small integers: exact in every dtype)";
 }
 
+// Input element (y, x, c) of image 0 at its offset in p's layout, and a distinct small integer for each
+// element the past-2^31 tests read.
+int64_t input_offset(const Problem& p, int64_t y, int64_t x, int64_t c) {
+  return p.layout() == Layout::kNHWC ? (y * p.w() + x) * p.c() + c : (c * p.h() + y) * p.w() + x;
+}
+float input_value(int64_t y, int64_t x, int64_t c) {
+  return static_cast<float>(1 + (y / 3 + x / 5 + c * 7) % 9) * ((y + x + c) % 2 ? 1.0f : -1.0f);
+}
+
 // The backends to run on: the reference, and the cuda backend where it is built and has a device.
 std::vector<std::string> backends() {
   std::vector<std::string> v = {"cpu-ref"};
@@ -170,13 +179,6 @@ TEST(Past2e31, InputBeyond2e31WithATinyOutput) {
     ASSERT_GT(p.input_elements(), 2 * k2e31);
     const int64_t outs = p.output_elements();
     ASSERT_EQ(outs, 45);
-    // Input element (y, x, c) at its offset in the layout; a distinct small integer per element read.
-    auto offset = [&](int64_t y, int64_t x, int64_t c) {
-      return sz.layout == Layout::kNHWC ? (y * p.w() + x) * p.c() + c : (c * p.h() + y) * p.w() + x;
-    };
-    auto value = [](int64_t y, int64_t x, int64_t c) {
-      return static_cast<float>(1 + (y / 3 + x / 5 + c * 7) % 9) * ((y + x + c) % 2 ? 1.0f : -1.0f);
-    };
     for (const std::string& backend : backends()) {
       SCOPED_TRACE(backend + " " + p.descriptor());
       Result<Plan> plan = Plan::create(p, backend);
@@ -210,10 +212,10 @@ TEST(Past2e31, InputBeyond2e31WithATinyOutput) {
               for (int64_t j = 0; j < 3; ++j) {
                 const int64_t y = oy * p.stride_h() - p.pad_top() + i, xx = ox * p.stride_w() - p.pad_left() + j;
                 if (y < 0 || y >= p.h() || xx < 0 || xx >= p.w()) continue;
-                const int64_t off = offset(y, xx, c);
-                written[off] = value(y, xx, c);
+                const int64_t off = input_offset(p, y, xx, c);
+                written[off] = input_value(y, xx, c);
                 max_offset = std::max(max_offset, off);
-                acc += double{value(y, xx, c)} * w[static_cast<size_t>((i * 3 + j) * p.c() + c)];
+                acc += double{input_value(y, xx, c)} * w[static_cast<size_t>((i * 3 + j) * p.c() + c)];
               }
             const int64_t o =
                 sz.layout == Layout::kNHWC ? (oy * p.out_w() + ox) * p.c() + c : (c * p.out_h() + oy) * p.out_w() + ox;
@@ -245,12 +247,6 @@ TEST(Past2e31, Conv2dInputBeyond2e31) {
     ASSERT_GT(p.input_elements(), 2 * k2e31);
     const int64_t outs = p.output_elements(), C = p.c(), O = p.out_channels();
     ASSERT_EQ(outs, 27);
-    auto offset = [&](int64_t y, int64_t x, int64_t c) {
-      return sz.layout == Layout::kNHWC ? (y * p.w() + x) * C + c : (c * p.h() + y) * p.w() + x;
-    };
-    auto value = [](int64_t y, int64_t x, int64_t c) {
-      return static_cast<float>(1 + (y / 3 + x / 5 + c * 7) % 9) * ((y + x + c) % 2 ? 1.0f : -1.0f);
-    };
     for (const std::string& backend : backends()) {
       SCOPED_TRACE(backend + " " + p.descriptor());
       Result<Plan> plan = Plan::create(p, backend);
@@ -281,10 +277,10 @@ TEST(Past2e31, Conv2dInputBeyond2e31) {
                 for (int64_t c = 0; c < C; ++c) {
                   const int64_t y = oy * p.stride_h() - p.pad_top() + i, xx = ox * p.stride_w() - p.pad_left() + j;
                   if (y < 0 || y >= p.h() || xx < 0 || xx >= p.w()) continue;
-                  const int64_t off = offset(y, xx, c);
-                  written[off] = value(y, xx, c);
+                  const int64_t off = input_offset(p, y, xx, c);
+                  written[off] = input_value(y, xx, c);
                   max_offset = std::max(max_offset, off);
-                  acc += double{value(y, xx, c)} * w[static_cast<size_t>(((i * 3 + j) * C + c) * O + o)];
+                  acc += double{input_value(y, xx, c)} * w[static_cast<size_t>(((i * 3 + j) * C + c) * O + o)];
                 }
             const int64_t at =
                 sz.layout == Layout::kNHWC ? (oy * p.out_w() + ox) * O + o : (o * p.out_h() + oy) * p.out_w() + ox;

@@ -100,6 +100,18 @@ const Shape kConvShapes[] = {
 };
 // clang-format on
 
+// A conv2d of `shape` on an h x w x c input to o channels.
+ProblemDesc conv2d(const Shape& shape, int64_t n, int64_t h, int64_t w, int64_t c, int64_t o, Layout layout, DType dt) {
+  ProblemDesc d;
+  d.op = Op::kConv2d;
+  d.batch = n, d.height = h, d.width = w, d.channels = c, d.out_channels = o;
+  d.kernel_h = shape.kh, d.kernel_w = shape.kw, d.stride_h = shape.sh, d.stride_w = shape.sw;
+  d.dilation_h = shape.dh, d.dilation_w = shape.dw;
+  d.layout = layout;
+  d.dtype = dt;
+  return d;
+}
+
 std::vector<GemmCase> conv2d_cases() {
   // (C, O): tile multiples, ragged, single channels, O beyond one 64-wide tile.
   const std::pair<int64_t, int64_t> channels[] = {{37, 70}, {1, 1}, {8, 64}, {3, 17}, {64, 8}, {33, 129}, {16, 24}};
@@ -112,13 +124,7 @@ std::vector<GemmCase> conv2d_cases() {
         ++v;
         const auto [c, o] = channels[v % 7];
         const auto [h, w] = sizes[(v / 2) % 6];
-        ProblemDesc d;
-        d.op = Op::kConv2d;
-        d.height = h, d.width = w, d.channels = c, d.out_channels = o;
-        d.kernel_h = sh.kh, d.kernel_w = sh.kw, d.stride_h = sh.sh, d.stride_w = sh.sw;
-        d.dilation_h = sh.dh, d.dilation_w = sh.dw;
-        d.layout = layout;
-        d.dtype = dt;
+        ProblemDesc d = conv2d(sh, 1, h, w, c, o, layout, dt);
         GemmCase gc;
         vary(&d, &gc.c, v);
         gc.c.desc = d;
@@ -169,14 +175,7 @@ std::vector<GemmCase> wide_cases() {
       for (DType dt : {DType::kF16, DType::kBF16}) {
         for (const Shape& sh : {Shape{3, 3, 1, 1, 2, 2}, Shape{3, 3, 2, 2, 1, 1}, Shape{1, 1, 1, 1, 1, 1}}) {
           ++v;
-          ProblemDesc d;
-          d.op = Op::kConv2d;
-          d.batch = 1 + v % 2, d.height = 11, d.width = 13, d.channels = v % 2 ? 40 : 33;
-          d.out_channels = v % 3 ? 130 : 72;
-          d.kernel_h = sh.kh, d.kernel_w = sh.kw, d.stride_h = sh.sh, d.stride_w = sh.sw;
-          d.dilation_h = sh.dh, d.dilation_w = sh.dw;
-          d.layout = layout;
-          d.dtype = dt;
+          ProblemDesc d = conv2d(sh, 1 + v % 2, 11, 13, v % 2 ? 40 : 33, v % 3 ? 130 : 72, layout, dt);
           GemmCase gc;
           vary(&d, &gc.c, v);
           gc.c.desc = d;

@@ -60,9 +60,9 @@ namespace mma_detail {
 // and each lane computes its four outputs from the definition. Not instrumented by the performance model
 // (its accesses are the emulation's, not the kernel's): the model counts the instruction as MMA flops.
 #if defined(__clang__)
-#define DSCONV_MMA_NOT_COUNTED __attribute__((no_sanitize("coverage")))
+#define DSCONV_MMA_NOT_COUNTED __attribute__((no_sanitize("coverage"), noinline))
 #else
-#define DSCONV_MMA_NOT_COUNTED
+#define DSCONV_MMA_NOT_COUNTED __attribute__((noinline))
 #endif
 
 template <class T>
@@ -140,6 +140,65 @@ __device__ __forceinline__ void mma_m16n8k16<__nv_bfloat16>(float (&d)[4], const
 #elif defined(DSCONV_CUDA_EMULATION)
   mma_detail::mma_emulated<__nv_bfloat16>(d, a, b, c);
 #endif  // nvcc's host pass: device code only
+}
+
+// Four 8x8 matrices of 16-bit elements from shared memory into fragments (PTX `ldmatrix.sync.aligned.m8n8
+// .x4[.trans].shared.b16`, sm_75 and later). Lane L gives the address of row L % 8 of matrix L / 8: 16
+// bytes, 16-byte aligned. Matrix i lands in r[i]: lane L receives
+//   plain:   the pair (M_i[L / 4][2 (L % 4)], M_i[L / 4][2 (L % 4) + 1])         (word L % 4 of row L / 4)
+//   .trans:  the pair (M_i[2 (L % 4)][L / 4], M_i[2 (L % 4) + 1][L / 4])         (a column, two rows)
+// With rows of A (16x16, k fastest) given as row = L % 8 + 8 ((L / 8) % 2), col = 8 (L / 16), the plain
+// form yields exactly mma_m16n8k16's A fragment; with rows of a k-major B ([k][n], n fastest) given as
+// k = L % 8 + 8 ((L / 8) % 2), n = n0 + 8 (L / 16), the transposed form yields the B fragments of the
+// column tiles n0 and n0 + 8 (r[0], r[1] and r[2], r[3]). Each matrix is one shared-memory wavefront
+// when its 8 rows fall in distinct banks. Every lane of a full warp calls it, converged.
+namespace mma_detail {
+#if defined(DSCONV_CUDA_EMULATION)
+// The emulated distribution: each lane deposits the row it read in a per-warp scratch, and takes its
+// words from the rows of the others. Not counted by the model (the row reads before it are).
+template <bool kTrans>
+DSCONV_MMA_NOT_COUNTED __device__ inline void ldmatrix_distribute(uint32_t (&r)[4], const uint32_t (&row)[4]) {
+  __shared__ uint32_t rows[32][32][4];  // [warp][lane]: the 16 bytes of the row lane gave
+  const int tid = static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
+  const int warp = tid / 32, lane = tid % 32;
+  for (int w = 0; w < 4; ++w) rows[warp][lane][w] = row[w];
+  __syncwarp();
+  for (int i = 0; i < 4; ++i) {
+    if constexpr (kTrans) {
+      const int col = lane / 4;  // element of each row, two rows per register
+      const uint32_t w0 = rows[warp][8 * i + 2 * (lane % 4)][col / 2];
+      const uint32_t w1 = rows[warp][8 * i + 2 * (lane % 4) + 1][col / 2];
+      const int shift = 16 * (col % 2);
+      r[i] = ((w0 >> shift) & 0xffffu) | (((w1 >> shift) & 0xffffu) << 16);
+    } else {
+      r[i] = rows[warp][8 * i + lane / 4][lane % 4];
+    }
+  }
+  __syncwarp();  // the scratch is free for the warp's next instruction
+}
+#endif
+}  // namespace mma_detail
+
+template <bool kTrans>
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem_row) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(smem_row));
+  if constexpr (kTrans) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+  } else {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+  }
+#elif defined(__CUDA_ARCH__)
+  __trap();  // built for an older architecture: offers decline such devices before anything launches
+#elif defined(DSCONV_CUDA_EMULATION)
+  uint32_t row[4];
+  std::memcpy(row, smem_row, 16);  // one 16-byte shared access per lane: what the model counts
+  mma_detail::ldmatrix_distribute<kTrans>(r, row);
+#endif
 }
 
 }  // namespace dsconv::cuda

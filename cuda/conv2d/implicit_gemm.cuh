@@ -27,6 +27,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "cuda/common/async_copy.cuh"
 #include "cuda/common/device_types.cuh"
 #include "cuda/common/memory_ops.cuh"
 #include "cuda/common/mma.cuh"
@@ -75,9 +76,13 @@ __device__ __forceinline__ int a_row(int tid, int i) {
   return r + kRowStep * i;
 }
 
-template <class T, bool kNchw, Producer kProd, int BM, int BN, int NT>
+template <class T, bool kNchw, Producer kProd, int BM, int BN, int NT, int kStages>
 __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr bool kF32 = std::is_same<T, float>::value;
+  // kStages > 2: cp.async staging (NHWC conv2d, 16-bit), kStages buffers; else double-buffered registers.
+  constexpr bool kAsync = kStages > 2;
+  static_assert(!kAsync || (!kF32 && !kNchw && kProd == Producer::kGather), "cp.async: NHWC 16-bit conv2d");
+  constexpr int kBufs = kAsync ? kStages : 2;
   constexpr int BK = Tile::kBK;
   constexpr int kVec = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte access
   // A thread's share of a chunk: kAElems elements of A and kBElems of B, in 32-bit words.
@@ -100,10 +105,12 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr int kTapGroup = kRows >= 4 ? 2 : 5;
 
   DSCONV_DYNAMIC_SMEM(unsigned char, smem);
-  // 16-bit operands.
+  // 16-bit operands: B as (k, k + 1) words of a column (register staging) or k-major halves (cp.async,
+  // read by ldmatrix.trans).
   uint16_t* const sA16 = reinterpret_cast<uint16_t*>(smem);
-  uint32_t* const sB16 = reinterpret_cast<uint32_t*>(smem + 2 * BM * Tile::kAPitch16 * 2);
-  static_assert((2 * BM * Tile::kAPitch16 * 2) % 16 == 0, "B starts 16-byte aligned");
+  uint32_t* const sB16 = reinterpret_cast<uint32_t*>(smem + kBufs * BM * Tile::kAPitch16 * 2);
+  uint16_t* const sB16h = reinterpret_cast<uint16_t*>(sB16);
+  static_assert((kBufs * BM * Tile::kAPitch16 * 2) % 16 == 0, "B starts 16-byte aligned");
   // f32 operands.
   float* const sA32 = reinterpret_cast<float*>(smem);
   float* const sB32 = sA32 + 2 * BM * Tile::kAPitch32;
@@ -442,6 +449,51 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     }
   };
 
+  // --- cp.async staging: chunk kb into stage `stage` (A rows as store_stage's 16-bit rows; B k-major) ----
+  // A vector of padding or past the channels is a zero fill; a misaligned view (vec_a or vec_b false at
+  // run time) stores its elements synchronously instead, visible after the same barrier.
+  const auto issue_async = [&](int kb, int stage) {
+    if constexpr (kAsync) {
+      const int tap = kb / k_chunks, k0 = (kb - tap * k_chunks) * BK;
+      const int kr = tap / KW, kc = tap - kr * KW;
+      const int dy = kr * static_cast<int>(p.dh), dx = kc * static_cast<int>(p.dw);
+      uint16_t* const a = sA16 + stage * BM * Tile::kAPitch16;
+      const int ch = k0 + kq * kVec;
+      DSCONV_UNROLL
+      for (int i = 0; i < kRows; ++i) {
+        const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+        const bool inside = valid[i] && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                            static_cast<unsigned>(ix) < static_cast<unsigned>(W);
+        uint16_t* const dst = a + a_row<true, kVecPerRow, kRowStep>(tid, i) * Tile::kAPitch16 + kq * kVec;
+        const T* const src = xg + base[i] + (static_cast<int64_t>(iy) * W + ix) * C + ch;
+        if (p.vec_a) {
+          const bool fill = inside && ch < C;
+          cp_async16(dst, fill ? static_cast<const void*>(src) : static_cast<const void*>(xg), fill);
+        } else {
+          DSCONV_UNROLL
+          for (int e = 0; e < kVec; ++e) dst[e] = static_cast<uint16_t>(inside && ch + e < C ? bits_of(src[e]) : 0u);
+        }
+      }
+      const T* const ft = fg + tap * p.b_tap;
+      uint16_t* const b = sB16h + stage * BK * kBPitch16;
+      if (p.vec_b) {
+        DSCONV_UNROLL
+        for (int j = 0; j < BK * BN / 8 / NT; ++j) {
+          const int item = tid + NT * j, kk = item / (BN / 8), nv = item % (BN / 8);
+          const int k = k0 + kk, o = n0 + 8 * nv;
+          const bool fill = k < KC && o < O;
+          cp_async16(b + kk * kBPitch16 + 8 * nv, fill ? static_cast<const void*>(ft + k * p.b_k + o) : fg, fill);
+        }
+      } else {
+        for (int e = tid; e < BK * BN; e += NT) {
+          const int kk = p.b_k_fast ? e % BK : e / BN, nn = p.b_k_fast ? e / BK : e % BN;
+          const int k = k0 + kk, o = n0 + nn;
+          b[kk * kBPitch16 + nn] = static_cast<uint16_t>(k < KC && o < O ? bits_of(ft[k * p.b_k + o * p.b_o]) : 0u);
+        }
+      }
+    }
+  };
+
   // --- the products of buffer `buf` --------------------------------------------------------------------
   const int warp = tid / 32, lane = tid % 32;
   const int wm = warp / WN, wn = warp % WN;  // 16-bit: this warp's (BM / WM) x (BN / WN) block
@@ -479,6 +531,30 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
           }
         }
       }
+    } else if constexpr (kAsync) {
+      // ldmatrix: A's four 8 x 8 matrices of a 16 x 16 fragment at once, and B's (k-major) two column tiles.
+      static_assert(NT8 % 2 == 0, "B fragments in pairs of column tiles");
+      const uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
+      const uint16_t* const b = sB16h + buf * BK * kBPitch16;
+      const int lrow = lane % 8 + 8 * ((lane / 8) % 2), lcol = 8 * (lane / 16);
+      DSCONV_UNROLL
+      for (int ks = 0; ks < BK / 16; ++ks) {
+        uint32_t af[MT][4];
+        DSCONV_UNROLL
+        for (int mt = 0; mt < MT; ++mt)
+          ldmatrix_x4<false>(af[mt], a + ((BM / WM) * wm + 16 * mt + lrow) * Tile::kAPitch16 + 16 * ks + lcol);
+        DSCONV_UNROLL
+        for (int np = 0; np < NT8 / 2; ++np) {
+          uint32_t bq[4];
+          ldmatrix_x4<true>(bq, b + (16 * ks + lrow) * kBPitch16 + (BN / WN) * wn + 16 * np + lcol);
+          const uint32_t b0[2] = {bq[0], bq[1]}, b1[2] = {bq[2], bq[3]};
+          DSCONV_UNROLL
+          for (int mt = 0; mt < MT; ++mt) {
+            mma_m16n8k16<T>(acc[mt][2 * np], af[mt], b0, acc[mt][2 * np]);
+            mma_m16n8k16<T>(acc[mt][2 * np + 1], af[mt], b1, acc[mt][2 * np + 1]);
+          }
+        }
+      }
     } else {
       const uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
       const uint32_t* const b = sB16 + buf * (BK / 2) * kBPitch16;
@@ -510,26 +586,55 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   };
 
   // --- the K loop ----------------------------------------------------------------------------------------
-  int kb = next_chunk(-1);
-  if (kb < total_kb) {
-    load_a(kb);
-    load_b(kb);
-    store_stage(0);
-  }
-  __syncthreads();
-  int buf = 0;
-  while (kb < total_kb) {
-    const int next = next_chunk(kb);
-    const bool more = next < total_kb;
-    if (more) {  // in flight during the products
-      load_a(next);
-      load_b(next);
+  if constexpr (kAsync) {
+    // Chunk i is copied into stage i % kStages, kStages - 1 chunks ahead of its products. The barrier
+    // after each wait both publishes chunk i's copies and tells every warp that the stage the next issue
+    // overwrites (the previous chunk's) is no longer read.
+    int kb_next = next_chunk(-1), issued = 0;
+    DSCONV_UNROLL
+    for (int s = 0; s < kStages - 1; ++s) {
+      if (kb_next < total_kb) {
+        issue_async(kb_next, s);
+        kb_next = next_chunk(kb_next);
+        ++issued;
+      }
+      cp_async_commit();
     }
-    compute(buf);
-    if (more) store_stage(buf ^ 1);
+    for (int i = 0; i < issued; ++i) {
+      cp_async_wait<kStages - 2>();
+      __syncthreads();
+      if (kb_next < total_kb) {
+        issue_async(kb_next, issued % kStages);
+        kb_next = next_chunk(kb_next);
+        ++issued;
+      }
+      cp_async_commit();
+      compute(i % kStages);
+    }
+    cp_async_wait<0>();  // only empty groups are left
+    __syncthreads();     // every warp's last products are read before the epilogue reuses the stages
+  } else {
+    int kb = next_chunk(-1);
+    if (kb < total_kb) {
+      load_a(kb);
+      load_b(kb);
+      store_stage(0);
+    }
     __syncthreads();
-    buf ^= 1;
-    kb = next;
+    int buf = 0;
+    while (kb < total_kb) {
+      const int next = next_chunk(kb);
+      const bool more = next < total_kb;
+      if (more) {  // in flight during the products
+        load_a(next);
+        load_b(next);
+      }
+      compute(buf);
+      if (more) store_stage(buf ^ 1);
+      __syncthreads();
+      buf ^= 1;
+      kb = next;
+    }
   }
 
   // --- epilogue, 64 columns at a time: results to shared memory, then bias, residual, activation, store ---
@@ -637,18 +742,25 @@ Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig
     using T = typename decltype(type_tag)::type;
     if constexpr (std::is_same<T, float>::value) {
       constexpr Tile f = kTileF32;
-      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, f.bm, f.bn, f.threads>
-                    : &implicit_gemm_kernel<T, false, kProd, f.bm, f.bn, f.threads>;
+      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, f.bm, f.bn, f.threads, f.stages>
+                    : &implicit_gemm_kernel<T, false, kProd, f.bm, f.bn, f.threads, f.stages>;
     } else {
       constexpr Tile n = kTileNarrow, w = kTileWide, t = kTileTall;
+      if (k.async) {
+        if constexpr (kProd == Producer::kGather) {
+          constexpr Tile a = kTileAsync;
+          if (!k.nchw) return &implicit_gemm_kernel<T, false, kProd, a.bm, a.bn, a.threads, a.stages>;
+        }
+        return Status(StatusCode::kInternalError, "implicit gemm: cp.async staging is NHWC conv2d only");
+      }
       if (k.tall)
-        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads>
-                      : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads>;
+        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads, t.stages>
+                      : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages>;
       if (k.wide)
-        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, w.bm, w.bn, w.threads>
-                      : &implicit_gemm_kernel<T, false, kProd, w.bm, w.bn, w.threads>;
-      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, n.bm, n.bn, n.threads>
-                    : &implicit_gemm_kernel<T, false, kProd, n.bm, n.bn, n.threads>;
+        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, w.bm, w.bn, w.threads, w.stages>
+                      : &implicit_gemm_kernel<T, false, kProd, w.bm, w.bn, w.threads, w.stages>;
+      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, n.bm, n.bn, n.threads, n.stages>
+                    : &implicit_gemm_kernel<T, false, kProd, n.bm, n.bn, n.threads, n.stages>;
     }
   };
   if (k.dtype == DType::kF16) return pick(TypeTag<__half>{});

@@ -23,13 +23,19 @@ namespace dsconv::cuda::gemm {
 //  - f16/bf16 (tensor cores, mma m16n8k16): "narrow" 64 x 64 with 4 warps of 32 x 32, or "wide" 128 x 128
 //    with 8 warps of 64 x 32 (2 x 4), which reads each shared fragment for more products (1.5 fragment
 //    loads per mma instead of 2) and each operand from L2 half as often, for a grid a quarter the size.
+//  - f16/bf16 NHWC conv2d with cp.async staging ("async3"): 128 x 128 with 4 warps of 64 x 64 and 3
+//    stages. No register holds an operand on its way to shared memory, which leaves the registers for the
+//    larger warp tile: 1 fragment wavefront per mma (ldmatrix) instead of 1.5.
 struct Tile {
   int bm, bn, threads;
+  int stages = 2;  // 2: double-buffered through registers; more: cp.async stages
   static constexpr int kBK = 32;
-  // Shared memory, double-buffered. 16-bit: A [2][bm][kAPitch16] elements, k fastest (a fragment register
-  // is one aligned word); B [2][kBK/2][bn + 8] words, each the (k, k+1) pair of one column. f32: A
-  // [2][bm][kAPitch32] (float4 reads along k), B [2][kBK][bn + 4] (float4 reads along n). Pitches chosen
-  // so that a warp's fragment reads hit 32 distinct banks.
+  // Shared memory, `stages` buffers. 16-bit: A [stages][bm][kAPitch16] elements, k fastest (a fragment
+  // register is one aligned word, an ldmatrix row 16 aligned bytes); B [stages][kBK/2][bn + 8] words, each
+  // the (k, k+1) pair of one column (register staging), or [stages][kBK][bn + 8] halves, n fastest
+  // (cp.async of filter rows, read by ldmatrix.trans): the same bytes. f32: A [2][bm][kAPitch32] (float4
+  // reads along k), B [2][kBK][bn + 4] (float4 reads along n). Pitches chosen so that a warp's fragment
+  // reads (and an ldmatrix's 8 rows) hit 32 distinct banks.
   static constexpr int kAPitch16 = kBK + 8;
   static constexpr int kAPitch32 = kBK + 4;
   // The f32 results staged for the epilogue, 64 columns at a time: [bm][kOutPitch].
@@ -40,7 +46,7 @@ struct Tile {
   constexpr int b_pitch32() const { return bn + 4; }
   constexpr int64_t operand_bytes(bool f32) const {
     return f32 ? 2 * (int64_t{bm} * kAPitch32 + int64_t{kBK} * b_pitch32()) * 4
-               : 2 * (int64_t{bm} * kAPitch16 * 2 + int64_t{kBK / 2} * b_pitch16() * 4);
+               : stages * (int64_t{bm} * kAPitch16 * 2 + int64_t{kBK / 2} * b_pitch16() * 4);
   }
   constexpr int64_t smem_bytes(bool f32) const {
     const int64_t out = int64_t{bm} * kOutPitch * 4;
@@ -51,6 +57,7 @@ inline constexpr Tile kTileF32{64, 64, 128};
 inline constexpr Tile kTileNarrow{64, 64, 128};
 inline constexpr Tile kTileWide{128, 128, 256};
 inline constexpr Tile kTileTall{128, 64, 128};
+inline constexpr Tile kTileAsync{128, 128, 128, 3};
 
 // How a block makes its A tile.
 enum class Producer : int {
@@ -93,12 +100,17 @@ struct KernelChoice {
   DType dtype = DType::kF32;
   bool nchw = false;
   Producer producer = Producer::kGather;
-  bool wide = false;  // f16/bf16: kTileWide rather than kTileNarrow
-  bool tall = false;  // f16/bf16: kTileTall
+  bool wide = false;   // f16/bf16: kTileWide rather than kTileNarrow
+  bool tall = false;   // f16/bf16: kTileTall
+  bool async = false;  // f16/bf16 NHWC conv2d: kTileAsync
 };
 
 inline Tile tile_of(const KernelChoice& k) {
-  return k.dtype == DType::kF32 ? kTileF32 : k.tall ? kTileTall : k.wide ? kTileWide : kTileNarrow;
+  return k.dtype == DType::kF32 ? kTileF32
+         : k.async              ? kTileAsync
+         : k.tall               ? kTileTall
+         : k.wide               ? kTileWide
+                                : kTileNarrow;
 }
 
 using KernelFn = void (*)(GemmParams);

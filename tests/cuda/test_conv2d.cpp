@@ -202,6 +202,33 @@ std::vector<GemmCase> wide_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(LargeTiles, GemmCuda, ::testing::ValuesIn(wide_cases()), gemm_case_name);
 
+// cp.async staging (NHWC 16-bit conv2d with a TF filter, C and O multiples of 8): 128 x 128 tiles, 4 warps
+// of 64 x 64 reading fragments with ldmatrix, 3 stages. Asked for by name: a problem with fewer chunks
+// than stages (C = 8, 1 x 1), chunks ragged in C (C = 72: the last chunk is one vector, the others zero
+// fills), two column tiles (O = 136, 200), several row tiles ending ragged, taps skipped for whole tiles,
+// and every epilogue.
+std::vector<GemmCase> async_cases() {
+  const std::pair<int64_t, int64_t> channels[] = {{16, 24}, {72, 136}, {8, 8}, {40, 200}, {32, 64}};
+  std::vector<GemmCase> out;
+  int v = 0;
+  for (const Shape& sh : kConvShapes) {
+    for (DType dt : {DType::kF16, DType::kBF16}) {
+      ++v;
+      const auto [c, o] = channels[v % 5];
+      ProblemDesc d = conv2d(sh, 1 + v % 2, 9 + v % 4, 13, c, o, Layout::kNHWC, dt);
+      GemmCase gc;
+      vary(&d, &gc.c, v);
+      d.filter_layout = FilterLayout::kTF;  // cp.async copies filter rows along O
+      gc.c.desc = d;
+      gc.expect = "conv2d_fwd_nhwc_igemm_" + engine(dt) + "_async3_tile128x128x32";
+      gc.only = {gc.expect};
+      out.push_back(gc);
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(AsyncTile, GemmCuda, ::testing::ValuesIn(async_cases()), gemm_case_name);
+
 // The tile choice counts the taps the kernel skips: at rate 18 on a 33 x 33 map a single-pixel tile runs
 // (63/33)^2 of 9 taps per pixel (rows 18.., all, ..14 for the three filter rows; columns alike), a tile of
 // a whole image all 9, and tiles of two rows skip by rows only.
@@ -248,7 +275,20 @@ TEST(GemmCudaSelection, EveryKnownDeviceTakesTheImplicitGemm) {
     SCOPED_TRACE(dev.name);
     const detail::Selection c = select(dev, aspp);
     ASSERT_NE(c.impl, nullptr) << c.status.to_string();
-    EXPECT_EQ(c.impl->name().rfind("conv2d_fwd_nhwc_igemm_f16_mma_tile", 0), 0u) << c.impl->name();
+    EXPECT_EQ(c.impl->name(), "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile128x128x32");
+    // cp.async needs 16-byte vectors of channels along K and of filter rows along O: NCHW, an OIHW filter
+    // or C off the vector take the register-staged tiles.
+    for (int variant = 0; variant < 3; ++variant) {
+      ProblemDesc other = aspp;
+      if (variant == 0) other.layout = Layout::kNCHW;
+      if (variant == 1) other.filter_layout = FilterLayout::kOIHW;
+      if (variant == 2) other.channels = 2044;
+      const detail::Selection o = select(dev, other);
+      ASSERT_NE(o.impl, nullptr) << o.status.to_string();
+      EXPECT_EQ(o.impl->name().rfind(std::string("conv2d_fwd_") + to_string(other.layout) + "_igemm_f16_mma_tile", 0),
+                0u)
+          << o.impl->name();
+    }
     const detail::Selection f = select(dev, sep);
     ASSERT_NE(f.impl, nullptr) << f.status.to_string();
     EXPECT_EQ(f.impl->name(), "sep_fwd_nhwc_fused_f16_mma_tile128x128x32");
@@ -458,6 +498,10 @@ TEST(GemmCudaAlignment, MisalignedViewsTakeTheElementPaths) {
       d.has_bias = true, d.has_residual = true;
       d.activation = Activation::kRelu;
       run_with_offset(d, offset, PlanOptions{{"ref"}}, "conv2d_fwd_nhwc_igemm_" + engine(dt));
+      if (dt != DType::kF32) {  // the cp.async tile's synchronous element-wise staging
+        const std::string async = "conv2d_fwd_nhwc_igemm_" + engine(dt) + "_async3_tile128x128x32";
+        run_with_offset(d, offset, PlanOptions{{"ref"}, {async}}, async);
+      }
       d.op = Op::kSeparable;
       run_with_offset(d, offset, PlanOptions{{"ref"}}, "sep_fwd_nhwc_fused_" + engine(dt));
       run_with_offset(d, offset, PlanOptions{{"ref", "sep_fwd_nhwc_fused"}}, "sep_fwd_nhwc_twopass_");

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "cuda/common/async_copy.cuh"
 #include "cuda/emu/cuda_compat.hpp"
 
 namespace dsconv::model_test {
@@ -98,7 +99,28 @@ __global__ void load_fma_kernel(const float* x, float* y, int n) {
 
 unsigned blocks_for(int n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
 
+// One warp: group 0 = two copies (x[0..511] and x[512..1023], 16 bytes a lane), group 1 = one copy
+// (x[1024..1535]) and one zero fill; wait<1>, a shared read, wait<0>, y[lane] = a sum.
+__global__ void async_copy_kernel(const float* x, float* y) {
+  DSCONV_DYNAMIC_SMEM(float, s);
+  const int lane = static_cast<int>(threadIdx.x);
+  cuda::cp_async16(s + 4 * lane, x + 4 * lane, true);
+  cuda::cp_async16(s + 128 + 4 * lane, x + 128 + 4 * lane, true);
+  cuda::cp_async_commit();
+  cuda::cp_async16(s + 256 + 4 * lane, x + 256 + 4 * lane, true);
+  cuda::cp_async16(s + 384 + 4 * lane, x, false);
+  cuda::cp_async_commit();
+  cuda::cp_async_wait<1>();
+  const float first = s[lane];  // conflict-free 4-byte reads
+  cuda::cp_async_wait<0>();
+  y[lane] = first + s[256 + lane] + s[384 + lane];
+}
+
 }  // namespace
+
+cudaError_t async_copy_groups(const float* x, float* y) {
+  return cuda::launch(async_copy_kernel, dim3(1), dim3(32), 512 * sizeof(float), nullptr, x, y);
+}
 
 cudaError_t copy_f32(const float* x, float* y, int n, int threads_per_block) {
   return cuda::launch(copy_kernel, dim3(blocks_for(n, threads_per_block)), dim3(threads_per_block), 0, nullptr, x, y,

@@ -28,5 +28,8 @@ cudaError_t fma_chain(const float* x, float* y, int n, int k);
 cudaError_t four_loads_then_store(const float* x, float* y, int n);
 // acc = fmaf(x[i + j*n], 2, acc) for j < 4: each load is consumed by an FMA before the next one.
 cudaError_t load_fma_alternating(const float* x, float* y, int n);
+// One warp of cp.async (cuda/common/async_copy.cuh): group 0 copies x[0..1023] (two 16-byte copies a
+// lane), group 1 x[1024..1535] and a zero fill; wait<1>, wait<0>; y[lane] = a sum of three staged values.
+cudaError_t async_copy_groups(const float* x, float* y);
 
 }  // namespace dsconv::model_test

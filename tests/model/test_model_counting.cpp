@@ -204,6 +204,27 @@ TEST(ModelCounting, LoadsInFlightEndWhereTheThreadWaits) {
   EXPECT_EQ(alternating.fmas, 4.0 * n);
 }
 
+TEST(ModelCounting, AsyncCopiesAreInFlightUntilTheirWait) {
+  Device d;
+  float* x = d.floats(1536);
+  float* y = d.floats(32);
+  const LaunchRecord r = count_one([&] { return async_copy_groups(x, y); });
+  // Three copy instructions read global memory (the zero fill reads nothing): 512 contiguous bytes each,
+  // 16 sectors; four write 16 bytes a lane to shared memory, 4 conflict-free quarter-warp wavefronts each.
+  EXPECT_EQ(r.global_load_requests, 3.0);
+  EXPECT_EQ(r.global_load_sectors, 48.0);
+  EXPECT_EQ(r.smem_store_requests, 4.0);
+  EXPECT_EQ(r.smem_load_requests, 3.0);
+  EXPECT_EQ(r.smem_wavefronts, 4 * 4.0 + 3 * 1.0);
+  // wait<1> finds three loads in flight and waits for the older group, issued a group ahead: half a round
+  // trip; wait<0> finds the last one and waits a whole round trip. The shared read between them, a store
+  // and the copies themselves end no batch.
+  EXPECT_EQ(r.load_batches, 2.0 * 32);
+  EXPECT_EQ(r.batched_loads, 4.0 * 32);
+  EXPECT_EQ(r.max_batches_per_thread, 1.5);
+  EXPECT_EQ(r.block_chain_batches, 1.5);
+}
+
 TEST(ModelCounting, SampledUniformLaunchScalesToTheExactCounts) {
   Device d;
   const int n = 100 * 128;  // 100 identical blocks

@@ -34,5 +34,10 @@ DSCONV_MODEL_API std::vector<LaunchRecord> end_capture();
 // tensor-core FLOPs, by the running emulated thread.
 DSCONV_MODEL_API void count_fmas(uint64_t n);
 DSCONV_MODEL_API void count_mma_flops(uint64_t flops);
+// cp.async (cuda/common/async_copy.cuh): a copy of `bytes` from src (null: a zero fill, nothing read) to
+// shared dst, counted where it is issued without joining or ending the thread's batch of loads; and a
+// wait with `pending_loads` copies in flight, of which the newest `newer_groups` groups stay in flight.
+DSCONV_MODEL_API void count_async_copy(void* dst, const void* src, unsigned bytes);
+DSCONV_MODEL_API void count_async_wait(uint64_t pending_loads, int newer_groups);
 
 }  // namespace dsconv::emu::model

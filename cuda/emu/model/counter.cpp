@@ -45,11 +45,13 @@ struct ThreadCounts {
   uint64_t fmas = 0, mma_flops = 0;
   uint32_t batch = 0;  // global loads issued since the thread last had to wait
   uint64_t batches = 0, batched = 0;
-  void end_batch() {
+  double round_trips = 0;  // the chain of waits: one per batch, less for a pipelined cp.async wait
+  void end_batch(double trips = 1.0) {
     if (batch == 0) return;
     ++batches;
     batched += batch;
     batch = 0;
+    round_trips += trips;
   }
 };
 
@@ -133,13 +135,17 @@ Space classify(Launch& L, uint64_t a) {
   return kNotCounted;  // the thread's stack, the launch's parameters, constants: registers on a GPU
 }
 
-inline void record(const void* p, unsigned size, bool store, uint64_t pc) {
+// `async`: a cp.async's load or store, which neither joins the thread's batch nor waits for it (the wait
+// does: count_async_wait).
+inline void record(const void* p, unsigned size, bool store, uint64_t pc, bool async = false) {
   Launch& L = *g_launch;
   const uint64_t a = reinterpret_cast<uint64_t>(p);
   const Space space = classify(L, a);
   if (space == kNotCounted) return;
   ThreadCounts& t = L.threads[linear_thread()];
-  if (space == kGlobal && !store) {
+  if (async) {
+    // counted below, outside the batches
+  } else if (space == kGlobal && !store) {
     ++t.batch;
   } else {
     t.end_batch();  // a store or a shared access usually consumes what the loads brought
@@ -328,7 +334,7 @@ void hook_block_end() {
   Launch& L = *g_launch;
   LaunchRecord& r = L.rec;
   const double w = L.weight;
-  uint64_t block_chain = 0;
+  double block_chain = 0;
   for (ThreadCounts& t : L.threads) {
     t.end_batch();
     r.threads += w;
@@ -336,10 +342,10 @@ void hook_block_end() {
     r.mma_flops += static_cast<double>(t.mma_flops) * w;
     r.load_batches += static_cast<double>(t.batches) * w;
     r.batched_loads += static_cast<double>(t.batched) * w;
-    r.max_batches_per_thread = std::max(r.max_batches_per_thread, static_cast<double>(t.batches));
-    block_chain = std::max(block_chain, t.batches);
+    r.max_batches_per_thread = std::max(r.max_batches_per_thread, t.round_trips);
+    block_chain = std::max(block_chain, t.round_trips);
   }
-  r.block_chain_batches += static_cast<double>(block_chain) * w;
+  r.block_chain_batches += block_chain * w;
   L.block_weights.push_back(w);
   for (unsigned first = 0; first < L.threads_per_block; first += 32) {
     process_warp(L, first, std::min(32u, L.threads_per_block - first));
@@ -348,6 +354,7 @@ void hook_block_end() {
     t.events.clear();
     t.fmas = t.mma_flops = t.batches = t.batched = 0;
     t.batch = 0;
+    t.round_trips = 0;
   }
   ++r.sampled_blocks;
 }
@@ -479,6 +486,21 @@ void count_mma_flops(uint64_t flops) {
   ThreadCounts& t = g_launch->threads[linear_thread()];
   t.mma_flops += flops;
   t.end_batch();
+}
+
+void count_async_copy(void* dst, const void* src, unsigned bytes) {
+  if (!t_counting) return;
+  const uint64_t pc = reinterpret_cast<uint64_t>(__builtin_return_address(0));
+  if (src != nullptr) record(src, bytes, false, pc, true);
+  record(dst, bytes, true, pc, true);
+}
+
+void count_async_wait(uint64_t pending_loads, int newer_groups) {
+  if (!t_counting) return;
+  ThreadCounts& t = g_launch->threads[linear_thread()];
+  t.end_batch();  // loads of its own the thread issued since its last wait
+  t.batch = static_cast<uint32_t>(pending_loads);
+  t.end_batch(1.0 / (1.0 + newer_groups));
 }
 
 }  // namespace dsconv::emu::model

@@ -477,7 +477,8 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       const T* const ft = fg + tap * p.b_tap;
       uint16_t* const b = sB16h + stage * BK * kBPitch16;
       if (p.vec_b) {
-        DSCONV_UNROLL
+        // One filter address live at a time: unrolled, the 2-warp tile's 8 copies spill.
+        DSCONV_NO_UNROLL
         for (int j = 0; j < BK * BN / 8 / NT; ++j) {
           const int item = tid + NT * j, kk = item / (BN / 8), nv = item % (BN / 8);
           const int k = k0 + kk, o = n0 + 8 * nv;
@@ -746,10 +747,11 @@ Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig
                     : &implicit_gemm_kernel<T, false, kProd, f.bm, f.bn, f.threads, f.stages>;
     } else {
       constexpr Tile n = kTileNarrow, w = kTileWide, t = kTileTall;
-      if (k.async) {
+      if (k.async || k.async_short) {
         if constexpr (kProd == Producer::kGather) {
-          constexpr Tile a = kTileAsync;
-          if (!k.nchw) return &implicit_gemm_kernel<T, false, kProd, a.bm, a.bn, a.threads, a.stages>;
+          constexpr Tile a = kTileAsync, s = kTileAsyncShort;
+          if (!k.nchw && k.async) return &implicit_gemm_kernel<T, false, kProd, a.bm, a.bn, a.threads, a.stages>;
+          if (!k.nchw) return &implicit_gemm_kernel<T, false, kProd, s.bm, s.bn, s.threads, s.stages>;
         }
         return Status(StatusCode::kInternalError, "implicit gemm: cp.async staging is NHWC conv2d only");
       }

@@ -1,5 +1,5 @@
 // The conv2d forward offers of the cuda backend, in list order:
-//   1. conv2d_fwd_nhwc_igemm_{f16,bf16}_mma_async3_tile128x128x32                 tensor cores, cp.async
+//   1. conv2d_fwd_nhwc_igemm_{f16,bf16}_mma_async3_tile{128x128,64x128}x32         tensor cores, cp.async
 //      conv2d_fwd_{nhwc,nchw}_igemm_{f16,bf16}_mma_tile{128x128,128x64,64x64}x32   tensor cores
 //      (compute capability 8.0+), the tile whose busiest SM has the fewest shared-memory wavefronts to serve
 //      conv2d_fwd_{nhwc,nchw}_igemm_f32_fma_tile64x64x32                    FMA units
@@ -120,25 +120,26 @@ double executed_tap_fraction(const Problem& p, int64_t bm) {
 
 Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, KernelChoice* k) {
   const Problem& p = ctx.problem;
-  k->wide = k->tall = k->async = false;
+  k->wide = k->tall = k->async = k->async_short = false;
   if (p.dtype() == DType::kF32) return kTileF32;
   // The busiest SM's shared-memory wavefronts, which bound these tiles on sm_80/sm_90: it runs
   // ceil(blocks / SMs) blocks of bm x bn outputs at so many wavefronts per mma (in quarters: fragment
   // loads plus staging stores): narrow 2 + 1, tall (4 warps of 64 x 32) 1.5 + 0.75, wide (8 warps of
-  // 64 x 32) 1.5 + 0.5, async3 (4 warps of 64 x 64, ldmatrix) 1 + 0.5, over the taps its tiles do not
-  // skip (conv2d; fewer for smaller tiles at large
+  // 64 x 32) 1.5 + 0.5, async3 (warps of 64 x 64, ldmatrix) 1 + 0.5 on 128 x 128 and 1 + 0.75 on
+  // 64 x 128, over the taps its tiles do not skip (conv2d; fewer for smaller tiles at large
   // dilations). The larger tiles read each fragment for more products; the smaller ones waste less of the
   // device on a grid that does not divide into whole waves, and skip more taps.
   const int64_t pixels = p.n() * p.out_h() * p.out_w(), sms = ctx.device != nullptr ? ctx.device->sm_count : 1;
   struct Option {
     Tile tile;
     int64_t quarter_wavefronts_per_mma;
-    bool wide, tall, async;
+    bool wide, tall, async, async_short;
   };
-  const Option options[] = {{kTileAsync, 6, false, false, true},
-                            {kTileWide, 8, true, false, false},
-                            {kTileTall, 9, false, true, false},
-                            {kTileNarrow, 12, false, false, false}};
+  const Option options[] = {{kTileAsync, 6, false, false, true, false},
+                            {kTileAsyncShort, 7, false, false, false, true},
+                            {kTileWide, 8, true, false, false, false},
+                            {kTileTall, 9, false, true, false, false},
+                            {kTileNarrow, 12, false, false, false, false}};
   const bool skips = p.op() == Op::kConv2d;  // the fused separable kernel has one GEMM tap
   // cp.async staging copies whole 16-byte vectors of input channels and of filter rows along O: NHWC, a
   // TF filter, C and O multiples of 8; and its three stages need the opt-in shared memory.
@@ -150,7 +151,7 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
   double best_cost = 0;
   for (bool filtered : {true, false}) {  // first among the names the options allow; else by cost alone
     for (const Option& o : options) {
-      if (o.async && !async_ok) continue;
+      if ((o.async || o.async_short) && !async_ok) continue;
       if (filtered && !ctx.allows(stem + engine_suffix(p.dtype(), o.tile))) continue;
       const int64_t blocks = ceil_div(pixels, o.tile.bm) * ceil_div(p.out_channels(), o.tile.bn);
       double cost = static_cast<double>(ceil_div(blocks, sms) * o.tile.bm * o.tile.bn * o.quarter_wavefronts_per_mma) *
@@ -162,7 +163,7 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
     }
     if (best != nullptr) break;
   }
-  k->wide = best->wide, k->tall = best->tall, k->async = best->async;
+  k->wide = best->wide, k->tall = best->tall, k->async = best->async, k->async_short = best->async_short;
   return best->tile;
 }
 

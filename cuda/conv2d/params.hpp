@@ -23,9 +23,10 @@ namespace dsconv::cuda::gemm {
 //  - f16/bf16 (tensor cores, mma m16n8k16): "narrow" 64 x 64 with 4 warps of 32 x 32, or "wide" 128 x 128
 //    with 8 warps of 64 x 32 (2 x 4), which reads each shared fragment for more products (1.5 fragment
 //    loads per mma instead of 2) and each operand from L2 half as often, for a grid a quarter the size.
-//  - f16/bf16 NHWC conv2d with cp.async staging ("async3"): 128 x 128 with 4 warps of 64 x 64 and 3
-//    stages. No register holds an operand on its way to shared memory, which leaves the registers for the
-//    larger warp tile: 1 fragment wavefront per mma (ldmatrix) instead of 1.5.
+//  - f16/bf16 NHWC conv2d with cp.async staging ("async3"): 128 x 128 with 4 warps of 64 x 64, or 64 x 128
+//    with 2 (for grids that would leave SMs with one block more than the others), 3 stages. No register
+//    holds an operand on its way to shared memory, which leaves the registers for the larger warp tile:
+//    1 fragment wavefront per mma (ldmatrix) instead of 1.5.
 struct Tile {
   int bm, bn, threads;
   int stages = 2;  // 2: double-buffered through registers; more: cp.async stages
@@ -58,6 +59,7 @@ inline constexpr Tile kTileNarrow{64, 64, 128};
 inline constexpr Tile kTileWide{128, 128, 256};
 inline constexpr Tile kTileTall{128, 64, 128};
 inline constexpr Tile kTileAsync{128, 128, 128, 3};
+inline constexpr Tile kTileAsyncShort{64, 128, 64, 3};
 
 // How a block makes its A tile.
 enum class Producer : int {
@@ -100,14 +102,16 @@ struct KernelChoice {
   DType dtype = DType::kF32;
   bool nchw = false;
   Producer producer = Producer::kGather;
-  bool wide = false;   // f16/bf16: kTileWide rather than kTileNarrow
-  bool tall = false;   // f16/bf16: kTileTall
-  bool async = false;  // f16/bf16 NHWC conv2d: kTileAsync
+  bool wide = false;         // f16/bf16: kTileWide rather than kTileNarrow
+  bool tall = false;         // f16/bf16: kTileTall
+  bool async = false;        // f16/bf16 NHWC conv2d: kTileAsync
+  bool async_short = false;  // f16/bf16 NHWC conv2d: kTileAsyncShort
 };
 
 inline Tile tile_of(const KernelChoice& k) {
   return k.dtype == DType::kF32 ? kTileF32
          : k.async              ? kTileAsync
+         : k.async_short        ? kTileAsyncShort
          : k.tall               ? kTileTall
          : k.wide               ? kTileWide
                                 : kTileNarrow;

@@ -202,27 +202,29 @@ std::vector<GemmCase> wide_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(LargeTiles, GemmCuda, ::testing::ValuesIn(wide_cases()), gemm_case_name);
 
-// cp.async staging (NHWC 16-bit conv2d with a TF filter, C and O multiples of 8): 128 x 128 tiles, 4 warps
-// of 64 x 64 reading fragments with ldmatrix, 3 stages. Asked for by name: a problem with fewer chunks
-// than stages (C = 8, 1 x 1), chunks ragged in C (C = 72: the last chunk is one vector, the others zero
-// fills), two column tiles (O = 136, 200), several row tiles ending ragged, taps skipped for whole tiles,
-// and every epilogue.
+// cp.async staging (NHWC 16-bit conv2d with a TF filter, C and O multiples of 8): 128 x 128 tiles of 4 warps
+// and 64 x 128 tiles of 2, each warp 64 x 64 reading fragments with ldmatrix, 3 stages. Asked for by name: a
+// problem with fewer chunks than stages (C = 8, 1 x 1), chunks ragged in C (C = 72: the last chunk is one
+// vector, the others zero fills), two column tiles (O = 136, 200), several row tiles ending ragged, taps
+// skipped for whole tiles, and every epilogue.
 std::vector<GemmCase> async_cases() {
   const std::pair<int64_t, int64_t> channels[] = {{16, 24}, {72, 136}, {8, 8}, {40, 200}, {32, 64}};
   std::vector<GemmCase> out;
   int v = 0;
-  for (const Shape& sh : kConvShapes) {
-    for (DType dt : {DType::kF16, DType::kBF16}) {
-      ++v;
-      const auto [c, o] = channels[v % 5];
-      ProblemDesc d = conv2d(sh, 1 + v % 2, 9 + v % 4, 13, c, o, Layout::kNHWC, dt);
-      GemmCase gc;
-      vary(&d, &gc.c, v);
-      d.filter_layout = FilterLayout::kTF;  // cp.async copies filter rows along O
-      gc.c.desc = d;
-      gc.expect = "conv2d_fwd_nhwc_igemm_" + engine(dt) + "_async3_tile128x128x32";
-      gc.only = {gc.expect};
-      out.push_back(gc);
+  for (const char* tile : {"tile128x128x32", "tile64x128x32"}) {
+    for (const Shape& sh : kConvShapes) {
+      for (DType dt : {DType::kF16, DType::kBF16}) {
+        ++v;
+        const auto [c, o] = channels[v % 5];
+        ProblemDesc d = conv2d(sh, 1 + v % 2, 9 + v % 4, 13, c, o, Layout::kNHWC, dt);
+        GemmCase gc;
+        vary(&d, &gc.c, v);
+        d.filter_layout = FilterLayout::kTF;  // cp.async copies filter rows along O
+        gc.c.desc = d;
+        gc.expect = "conv2d_fwd_nhwc_igemm_" + engine(dt) + "_async3_" + tile;
+        gc.only = {gc.expect};
+        out.push_back(gc);
+      }
     }
   }
   return out;
@@ -275,7 +277,17 @@ TEST(GemmCudaSelection, EveryKnownDeviceTakesTheImplicitGemm) {
     SCOPED_TRACE(dev.name);
     const detail::Selection c = select(dev, aspp);
     ASSERT_NE(c.impl, nullptr) << c.status.to_string();
-    EXPECT_EQ(c.impl->name(), "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile128x128x32");
+    EXPECT_EQ(c.impl->name().rfind("conv2d_fwd_nhwc_igemm_f16_mma_async3_tile", 0), 0u) << c.impl->name();
+    if (dev.sm_count == 132) {
+      // On 132 SMs the 138 blocks of 128 x 128 would leave 6 SMs a second block: 64 x 128 (276 blocks, 3 on
+      // the busiest SM, each half the work) is cheaper. The 65 x 65 map fills whole waves of 128 x 128.
+      EXPECT_EQ(c.impl->name(), "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32");
+      ProblemDesc large = aspp;
+      large.height = large.width = 65;
+      const detail::Selection l = select(dev, large);
+      ASSERT_NE(l.impl, nullptr) << l.status.to_string();
+      EXPECT_EQ(l.impl->name(), "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile128x128x32");
+    }
     // cp.async needs 16-byte vectors of channels along K and of filter rows along O: NCHW, an OIHW filter
     // or C off the vector take the register-staged tiles.
     for (int variant = 0; variant < 3; ++variant) {
@@ -498,9 +510,11 @@ TEST(GemmCudaAlignment, MisalignedViewsTakeTheElementPaths) {
       d.has_bias = true, d.has_residual = true;
       d.activation = Activation::kRelu;
       run_with_offset(d, offset, PlanOptions{{"ref"}}, "conv2d_fwd_nhwc_igemm_" + engine(dt));
-      if (dt != DType::kF32) {  // the cp.async tile's synchronous element-wise staging
-        const std::string async = "conv2d_fwd_nhwc_igemm_" + engine(dt) + "_async3_tile128x128x32";
-        run_with_offset(d, offset, PlanOptions{{"ref"}, {async}}, async);
+      if (dt != DType::kF32) {  // the cp.async tiles' synchronous element-wise staging
+        for (const char* tile : {"tile128x128x32", "tile64x128x32"}) {
+          const std::string async = "conv2d_fwd_nhwc_igemm_" + engine(dt) + "_async3_" + tile;
+          run_with_offset(d, offset, PlanOptions{{"ref"}, {async}}, async);
+        }
       }
       d.op = Op::kSeparable;
       run_with_offset(d, offset, PlanOptions{{"ref"}}, "sep_fwd_nhwc_fused_" + engine(dt));

@@ -590,6 +590,7 @@ AutoChoice choose_auto(const Problem& problem, const PlanOptions& options, const
     for (const std::string& s : options.skip_implementations) key += s + ",";
     key += "|";
     for (const std::string& s : options.only_implementations) key += s + ",";
+    key += options.allow_tf32 ? "|tf32" : "|";
     key += "|" + problem.descriptor();
 
     TuneRecord cached;

@@ -201,6 +201,7 @@ dsconv_status_t create_plan(const char* func, dsconv_plan_t* plan, dsconv_proble
       return fail(func, DSCONV_STATUS_INVALID_ARGUMENT, why);
     opts.autotune = options->autotune != 0;
     opts.deterministic = options->deterministic != 0;
+    opts.allow_tf32 = options->allow_tf32 != 0;
   }
   dsconv::Result<dsconv::Plan> r = dsconv::Plan::create(problem->problem, backend == nullptr ? "auto" : backend, opts);
   if (!r) return fail(func, r.status());

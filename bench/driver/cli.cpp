@@ -336,7 +336,10 @@ void add_impl_flags(ArgParser& args, const std::string& whose) {
             true)
       .switch_flag({"deterministic"}, plan +
                                           " chooses only implementations whose output is bitwise reproducible "
-                                          "(no nondeterministic cuDNN algorithm, no choice by timing)");
+                                          "(no nondeterministic cuDNN algorithm, no choice by timing)")
+      .switch_flag({"allow-tf32"}, plan +
+                                       " may run f32 on TF32 tensor cores (inputs rounded to 10 mantissa bits; "
+                                       "the implementation name says tf32)");
 }
 
 PlanOptions impl_options(const ArgParser& args) {
@@ -344,6 +347,7 @@ PlanOptions impl_options(const ArgParser& args) {
   options.only_implementations = args.get_all("impl");
   options.skip_implementations = args.get_all("skip-impl");
   options.deterministic = args.has("deterministic");
+  options.allow_tf32 = args.has("allow-tf32");
   return options;
 }
 

@@ -141,11 +141,11 @@ Result<Problem> problem_from_args(const ArgParser& args, std::string_view descri
 // ---------------------------------------------------------------------------------------------
 
 // Declares --impl NAME_PREFIX and --skip-impl NAME_PREFIX (repeatable, comma lists: benchdnn's --impl and
-// --skip-impl) and --deterministic; `whose` says whose plan they restrict in the help text ("" for the
+// --skip-impl), --deterministic and --allow-tf32; `whose` says whose plan they restrict in the help text ("" for the
 // command's only plan).
 void add_impl_flags(ArgParser& args, const std::string& whose = "");
 // PlanOptions::only_implementations from --impl, skip_implementations from --skip-impl, deterministic from
-// --deterministic.
+// --deterministic, allow_tf32 from --allow-tf32.
 PlanOptions impl_options(const ArgParser& args);
 
 }  // namespace dsconv::driver

@@ -53,6 +53,7 @@ ArgParser make_parser() {
       .flag({"device"}, "CARD", "the card to model: h100 (default), h200, a100, sm_86, sm_89")
       .flag({"backend"}, "cuda", "the backend whose kernels are modelled (only cuda: dsconv's own kernels)")
       .flag({"impl"}, "PREFIX", "consider only implementations whose name starts with PREFIX", true)
+      .switch_flag({"allow-tf32"}, "f32 problems may run on TF32 tensor cores (PlanOptions::allow_tf32)")
       .flag({"max-blocks"}, "N",
             "count at most N blocks of a launch, sampled across its grid and scaled (default 128; 0: every block)")
       .flag({"ptxas-report"}, "FILE", "registers per kernel (default: the build's ptxas_report.txt)")
@@ -497,6 +498,7 @@ int run_profile(int argc, char** argv) {
     return usage_error(kCmd, "--format must be table or json, got '" + *format + "'");
   PlanOptions options;
   options.only_implementations = args.get_all("impl");
+  options.allow_tf32 = args.has("allow-tf32");
 
   std::vector<Item> problems;
   if (std::string e = collect_problems(args, &problems); !e.empty()) return usage_error(kCmd, e);

@@ -142,6 +142,85 @@ __device__ __forceinline__ void mma_m16n8k16<__nv_bfloat16>(float (&d)[4], const
 #endif  // nvcc's host pass: device code only
 }
 
+// TF32: D = A·B + C for one m16n8k8 tile with f32 inputs rounded to TF32 (an 8-bit exponent and 10
+// stored mantissa bits: PTX `mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32`, sm_80 and later), f32
+// accumulation. Only behind an explicit opt-in (PlanOptions::allow_tf32): it changes f32's precision.
+// Fragments, for lane L (group = L / 4, quad = L % 4), one element per register:
+//   A, 16x8 row-major, 4 registers: element e is row = group + 8 (e % 2), col = quad + 4 (e / 2);
+//   B, 8x8 "col", 2 registers:      element e is k = quad + 4 e, n = group;
+//   C and D as m16n8k16's.
+DSCONV_HD constexpr int mma_tf32_a_row(int lane, int e) { return lane / 4 + 8 * (e % 2); }
+DSCONV_HD constexpr int mma_tf32_a_col(int lane, int e) { return lane % 4 + 4 * (e / 2); }
+DSCONV_HD constexpr int mma_tf32_b_k(int lane, int e) { return lane % 4 + 4 * e; }
+DSCONV_HD constexpr int mma_tf32_b_n(int lane, int /*e*/) { return lane / 4; }
+constexpr uint64_t kMmaM16N8K8Flops = 2ull * 16 * 8 * 8;
+
+// The TF32 value nearest to the f32 `bits`, ties away from zero (PTX `cvt.rna.tf32.f32`), as f32 bits
+// with the low 13 mantissa bits zero. Infinities stay, NaN becomes the canonical NaN.
+DSCONV_HD constexpr uint32_t tf32_round_bits(uint32_t bits) {
+  if ((bits & 0x7f800000u) == 0x7f800000u) return (bits & 0x007fffffu) != 0 ? 0x7fffffffu : bits;
+  return (bits + 0x1000u) & 0xffffe000u;  // sign-magnitude: adding half an ulp rounds the magnitude
+}
+
+__device__ __forceinline__ uint32_t to_tf32(uint32_t f32_bits) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(__uint_as_float(f32_bits)));
+  return r;
+#else
+  return tf32_round_bits(f32_bits);
+#endif
+}
+
+namespace mma_detail {
+#if defined(DSCONV_CUDA_EMULATION)
+DSCONV_MMA_NOT_COUNTED __device__ inline void mma_tf32_emulated(float (&d)[4], const uint32_t (&a)[4],
+                                                                const uint32_t (&b)[2], const float (&c)[4]) {
+  __shared__ uint32_t frag[32][32][6];  // [warp][lane]: a[0..3], b[0..1]
+  const int tid = static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
+  const int warp = tid / 32, lane = tid % 32;
+  uint32_t* const mine = frag[warp][lane];
+  mine[0] = a[0], mine[1] = a[1], mine[2] = a[2], mine[3] = a[3], mine[4] = b[0], mine[5] = b[1];
+  __syncwarp();
+  for (int e = 0; e < 4; ++e) {
+    const int row = mma_c_row(lane, e), col = mma_c_col(lane, e);
+    float acc = c[e];
+    // A[row][k] is held by lane 4 * (row % 8) + k % 4, register (row / 8) + 2 * (k / 4); B[k][col] by lane
+    // 4 * col + k % 4, register k / 4. The hardware reads 19 bits of each (the low 13 ignored); products of
+    // TF32 values are exact in f32; summed in k order.
+    for (int k = 0; k < 8; ++k) {
+      const uint32_t wa = frag[warp][4 * (row % 8) + k % 4][(row / 8) + 2 * (k / 4)] & 0xffffe000u;
+      const uint32_t wb = frag[warp][4 * col + k % 4][4 + k / 4] & 0xffffe000u;
+      float x, w;
+      std::memcpy(&x, &wa, 4);
+      std::memcpy(&w, &wb, 4);
+      acc += x * w;
+    }
+    d[e] = acc;
+  }
+  __syncwarp();
+  if (lane == 0 && dsconv::emu::model::count_mma_flops != nullptr)
+    dsconv::emu::model::count_mma_flops(kMmaM16N8K8Flops);
+}
+#endif
+}  // namespace mma_detail
+
+// a, b: TF32 bit patterns (to_tf32); every lane of a full warp calls it, converged.
+__device__ __forceinline__ void mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2],
+                                                 const float (&c)[4]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%10,%11,%12,%13};\n"
+      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]), "f"(c[3]));
+#elif defined(__CUDA_ARCH__)
+  __trap();  // built for an older architecture: offers decline such devices before anything launches
+#elif defined(DSCONV_CUDA_EMULATION)
+  mma_detail::mma_tf32_emulated(d, a, b, c);
+#endif  // nvcc's host pass: device code only
+}
+
 // Four 8x8 matrices of 16-bit elements from shared memory into fragments (PTX `ldmatrix.sync.aligned.m8n8
 // .x4[.trans].shared.b16`, sm_75 and later). Lane L gives the address of row L % 8 of matrix L / 8: 16
 // bytes, 16-byte aligned. Matrix i lands in r[i]: lane L receives

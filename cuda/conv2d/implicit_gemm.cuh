@@ -9,13 +9,19 @@
 //   - fused separable (Producer::kDepthwise): chunk (mid channels j0..j0+31) is the depthwise output of the
 //     tile's pixels, accumulated in f32 over the depthwise taps and rounded to the storage type, so the
 //     intermediate never leaves the chip.
-// Operands are double-buffered: the next chunk's global loads (or depthwise products) are issued into
-// registers before this chunk's products, and stored to the other buffer after them, with one barrier per
-// chunk. f16/bf16 multiply on tensor cores (cuda/common/mma.cuh, f32 accumulation): each warp a 32 x 32
-// (narrow tile) or 64 x 32 (wide tile) block of m16n8k16 products per 16 of K. f32 multiplies on FMA units:
-// each thread 4 pixels x 8 channels from float4 reads. The result goes through shared memory, 64 columns at
-// a time, so that the epilogue (bias, residual, activation) reads and writes whole 16-byte vectors of a
-// pixel's channels (NHWC) or runs of pixels (NCHW).
+// Staging, two ways (Tile::stages):
+//   - double-buffered through registers (every producer, layout and dtype): the next chunk's global loads
+//     (or depthwise products) are issued into registers before this chunk's products, and stored to the
+//     other buffer after them, with one barrier per chunk;
+//   - cp.async in kStages stages (NHWC 16-bit conv2d; cuda/common/async_copy.cuh): chunk i + kStages - 1
+//     is copied straight into shared memory while chunk i is multiplied, one wait and one barrier per
+//     chunk. No register holds the operands on their way, which pays for 64 x 64 warp tiles; their
+//     fragments are read with ldmatrix (B k-major, through .trans).
+// f16/bf16 multiply on tensor cores (cuda/common/mma.cuh, f32 accumulation): each warp a 32 x 32 (narrow
+// tile), 64 x 32 (tall, wide) or 64 x 64 (cp.async tiles) block of m16n8k16 products per 16 of K. f32
+// multiplies on FMA units: each thread 4 pixels x 8 channels from float4 reads. The result goes through
+// shared memory, 64 columns at a time, so that the epilogue (bias, residual, activation) reads and writes
+// whole 16-byte vectors of a pixel's channels (NHWC) or runs of pixels (NCHW).
 //
 // Shared-memory banks: the fragment reads are conflict-free by the pitches (params.hpp). The 16-byte
 // staging stores are made so too: a quarter-warp's 8 stores of A cover rows m and m + 4 (bank offsets 0 and
@@ -76,9 +82,12 @@ __device__ __forceinline__ int a_row(int tid, int i) {
   return r + kRowStep * i;
 }
 
-template <class T, bool kNchw, Producer kProd, int BM, int BN, int NT, int kStages>
+template <class T, bool kNchw, Producer kProd, int BM, int BN, int NT, int kStages, bool kTf32>
 __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr bool kF32 = std::is_same<T, float>::value;
+  // f32 operands (staged as f32) multiply on FMA units, or, opted in, rounded to TF32 on tensor cores.
+  static_assert(!kTf32 || kF32, "TF32 multiplies f32 operands");
+  constexpr bool kFma = kF32 && !kTf32;
   // kStages > 2: cp.async staging (NHWC conv2d, 16-bit), kStages buffers; else double-buffered registers.
   constexpr bool kAsync = kStages > 2;
   static_assert(!kAsync || (!kF32 && !kNchw && kProd == Producer::kGather), "cp.async: NHWC 16-bit conv2d");
@@ -92,7 +101,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   static_assert(NT % BM == 0 && kAElems % 16 == 0 && kBElems % 16 == 0, "whole staging vectors per thread");
   static_assert(!kF32 || (BM == 64 && BN == 64 && NT == 128), "f32: the 64 x 64 FMA tile");
   static_assert(BN % Tile::kOutCols == 0, "the epilogue stages 64 columns at a time");
-  constexpr int kBPitch16 = BN + 8, kBPitch32 = BN + 4;
+  constexpr int kBPitch16 = BN + 8, kBPitch32 = BN + (kTf32 ? 8 : 4);  // Tile::b_pitch32
   // 16-bit warps: a WM x WN grid of warps, each MT x NT8 m16n8 tiles.
   constexpr int kWarps = NT / 32, WN = kWarps >= 8 ? 4 : 2, WM = kWarps / WN;
   constexpr int MT = BM / WM / 16, NT8 = BN / WN / 8;
@@ -388,6 +397,12 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
 
   // --- the staged registers into buffer `buf` ----------------------------------------------------------
   const auto store_stage = [&](int buf) {
+    if constexpr (kTf32) {  // rounded once here rather than per fragment read
+      DSCONV_UNROLL
+      for (int e = 0; e < kAWords; ++e) ra[e] = to_tf32(ra[e]);
+      DSCONV_UNROLL
+      for (int e = 0; e < kBWords; ++e) rb[e] = to_tf32(rb[e]);
+    }
     if constexpr (kF32) {
       float* const a = sA32 + buf * BM * Tile::kAPitch32;
       float* const b = sB32 + buf * BK * kBPitch32;
@@ -499,17 +514,45 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   const int warp = tid / 32, lane = tid % 32;
   const int wm = warp / WN, wn = warp % WN;  // 16-bit: this warp's (BM / WM) x (BN / WN) block
   const int tm = tid / 8, tn = tid % 8;      // f32: pixels tm + 16i, channels 4tn + j and 32 + 4tn + j
-  float acc[kF32 ? 4 : MT][kF32 ? 8 : NT8][kF32 ? 1 : 4];
+  float acc[kFma ? 4 : MT][kFma ? 8 : NT8][kFma ? 1 : 4];
   DSCONV_UNROLL
-  for (int i = 0; i < (kF32 ? 4 : MT); ++i) {
+  for (int i = 0; i < (kFma ? 4 : MT); ++i) {
     DSCONV_UNROLL
-    for (int j = 0; j < (kF32 ? 8 : NT8); ++j) {
+    for (int j = 0; j < (kFma ? 8 : NT8); ++j) {
       DSCONV_UNROLL
-      for (int e = 0; e < (kF32 ? 1 : 4); ++e) acc[i][j][e] = 0.f;
+      for (int e = 0; e < (kFma ? 1 : 4); ++e) acc[i][j][e] = 0.f;
     }
   }
   const auto compute = [&](int buf) {
-    if constexpr (kF32) {
+    if constexpr (kTf32) {
+      // m16n8k8 per 8 of K, fragments one word each: A rows g and g + 8 (pitch 36: banks 4g + q), B rows
+      // q and q + 4 (pitch bn + 8: banks 8q + g), both conflict-free.
+      const float* const a = sA32 + buf * BM * Tile::kAPitch32;
+      const float* const b = sB32 + buf * BK * kBPitch32;
+      DSCONV_UNROLL
+      for (int ks = 0; ks < BK / 8; ++ks) {
+        uint32_t af[MT][4];
+        DSCONV_UNROLL
+        for (int mt = 0; mt < MT; ++mt) {
+          DSCONV_UNROLL
+          for (int r = 0; r < 4; ++r) {
+            const int row = (BM / WM) * wm + 16 * mt + mma_tf32_a_row(lane, r), col = 8 * ks + mma_tf32_a_col(lane, r);
+            af[mt][r] = load_smem_word(a + row * Tile::kAPitch32 + col);
+          }
+        }
+        DSCONV_UNROLL
+        for (int nt = 0; nt < NT8; ++nt) {
+          uint32_t bf[2];
+          DSCONV_UNROLL
+          for (int r = 0; r < 2; ++r) {
+            const int k = 8 * ks + mma_tf32_b_k(lane, r), n = (BN / WN) * wn + 8 * nt + mma_tf32_b_n(lane, r);
+            bf[r] = load_smem_word(b + k * kBPitch32 + n);
+          }
+          DSCONV_UNROLL
+          for (int mt = 0; mt < MT; ++mt) mma_m16n8k8_tf32(acc[mt][nt], af[mt], bf, acc[mt][nt]);
+        }
+      }
+    } else if constexpr (kF32) {
       const float* const a = sA32 + buf * BM * Tile::kAPitch32;
       const float* const b = sB32 + buf * BK * kBPitch32;
       DSCONV_UNROLL
@@ -643,7 +686,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   for (int half = 0; half < BN / Tile::kOutCols; ++half) {
     const int c0 = n0 + half * Tile::kOutCols;  // the output channel of staged column 0
     if (half > 0) __syncthreads();              // the previous columns' epilogue is done with s_out
-    if constexpr (kF32) {
+    if constexpr (kFma) {
       DSCONV_UNROLL
       for (int i = 0; i < 4; ++i) {
         float* const row = s_out + (tm + 16 * i) * Tile::kOutPitch;
@@ -737,32 +780,36 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
 template <Producer kProd>
 Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig& cfg) {
   const Tile t = tile_of(k);
-  if (cfg.block != t.threads || cfg.smem_bytes != t.smem_bytes(k.dtype == DType::kF32) || k.producer != kProd)
+  if (cfg.block != t.threads || cfg.smem_bytes != t.smem_bytes(k.dtype == DType::kF32) || k.producer != kProd ||
+      (k.tf32 && k.dtype != DType::kF32))
     return Status(StatusCode::kInternalError, "implicit gemm: launch disagrees with the tile");
   const auto pick = [&](auto type_tag) -> Result<KernelFn> {
     using T = typename decltype(type_tag)::type;
     if constexpr (std::is_same<T, float>::value) {
-      constexpr Tile f = kTileF32;
-      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, f.bm, f.bn, f.threads, f.stages>
-                    : &implicit_gemm_kernel<T, false, kProd, f.bm, f.bn, f.threads, f.stages>;
+      constexpr Tile f = kTileF32, t = kTileTf32;
+      if (k.tf32)
+        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads, t.stages, true>
+                      : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages, true>;
+      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, f.bm, f.bn, f.threads, f.stages, false>
+                    : &implicit_gemm_kernel<T, false, kProd, f.bm, f.bn, f.threads, f.stages, false>;
     } else {
       constexpr Tile n = kTileNarrow, w = kTileWide, t = kTileTall;
       if (k.async || k.async_short) {
         if constexpr (kProd == Producer::kGather) {
           constexpr Tile a = kTileAsync, s = kTileAsyncShort;
-          if (!k.nchw && k.async) return &implicit_gemm_kernel<T, false, kProd, a.bm, a.bn, a.threads, a.stages>;
-          if (!k.nchw) return &implicit_gemm_kernel<T, false, kProd, s.bm, s.bn, s.threads, s.stages>;
+          if (!k.nchw && k.async) return &implicit_gemm_kernel<T, false, kProd, a.bm, a.bn, a.threads, a.stages, false>;
+          if (!k.nchw) return &implicit_gemm_kernel<T, false, kProd, s.bm, s.bn, s.threads, s.stages, false>;
         }
         return Status(StatusCode::kInternalError, "implicit gemm: cp.async staging is NHWC conv2d only");
       }
       if (k.tall)
-        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads, t.stages>
-                      : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages>;
+        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads, t.stages, false>
+                      : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages, false>;
       if (k.wide)
-        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, w.bm, w.bn, w.threads, w.stages>
-                      : &implicit_gemm_kernel<T, false, kProd, w.bm, w.bn, w.threads, w.stages>;
-      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, n.bm, n.bn, n.threads, n.stages>
-                    : &implicit_gemm_kernel<T, false, kProd, n.bm, n.bn, n.threads, n.stages>;
+        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, w.bm, w.bn, w.threads, w.stages, false>
+                      : &implicit_gemm_kernel<T, false, kProd, w.bm, w.bn, w.threads, w.stages, false>;
+      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, n.bm, n.bn, n.threads, n.stages, false>
+                    : &implicit_gemm_kernel<T, false, kProd, n.bm, n.bn, n.threads, n.stages, false>;
     }
   };
   if (k.dtype == DType::kF16) return pick(TypeTag<__half>{});

@@ -7,7 +7,9 @@
 // epilogue. Tensor offsets are 64-bit (an input past 2^31 elements, even in one image, is fine); pixel
 // coordinates, the output pixels of one image and the grid are 32-bit, and a problem beyond those bounds
 // is declined with the bound named (the cudnn backend or the reference take it).
-// f32 never runs on tensor cores here: TF32 would change the precision, and is left to an explicit opt-in.
+// f32 runs on FMA units unless the caller opts in to TF32 (PlanOptions::allow_tf32): then
+// conv2d_fwd_{nhwc,nchw}_igemm_f32_tf32_mma_tile64x64x32 on sm_80+, whose products round f32 inputs to
+// TF32's 10 mantissa bits (accumulation stays f32).
 #include "cuda/conv2d/offers.hpp"
 
 #include <algorithm>
@@ -120,8 +122,12 @@ double executed_tap_fraction(const Problem& p, int64_t bm) {
 
 Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, KernelChoice* k) {
   const Problem& p = ctx.problem;
-  k->wide = k->tall = k->async = k->async_short = false;
-  if (p.dtype() == DType::kF32) return kTileF32;
+  k->wide = k->tall = k->async = k->async_short = k->tf32 = false;
+  if (p.dtype() == DType::kF32) {
+    // TF32 only when the caller opted in, on a device with TF32 tensor cores; FMA otherwise.
+    k->tf32 = ctx.options.allow_tf32 && (ctx.device == nullptr || ctx.device->arch() >= 80);
+    return k->tf32 ? kTileTf32 : kTileF32;
+  }
   // The busiest SM's shared-memory wavefronts, which bound these tiles on sm_80/sm_90: it runs
   // ceil(blocks / SMs) blocks of bm x bn outputs at so many wavefronts per mma (in quarters: fragment
   // loads plus staging stores): narrow 2 + 1, tall (4 warps of 64 x 32) 1.5 + 0.75, wide (8 warps of
@@ -220,8 +226,9 @@ std::string device_support(const detail::OfferContext& ctx, DType dtype) {
 
 std::string engine_suffix(DType dtype, const Tile& tile) {
   const std::string staging = tile.stages > 2 ? "_async" + std::to_string(tile.stages) : "";
-  return std::string(to_string(dtype)) + (dtype == DType::kF32 ? "_fma" : "_mma") + staging + "_tile" +
-         std::to_string(tile.bm) + "x" + std::to_string(tile.bn) + "x" + std::to_string(Tile::kBK);
+  const char* math = tile.tf32 ? "_tf32_mma" : dtype == DType::kF32 ? "_fma" : "_mma";
+  return std::string(to_string(dtype)) + math + staging + "_tile" + std::to_string(tile.bm) + "x" +
+         std::to_string(tile.bn) + "x" + std::to_string(Tile::kBK);
 }
 
 detail::Offer accept(std::string name, const KernelChoice& k, const GemmParams& g) {

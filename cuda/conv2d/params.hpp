@@ -27,9 +27,13 @@ namespace dsconv::cuda::gemm {
 //    with 2 (for grids that would leave SMs with one block more than the others), 3 stages. No register
 //    holds an operand on its way to shared memory, which leaves the registers for the larger warp tile:
 //    1 fragment wavefront per mma (ldmatrix) instead of 1.5.
+//  - f32 with PlanOptions::allow_tf32 (sm_80+): the f32 tile's staging, operands rounded to TF32 as they
+//    are stored, 4 warps of 32 x 32 of mma m16n8k8 (B's pitch bn + 8 keeps its fragment reads
+//    conflict-free).
 struct Tile {
   int bm, bn, threads;
-  int stages = 2;  // 2: double-buffered through registers; more: cp.async stages
+  int stages = 2;     // 2: double-buffered through registers; more: cp.async stages
+  bool tf32 = false;  // f32 on TF32 tensor cores
   static constexpr int kBK = 32;
   // Shared memory, `stages` buffers. 16-bit: A [stages][bm][kAPitch16] elements, k fastest (a fragment
   // register is one aligned word, an ldmatrix row 16 aligned bytes); B [stages][kBK/2][bn + 8] words, each
@@ -44,7 +48,7 @@ struct Tile {
   static constexpr int kOutPitch = kOutCols + 8;
 
   constexpr int b_pitch16() const { return bn + 8; }
-  constexpr int b_pitch32() const { return bn + 4; }
+  constexpr int b_pitch32() const { return bn + (tf32 ? 8 : 4); }
   constexpr int64_t operand_bytes(bool f32) const {
     return f32 ? 2 * (int64_t{bm} * kAPitch32 + int64_t{kBK} * b_pitch32()) * 4
                : stages * (int64_t{bm} * kAPitch16 * 2 + int64_t{kBK / 2} * b_pitch16() * 4);
@@ -55,6 +59,7 @@ struct Tile {
   }
 };
 inline constexpr Tile kTileF32{64, 64, 128};
+inline constexpr Tile kTileTf32{64, 64, 128, 2, true};
 inline constexpr Tile kTileNarrow{64, 64, 128};
 inline constexpr Tile kTileWide{128, 128, 256};
 inline constexpr Tile kTileTall{128, 64, 128};
@@ -106,10 +111,11 @@ struct KernelChoice {
   bool tall = false;         // f16/bf16: kTileTall
   bool async = false;        // f16/bf16 NHWC conv2d: kTileAsync
   bool async_short = false;  // f16/bf16 NHWC conv2d: kTileAsyncShort
+  bool tf32 = false;         // f32: kTileTf32 (opted in)
 };
 
 inline Tile tile_of(const KernelChoice& k) {
-  return k.dtype == DType::kF32 ? kTileF32
+  return k.dtype == DType::kF32 ? (k.tf32 ? kTileTf32 : kTileF32)
          : k.async              ? kTileAsync
          : k.async_short        ? kTileAsyncShort
          : k.tall               ? kTileTall

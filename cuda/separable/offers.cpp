@@ -149,9 +149,10 @@ Offer offer_two_pass(const OfferContext& ctx) {
   if (!dwp) return Offer::decline(stem, "depthwise half: " + dwp.status().message());
   if (!pwp) return Offer::decline(stem, "pointwise half: " + pwp.status().message());
   // The halves are chosen among this backend's own kernels, by its own lists; the caller's filters name
-  // separable implementations, so only the determinism request carries over.
+  // separable implementations, so only the determinism and TF32 requests carry over.
   PlanOptions inner;
   inner.deterministic = ctx.options.deterministic;
+  inner.allow_tf32 = ctx.options.allow_tf32;
   detail::Selection dw = detail::select_for_device(ctx.backend, *dwp, inner, *ctx.device, /*prepare=*/false);
   if (!dw.impl) return Offer::decline(stem, "no depthwise kernel: " + dw.status.message());
   detail::Selection pw = detail::select_for_device(ctx.backend, *pwp, inner, *ctx.device, /*prepare=*/false);

@@ -107,6 +107,7 @@ typedef struct dsconv_plan_options_t {
   size_t only_count;
   int autotune;      /* "auto": time the device backends at plan time and keep the fastest */
   int deterministic; /* only implementations whose output is bitwise reproducible; no choice by timing */
+  int allow_tf32;    /* f32 may run on TF32 tensor cores (less precise; implementation names say tf32) */
 } dsconv_plan_options_t;
 
 typedef struct dsconv_problem* dsconv_problem_t;
@@ -119,7 +120,7 @@ const char* dsconv_version(void);
 
 /* Sets the defaults: depthwise forward, all sizes 1, stride/dilation 1, VALID, NHWC, TF filters, f32. */
 void dsconv_problem_desc_init(dsconv_problem_desc_t* desc);
-/* Sets the defaults: no filters, no autotune, not restricted to deterministic implementations. */
+/* Sets the defaults: no filters, no autotune, not restricted to deterministic implementations, no TF32. */
 void dsconv_plan_options_init(dsconv_plan_options_t* options);
 
 dsconv_status_t dsconv_problem_create(dsconv_problem_t* problem, const dsconv_problem_desc_t* desc);

@@ -299,6 +299,11 @@ struct PlanOptions {
   // CUDNN_NON_DETERMINISTIC) is passed over with the reason, and "auto" does not choose by timing
   // (autotune is ignored, so the same problem gets the same implementation every time).
   bool deterministic = false;
+  // f32 problems may run on TF32 tensor cores (sm_80+): inputs rounded to 10 mantissa bits before each
+  // product, accumulation in f32 (PyTorch's allow_tf32, cuDNN's tensor-op math for f32). Faster and less
+  // precise: about 1e-3 relative to the sum of |products| instead of f32's 1e-7. Off by default; the
+  // implementations that use it say "tf32" in their name. f16/bf16 are unaffected.
+  bool allow_tf32 = false;
 };
 
 namespace detail {

@@ -13,6 +13,7 @@
 
 #include "cuda/common/known_devices.hpp"
 #include "cuda/conv2d/offers.hpp"
+#include "dsconv/dsconv.h"
 #include "dsconv/dsconv.hpp"
 #include "src/dispatch/backend.hpp"
 #include "support/tester.hpp"
@@ -25,6 +26,7 @@ struct GemmCase {
   std::string expect;  // prefix of the implementation the selection must choose
   std::vector<std::string> skip = {"ref"};
   std::vector<std::string> only;  // when set: the only implementations allowed (a tile the selection would not take)
+  bool tf32 = false;              // PlanOptions::allow_tf32
 };
 
 void PrintTo(const GemmCase& c, std::ostream* os) {
@@ -79,6 +81,7 @@ TEST_P(GemmCuda, MatchesReference) {
   PlanOptions options;
   options.skip_implementations = p.skip;
   options.only_implementations = p.only;
+  options.allow_tf32 = p.tf32;
   const TestReport r = ConvTester(p.c).test("cuda", options);
   if (HasFatalFailure()) return;
   EXPECT_EQ(r.backend, "cuda");
@@ -230,6 +233,114 @@ std::vector<GemmCase> async_cases() {
   return out;
 }
 INSTANTIATE_TEST_SUITE_P(AsyncTile, GemmCuda, ::testing::ValuesIn(async_cases()), gemm_case_name);
+
+// f32 on TF32 tensor cores, opted in (PlanOptions::allow_tf32): conv2d and fused separable, both layouts
+// and filter layouts, strides, dilations, ragged C and O, every epilogue. Small-integer data is exact in
+// TF32 (11 significant bits) and in f32 sums, so the results must equal the reference's exactly: a wrong
+// fragment, a missed rounding or a lost term shows.
+std::vector<GemmCase> tf32_cases() {
+  const std::pair<int64_t, int64_t> channels[] = {{37, 70}, {8, 64}, {3, 17}, {33, 129}, {16, 24}};
+  std::vector<GemmCase> out;
+  int v = 0;
+  for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
+    for (const Shape& sh : kConvShapes) {
+      ++v;
+      const auto [c, o] = channels[v % 5];
+      ProblemDesc d = conv2d(sh, 1, 9 + v % 3, 11, c, o, layout, DType::kF32);
+      GemmCase gc;
+      vary(&d, &gc.c, v);
+      gc.c.desc = d;
+      gc.c.data = DataKind::kSmallIntegers;
+      gc.tf32 = true;
+      gc.expect = std::string("conv2d_fwd_") + to_string(layout) + "_igemm_f32_tf32_mma_tile64x64x32";
+      out.push_back(gc);
+      if (v % 3 != 0) continue;
+      d.op = Op::kSeparable;
+      d.multiplier = v % 2 == 0 ? 2 : 1;
+      d.kernel_h = d.kernel_w = 3;
+      d.out_channels = std::min<int64_t>(d.out_channels, 128);
+      if (!Problem::create(d).is_ok()) continue;
+      gc.c.desc = d;
+      gc.c.seed += 500;
+      gc.expect = "sep_fwd_" + std::string(to_string(layout)) + "_fused_f32_tf32_mma_tile64x64x32";
+      out.push_back(gc);
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(Tf32, GemmCuda, ::testing::ValuesIn(tf32_cases()), gemm_case_name);
+
+// Real-valued data on TF32: each input rounds to 11 significant bits (relative error 2^-11), so a product
+// is within 2^-10 of the exact one and the result within about 2^-10 of the sum of |products|, far
+// outside f32's tolerance but inside that bound.
+TEST(GemmCudaTf32, UniformDataIsWithinTf32sBound) {
+  DSCONV_REQUIRE_CUDA();
+  for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
+    ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 2, 2}, 2, 10, 12, 96, 80, layout, DType::kF32);
+    d.padding = PaddingMode::kSame;
+    d.has_bias = true;
+    ConvCase c;
+    c.desc = d;
+    c.data = DataKind::kUniform;
+    c.seed = 6100 + static_cast<uint64_t>(layout == Layout::kNCHW);
+    PlanOptions options;
+    options.skip_implementations = {"ref"};
+    options.allow_tf32 = true;
+    const TestReport r = ConvTester(c).tolerance(1.5 / 1024).test("cuda", options);
+    if (HasFatalFailure()) return;
+    EXPECT_NE(r.implementation.find("_tf32_"), std::string::npos) << r.implementation;
+    EXPECT_GT(r.max_abs_error, 0.0) << "rounded inputs should move some output";
+  }
+}
+
+// TF32 only when asked for: the default keeps f32 on FMA units, a device without TF32 tensor cores keeps
+// FMA with the option on, and the C API's field reaches the plan.
+TEST(GemmCudaTf32, OnlyWhenOptedIn) {
+  const detail::Backend* cuda = detail::find_backend("cuda");
+  if (cuda == nullptr) GTEST_SKIP() << "the cuda backend is not built";
+  ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 6, 6}, 8, 33, 33, 512, 256, Layout::kNHWC, DType::kF32);
+  d.padding = PaddingMode::kSame;
+  Result<Problem> p = Problem::create(d);
+  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
+  detail::DeviceInfo turing = cuda::kKnownDevices[1];
+  turing.name = "sm_75 (described)", turing.cc_major = 7, turing.cc_minor = 5;
+  for (bool opt_in : {false, true}) {
+    PlanOptions options{{"ref"}};
+    options.allow_tf32 = opt_in;
+    for (const detail::DeviceInfo& dev : cuda::kKnownDevices) {
+      const detail::Selection s = detail::select_for_device(*cuda, *p, options, dev, /*prepare=*/false);
+      ASSERT_NE(s.impl, nullptr) << s.status.to_string();
+      EXPECT_EQ(s.impl->name(), opt_in ? "conv2d_fwd_nhwc_igemm_f32_tf32_mma_tile64x64x32"
+                                       : "conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32")
+          << dev.name;
+    }
+    const detail::Selection s = detail::select_for_device(*cuda, *p, options, turing, /*prepare=*/false);
+    ASSERT_NE(s.impl, nullptr) << s.status.to_string();
+    EXPECT_EQ(s.impl->name(), "conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32");
+  }
+
+  DSCONV_REQUIRE_CUDA();
+  dsconv_problem_desc_t cd;
+  dsconv_problem_desc_init(&cd);
+  cd.op = DSCONV_OP_CONV2D;
+  cd.height = cd.width = 9, cd.channels = 16, cd.out_channels = 24, cd.kernel_h = cd.kernel_w = 3;
+  dsconv_problem_t problem = nullptr;
+  ASSERT_EQ(dsconv_problem_create(&problem, &cd), DSCONV_STATUS_SUCCESS) << dsconv_last_error();
+  for (int opt_in : {0, 1}) {
+    dsconv_plan_options_t o;
+    dsconv_plan_options_init(&o);
+    EXPECT_EQ(o.allow_tf32, 0);
+    o.allow_tf32 = opt_in;
+    dsconv_plan_t plan = nullptr;
+    ASSERT_EQ(dsconv_plan_create_with_options(&plan, problem, "cuda", &o), DSCONV_STATUS_SUCCESS)
+        << dsconv_last_error();
+    const char* name = nullptr;
+    ASSERT_EQ(dsconv_plan_implementation(plan, &name), DSCONV_STATUS_SUCCESS);
+    EXPECT_EQ(std::string(name).find("_tf32_") != std::string::npos, opt_in == 1) << name;
+    dsconv_plan_destroy(plan);
+  }
+  dsconv_problem_destroy(problem);
+}
 
 // The tile choice counts the taps the kernel skips: at rate 18 on a 33 x 33 map a single-pixel tile runs
 // (63/33)^2 of 9 taps per pixel (rows 18.., all, ..14 for the three filter rows; columns alike), a tile of

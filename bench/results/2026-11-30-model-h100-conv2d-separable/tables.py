@@ -21,7 +21,8 @@ def layer(problem):
 
 
 def tile(impl):
-    return re.search(r"tile(\d+x\d+)", impl).group(1)
+    t = re.search(r"tile(\d+x\d+)", impl).group(1)
+    return t + " cp.async" if "_async" in impl else t
 
 
 def nominal_flops(problem):
@@ -31,16 +32,18 @@ def nominal_flops(problem):
 
 
 def aspp():
-    runs = {t: load("aspp_%s.json" % t) for t in ("narrow", "tall", "wide", "chosen")}
-    print("| layer (N=8, f16) | 64x64 µs | 128x64 µs | 128x128 µs | chosen | µs | mma util. | nominal TFLOP/s | bound | L2/ideal |")
-    print("|---|---:|---:|---:|---|---:|---:|---:|---|---:|")
+    runs = {t: load("aspp_%s.json" % t) for t in ("narrow", "tall", "wide", "async64", "async128", "chosen")}
+    print("| layer (N=8, f16) | 64x64 µs | 128x64 µs | 128x128 µs | cp.async 64x128 µs | cp.async 128x128 µs "
+          "| chosen | µs | mma util. | nominal TFLOP/s | bound | L2/ideal |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|")
     for i, r in enumerate(runs["chosen"]):
         util = r["mma_flops"] / (r["modelled_us"] * 1e-6) / (PEAK_TFLOPS * 1e12)
         nominal = nominal_flops(r["problem"]) / (r["modelled_us"] * 1e-6) / 1e12
-        print("| %s | %.0f | %.0f | %.0f | %s | %.0f | %.0f%% | %.0f | %s | %.1f |" % (
+        print("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %.0f | %.0f%% | %.0f | %s | %.1f |" % (
             layer(r["problem"]), runs["narrow"][i]["modelled_us"], runs["tall"][i]["modelled_us"],
-            runs["wide"][i]["modelled_us"], tile(r["implementation"]), r["modelled_us"], 100 * util, nominal,
-            r["bound"], r["l2_bytes"] / r["ideal_bytes"]))
+            runs["wide"][i]["modelled_us"], runs["async64"][i]["modelled_us"], runs["async128"][i]["modelled_us"],
+            tile(r["implementation"]), r["modelled_us"], 100 * util, nominal, r["bound"],
+            r["l2_bytes"] / r["ideal_bytes"]))
 
 
 def per_problem(rows):
@@ -62,8 +65,8 @@ def separable():
         f, t = fused.get(problem, []), two.get(problem, [])
         ran = f and "skipped" not in f[0]
         kind = "fused" if "_fused_" in rows[0]["implementation"] else "two-pass"
-        print("| %s | %s `%s` | %s | %.0f | %s | %s | %.1f | %.1f |" % (
-            layer(problem), kind, tile(rows[0]["implementation"]) if kind == "fused" else "",
+        print("| %s | %s%s | %s | %.0f | %s | %s | %.1f | %.1f |" % (
+            layer(problem), kind, " `%s`" % tile(rows[0]["implementation"]) if kind == "fused" else "",
             "%.0f" % total(f, "modelled_us") if ran else "not offered", total(t, "modelled_us"),
             "%.2fx" % (total(t, "modelled_us") / total(f, "modelled_us")) if ran else "",
             "%.1f" % (total(f, "dram_bytes") / 1e6) if ran else "", total(t, "dram_bytes") / 1e6,

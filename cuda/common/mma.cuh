@@ -72,15 +72,32 @@ __device__ __forceinline__ float widen(uint16_t bits) {
   return static_cast<float>(h);
 }
 
+// The calling lane's index in its warp, and the warp's fragments once every lane has deposited its own:
+// [lane][0..3] = a, [lane][4..5] = b. The scratch (function-local static shared storage, one per resident
+// block) is the warp's until it calls release_fragments.
+using WarpFragments = uint32_t[32][6];
+DSCONV_MMA_NOT_COUNTED __device__ inline const WarpFragments& gather_fragments(const uint32_t (&a)[4],
+                                                                               const uint32_t (&b)[2], int* lane) {
+  __shared__ uint32_t frag[32][32][6];  // [warp][lane]
+  const int tid = static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
+  *lane = tid % 32;
+  uint32_t* const mine = frag[tid / 32][*lane];
+  mine[0] = a[0], mine[1] = a[1], mine[2] = a[2], mine[3] = a[3], mine[4] = b[0], mine[5] = b[1];
+  __syncwarp();
+  return frag[tid / 32];
+}
+
+// The scratch is free for the warp's next instruction; the model counts the instruction's flops once.
+DSCONV_MMA_NOT_COUNTED __device__ inline void release_fragments(int lane, uint64_t flops) {
+  __syncwarp();
+  if (lane == 0 && dsconv::emu::model::count_mma_flops != nullptr) dsconv::emu::model::count_mma_flops(flops);
+}
+
 template <class T>
 DSCONV_MMA_NOT_COUNTED __device__ inline void mma_emulated(float (&d)[4], const uint32_t (&a)[4],
                                                            const uint32_t (&b)[2], const float (&c)[4]) {
-  __shared__ uint32_t frag[32][32][6];  // [warp][lane]: a[0..3], b[0..1] (__shared__ is a function-local static here)
-  const int tid = static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
-  const int warp = tid / 32, lane = tid % 32;
-  uint32_t* const mine = frag[warp][lane];
-  mine[0] = a[0], mine[1] = a[1], mine[2] = a[2], mine[3] = a[3], mine[4] = b[0], mine[5] = b[1];
-  __syncwarp();
+  int lane = 0;
+  const WarpFragments& frag = gather_fragments(a, b, &lane);
   for (int e = 0; e < 4; ++e) {
     const int row = mma_c_row(lane, e), col = mma_c_col(lane, e);
     float acc = c[e];
@@ -88,17 +105,15 @@ DSCONV_MMA_NOT_COUNTED __device__ inline void mma_emulated(float (&d)[4], const 
     // B[k][col] by lane 4 * col + (k % 8) / 2, element (k % 2) + 2 * (k / 8). Products exact, k order.
     for (int k = 0; k < 16; ++k) {
       const int ea = (k % 2) + 2 * (row / 8) + 4 * (k / 8), eb = (k % 2) + 2 * (k / 8);
-      const uint32_t wa = frag[warp][4 * (row % 8) + (k % 8) / 2][ea / 2];
-      const uint32_t wb = frag[warp][4 * col + (k % 8) / 2][4 + eb / 2];
+      const uint32_t wa = frag[4 * (row % 8) + (k % 8) / 2][ea / 2];
+      const uint32_t wb = frag[4 * col + (k % 8) / 2][4 + eb / 2];
       const float x = widen<T>(static_cast<uint16_t>(wa >> (16 * (ea % 2))));
       const float w = widen<T>(static_cast<uint16_t>(wb >> (16 * (eb % 2))));
       acc += x * w;
     }
     d[e] = acc;
   }
-  __syncwarp();  // the scratch is free for the warp's next instruction
-  if (lane == 0 && dsconv::emu::model::count_mma_flops != nullptr)
-    dsconv::emu::model::count_mma_flops(kMmaM16N8K16Flops);
+  release_fragments(lane, kMmaM16N8K16Flops);
 }
 #endif
 
@@ -176,12 +191,8 @@ namespace mma_detail {
 #if defined(DSCONV_CUDA_EMULATION)
 DSCONV_MMA_NOT_COUNTED __device__ inline void mma_tf32_emulated(float (&d)[4], const uint32_t (&a)[4],
                                                                 const uint32_t (&b)[2], const float (&c)[4]) {
-  __shared__ uint32_t frag[32][32][6];  // [warp][lane]: a[0..3], b[0..1]
-  const int tid = static_cast<int>(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
-  const int warp = tid / 32, lane = tid % 32;
-  uint32_t* const mine = frag[warp][lane];
-  mine[0] = a[0], mine[1] = a[1], mine[2] = a[2], mine[3] = a[3], mine[4] = b[0], mine[5] = b[1];
-  __syncwarp();
+  int lane = 0;
+  const WarpFragments& frag = gather_fragments(a, b, &lane);
   for (int e = 0; e < 4; ++e) {
     const int row = mma_c_row(lane, e), col = mma_c_col(lane, e);
     float acc = c[e];
@@ -189,8 +200,8 @@ DSCONV_MMA_NOT_COUNTED __device__ inline void mma_tf32_emulated(float (&d)[4], c
     // 4 * col + k % 4, register k / 4. The hardware reads 19 bits of each (the low 13 ignored); products of
     // TF32 values are exact in f32; summed in k order.
     for (int k = 0; k < 8; ++k) {
-      const uint32_t wa = frag[warp][4 * (row % 8) + k % 4][(row / 8) + 2 * (k / 4)] & 0xffffe000u;
-      const uint32_t wb = frag[warp][4 * col + k % 4][4 + k / 4] & 0xffffe000u;
+      const uint32_t wa = frag[4 * (row % 8) + k % 4][(row / 8) + 2 * (k / 4)] & 0xffffe000u;
+      const uint32_t wb = frag[4 * col + k % 4][4 + k / 4] & 0xffffe000u;
       float x, w;
       std::memcpy(&x, &wa, 4);
       std::memcpy(&w, &wb, 4);
@@ -198,9 +209,7 @@ DSCONV_MMA_NOT_COUNTED __device__ inline void mma_tf32_emulated(float (&d)[4], c
     }
     d[e] = acc;
   }
-  __syncwarp();
-  if (lane == 0 && dsconv::emu::model::count_mma_flops != nullptr)
-    dsconv::emu::model::count_mma_flops(kMmaM16N8K8Flops);
+  release_fragments(lane, kMmaM16N8K8Flops);
 }
 #endif
 }  // namespace mma_detail

@@ -12,15 +12,6 @@
 namespace dsconv::emu_test {
 namespace {
 
-bool has_sm80() {
-#if defined(DSCONV_CUDA_EMULATION)
-  return true;
-#else
-  int major = 0;
-  return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) == cudaSuccess && major >= 8;
-#endif
-}
-
 constexpr bool kEmulated =
 #if defined(DSCONV_CUDA_EMULATION)
     true;
@@ -54,7 +45,7 @@ __global__ void two_groups(const uint4* src, uint4* after_first, uint4* pending,
 
 TEST(EmuAsyncCopy, GroupsLandAtTheirWaitAndZeroFillsWriteZeros) {
   EMU_REQUIRE_DEVICE();
-  if (!has_sm80()) GTEST_SKIP() << "cp.async needs sm_80";
+  if (!device_has_sm80()) GTEST_SKIP() << "cp.async needs sm_80";
   std::vector<uint4> src(64);
   for (uint32_t i = 0; i < 64; ++i) src[i] = make_uint4(0x1000u + i, 0x2000u + i, 0x3000u + i, 0x4000u + i);
   DeviceArray<uint4> d_src(src), first(32), pending(32), second(32), before(32);
@@ -119,13 +110,13 @@ void check_ldmatrix() {
 
 TEST(EmuLdmatrix, X4GivesEachLaneItsRowPair) {
   EMU_REQUIRE_DEVICE();
-  if (!has_sm80()) GTEST_SKIP() << "the kernels that use ldmatrix need sm_80";
+  if (!device_has_sm80()) GTEST_SKIP() << "the kernels that use ldmatrix need sm_80";
   check_ldmatrix<false>();
 }
 
 TEST(EmuLdmatrix, X4TransGivesEachLaneItsColumnPair) {
   EMU_REQUIRE_DEVICE();
-  if (!has_sm80()) GTEST_SKIP() << "the kernels that use ldmatrix need sm_80";
+  if (!device_has_sm80()) GTEST_SKIP() << "the kernels that use ldmatrix need sm_80";
   check_ldmatrix<true>();
 }
 

@@ -47,15 +47,6 @@ __global__ void mma_tile(const T* a, const T* b, const float* c, float* d, int r
   for (int e = 0; e < 4; ++e) d[mma_c_row(lane, e) * 8 + mma_c_col(lane, e)] = acc[e];
 }
 
-bool has_tensor_cores() {
-#if defined(DSCONV_CUDA_EMULATION)
-  return true;
-#else
-  int major = 0;
-  return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) == cudaSuccess && major >= 8;
-#endif
-}
-
 // Small integers (|a|, |b| <= 4, |c| <= 8): every product and sum is exact in f32 whatever the order, so
 // the emulator and the hardware must both give exactly the CPU's result. Seeded and printed.
 template <class T>
@@ -93,14 +84,14 @@ void check(int reps, uint32_t seed) {
 
 TEST(EmuMma, F16TileMatchesTheProduct) {
   EMU_REQUIRE_DEVICE();
-  if (!has_tensor_cores()) GTEST_SKIP() << "mma.sync m16n8k16 needs sm_80";
+  if (!device_has_sm80()) GTEST_SKIP() << "mma.sync m16n8k16 needs sm_80";
   check<__half>(1, 11);
   check<__half>(3, 12);
 }
 
 TEST(EmuMma, Bf16TileMatchesTheProduct) {
   EMU_REQUIRE_DEVICE();
-  if (!has_tensor_cores()) GTEST_SKIP() << "mma.sync m16n8k16 needs sm_80";
+  if (!device_has_sm80()) GTEST_SKIP() << "mma.sync m16n8k16 needs sm_80";
   check<__nv_bfloat16>(1, 21);
   check<__nv_bfloat16>(2, 22);
 }
@@ -136,7 +127,7 @@ __global__ void mma_tf32_tile(const float* a, const float* b, const float* c, fl
 // input) gives the TF32 value below, and the product differs.
 TEST(EmuMma, Tf32TileMatchesTheProductOfRoundedInputs) {
   EMU_REQUIRE_DEVICE();
-  if (!has_tensor_cores()) GTEST_SKIP() << "mma.sync m16n8k8 tf32 needs sm_80";
+  if (!device_has_sm80()) GTEST_SKIP() << "mma.sync m16n8k8 tf32 needs sm_80";
   for (uint32_t seed : {31u, 32u}) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     uint32_t state = seed;

@@ -23,6 +23,16 @@ namespace dsconv::emu_test {
     }                                                                                  \
   } while (0)
 
+// Whether the device runs sm_80 instructions (mma.sync, cp.async, ldmatrix's users): the emulator always.
+inline bool device_has_sm80() {
+#if defined(DSCONV_CUDA_EMULATION)
+  return true;
+#else
+  int major = 0;
+  return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) == cudaSuccess && major >= 8;
+#endif
+}
+
 #define EMU_ASSERT_CUDA(call)                                                                    \
   do {                                                                                           \
     const cudaError_t emu_test_err_ = (call);                                                    \

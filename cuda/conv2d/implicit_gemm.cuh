@@ -82,6 +82,16 @@ __device__ __forceinline__ int a_row(int tid, int i) {
   return r + kRowStep * i;
 }
 
+// NCHW staging swizzles. A warp stages (and the NCHW epilogue reads) 32 consecutive pixels of one column,
+// which at the row pitches (20 words for 16-bit A, 72 for the f32 results) would fall in 8 banks, 4-way
+// conflicts. XOR-ing the column with bits of the row spreads them over 32:
+//   16-bit A: word w of row m is stored at w ^ ((m / 8) % 4), within its aligned group of 4 words (a
+//     fragment read's rows g..g+7 share the key, so its 4 x 8 words stay distinct);
+//   results: column c of row m at c ^ ((m / 4) % 8), within its aligned group of 8 (an mma tile's float2
+//     pair stays one aligned pair, its elements swapped when the key is odd).
+__device__ __forceinline__ int nchw_a_word(int m, int w) { return w ^ ((m / 8) % 4); }
+__device__ __forceinline__ int nchw_out_col(int m, int c) { return c ^ ((m / 4) % 8); }
+
 template <class T, bool kNchw, Producer kProd, int BM, int BN, int NT, int kStages, bool kTf32>
 __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr bool kF32 = std::is_same<T, float>::value;
@@ -440,7 +450,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       } else {
         DSCONV_UNROLL
         for (int e = 0; e < kAWords; ++e)
-          store_aligned(a + (tid % BM) * Tile::kAPitch16 + 2 * (tid / BM + kKStride * e), ra[e]);
+          store_aligned(a + (tid % BM) * Tile::kAPitch16 + 2 * nchw_a_word(tid % BM, tid / BM + kKStride * e), ra[e]);
       }
       if (p.vec_b) {
         DSCONV_UNROLL
@@ -610,7 +620,10 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
           DSCONV_UNROLL
           for (int r = 0; r < 4; ++r) {
             const int row = (BM / WM) * wm + 16 * mt + mma_a_row(lane, 2 * r), col = 16 * ks + mma_a_col(lane, 2 * r);
-            af[mt][r] = load_smem_word(a + row * Tile::kAPitch16 + col);
+            // NCHW: nchw_a_word's key (row / 8) % 4, with the warp's rows starting at a multiple of 32.
+            static_assert(!kNchw || (BM / WM) % 32 == 0, "the swizzle key is known at compile time");
+            const int key = kNchw ? (2 * mt + r % 2) % 4 : 0;
+            af[mt][r] = load_smem_word(a + row * Tile::kAPitch16 + 2 * ((col / 2) ^ key));
           }
         }
         // B fragments one column tile at a time: each is used by the MT products and dropped.
@@ -704,8 +717,10 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
             for (int h = 0; h < 2; ++h) {
               const int row = (BM / WM) * wm + 16 * mt + mma_c_row(lane, 2 * h);
               const int col = (kWarpCols * wn) % Tile::kOutCols + 8 * nt + mma_c_col(lane, 2 * h);
-              store_aligned(s_out + row * Tile::kOutPitch + col,
-                            make_float2(acc[mt][nt][2 * h], acc[mt][nt][2 * h + 1]));
+              const int at = kNchw ? nchw_out_col(row, col) : col;  // col is even: at ^ 1 is its pair
+              const float lo = acc[mt][nt][2 * h], hi = acc[mt][nt][2 * h + 1];
+              store_aligned(s_out + row * Tile::kOutPitch + (at & ~1),
+                            at & 1 ? make_float2(hi, lo) : make_float2(lo, hi));
             }
           }
         }
@@ -767,7 +782,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         if (gm >= m_total || o >= O) continue;
         const int64_t img = gm / OHW;
         const int64_t at = (img * O + o) * OHW + (gm - img * OHW);
-        float v = s_out[m * Tile::kOutPitch + col];
+        float v = s_out[m * Tile::kOutPitch + (kFma ? col : nchw_out_col(m, col))];
         if (bg != nullptr) v += to_float(bg[o]);
         if (rg != nullptr) v += to_float(rg[at]);
         yg[at] = from_float<T>(activate(v, p.act));

@@ -489,6 +489,16 @@ elif step_ok build; then
 else
   skip bench_f16_deeplab "no build"
 fi
+# The same atrous conv2d layers in f32 with TF32 allowed for dsconv (the subject: ..._f32_tf32_mma_...),
+# against cuDNN's f32, which keeps FMA math: what an f32 model gains by opting in, not a like-for-like race.
+if ! bench_wanted bench_tf32_deeplab; then
+  :
+elif step_ok build; then
+  step bench_tf32_deeplab 60 "$DSCONV" bench --suite deeplab_aspp --dtype f32 --allow-tf32 \
+    --backend cuda,cudnn "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_tf32_deeplab.json"
+else
+  skip bench_tf32_deeplab "no build"
+fi
 if ! bench_wanted torch_f16; then
   :
 elif step_ok build && [ "$HAVE_TORCH" = 1 ]; then
@@ -503,7 +513,7 @@ fi
 # Report: merged JSON, markdown, charts, summary; raw results and logs packed
 # ---------------------------------------------------------------------------------------------
 results=()
-for f in dsconv_f32 dsconv_f16 dsconv_f16_deeplab torch_f32 torch_f16; do
+for f in dsconv_f32 dsconv_f16 dsconv_f16_deeplab dsconv_tf32_deeplab torch_f32 torch_f16; do
   [ -s "$RAW/$f.json" ] && results+=("$RAW/$f.json")
 done
 if [ "$SANITIZERS_ONLY" = 1 ]; then

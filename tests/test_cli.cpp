@@ -575,6 +575,16 @@ TEST_F(Cli, CheckImplAndSkipImplFilterImplementations) {
   ASSERT_EQ(p.code, kExitOk) << p.out << p.err;
   EXPECT_EQ(p.out.find("implementation: dw_fwd_nhwc_k"), std::string::npos) << p.out;
   EXPECT_EQ(p.out.find("implementation: ref"), std::string::npos) << p.out;
+
+  // --allow-tf32: an f32 conv2d on TF32 tensor cores, checked against TF32's bound (the toolkit widens it
+  // for an implementation whose name says tf32); without it, the FMA kernel.
+  const std::string conv = "check conv2d_n1h9w9c16_k3x3_o24_s1x1_d2x2_psame_nhwc_tf_f32 --backend cuda --data uniform ";
+  p = run(conv + "--allow-tf32");
+  ASSERT_EQ(p.code, kExitOk) << p.out << p.err;
+  EXPECT_NE(p.out.find("implementation: conv2d_fwd_nhwc_igemm_f32_tf32_mma"), std::string::npos) << p.out;
+  p = run(conv);
+  ASSERT_EQ(p.code, kExitOk) << p.out << p.err;
+  EXPECT_NE(p.out.find("implementation: conv2d_fwd_nhwc_igemm_f32_fma"), std::string::npos) << p.out;
 }
 
 TEST_F(Cli, RunImplAndSkipImplFilterImplementations) {

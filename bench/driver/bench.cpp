@@ -226,7 +226,7 @@ BenchRow base_row(const SuiteProblem& sp) {
 }
 
 void record_check(BenchRow& row, ProblemData& pd, const HostTensor* output) {
-  const Comparison c = tools::compare(pd.sp.problem, *output, *pd.ref, *pd.scale);
+  const Comparison c = tools::compare(pd.sp.problem, *output, *pd.ref, *pd.scale, tools::runs_tf32(row.implementation));
   row.max_rel_err = c.max_rel_err;
   row.check = c.pass ? Check::kPass : Check::kFail;
   if (!c.pass) {

@@ -110,7 +110,8 @@ int cmd_check(int argc, char** argv) {
   Result<tools::HostTensor> scale = tools::reference_output(p, t, /*absolute=*/true);
   if (!scale) return runtime_error(kCmd, "the reference failed: " + scale.status().to_string());
 
-  const tools::Comparison c = tools::compare(p, t.output, *ref, *scale, tools::tolerance(p, data, *scale));
+  const tools::Comparison c = tools::compare(
+      p, t.output, *ref, *scale, tools::tolerance(p, data, *scale, tools::runs_tf32(plan->implementation())));
   std::printf("%s\n%s%s\n", c.summary().c_str(), c.pass ? "" : c.failures_text.c_str(), c.pass ? "PASS" : "FAIL");
   return c.pass ? kExitOk : kExitFailure;
 }

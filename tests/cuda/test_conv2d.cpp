@@ -286,7 +286,7 @@ TEST(GemmCudaTf32, UniformDataIsWithinTf32sBound) {
     PlanOptions options;
     options.skip_implementations = {"ref"};
     options.allow_tf32 = true;
-    const TestReport r = ConvTester(c).tolerance(1.5 / 1024).test("cuda", options);
+    const TestReport r = ConvTester(c).test("cuda", options);  // the toolkit's TF32 bound
     if (HasFatalFailure()) return;
     EXPECT_NE(r.implementation.find("_tf32_"), std::string::npos) << r.implementation;
     EXPECT_GT(r.max_abs_error, 0.0) << "rounded inputs should move some output";

@@ -225,7 +225,7 @@ void ConvTester::run_test(const std::string& backend, const PlanOptions& options
   }
   report->digest = tools::digest_line(t);
 
-  tools::Tolerance tol = tools::tolerance(p, data_, *magnitude);
+  tools::Tolerance tol = tools::tolerance(p, data_, *magnitude, tools::runs_tf32(plan.implementation()));
   if (rtol_override_ >= 0.0) tol = tools::Tolerance{rtol_override_, absolute_tolerance(p.dtype())};
   report->exact = tol.exact;
   report->rtol = tol.rtol;

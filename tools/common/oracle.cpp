@@ -55,7 +55,7 @@ double activation_lipschitz(Activation a) {
   return 1.5;
 }
 
-double relative_tolerance(const Problem& p) {
+double relative_tolerance(const Problem& p, bool tf32) {
   // Storage: the output is rounded once, and a separable intermediate or a separately added bias (and
   // residual) may be rounded to the storage type too: 3 roundings at most, each <= u * (sum of |terms|).
   // Accumulation in f32: the error of a K-term sum grows like sqrt(K) * u_f32 relative to the sum of
@@ -64,7 +64,9 @@ double relative_tolerance(const Problem& p) {
   // Activation: errors before it grow by at most its largest slope L; silu, hswish and the gelus are
   // also evaluated in f32 (expf/erff/tanhf and a few products: 8 u_f32 of a result at most L * S).
   const double k = static_cast<double>(accumulation_terms(p));
-  const double before = 3.0 * unit_roundoff(p.dtype()) + 4.0 * std::sqrt(k) * unit_roundoff(DType::kF32);
+  // TF32 products: each factor rounded to 11 significant bits (unit roundoff 2^-11).
+  const double before =
+      3.0 * unit_roundoff(p.dtype()) + 4.0 * std::sqrt(k) * unit_roundoff(DType::kF32) + (tf32 ? 2.0 * 0x1.0p-11 : 0.0);
   const double lip = activation_lipschitz(p.activation());
   const bool clamp = lip == 1.0;
   return lip * before + (clamp ? 0.0 : 8.0 * lip * unit_roundoff(DType::kF32));
@@ -75,16 +77,19 @@ double absolute_tolerance(DType dt) {
   return dt == DType::kF16 ? 0x1.0p-14 : static_cast<double>(std::numeric_limits<float>::min());
 }
 
-Tolerance tolerance(const Problem& p, DataKind kind, const HostTensor& scale) {
+bool runs_tf32(const std::string& implementation) { return implementation.find("_tf32_") != std::string::npos; }
+
+Tolerance tolerance(const Problem& p, DataKind kind, const HostTensor& scale, bool tf32) {
   // Every partial sum below 2^24 is an exactly representable f32 integer, whatever the order.
   constexpr double kExactF32Limit = 16777216.0;
   double max_scale = 0.0;
   for (int64_t i = 0; i < scale.elements(); ++i) max_scale = std::max(max_scale, static_cast<double>(scale.get(i)));
   // Exact only while the activation keeps integers integers (none, relu, relu6).
   const bool clamp = activation_lipschitz(p.activation()) == 1.0;
-  if (p.dtype() == DType::kF32 && kind == DataKind::kSmallIntegers && clamp && max_scale < kExactF32Limit)
+  if (p.dtype() == DType::kF32 && kind == DataKind::kSmallIntegers && clamp && max_scale < kExactF32Limit &&
+      !(tf32 && p.op() == Op::kSeparable))
     return Tolerance{0.0, 0.0, true};
-  return Tolerance{relative_tolerance(p), absolute_tolerance(p.dtype()), false};
+  return Tolerance{relative_tolerance(p, tf32), absolute_tolerance(p.dtype()), false};
 }
 
 Result<HostTensor> reference_output(const Problem& p, const TensorSet& t, bool absolute) {
@@ -178,8 +183,9 @@ Comparison compare(const Problem& p, const HostTensor& output, const HostTensor&
   return c;
 }
 
-Comparison compare(const Problem& p, const HostTensor& output, const HostTensor& ref, const HostTensor& scale) {
-  return compare(p, output, ref, scale, Tolerance{relative_tolerance(p), absolute_tolerance(p.dtype()), false});
+Comparison compare(const Problem& p, const HostTensor& output, const HostTensor& ref, const HostTensor& scale,
+                   bool tf32) {
+  return compare(p, output, ref, scale, Tolerance{relative_tolerance(p, tf32), absolute_tolerance(p.dtype()), false});
 }
 
 std::string Comparison::summary() const {

@@ -23,7 +23,12 @@ double activation_lipschitz(Activation a);
 // Relative tolerance (bound_i / S_i) for a problem: the dtype's roundings of the output, of separable's
 // intermediate and of a separately added bias, plus f32 accumulation in any order (grows as sqrt(terms)),
 // times the activation's largest slope, plus the f32 evaluation of a transcendental activation.
-double relative_tolerance(const Problem& p);
+// tf32: the implementation multiplies on TF32 tensor cores (PlanOptions::allow_tf32), which round both
+// factors of every product to 11 significant bits: 2 more TF32 roundings (2^-11 each) per product.
+double relative_tolerance(const Problem& p, bool tf32 = false);
+// Whether an implementation multiplies f32 on TF32 tensor cores: its name says so ("_tf32_"), as every
+// implementation that does must (PlanOptions::allow_tf32).
+bool runs_tf32(const std::string& implementation);
 // The absolute slack of every bound: the smallest normal of the dtype (backends may flush subnormals).
 double absolute_tolerance(DType dt);
 
@@ -35,8 +40,9 @@ struct Tolerance {
 };
 // The tolerance for `p` on data of `kind` whose terms have the sizes in `scale` (reference_output with
 // absolute = true): exact for f32 small-integer data while every S_i < 2^24 (no sum can round), otherwise
-// relative_tolerance(p) and absolute_tolerance(dtype).
-Tolerance tolerance(const Problem& p, DataKind kind, const HostTensor& scale);
+// relative_tolerance(p, tf32) and absolute_tolerance(dtype). On TF32 (tf32) small integers stay exact for
+// conv2d; a separable's intermediate may outgrow TF32's 11 bits, so it gets the bound.
+Tolerance tolerance(const Problem& p, DataKind kind, const HostTensor& scale, bool tf32 = false);
 
 // The cpu-ref output for the tensors' current input values, computed as an f32 problem on the
 // (already dtype-rounded) values: f64 accumulation, one rounding to f32, none to the dtype. With
@@ -72,10 +78,11 @@ Comparison compare_elements(DType got_dtype, const void* got, const float* expec
 
 // compare_elements on a problem's output, where ref and scale are f32 from reference_output(..., absolute =
 // false / true), with failures_text naming the output coordinates; when the sizes differ every element
-// fails. Without `tol`: relative_tolerance(p) and absolute_tolerance(dtype).
+// fails. Without `tol`: relative_tolerance(p, tf32) and absolute_tolerance(dtype).
 Comparison compare(const Problem& p, const HostTensor& output, const HostTensor& ref, const HostTensor& scale,
                    const Tolerance& tol);
-Comparison compare(const Problem& p, const HostTensor& output, const HostTensor& ref, const HostTensor& scale);
+Comparison compare(const Problem& p, const HostTensor& output, const HostTensor& ref, const HostTensor& scale,
+                   bool tf32 = false);
 
 // [n, y, x, c] of element `flat` of an activation tensor [N, H, W, C] stored in `layout`.
 std::vector<int64_t> nhwc_coords(Layout layout, int64_t flat, int64_t h, int64_t w, int64_t c);

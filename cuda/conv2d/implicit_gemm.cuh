@@ -791,45 +791,45 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   }
 }
 
+// The kernel of tile kT in layout nchw (cp.async tiles: NHWC only, else null).
+template <class T, Producer kProd, const Tile& kT>
+KernelFn instantiation(bool nchw) {
+  constexpr Tile t = kT;
+  if constexpr (t.stages > 2) {
+    return nchw ? nullptr : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages, t.tf32>;
+  } else {
+    return nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads, t.stages, t.tf32>
+                : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages, t.tf32>;
+  }
+}
+
 // The instantiation of `kProd` for `k`, after checking the launch against its tile.
 template <Producer kProd>
 Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig& cfg) {
-  const Tile t = tile_of(k);
-  if (cfg.block != t.threads || cfg.smem_bytes != t.smem_bytes(k.dtype == DType::kF32) || k.producer != kProd ||
-      (k.tf32 && k.dtype != DType::kF32))
+  const Tile& t = k.tile;
+  if (cfg.block != t.threads || cfg.smem_bytes != t.smem_bytes(k.dtype == DType::kF32) || k.producer != kProd)
     return Status(StatusCode::kInternalError, "implicit gemm: launch disagrees with the tile");
-  const auto pick = [&](auto type_tag) -> Result<KernelFn> {
+  const auto pick = [&](auto type_tag) -> KernelFn {
     using T = typename decltype(type_tag)::type;
     if constexpr (std::is_same<T, float>::value) {
-      constexpr Tile f = kTileF32, t = kTileTf32;
-      if (k.tf32)
-        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads, t.stages, true>
-                      : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages, true>;
-      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, f.bm, f.bn, f.threads, f.stages, false>
-                    : &implicit_gemm_kernel<T, false, kProd, f.bm, f.bn, f.threads, f.stages, false>;
+      if (t == kTileF32) return instantiation<T, kProd, kTileF32>(k.nchw);
+      if (t == kTileTf32) return instantiation<T, kProd, kTileTf32>(k.nchw);
     } else {
-      constexpr Tile n = kTileNarrow, w = kTileWide, t = kTileTall;
-      if (k.async || k.async_short) {
-        if constexpr (kProd == Producer::kGather) {
-          constexpr Tile a = kTileAsync, s = kTileAsyncShort;
-          if (!k.nchw && k.async) return &implicit_gemm_kernel<T, false, kProd, a.bm, a.bn, a.threads, a.stages, false>;
-          if (!k.nchw) return &implicit_gemm_kernel<T, false, kProd, s.bm, s.bn, s.threads, s.stages, false>;
-        }
-        return Status(StatusCode::kInternalError, "implicit gemm: cp.async staging is NHWC conv2d only");
+      if (t == kTileNarrow) return instantiation<T, kProd, kTileNarrow>(k.nchw);
+      if (t == kTileTall) return instantiation<T, kProd, kTileTall>(k.nchw);
+      if (t == kTileWide) return instantiation<T, kProd, kTileWide>(k.nchw);
+      if constexpr (kProd == Producer::kGather) {  // cp.async staging: conv2d only
+        if (t == kTileAsync) return instantiation<T, kProd, kTileAsync>(k.nchw);
+        if (t == kTileAsyncShort) return instantiation<T, kProd, kTileAsyncShort>(k.nchw);
       }
-      if (k.tall)
-        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads, t.stages, false>
-                      : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages, false>;
-      if (k.wide)
-        return k.nchw ? &implicit_gemm_kernel<T, true, kProd, w.bm, w.bn, w.threads, w.stages, false>
-                      : &implicit_gemm_kernel<T, false, kProd, w.bm, w.bn, w.threads, w.stages, false>;
-      return k.nchw ? &implicit_gemm_kernel<T, true, kProd, n.bm, n.bn, n.threads, n.stages, false>
-                    : &implicit_gemm_kernel<T, false, kProd, n.bm, n.bn, n.threads, n.stages, false>;
     }
+    return nullptr;
   };
-  if (k.dtype == DType::kF16) return pick(TypeTag<__half>{});
-  if (k.dtype == DType::kBF16) return pick(TypeTag<__nv_bfloat16>{});
-  return pick(TypeTag<float>{});
+  const KernelFn fn = k.dtype == DType::kF16    ? pick(TypeTag<__half>{})
+                      : k.dtype == DType::kBF16 ? pick(TypeTag<__nv_bfloat16>{})
+                                                : pick(TypeTag<float>{});
+  if (fn == nullptr) return Status(StatusCode::kInternalError, "implicit gemm: no instantiation of that tile");
+  return fn;
 }
 
 }  // namespace dsconv::cuda::gemm

@@ -33,7 +33,7 @@ class GemmImpl final : public detail::Impl {
   GemmImpl(std::string name, const KernelChoice& k, const GemmParams& g)
       : name_(std::move(name)), choice_(k), params_(g) {
     cfg_.grid = g.m_tiles * g.n_tiles;
-    const Tile t = tile_of(k);
+    const Tile t = k.tile;
     cfg_.block = t.threads;
     cfg_.smem_bytes = t.smem_bytes(k.dtype == DType::kF32);
   }
@@ -122,11 +122,10 @@ double executed_tap_fraction(const Problem& p, int64_t bm) {
 
 Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, KernelChoice* k) {
   const Problem& p = ctx.problem;
-  k->wide = k->tall = k->async = k->async_short = k->tf32 = false;
   if (p.dtype() == DType::kF32) {
     // TF32 only when the caller opted in, on a device with TF32 tensor cores; FMA otherwise.
-    k->tf32 = ctx.options.allow_tf32 && (ctx.device == nullptr || ctx.device->arch() >= 80);
-    return k->tf32 ? kTileTf32 : kTileF32;
+    const bool tf32 = ctx.options.allow_tf32 && (ctx.device == nullptr || ctx.device->arch() >= 80);
+    return k->tile = tf32 ? kTileTf32 : kTileF32;
   }
   // The busiest SM's shared-memory wavefronts, which bound these tiles on sm_80/sm_90: it runs
   // ceil(blocks / SMs) blocks of bm x bn outputs at so many wavefronts per mma (in quarters: fragment
@@ -139,13 +138,8 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
   struct Option {
     Tile tile;
     int64_t quarter_wavefronts_per_mma;
-    bool wide, tall, async, async_short;
   };
-  const Option options[] = {{kTileAsync, 6, false, false, true, false},
-                            {kTileAsyncShort, 7, false, false, false, true},
-                            {kTileWide, 8, true, false, false, false},
-                            {kTileTall, 9, false, true, false, false},
-                            {kTileNarrow, 12, false, false, false, false}};
+  const Option options[] = {{kTileAsync, 6}, {kTileAsyncShort, 7}, {kTileWide, 8}, {kTileTall, 9}, {kTileNarrow, 12}};
   const bool skips = p.op() == Op::kConv2d;  // the fused separable kernel has one GEMM tap
   // cp.async staging copies whole 16-byte vectors of input channels and of filter rows along O: NHWC, a
   // TF filter, C and O multiples of 8; and its three stages need the opt-in shared memory.
@@ -157,7 +151,7 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
   double best_cost = 0;
   for (bool filtered : {true, false}) {  // first among the names the options allow; else by cost alone
     for (const Option& o : options) {
-      if ((o.async || o.async_short) && !async_ok) continue;
+      if (o.tile.stages > 2 && !async_ok) continue;
       if (filtered && !ctx.allows(stem + engine_suffix(p.dtype(), o.tile))) continue;
       const int64_t blocks = ceil_div(pixels, o.tile.bm) * ceil_div(p.out_channels(), o.tile.bn);
       double cost = static_cast<double>(ceil_div(blocks, sms) * o.tile.bm * o.tile.bn * o.quarter_wavefronts_per_mma) *
@@ -169,8 +163,7 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
     }
     if (best != nullptr) break;
   }
-  k->wide = best->wide, k->tall = best->tall, k->async = best->async, k->async_short = best->async_short;
-  return best->tile;
+  return k->tile = best->tile;
 }
 
 GemmParams common_params(const Problem& p, int64_t k_channels, int64_t gemm_taps, const Tile& tile) {

@@ -15,7 +15,7 @@ const std::vector<detail::OfferFn>& conv2d_forward_offers();
 
 namespace gemm {
 
-// The tile for the offer's problem and device (k->wide, k->tall set to match): f32 has one; f16/bf16 take
+// The tile for the offer's problem and device (k->tile set to it): f32 has one (or TF32's, opted in); f16/bf16 take
 // the one whose busiest SM has the fewest shared-memory wavefronts to serve (larger tiles need fewer per
 // product, smaller ones divide a small grid more evenly), among the names (stem + engine_suffix) the
 // options allow, as a test or a benchmark that names a tile asks.

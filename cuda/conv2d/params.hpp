@@ -53,6 +53,9 @@ struct Tile {
     return f32 ? 2 * (int64_t{bm} * kAPitch32 + int64_t{kBK} * b_pitch32()) * 4
                : stages * (int64_t{bm} * kAPitch16 * 2 + int64_t{kBK / 2} * b_pitch16() * 4);
   }
+  constexpr bool operator==(const Tile& o) const {
+    return bm == o.bm && bn == o.bn && threads == o.threads && stages == o.stages && tf32 == o.tf32;
+  }
   constexpr int64_t smem_bytes(bool f32) const {
     const int64_t out = int64_t{bm} * kOutPitch * 4;
     return operand_bytes(f32) > out ? operand_bytes(f32) : out;
@@ -102,26 +105,13 @@ struct GemmParams {
   bool b_k_fast = false;  // scalar B path: threads walk k (|b_k| < |b_o|) rather than o, for coalescing
 };
 
-// The template arguments of one instantiation.
+// The template arguments of one instantiation: one of the tiles above (choose_tile's answer).
 struct KernelChoice {
   DType dtype = DType::kF32;
   bool nchw = false;
   Producer producer = Producer::kGather;
-  bool wide = false;         // f16/bf16: kTileWide rather than kTileNarrow
-  bool tall = false;         // f16/bf16: kTileTall
-  bool async = false;        // f16/bf16 NHWC conv2d: kTileAsync
-  bool async_short = false;  // f16/bf16 NHWC conv2d: kTileAsyncShort
-  bool tf32 = false;         // f32: kTileTf32 (opted in)
+  Tile tile = kTileF32;
 };
-
-inline Tile tile_of(const KernelChoice& k) {
-  return k.dtype == DType::kF32 ? (k.tf32 ? kTileTf32 : kTileF32)
-         : k.async              ? kTileAsync
-         : k.async_short        ? kTileAsyncShort
-         : k.tall               ? kTileTall
-         : k.wide               ? kTileWide
-                                : kTileNarrow;
-}
 
 using KernelFn = void (*)(GemmParams);
 // The instantiation for `k` (defined next to the kernels: implicit_gemm.cu for kGather, the separable family's

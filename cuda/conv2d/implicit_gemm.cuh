@@ -90,6 +90,10 @@ __device__ __forceinline__ int a_row(int tid, int i) {
 //   results: column c of row m at c ^ ((m / 4) % 8), within its aligned group of 8 (an mma tile's float2
 //     pair stays one aligned pair, its elements swapped when the key is odd).
 __device__ __forceinline__ int nchw_a_word(int m, int w) { return w ^ ((m / 8) % 4); }
+// Register-staged 16-bit B ([k pair][n] words, pitch bn + 8 = 8 mod 32 banks): scalar staging with lanes
+// on consecutive k pairs (an OIHW filter) would hit 4 bank groups; column n of k pair kp is stored at
+// n ^ b_key(kp), within its aligned group of 8 (the fragment reads' key is known at compile time).
+__device__ __forceinline__ int b_key(int kp) { return 2 * ((kp / 4) % 4); }
 __device__ __forceinline__ int nchw_out_col(int m, int c) { return c ^ ((m / 4) % 8); }
 
 template <class T, bool kNchw, Producer kProd, int BM, int BN, int NT, int kStages, bool kTf32>
@@ -455,11 +459,16 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       if (p.vec_b) {
         DSCONV_UNROLL
         for (int j = 0; j < kBWords / 8; ++j) {
-          const int item = tid + NT * j, nv = item % (BN / 8);
-          uint32_t* const dst = b + (item / (BN / 8)) * kBPitch16 + 8 * nv;
+          const int item = tid + NT * j, nv = item % (BN / 8), kp = item / (BN / 8);
+          uint32_t* const dst = b + kp * kBPitch16 + 8 * nv;
           const bool swap = (nv / 4) % 2 == 1;  // lanes 4..7 of a quarter-warp: second half first
           const uint32_t* const w = rb + 8 * j;
-          const uint4 lo = make_uint4(w[0], w[1], w[2], w[3]), hi = make_uint4(w[4], w[5], w[6], w[7]);
+          // b_key: word p of the group holds column p ^ key (key 2 swaps word pairs, key 4 the halves).
+          const int key = b_key(kp);
+          const bool pairs = (key & 2) != 0, halves = (key & 4) != 0;
+          const uint4 c0 = pairs ? make_uint4(w[2], w[3], w[0], w[1]) : make_uint4(w[0], w[1], w[2], w[3]);
+          const uint4 c1 = pairs ? make_uint4(w[6], w[7], w[4], w[5]) : make_uint4(w[4], w[5], w[6], w[7]);
+          const uint4 lo = halves ? c1 : c0, hi = halves ? c0 : c1;
           store_aligned(dst + (swap ? 4 : 0), swap ? hi : lo);
           store_aligned(dst + (swap ? 0 : 4), swap ? lo : hi);
         }
@@ -468,7 +477,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         for (int i = 0; i < kBWords; ++i) {
           const int e = tid + NT * i;
           const int kp = p.b_k_fast ? e % (BK / 2) : e / BN, nn = p.b_k_fast ? e / (BK / 2) : e % BN;
-          store_aligned(b + kp * kBPitch16 + nn, rb[i]);
+          store_aligned(b + kp * kBPitch16 + (nn ^ b_key(kp)), rb[i]);
         }
       }
     }
@@ -633,7 +642,8 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
           DSCONV_UNROLL
           for (int r = 0; r < 2; ++r) {
             const int n = (BN / WN) * wn + 8 * nt + mma_b_n(lane, 2 * r), kp = (16 * ks + mma_b_k(lane, 2 * r)) / 2;
-            bf[r] = load_smem_word(b + kp * kBPitch16 + n);
+            const int key = 2 * ((2 * ks + r) % 4);  // b_key(kp): kp = 8 ks + quad + 4 r
+            bf[r] = load_smem_word(b + kp * kBPitch16 + (n ^ key));
           }
           DSCONV_UNROLL
           for (int mt = 0; mt < MT; ++mt) mma_m16n8k16<T>(acc[mt][nt], af[mt], bf, acc[mt][nt]);

@@ -115,7 +115,9 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   static_assert(NT % BM == 0 && kAElems % 16 == 0 && kBElems % 16 == 0, "whole staging vectors per thread");
   static_assert(!kF32 || (BM == 64 && BN == 64 && NT == 128), "f32: the 64 x 64 FMA tile");
   static_assert(BN % Tile::kOutCols == 0, "the epilogue stages 64 columns at a time");
-  constexpr int kBPitch16 = BN + 8, kBPitch32 = BN + (kTf32 ? 8 : 4);  // Tile::b_pitch32
+  // The pitches of B as the launch's shared-memory size counts them (one source: Tile).
+  constexpr Tile kTile{BM, BN, NT, kStages, kTf32};
+  constexpr int kBPitch16 = kTile.b_pitch16(), kBPitch32 = kTile.b_pitch32();
   // 16-bit warps: a WM x WN grid of warps, each MT x NT8 m16n8 tiles.
   constexpr int kWarps = NT / 32, WN = kWarps >= 8 ? 4 : 2, WM = kWarps / WN;
   constexpr int MT = BM / WM / 16, NT8 = BN / WN / 8;

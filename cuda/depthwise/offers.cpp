@@ -82,6 +82,7 @@ class DepthwiseImpl final : public detail::Impl {
     p.vec_res = p.vec_in && p.residual != nullptr && aligned(p.residual, in_align_);
     p.vec_in = p.vec_in && aligned(p.x, in_align_);
     p.vec_out = p.vec_out && aligned(p.y, out_align_);
+    p.vec_w = p.vec_w && aligned(p.filter, 16);
     return dw::launch(kernel_, name_.c_str(), cfg_, p, stream);
   }
 
@@ -270,6 +271,54 @@ std::string lim_device_waves(double waves) {
   return buf;
 }
 
+// The large-filter kernel's warp tile for a problem on a device. Of the shapes whose shared memory fits a
+// block, the one with the least estimated time on the busiest SM: ceil(tiles / SMs) blocks, each costing
+// its shared-memory wavefronts (B and band loads of the hot loop, the staging stores) or its tensor-core
+// issue, whichever is larger (1.5 cycles an m16n8k16 per SM, mma.sync's rate on sm_80/sm_90), the staging
+// counted in full when shared memory holds one block per SM (nothing else to overlap it with). Wider tiles
+// load each B fragment for more products and stage less halo per output; narrower ones fill the device at
+// batch 1 and waste less of a small map. The shapes whose names the options allow (--impl) come first.
+struct LkShapeChoice {
+  bool fits = false;
+  dw::LargeMmaTraits::Shape shape{0, 0};
+};
+
+LkShapeChoice choose_lk_shape(const OfferContext& ctx, const std::string& prefix, int64_t smem_per_block) {
+  using Tr = dw::LargeMmaTraits;
+  const Problem& p = ctx.problem;
+  const detail::DeviceInfo* const device = ctx.device;
+  LkShapeChoice best;
+  double best_cost = 0;
+  const int64_t kh = p.kh(), kw = p.kw(), ks = Tr::ksteps(kw);
+  for (const bool filtered : {true, false}) {
+    for (const Tr::Shape s : Tr::kShapes) {
+      const int64_t smem = Tr::smem_bytes(kh, kw, s);
+      if (smem > smem_per_block) continue;
+      if (filtered && !ctx.allows(prefix + "_tile" + dims(Tr::tile_h(s), Tr::tile_w(s)))) continue;
+      const int64_t tiles = prod({p.n(), ceil_div(p.out_h(), Tr::tile_h(s)), ceil_div(p.out_w(), Tr::tile_w(s)),
+                                  ceil_div(p.c(), Tr::kChannels)});
+      const int64_t sms = device != nullptr ? device->sm_count : 132;
+      const int64_t per_sm =
+          device != nullptr ? std::max<int64_t>(1, device->smem_per_sm / (smem + device->smem_reserved_per_block)) : 2;
+      const int64_t bases = kh + s.rows8 - 1;
+      const double hot =
+          static_cast<double>(Tr::kChannels) * static_cast<double>(bases * 2 * (s.cols16 + ks - 1) + kh * 2 * ks);
+      const double mma = 1.5 * static_cast<double>(Tr::kChannels * s.rows8 * s.cols16 * ks * kh);
+      const double staging = static_cast<double>(Tr::rows(kh, s) * Tr::cols(kw, s)) / 8.0 +
+                             static_cast<double>(Tr::kChannels * Tr::filter_words(kh, kw)) / 32.0;
+      const double block = std::max(hot, mma) + (per_sm >= 2 ? 0.5 : 1.0) * staging;
+      const double cost = static_cast<double>(ceil_div(tiles, sms)) * block;
+      if (!best.fits || cost < best_cost) {
+        best.fits = true;
+        best.shape = s;
+        best_cost = cost;
+      }
+    }
+    if (best.fits) break;
+  }
+  return best;
+}
+
 Offer offer_nhwc_large_mma(const OfferContext& ctx) {
   using Tr = dw::LargeMmaTraits;
   const Problem& p = ctx.problem;
@@ -290,42 +339,53 @@ Offer offer_nhwc_large_mma(const OfferContext& ctx) {
     return decline(family, "mma.sync m16n8k16 needs compute capability 8.0; " + ctx.device->name + " has " +
                                std::to_string(ctx.device->cc_major) + "." + std::to_string(ctx.device->cc_minor));
   const bool vec_c = p.c() % Tr::kChannels == 0;
-  const std::string name = family + "_" + to_string(p.dtype()) + "x" + std::to_string(vec_c ? Tr::kChannels : 1) +
-                           "_tile" + dims(Tr::kTileH, Tr::kTileW);
-  const int64_t smem = Tr::smem_bytes(p.kh(), p.kw());
-  if (const SmemLimits lim = smem_limits(ctx); smem > lim.per_block) {
-    return decline(name, "the tile needs " + std::to_string(smem) + " bytes of shared memory, over the " +
-                             std::to_string(lim.per_block) + " a block can have on " + lim.device);
+  const std::string prefix = family + "_" + to_string(p.dtype()) + "x" + std::to_string(vec_c ? Tr::kChannels : 1);
+  const SmemLimits lim = smem_limits(ctx);
+  const LkShapeChoice choice = choose_lk_shape(ctx, prefix, lim.per_block);
+  if (!choice.fits) {
+    const Tr::Shape last = Tr::kShapes[std::size(Tr::kShapes) - 1];
+    return decline(prefix + "_tile" + dims(Tr::tile_h(last), Tr::tile_w(last)),
+                   "the smallest tile needs " + std::to_string(Tr::smem_bytes(p.kh(), p.kw(), last)) +
+                       " bytes of shared memory, over the " + std::to_string(lim.per_block) + " a block can have on " +
+                       lim.device);
   }
+  const Tr::Shape shape = choice.shape;
+  const int th = Tr::tile_h(shape), tw = Tr::tile_w(shape);
+  const std::string name = prefix + "_tile" + dims(th, tw);
+  const int64_t smem = Tr::smem_bytes(p.kh(), p.kw(), shape);
   DwParams d = common_params(p);
-  d.tiles_h = ceil_div(p.out_h(), Tr::kTileH);
-  d.tiles_w = ceil_div(p.out_w(), Tr::kTileW);
+  d.tiles_h = ceil_div(p.out_h(), th);
+  d.tiles_w = ceil_div(p.out_w(), tw);
   d.groups = ceil_div(p.c(), Tr::kChannels);
   const int64_t tiles = prod({p.n(), d.tiles_h, d.tiles_w, d.groups});
   const std::string bound =
-      int32_bounds(p, prod({p.h(), p.w(), p.c()}), prod({p.out_h(), p.out_w(), p.c()}), tiles, Tr::kTileH, Tr::kTileW);
+      int32_bounds(p, prod({p.h(), p.w(), p.c()}), prod({p.out_h(), p.out_w(), p.c()}), tiles, th, tw);
   if (!bound.empty()) return decline(name, bound);
-  // Small maps leave most of a 16 x 32 tile empty. When the grid is small anyway (batch 1) the tensor cores
-  // still win (modelled on H100: 3.5x on RepLKNet's 7x7 stage at N=1); when it fills the device many times
-  // over, the FMA kernels' smaller tiles do less work (0.2x on the same stage at N=32). Modelled, not yet
-  // measured: bench/results/2026-11-30-model-h100-lk-mma/.
-  const double used =
-      static_cast<double>(p.out_h() * p.out_w()) / static_cast<double>(d.tiles_h * Tr::kTileH * d.tiles_w * Tr::kTileW);
-  if (ctx.device != nullptr && used < 0.5) {
-    const int64_t per_sm = std::max<int64_t>(1, ctx.device->smem_per_sm / (smem + ctx.device->smem_reserved_per_block));
-    const double waves = static_cast<double>(tiles) / static_cast<double>(per_sm * ctx.device->sm_count);
-    if (waves >= 2.0) {
-      return decline(name, "only " + std::to_string(static_cast<int>(used * 100)) +
-                               "% of its 16x32 tiles hold outputs (" + dims(p.out_h(), p.out_w()) +
-                               " map) and the grid fills " + lim_device_waves(waves) +
-                               ": the FMA kernels' smaller tiles do less work");
+  // A map much smaller than the smallest tile leaves most of it empty. While the grid is under one wave the
+  // tensor cores still win; once it fills the device, the FMA kernels' smaller tiles do less work. Modelled
+  // on an H100 with 13x13 filters at C=1024 (bench/results/2026-12-01-model-h100-lk-mma-v2/): a 5x5 map
+  // (19% of an 8x16 tile) 2.1x faster on tensor cores at N=4 (0.5 waves), even at N=8, 0.66x at N=12 and
+  // 0.71x at N=32; a 7x7 map (38%) even at N=32. Not yet measured.
+  const double used = static_cast<double>(p.out_h() * p.out_w()) / static_cast<double>(d.tiles_h * th * d.tiles_w * tw);
+  if (ctx.device != nullptr && used < 0.3) {
+    int64_t per_sm = std::max<int64_t>(1, ctx.device->smem_per_sm / (smem + ctx.device->smem_reserved_per_block));
+    if (ctx.device->max_threads_per_sm > 0)
+      per_sm = std::min<int64_t>(per_sm, ctx.device->max_threads_per_sm / Tr::kThreads);
+    const double waves =
+        static_cast<double>(tiles) / static_cast<double>(std::max<int64_t>(1, per_sm) * ctx.device->sm_count);
+    if (waves >= 1.0) {
+      return decline(name, "only " + std::to_string(static_cast<int>(used * 100)) + "% of its " + dims(th, tw) +
+                               " tiles hold outputs (" + dims(p.out_h(), p.out_w()) + " map) and the grid fills " +
+                               lim_device_waves(waves) + ": the FMA kernels' smaller tiles do less work");
     }
   }
   d.vec_in = vec_c;  // whole pixels of 8 channels, 16-byte aligned pointers (checked per run)
   d.vec_out = vec_c;
+  d.vec_w = vec_c && p.filter_layout() == FilterLayout::kTF;  // a tap's 8 channels contiguous (checked per run)
   KernelChoice k;
   k.dtype = p.dtype();
   k.ksteps = Tr::ksteps(p.kw());
+  k.mma_shape = shape;
   const LaunchConfig cfg{tiles, Tr::kThreads, smem};
   return accept(name, dw::resolve_nhwc_large_mma, k, cfg, d, 16, 16);
 }

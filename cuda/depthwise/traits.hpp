@@ -287,44 +287,58 @@ DSCONV_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h
 
 // ---------------------------------------------------------------------------------------------
 // Large filters on tensor cores (nhwc_large_mma.cu): f16/bf16, NHWC, stride 1, dilation 1, multiplier 1.
-// Per channel, one filter row kr turns an input row segment into an output row segment through a
-// Toeplitz matrix: out[m][n] += sum_k in[m + kr][8j + k] * W[kr][k - n] (0 <= k - n < KW), which is an
-// m16n8k16 product with A = 16 output rows' input segments (staged), B = the Toeplitz band of W's row
-// (built in registers, the same for every n-tile) and D = 16 rows x 8 columns of output. A block covers
-// kTileH x kTileW outputs of kChannels channels, one channel per warp; it stages the input tile of those
-// channels as one plane per channel (rows of kPitch elements, 16-bit) and the filters, and stages the
-// f32 results again for the epilogue, which reads and writes whole 16-byte pixels of 8 channels.
+// Per channel, one filter row kr turns input row y + kr into output row y through a Toeplitz matrix. The
+// m16n8k16 product puts output columns on M and output rows on N:
+//   D[m][n] += sum_k A[m][k] * B[k][n],  A[m][k] = W[kr][16s + k - m]  (the band; 0 <= 16s + k - m < KW),
+//                                        B[k][n] = in[y0 + n + kr][x0 + 16s + k]  (staged input),
+// for 16 output columns x0 + m and 8 output rows y0 + n, in ksteps(KW) k-steps s of 16 input columns.
+// A is the same for every m-tile and row group of a filter row, and Toeplitz: a warp builds it from 2 *
+// ksteps 32-bit words of filter pairs (W[t], W[t + 1]) per filter row. A block covers tile_h x tile_w
+// outputs (rows8 groups of 8 interleaved rows, cols16 m-tiles of 16 columns) of kChannels channels, one
+// channel per warp; it stages the input tile of those channels as one 16-bit plane per channel, the
+// filters as pair words, and (reusing the planes) the f32 results for the epilogue, which reads and
+// writes whole 16-byte pixels of 8 channels.
 // ---------------------------------------------------------------------------------------------
 
 struct LargeMmaTraits {
-  static constexpr int kTileH = 16;  // = MMA M: one output row per A row
-  static constexpr int kTileW = 32;  // 4 n-tiles of 8 columns
-  static constexpr int kNTiles = kTileW / 8;
   static constexpr int kChannels = 8;  // one per warp; 16 bytes of a pixel in NHWC
   static constexpr int kThreads = 32 * kChannels;
   static constexpr int kMinKernelW = 13, kMaxKernelW = 41;  // the Toeplitz band's efficiency falls below 13
   static constexpr int kMaxKernelH = 41;
-  // Staged columns: the last n-tile's last k-step reads up to 8 * (kNTiles - 1) + 16 * ksteps - 1.
-  // 72 elements = 36 words: the 8 row groups of an A fragment load land in distinct banks (36 mod 32 = 4).
-  static constexpr int kPitch = 72;
-  // Staged f32 results, one plane per channel: rows of 40 floats, so that the 8-byte stores of a
-  // half-warp's C fragments (4 rows x 4 column pairs) land in 16 distinct bank pairs (40 mod 32 = 8).
-  static constexpr int kOutPitch = 40;
-  // k-steps of 16 that cover a band of kw taps for 8 output columns: kw + 7 columns.
-  static constexpr int ksteps(int64_t kw) { return static_cast<int>((kw + 7 + 15) / 16); }
-  static constexpr int64_t rows(int64_t kh) { return kTileH + kh - 1; }
-  // Staged filter of one channel: KH x KW taps, padded to a multiple of 64 elements plus 8, so that the 8
-  // channels' planes start 4 banks apart and the staging stores (channel fastest) do not conflict.
-  static constexpr int64_t filter_pitch(int64_t kh, int64_t kw) { return (kh * kw + 63) / 64 * 64 + 8; }
-  // Shared memory: the input planes, the filters (both 16-bit), and (reusing the planes) the f32 results.
-  static constexpr int64_t smem_bytes(int64_t kh, int64_t kw) {
-    const int64_t planes = static_cast<int64_t>(kChannels) * rows(kh) * kPitch * 2;
-    const int64_t out = static_cast<int64_t>(kChannels) * kTileH * kOutPitch * 4;
-    const int64_t filters = static_cast<int64_t>(kChannels) * filter_pitch(kh, kw) * 2;
+  // A warp's output tile: rows8 groups of 8 rows (MMA N) by cols16 m-tiles of 16 columns (MMA M). The
+  // kernels instantiate these four, widest first; offers.cpp picks one per problem and device.
+  struct Shape {
+    int rows8, cols16;
+  };
+  static constexpr Shape kShapes[] = {{2, 4}, {2, 2}, {2, 1}, {1, 1}};
+  static constexpr int tile_h(Shape s) { return 8 * s.rows8; }
+  static constexpr int tile_w(Shape s) { return 16 * s.cols16; }
+  // k-steps of 16 input columns that cover the band of 16 output columns: 16 + kw - 1 columns.
+  static constexpr int ksteps(int64_t kw) { return static_cast<int>((kw + 15 + 15) / 16); }
+  static constexpr int64_t rows(int64_t kh, Shape s) { return tile_h(s) + kh - 1; }
+  // Staged columns: m-tile j's k-step s reads columns 16 (j + s) .. 16 (j + s) + 15.
+  static constexpr int64_t cols(int64_t kw, Shape s) { return 16 * (s.cols16 + ksteps(kw) - 1); }
+  // A B fragment load reads 8 plane rows rows8 apart (row group g holds output rows rows8 n + g) x 4 words.
+  // Plane rows cols + 8 / rows8 elements apart make rows8 (cols + 8 / rows8) / 2 words an odd multiple of
+  // 4, so those 32 words land in 32 distinct banks.
+  static constexpr int64_t pitch(int64_t kw, Shape s) { return cols(kw, s) + 8 / s.rows8; }
+  // Staged f32 results, one plane per channel, rows of tile_w + 4 / rows8 floats: a C fragment's scalar
+  // stores (8 columns x 4 rows 2 rows8 apart) land in 32 distinct banks.
+  static constexpr int64_t out_pitch(Shape s) { return tile_w(s) + 4 / s.rows8; }
+  // Filter pairs of one channel: word kr * (kw + 1) + t + 1 holds (W[kr][t], W[kr][t + 1]) for t = -1 .. kw - 1
+  // (zero outside the filter), so that any pair a band needs is one aligned 32-bit load.
+  static constexpr int64_t filter_words(int64_t kh, int64_t kw) { return kh * (kw + 1); }
+  // Shared memory: the input planes, the filter pairs, and (reusing the planes) the f32 results.
+  static constexpr int64_t smem_bytes(int64_t kh, int64_t kw, Shape s) {
+    const int64_t planes = static_cast<int64_t>(kChannels) * rows(kh, s) * pitch(kw, s) * 2;
+    const int64_t out = static_cast<int64_t>(kChannels) * tile_h(s) * out_pitch(s) * 4;
+    const int64_t filters = static_cast<int64_t>(kChannels) * filter_words(kh, kw) * 4;
     return (planes > out ? planes : out) + filters;
   }
-  static_assert(8 * (kNTiles - 1) + 16 * 3 <= kPitch, "the staged row must hold every column a k-step reads");
 };
+static_assert(LargeMmaTraits::ksteps(LargeMmaTraits::kMinKernelW) == 2 &&
+                  LargeMmaTraits::ksteps(LargeMmaTraits::kMaxKernelW) == 4,
+              "the kernels instantiate 2 to 4 k-steps");
 
 // ---------------------------------------------------------------------------------------------
 // Tap skipping: the filter taps of one dimension that can touch the input for outputs

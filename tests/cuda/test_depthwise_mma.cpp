@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda/common/known_devices.hpp"
@@ -35,15 +36,18 @@ std::vector<MmaCase> mma_cases() {
   struct Shape {
     int64_t kh, kw, h, w, c;
   };
-  // Widths 13 (the smallest), 25 (the last of 2 k-steps), 26 (the first of 3), 31 and 41 (the largest);
-  // heights 1 to 41; C whole pixels of 8 or not; maps that leave edge tiles in both dimensions.
+  // Widths 13 (the smallest), 17 (the last of 2 k-steps), 18 (the first of 3), 31, 33 (the last of 3), 34
+  // (the first of 4) and 41 (the largest); heights 1 to 41; C whole pixels of 8 or not; maps that leave
+  // edge tiles in both dimensions. Each case runs one of the four warp tiles in turn (named through the
+  // options, as `--impl` does), so every tile meets every k-step count.
   // clang-format off
   const Shape shapes[] = {
-      {13, 13, 20, 21, 16}, {13, 13, 9, 35, 13}, {1, 13, 5, 40, 8},   {25, 25, 17, 18, 24},
-      {26, 26, 19, 33, 8},  {31, 31, 23, 37, 16}, {7, 31, 12, 20, 3}, {41, 41, 18, 17, 8},
-      {13, 27, 16, 32, 40}, {29, 13, 30, 14, 8},
+      {13, 13, 20, 21, 16}, {13, 13, 9, 35, 13}, {1, 13, 5, 40, 8},   {17, 17, 17, 18, 24},
+      {18, 18, 19, 33, 8},  {31, 31, 23, 37, 16}, {7, 31, 12, 20, 3}, {41, 41, 18, 17, 8},
+      {13, 27, 16, 32, 40}, {29, 13, 30, 14, 8},  {33, 33, 9, 70, 8},  {20, 34, 21, 70, 16},
   };
   // clang-format on
+  const char* const tiles[] = {"_tile16x64", "_tile16x32", "_tile16x16", "_tile8x16"};
   const Activation acts[] = {Activation::kNone, Activation::kRelu6, Activation::kSilu, Activation::kGelu,
                              Activation::kHswish};
   std::vector<MmaCase> out;
@@ -76,7 +80,7 @@ std::vector<MmaCase> mma_cases() {
       m.c.desc = d;
       m.c.data = v % 3 == 2 ? DataKind::kSmallIntegers : DataKind::kUniform;
       m.c.seed = 300 + static_cast<uint64_t>(v);
-      m.expect = std::string(kMma) + to_string(dt) + "x" + (s.c % 8 == 0 ? "8" : "1") + "_tile16x32";
+      m.expect = std::string(kMma) + to_string(dt) + "x" + (s.c % 8 == 0 ? "8" : "1") + tiles[(v + v / 4) % 4];
       out.push_back(m);
     }
   }
@@ -88,7 +92,7 @@ class DepthwiseMma : public ::testing::TestWithParam<MmaCase> {};
 TEST_P(DepthwiseMma, MatchesReference) {
   DSCONV_REQUIRE_CUDA();
   const MmaCase& m = GetParam();
-  const TestReport r = ConvTester(m.c).test("cuda", PlanOptions{{"ref"}});
+  const TestReport r = ConvTester(m.c).test("cuda", PlanOptions{{"ref"}, {m.expect}});
   if (HasFatalFailure()) return;
   EXPECT_EQ(r.implementation, m.expect);
 }
@@ -141,20 +145,63 @@ TEST(DepthwiseMmaSelection, TakesLargeDense16BitFiltersOnly) {
   ASSERT_NE(t.impl, nullptr);
   EXPECT_EQ(t.impl->name().rfind(kMma, 0), std::string::npos) << t.impl->name();
   EXPECT_NE(reasons(t).find("needs compute capability 8.0; sm_75 (T4) has 7.5"), std::string::npos) << reasons(t);
-  // A 7x7 map fills a tenth of a 16x32 tile: taken at batch 1 (a fraction of a wave), left to the FMA
-  // kernels at batch 32 (the grid fills an H100 many times over).
-  const detail::Selection one = select_on(sm90, "depthwise_n1h7w7c512_k13x13_psame_f16");
-  ASSERT_NE(one.impl, nullptr);
-  EXPECT_EQ(one.impl->name().rfind(kMma, 0), 0u) << reasons(one);
-  const detail::Selection many = select_on(sm90, "depthwise_n32h7w7c512_k13x13_psame_f16");
+  // A 5x5 map fills 19% of the smallest (8x16) tile: taken while the grid is under a wave (batch 4), left to
+  // the FMA kernels once it fills the device (batch 12: 1.5 waves of 8 blocks per SM). A 7x7 map (38%) is
+  // taken at batch 32 too.
+  const detail::Selection few = select_on(sm90, "depthwise_n4h5w5c1024_k13x13_psame_f16");
+  ASSERT_NE(few.impl, nullptr);
+  EXPECT_EQ(few.impl->name(), "dw_fwd_nhwc_lk_mma_f16x8_tile8x16") << reasons(few);
+  const detail::Selection many = select_on(sm90, "depthwise_n12h5w5c1024_k13x13_psame_f16");
   ASSERT_NE(many.impl, nullptr);
   EXPECT_EQ(many.impl->name().rfind(kMma, 0), std::string::npos) << many.impl->name();
-  EXPECT_NE(reasons(many).find("only 9% of its 16x32 tiles hold outputs (7x7 map)"), std::string::npos)
+  EXPECT_NE(
+      reasons(many).find("only 19% of its 8x16 tiles hold outputs (5x5 map) and the grid fills the device 1.5 times"),
+      std::string::npos)
       << reasons(many);
-  // 41x41 stages 90 KiB: it fits sm_86's 99 KiB per block too.
-  const detail::Selection a10 = select_on(*cuda::known_device("sm_86"), "depthwise_n1h56w56c128_k41x41_psame_f16");
-  ASSERT_NE(a10.impl, nullptr);
-  EXPECT_EQ(a10.impl->name().rfind(kMma, 0), 0u) << reasons(a10);
+  const detail::Selection seven = select_on(sm90, "depthwise_n32h7w7c1024_k13x13_psame_f16");
+  ASSERT_NE(seven.impl, nullptr);
+  EXPECT_EQ(seven.impl->name(), "dw_fwd_nhwc_lk_mma_f16x8_tile8x16") << reasons(seven);
+  // 31x31 stages 80 KiB in 16x32 tiles: it fits sm_86's 99 KiB per block. 41x41's filter pairs alone take
+  // 54 KiB, and with the smallest tile's input planes 108 KiB: left to the FMA kernels there, with the
+  // reason.
+  const detail::DeviceInfo& a10 = *cuda::known_device("sm_86");
+  const detail::Selection k31 = select_on(a10, "depthwise_n1h56w56c128_k31x31_psame_f16");
+  ASSERT_NE(k31.impl, nullptr);
+  EXPECT_EQ(k31.impl->name(), "dw_fwd_nhwc_lk_mma_f16x8_tile16x32") << reasons(k31);
+  const detail::Selection k41 = select_on(a10, "depthwise_n1h56w56c128_k41x41_psame_f16");
+  ASSERT_NE(k41.impl, nullptr);
+  EXPECT_EQ(k41.impl->name().rfind(kMma, 0), std::string::npos) << k41.impl->name();
+  EXPECT_NE(reasons(k41).find("the smallest tile needs 110400 bytes of shared memory, over the 101376"),
+            std::string::npos)
+      << reasons(k41);
+}
+
+// The warp tile per RepLKNet layer and batch on an H100 (sm_90, 132 SMs): the chooser's pick is the
+// shape the performance model finds fastest for each of these (bench/results/2026-12-01-model-h100-lk-mma-v2/,
+// where every shape was profiled): wide tiles when the grid fills the device, narrow ones at batch 1 and
+// on small maps.
+TEST(DepthwiseMmaSelection, WarpTileFitsTheMapAndTheBatch) {
+  const detail::DeviceInfo& sm90 = *cuda::known_device("sm_90");
+  const std::pair<const char*, const char*> rows[] = {
+      {"depthwise_n32h56w56c128_k31x31_psame_f16", "dw_fwd_nhwc_lk_mma_f16x8_tile16x64"},
+      {"depthwise_n1h56w56c128_k31x31_psame_f16", "dw_fwd_nhwc_lk_mma_f16x8_tile16x32"},
+      {"depthwise_n32h28w28c256_k29x29_psame_f16", "dw_fwd_nhwc_lk_mma_f16x8_tile16x32"},
+      {"depthwise_n1h28w28c256_k29x29_psame_f16", "dw_fwd_nhwc_lk_mma_f16x8_tile16x16"},
+      {"depthwise_n32h14w14c512_k27x27_psame_f16", "dw_fwd_nhwc_lk_mma_f16x8_tile16x16"},
+      {"depthwise_n1h14w14c512_k27x27_psame_f16", "dw_fwd_nhwc_lk_mma_f16x8_tile8x16"},
+      {"depthwise_n1h7w7c1024_k13x13_psame_bf16", "dw_fwd_nhwc_lk_mma_bf16x8_tile8x16"},
+  };
+  for (const auto& [descriptor, expect] : rows) {
+    const detail::Selection s = select_on(sm90, descriptor);
+    ASSERT_NE(s.impl, nullptr) << descriptor << "\n" << reasons(s);
+    EXPECT_EQ(s.impl->name(), expect) << descriptor;
+  }
+  // A tile named through the options is taken even where the cost prefers another.
+  const Problem p = *Problem::parse("depthwise_n32h56w56c128_k31x31_psame_f16");
+  const detail::Selection named = detail::select_for_device(
+      *detail::find_backend("cuda"), p, PlanOptions{{"ref"}, {"dw_fwd_nhwc_lk_mma_f16x8_tile8x16"}}, sm90, false);
+  ASSERT_NE(named.impl, nullptr) << reasons(named);
+  EXPECT_EQ(named.impl->name(), "dw_fwd_nhwc_lk_mma_f16x8_tile8x16");
 }
 
 // Tensors one element past an aligned address: no 16-byte pixel loads or stores, same results.

@@ -43,6 +43,15 @@ __device__ __forceinline__ uint16_t bits_of(T v) {
   return b;
 }
 
+// The 8 consecutive 16-bit elements at p (16-byte aligned) in one load, as bit patterns.
+template <class T>
+__device__ __forceinline__ void load_eight(const T* p, uint16_t (&v)[Tr::kChannels]) {
+  const uint4 raw = load_raw16(p);
+  const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+  DSCONV_UNROLL
+  for (int e = 0; e < Tr::kChannels; ++e) v[e] = static_cast<uint16_t>(words[e / 2] >> (16 * (e % 2)));
+}
+
 // At least 2 blocks per SM (shared memory allows 2 on sm_90 up to 31x31 with the widest tile): up to 128
 // registers a thread.
 template <class T, int KS, int GR, int GC>
@@ -96,10 +105,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 2) dw_fwd_nhwc_large_mma_kernel(
       const bool inside =
           static_cast<unsigned>(iy) < static_cast<unsigned>(H) && static_cast<unsigned>(ix) < static_cast<unsigned>(W);
       if (inside && p.vec_in) {  // C % 8 == 0 and x 16-byte aligned: the pixel's 8 channels in one load
-        const uint4 raw = load_raw16(xg + image_in + (iy * W + ix) * C + c0);
-        const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
-        DSCONV_UNROLL
-        for (int e = 0; e < Tr::kChannels; ++e) v[e] = static_cast<uint16_t>(words[e / 2] >> (16 * (e % 2)));
+        load_eight(xg + image_in + (iy * W + ix) * C + c0, v);
       } else {
         DSCONV_UNROLL
         for (int e = 0; e < Tr::kChannels; ++e)
@@ -110,10 +116,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 2) dw_fwd_nhwc_large_mma_kernel(
     const auto tap = [&](int kr, int t, uint16_t(&v)[Tr::kChannels]) {
       const bool inside = 0 <= t && t < KW;
       if (inside && p.vec_w) {  // a TF filter, C % 8 == 0, 16-byte aligned: the tap's 8 channels in one load
-        const uint4 raw = load_raw16(wg + (kr * KW + t) * tap_stride + c0);
-        const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
-        DSCONV_UNROLL
-        for (int e = 0; e < Tr::kChannels; ++e) v[e] = static_cast<uint16_t>(words[e / 2] >> (16 * (e % 2)));
+        load_eight(wg + (kr * KW + t) * tap_stride + c0, v);
       } else {
         DSCONV_UNROLL
         for (int e = 0; e < Tr::kChannels; ++e)

@@ -365,9 +365,10 @@ Offer offer_nhwc_large_mma(const OfferContext& ctx) {
   // tensor cores still win; once it fills the device, the FMA kernels' smaller tiles do less work. Modelled
   // on an H100 with 13x13 filters at C=1024 (bench/results/2026-12-01-model-h100-lk-mma-v2/): a 5x5 map
   // (19% of an 8x16 tile) 2.1x faster on tensor cores at N=4 (0.5 waves), even at N=8, 0.66x at N=12 and
-  // 0.71x at N=32; a 7x7 map (38%) even at N=32. Not yet measured.
+  // 0.71x at N=32; a 7x7 map (38%) even at N=32. Not yet measured. Forbidding the FMA kernel
+  // (skip_implementations, or --impl naming this family) lifts the rule.
   const double used = static_cast<double>(p.out_h() * p.out_w()) / static_cast<double>(d.tiles_h * th * d.tiles_w * tw);
-  if (ctx.device != nullptr && used < 0.3) {
+  if (ctx.device != nullptr && used < 0.3 && !ctx.excludes_all("dw_fwd_nhwc_generic")) {
     int64_t per_sm = std::max<int64_t>(1, ctx.device->smem_per_sm / (smem + ctx.device->smem_reserved_per_block));
     if (ctx.device->max_threads_per_sm > 0)
       per_sm = std::min<int64_t>(per_sm, ctx.device->max_threads_per_sm / Tr::kThreads);

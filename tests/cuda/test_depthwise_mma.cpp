@@ -158,6 +158,12 @@ TEST(DepthwiseMmaSelection, TakesLargeDense16BitFiltersOnly) {
       reasons(many).find("only 19% of its 8x16 tiles hold outputs (5x5 map) and the grid fills the device 1.5 times"),
       std::string::npos)
       << reasons(many);
+  // Forbidding the FMA kernel lifts the rule.
+  const detail::Selection forced = detail::select_for_device(*detail::find_backend("cuda"),
+                                                             *Problem::parse("depthwise_n12h5w5c1024_k13x13_psame_f16"),
+                                                             PlanOptions{{"ref", "dw_fwd_nhwc_generic"}}, sm90, false);
+  ASSERT_NE(forced.impl, nullptr) << reasons(forced);
+  EXPECT_EQ(forced.impl->name(), "dw_fwd_nhwc_lk_mma_f16x8_tile8x16") << reasons(forced);
   const detail::Selection seven = select_on(sm90, "depthwise_n32h7w7c1024_k13x13_psame_f16");
   ASSERT_NE(seven.impl, nullptr);
   EXPECT_EQ(seven.impl->name(), "dw_fwd_nhwc_lk_mma_f16x8_tile8x16") << reasons(seven);

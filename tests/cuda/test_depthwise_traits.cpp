@@ -308,5 +308,58 @@ TEST(DepthwiseTraits, LatticeTapsOfDeepLabRate18) {
   EXPECT_GE(none.first, none.last);
 }
 
+// The large-filter tensor-core kernel's pitches, checked the way the hardware serves a warp: the 32 words
+// of a B fragment load (8 plane rows rows8 apart x 4 words, and the k + 8 half 4 words on), and the 32
+// scalar stores of each C fragment element (8 columns x 4 output rows), land in 32 distinct banks for
+// every tile and filter width. The lane layouts are those of mma.sync m16n8k16 (cuda/common/mma.cuh).
+TEST(DepthwiseTraits, LargeMmaFragmentsAreConflictFree) {
+  using Tr = LargeMmaTraits;
+  for (const Tr::Shape s : Tr::kShapes) {
+    for (int64_t kw = Tr::kMinKernelW; kw <= Tr::kMaxKernelW; ++kw) {
+      SCOPED_TRACE("tile " + std::to_string(Tr::tile_h(s)) + "x" + std::to_string(Tr::tile_w(s)) + ", width " +
+                   std::to_string(kw));
+      const int64_t pitch_words = Tr::pitch(kw, s) / 2;
+      ASSERT_EQ(Tr::pitch(kw, s) % 2, 0);
+      ASSERT_GE(Tr::pitch(kw, s), Tr::cols(kw, s));
+      for (int half = 0; half < 2; ++half) {
+        bool bank[32] = {};
+        for (int lane = 0; lane < 32; ++lane) {
+          const int64_t word = s.rows8 * (lane / 4) * pitch_words + lane % 4 + 4 * half;
+          EXPECT_FALSE(bank[word % 32]) << "B load, lane " << lane;
+          bank[word % 32] = true;
+        }
+      }
+      for (int g = 0; g < s.rows8; ++g) {
+        for (int e = 0; e < 4; ++e) {
+          bool bank[32] = {};
+          for (int lane = 0; lane < 32; ++lane) {
+            const int64_t row = s.rows8 * (2 * (lane % 4) + e % 2) + g, col = lane / 4 + 8 * (e / 2);
+            const int64_t word = row * Tr::out_pitch(s) + col;
+            EXPECT_FALSE(bank[word % 32]) << "C store, element " << e << ", lane " << lane;
+            bank[word % 32] = true;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(DepthwiseTraits, LargeMmaStepsAndSharedMemory) {
+  using Tr = LargeMmaTraits;
+  // k-steps cover 16 + kw - 1 input columns per m-tile of 16 outputs.
+  EXPECT_EQ(Tr::ksteps(17), 2);
+  EXPECT_EQ(Tr::ksteps(18), 3);
+  EXPECT_EQ(Tr::ksteps(33), 3);
+  EXPECT_EQ(Tr::ksteps(34), 4);
+  const Tr::Shape wide{2, 4}, small{1, 1};
+  // 31x31, 16x64: 8 planes of 46 rows x 100 elements, 8 x 31 x 32 filter pair words.
+  EXPECT_EQ(Tr::smem_bytes(31, 31, wide), 8 * 46 * 100 * 2 + 8 * 31 * 32 * 4);
+  // 41x41, 8x16: planes of 48 rows x 72, the filter pairs 54 KiB: over sm_86's 99 KiB per block.
+  EXPECT_EQ(Tr::smem_bytes(41, 41, small), 8 * 48 * 72 * 2 + 8 * 41 * 42 * 4);
+  EXPECT_GT(Tr::smem_bytes(41, 41, small), 99 * 1024);
+  // A 1-row filter on a narrow tile: the f32 results (8 x 8 rows x 20 floats) take as much as the planes.
+  EXPECT_EQ(Tr::smem_bytes(1, 13, small), 8 * 8 * 20 * 4 + 8 * 1 * 14 * 4);
+}
+
 }  // namespace
 }  // namespace dsconv::cuda::dw

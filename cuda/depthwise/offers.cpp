@@ -271,11 +271,21 @@ std::string lim_device_waves(double waves) {
   return buf;
 }
 
+// Blocks of the large-filter kernel (256 threads, `smem` bytes of shared memory) one SM of `device` holds,
+// as far as shared memory and threads say (registers: at least 2, its launch bounds).
+int64_t lk_blocks_per_sm(const detail::DeviceInfo& device, int64_t smem) {
+  int64_t per_sm = std::max<int64_t>(1, device.smem_per_sm / (smem + device.smem_reserved_per_block));
+  if (device.max_threads_per_sm > 0)
+    per_sm = std::min<int64_t>(per_sm, device.max_threads_per_sm / dw::LargeMmaTraits::kThreads);
+  return std::max<int64_t>(1, per_sm);
+}
+
 // The large-filter kernel's warp tile for a problem on a device. Of the shapes whose shared memory fits a
 // block, the one with the least estimated time on the busiest SM: ceil(tiles / SMs) blocks, each costing
 // its shared-memory wavefronts (B and band loads of the hot loop, the staging stores) or its tensor-core
-// issue, whichever is larger (1.5 cycles an m16n8k16 per SM, mma.sync's rate on sm_80/sm_90), the staging
-// counted in full when shared memory holds one block per SM (nothing else to overlap it with). Wider tiles
+// issue, whichever is larger (an m16n8k16 weighed as 1.5 wavefronts: a rough ratio, whose picks were
+// checked against the performance model on every RepLKNet layer), the staging counted in full when one
+// block fills an SM (nothing else to overlap it with). Wider tiles
 // load each B fragment for more products and stage less halo per output; narrower ones fill the device at
 // batch 1 and waste less of a small map. The shapes whose names the options allow (--impl) come first.
 struct LkShapeChoice {
@@ -298,8 +308,7 @@ LkShapeChoice choose_lk_shape(const OfferContext& ctx, const std::string& prefix
       const int64_t tiles = prod({p.n(), ceil_div(p.out_h(), Tr::tile_h(s)), ceil_div(p.out_w(), Tr::tile_w(s)),
                                   ceil_div(p.c(), Tr::kChannels)});
       const int64_t sms = device != nullptr ? device->sm_count : 132;
-      const int64_t per_sm =
-          device != nullptr ? std::max<int64_t>(1, device->smem_per_sm / (smem + device->smem_reserved_per_block)) : 2;
+      const int64_t per_sm = device != nullptr ? lk_blocks_per_sm(*device, smem) : 2;
       const int64_t bases = kh + s.rows8 - 1;
       const double hot =
           static_cast<double>(Tr::kChannels) * static_cast<double>(bases * 2 * (s.cols16 + ks - 1) + kh * 2 * ks);
@@ -369,11 +378,8 @@ Offer offer_nhwc_large_mma(const OfferContext& ctx) {
   // (skip_implementations, or --impl naming this family) lifts the rule.
   const double used = static_cast<double>(p.out_h() * p.out_w()) / static_cast<double>(d.tiles_h * th * d.tiles_w * tw);
   if (ctx.device != nullptr && used < 0.3 && !ctx.excludes_all("dw_fwd_nhwc_generic")) {
-    int64_t per_sm = std::max<int64_t>(1, ctx.device->smem_per_sm / (smem + ctx.device->smem_reserved_per_block));
-    if (ctx.device->max_threads_per_sm > 0)
-      per_sm = std::min<int64_t>(per_sm, ctx.device->max_threads_per_sm / Tr::kThreads);
     const double waves =
-        static_cast<double>(tiles) / static_cast<double>(std::max<int64_t>(1, per_sm) * ctx.device->sm_count);
+        static_cast<double>(tiles) / static_cast<double>(lk_blocks_per_sm(*ctx.device, smem) * ctx.device->sm_count);
     if (waves >= 1.0) {
       return decline(name, "only " + std::to_string(static_cast<int>(used * 100)) + "% of its " + dims(th, tw) +
                                " tiles hold outputs (" + dims(p.out_h(), p.out_w()) + " map) and the grid fills " +

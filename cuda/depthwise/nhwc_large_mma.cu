@@ -60,11 +60,11 @@ __global__ void __launch_bounds__(Tr::kThreads, 2) dw_fwd_nhwc_large_mma_kernel(
   constexpr Tr::Shape kShape{GR, GC};
   constexpr int kTileH = Tr::tile_h(kShape), kTileW = Tr::tile_w(kShape);
   constexpr int kOffsets = GC + KS - 1;  // 16-column offsets of the B fragments: m-tile j, k-step s read j + s
-  constexpr int kCols = 16 * kOffsets;
-  constexpr int kPitch = kCols + 8 / GR;  // elements; GR kPitch / 2 words = 4 mod 8 (traits.hpp)
+  constexpr int kCols = Tr::cols_ks(KS, kShape);
+  constexpr int kPitch = Tr::pitch_ks(KS, kShape);  // elements; GR kPitch / 2 words = 4 mod 8 (traits.hpp)
   constexpr int kPitchWords = kPitch / 2;
-  constexpr int kOutPitch = kTileW + 4 / GR;
-  static_assert(kPitch == Tr::pitch(16 * KS - 15, kShape), "the plane's pitch is the one the launch sized");
+  constexpr int kOutPitch = Tr::out_pitch(kShape);
+  static_assert(kCols == 16 * kOffsets, "a B fragment offset per 16 staged columns");
   DSCONV_DYNAMIC_SMEM(unsigned char, smem);
   const int KH = static_cast<int>(p.kh), KW = static_cast<int>(p.kw);
   const int rows = kTileH + KH - 1;

@@ -316,15 +316,18 @@ struct LargeMmaTraits {
   // k-steps of 16 input columns that cover the band of 16 output columns: 16 + kw - 1 columns.
   static constexpr int ksteps(int64_t kw) { return static_cast<int>((kw + 15 + 15) / 16); }
   static constexpr int64_t rows(int64_t kh, Shape s) { return tile_h(s) + kh - 1; }
-  // Staged columns: m-tile j's k-step s reads columns 16 (j + s) .. 16 (j + s) + 15.
-  static constexpr int64_t cols(int64_t kw, Shape s) { return 16 * (s.cols16 + ksteps(kw) - 1); }
+  // Staged columns: m-tile j's k-step s reads columns 16 (j + s) .. 16 (j + s) + 15. The kernels, whose
+  // k-step count is a template argument, take the *_ks forms.
+  static constexpr int cols_ks(int ks, Shape s) { return 16 * (s.cols16 + ks - 1); }
+  static constexpr int64_t cols(int64_t kw, Shape s) { return cols_ks(ksteps(kw), s); }
   // A B fragment load reads 8 plane rows rows8 apart (row group g holds output rows rows8 n + g) x 4 words.
   // Plane rows cols + 8 / rows8 elements apart make rows8 (cols + 8 / rows8) / 2 words an odd multiple of
   // 4, so those 32 words land in 32 distinct banks.
-  static constexpr int64_t pitch(int64_t kw, Shape s) { return cols(kw, s) + 8 / s.rows8; }
+  static constexpr int pitch_ks(int ks, Shape s) { return cols_ks(ks, s) + 8 / s.rows8; }
+  static constexpr int64_t pitch(int64_t kw, Shape s) { return pitch_ks(ksteps(kw), s); }
   // Staged f32 results, one plane per channel, rows of tile_w + 4 / rows8 floats: a C fragment's scalar
   // stores (8 columns x 4 rows 2 rows8 apart) land in 32 distinct banks.
-  static constexpr int64_t out_pitch(Shape s) { return tile_w(s) + 4 / s.rows8; }
+  static constexpr int out_pitch(Shape s) { return tile_w(s) + 4 / s.rows8; }
   // Filter pairs of one channel: word kr * (kw + 1) + t + 1 holds (W[kr][t], W[kr][t + 1]) for t = -1 .. kw - 1
   // (zero outside the filter), so that any pair a band needs is one aligned 32-bit load.
   static constexpr int64_t filter_words(int64_t kh, int64_t kw) { return kh * (kw + 1); }

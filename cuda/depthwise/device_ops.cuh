@@ -33,6 +33,10 @@ __device__ __forceinline__ NhwcTileIndex decompose_nhwc_tile(int tile, int chunk
 // a block keeps kStageBatch x 16 bytes per thread in flight instead of one load's round trip per
 // element: bandwidth-bound layers need that memory-level parallelism.
 constexpr int kStageBatch = 4;
+// cp.async staging of the generic kernels: copies per thread in one group (two groups at most in flight,
+// 512 bytes a thread), and filter taps loaded per batch.
+constexpr int kAsyncGroup = 16;
+constexpr int kFilterBatch = 8;
 
 // Runs step(k, s) for the taps k = 0 .. ntaps-1 with s = k % kRegW, a compile-time constant once the
 // loops are unrolled: the sliding-window kernels keep kRegW staged columns in a ring buffer indexed by

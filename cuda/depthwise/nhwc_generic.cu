@@ -8,6 +8,8 @@
 // replicated per output channel (channel oc reads input channel oc / M), so the arithmetic is the same
 // for every multiplier. Filter rows, chunks and columns that read only padding are skipped (a block
 // skips the chunks its whole tile cannot reach; a thread skips the taps its own outputs cannot).
+// On sm_80 and later the input is staged by cp.async with the filter's first loads beside it (one round
+// trip for a chunk, where the register-staged batches took several).
 // kSlideW (stride_w == dilation_w == 1) keeps a window of inputs along W in registers, so a tap costs one
 // new shared-memory load per output row instead of one per output.
 //
@@ -18,6 +20,7 @@
 // input a DeepLab atrous layer stages per output from 3-7x to about 1.2x (offers.cpp, lattice_steps_for).
 #include <type_traits>
 
+#include "cuda/common/async_copy.cuh"
 #include "cuda/common/static_switch.hpp"
 #include "cuda/depthwise/device_ops.cuh"
 
@@ -124,7 +127,33 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
 
       __syncthreads();  // readers of the previous chunk are done
       // Staged rows are region_w pixels of kChunk elements at their slots (padded for 16-bit data).
-      if (vector_staging) {  // M == 1, C % kVec == 0, x 16-byte aligned
+      const bool async = vector_staging && p.async_in;
+      if (async) {
+        // cp.async (sm_80+): the region's vectors go straight to shared memory, kAsyncGroup per thread in
+        // a group, at most two groups in flight (one round trip for regions of up to 2 * kAsyncGroup
+        // vectors a thread: a 5x5 filter at dilation 2 stages 24).
+        constexpr int kVecsPerPixel = kChunk / kVec;
+        const int items = region_rows * region_w * kVecsPerPixel;
+        int group = 0;
+        for (int base = tid; base < items; base += kAsyncGroup * Tr::kThreads, ++group) {
+          if (group >= 2) cp_async_wait<1>();
+          for (int j = 0; j < kAsyncGroup; ++j) {
+            const int i = base + j * Tr::kThreads;
+            if (i >= items) break;
+            const int v = i % kVecsPerPixel;
+            const int px = i / kVecsPerPixel;
+            const int hy = px / region_w, hx = px - hy * region_w;
+            const int iy = iy0 + hy * LY, ix = ix0 + hx * LX;
+            const int c = oc0 + v * kVec;
+            const bool inside = static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                                static_cast<unsigned>(ix) < static_cast<unsigned>(W) && c < C;
+            cp_async16(s_in + staged_at(i * kVec),
+                       inside ? static_cast<const void*>(xn + (iy * W + ix) * C + c) : static_cast<const void*>(xg),
+                       inside);
+          }
+          cp_async_commit();
+        }
+      } else if (vector_staging) {  // M == 1, C % kVec == 0, x 16-byte aligned
         constexpr int kVecsPerPixel = kChunk / kVec;
         const int items = region_rows * region_w * kVecsPerPixel;
         for (int base = tid; base < items; base += kStageBatch * Tr::kThreads) {
@@ -180,12 +209,26 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
           }
         }
       }
-      for (int i = tid; i < nk * KW * kChunk; i += Tr::kThreads) {
-        const int ch = i % kChunk;
-        const int tap = i / kChunk;  // (kr - kr0) * KW + kc
-        const int o = oc0 + ch;
-        s_w[i] = o < CM ? to_float(wg[(kr0 * KW + tap) * tap_stride + o * oc_stride]) : 0.f;
+      // The chunk's taps, kFilterBatch loads a thread at a time; the first batch goes out beside the copies.
+      const int witems = nk * KW * kChunk;
+      for (int base = tid; base < witems; base += kFilterBatch * Tr::kThreads) {
+        float taps[kFilterBatch];
+        DSCONV_UNROLL
+        for (int j = 0; j < kFilterBatch; ++j) {
+          const int i = base + j * Tr::kThreads;
+          const int ch = i % kChunk;
+          const int tap = i / kChunk;  // (kr - kr0) * KW + kc
+          const int o = oc0 + ch;
+          taps[j] = i < witems && o < CM ? to_float(wg[(kr0 * KW + tap) * tap_stride + o * oc_stride]) : 0.f;
+        }
+        if (async && base == tid) cp_async_wait<0>();
+        DSCONV_UNROLL
+        for (int j = 0; j < kFilterBatch; ++j) {
+          const int i = base + j * Tr::kThreads;
+          if (i < witems) s_w[i] = taps[j];
+        }
       }
+      if (async) cp_async_wait<0>();  // a thread without taps to load (or none left pending: a no-op)
       __syncthreads();
 
       if (!active) continue;

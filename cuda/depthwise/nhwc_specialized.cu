@@ -1,14 +1,16 @@
 // Specialized NHWC depthwise forward kernels: filter size and stride are template constants
 // (DSCONV_DW_NHWC_SPECIALIZATIONS), dilation 1, multiplier 1, any padding, any C.
 //
-// A block covers an output tile (NhwcTileConfig) x 32 channels. It stages the input tile and its halo
-// into shared memory (16-byte global loads, coalesced along C; f32, or 16-bit data as it is, padded:
-// NhwcStaging in traits.hpp), plus the chunk's filter taps as f32;
+// A block covers an output tile (NhwcTileConfig: a large one, and a small one for grids under a block per
+// SM) x 32 channels. It stages the input tile and its halo into shared memory (16-byte copies coalesced
+// along C, by cp.async on sm_80 and later, all in flight at once; f32, or 16-bit data as it is, padded:
+// NhwcStaging in traits.hpp), plus the chunk's filter taps as f32, loaded beside the copies;
 // then each thread computes kRegH x kRegW outputs for a pair of adjacent channels, sliding over the
 // staged rows: every input row segment is read once from shared memory and feeds every output row
 // and filter tap that uses it, from registers.
 #include <type_traits>
 
+#include "cuda/common/async_copy.cuh"
 #include "cuda/common/static_switch.hpp"
 #include "cuda/depthwise/device_ops.cuh"
 
@@ -17,9 +19,10 @@ namespace {
 
 // kFullEpilogue: a residual or an activation beyond the clamps (silu, hswish, gelu); false keeps the
 // common epilogue's register budget (see store_nhwc_pair_tile).
-template <class T, int K, int S, bool kFullEpilogue>
-__global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_fwd_nhwc_specialized_kernel(DwParams p) {
-  using Tr = NhwcSpecializedTraits<T, K, S>;
+template <class T, int K, int S, bool kSmall, bool kFullEpilogue>
+__global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S, kSmall>::kThreads)
+    dw_fwd_nhwc_specialized_kernel(DwParams p) {
+  using Tr = NhwcSpecializedTraits<T, K, S, kSmall>;
   constexpr int kChunk = Tr::kChunk;
   constexpr int kVec = Tr::kLoadVec;
   using Sg = std::conditional_t<Tr::kStage16, T, float>;  // the staged input's element
@@ -75,7 +78,17 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
           static_cast<unsigned>(iy) < static_cast<unsigned>(H) && static_cast<unsigned>(ix) < static_cast<unsigned>(W);
       *offset = inside ? (iy * W + ix) * C + *c : -1;
     };
-    if (p.vec_in) {  // C % kVec == 0 and x 16-byte aligned: a vector that starts below C ends within it
+    if (p.vec_in && p.async_in) {
+      // cp.async (sm_80+): every vector of the halo is in flight at once, straight into shared memory,
+      // while the filter loads below go out too; one round trip for the whole staging.
+      for (int i = tid; i < kItems; i += Tr::kThreads) {
+        int offset, c, at;
+        locate(i, &offset, &c, &at);
+        const bool fill = offset >= 0 && c < C;
+        cp_async16(s_in + at, fill ? static_cast<const void*>(xn + offset) : static_cast<const void*>(xg), fill);
+      }
+      cp_async_commit();
+    } else if (p.vec_in) {  // C % kVec == 0 and x 16-byte aligned: a vector that starts below C ends within it
       for (int base = tid; base < kItems; base += kStageBatch * Tr::kThreads) {
         uint4 raw[kStageBatch];
         int at[kStageBatch];
@@ -115,10 +128,20 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S>::kThreads) dw_f
         }
       }
     }
-    for (int i = tid; i < K * K * kChunk; i += Tr::kThreads) {
+    // The chunk's taps: every load of the thread first, then the stores (one round trip, not one per tap).
+    float taps[Tr::kFilterItemsPerThread];
+    DSCONV_UNROLL
+    for (int j = 0; j < Tr::kFilterItemsPerThread; ++j) {
+      const int i = tid + j * Tr::kThreads;
       const int ch = i % kChunk, tap = i / kChunk;
       const int c = c0 + ch;
-      s_w[i] = c < C ? to_float(wg[tap * tap_stride + c * oc_stride]) : 0.f;
+      taps[j] = i < K * K * kChunk && c < C ? to_float(wg[tap * tap_stride + c * oc_stride]) : 0.f;
+    }
+    if (p.vec_in && p.async_in) cp_async_wait<0>();
+    DSCONV_UNROLL
+    for (int j = 0; j < Tr::kFilterItemsPerThread; ++j) {
+      const int i = tid + j * Tr::kThreads;
+      if (i < K * K * kChunk) s_w[i] = taps[j];
     }
     __syncthreads();
 
@@ -186,12 +209,15 @@ Result<KernelFn> resolve_nhwc_specialized(const KernelChoice& k, const LaunchCon
     return dispatch_nhwc_specialization(k.kernel, k.stride, [&](auto kernel_c, auto stride_c) -> Result<KernelFn> {
       constexpr int K = decltype(kernel_c)::value;
       constexpr int S = decltype(stride_c)::value;
-      using Tr = NhwcSpecializedTraits<T, K, S>;
-      if (cfg.block != Tr::kThreads || cfg.smem_bytes != Tr::kSmemBytes) {
-        return Status(StatusCode::kInternalError, "depthwise: NHWC specialized launch disagrees with its traits");
-      }
-      return dispatch_bool(k.full_epilogue, [&](auto full_c) -> Result<KernelFn> {
-        return &dw_fwd_nhwc_specialized_kernel<T, K, S, decltype(full_c)::value>;
+      return dispatch_bool(k.small_tile, [&](auto small_c) -> Result<KernelFn> {
+        constexpr bool kSmall = decltype(small_c)::value;
+        using Tr = NhwcSpecializedTraits<T, K, S, kSmall>;
+        if (cfg.block != Tr::kThreads || cfg.smem_bytes != Tr::kSmemBytes) {
+          return Status(StatusCode::kInternalError, "depthwise: NHWC specialized launch disagrees with its traits");
+        }
+        return dispatch_bool(k.full_epilogue, [&](auto full_c) -> Result<KernelFn> {
+          return &dw_fwd_nhwc_specialized_kernel<T, K, S, kSmall, decltype(full_c)::value>;
+        });
       });
     });
   });

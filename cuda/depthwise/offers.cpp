@@ -190,22 +190,24 @@ struct SpecializedShape {
   int64_t smem = 0;
 };
 
-// The tile numbers of specialization (k, s) for elements of `elem_bytes`, read from the traits (the traits
-// depend on the element's size only: 16-bit data is staged 16-bit).
-template <class T>
+// The tile numbers of specialization (k, s) for elements of `elem_bytes`, large or small tile, read from
+// the traits (the traits depend on the element's size only: 16-bit data is staged 16-bit).
+template <class T, bool kSmall>
 SpecializedShape specialized_shape_of(int64_t k, int64_t s) {
   SpecializedShape r;
 #define DSCONV_DW_SHAPE(K_, S_)                                                 \
   if (k == (K_) && s == (S_)) {                                                 \
-    using Tr = dw::NhwcSpecializedTraits<T, K_, S_>;                            \
+    using Tr = dw::NhwcSpecializedTraits<T, K_, S_, kSmall>;                    \
     r = SpecializedShape{Tr::kTileH, Tr::kTileW, Tr::kThreads, Tr::kSmemBytes}; \
   }
   DSCONV_DW_NHWC_SPECIALIZATIONS(DSCONV_DW_SHAPE)
 #undef DSCONV_DW_SHAPE
   return r;
 }
-SpecializedShape specialized_shape(int64_t k, int64_t s, size_t elem_bytes) {
-  return elem_bytes == 2 ? specialized_shape_of<uint16_t>(k, s) : specialized_shape_of<float>(k, s);
+SpecializedShape specialized_shape(int64_t k, int64_t s, size_t elem_bytes, bool small) {
+  if (elem_bytes == 2)
+    return small ? specialized_shape_of<uint16_t, true>(k, s) : specialized_shape_of<uint16_t, false>(k, s);
+  return small ? specialized_shape_of<float, true>(k, s) : specialized_shape_of<float, false>(k, s);
 }
 
 std::string specialized_list() {
@@ -232,13 +234,29 @@ Offer offer_nhwc_specialized(const OfferContext& ctx) {
   }
   if (p.m() != 1) return decline(family, "multiplier " + std::to_string(p.m()) + "; the specialized kernels need 1");
 
-  const SpecializedShape shape = specialized_shape(p.kh(), p.stride_h(), dtype_size(p.dtype()));
   const int64_t vec = load_vec(p);
   const bool vec_c = p.c() % vec == 0;
   const bool full_epilogue = p.has_residual() || !is_clamp_activation(p.activation());
-  const std::string name = "dw_fwd_nhwc_k" + std::to_string(p.kh()) + "s" + std::to_string(p.stride_h()) + "_" +
-                           to_string(p.dtype()) + "x" + std::to_string(vec_c ? vec : 1) + "_tile" +
-                           dims(shape.tile_h, shape.tile_w) + epilogue_suffix(p);
+  const std::string prefix = "dw_fwd_nhwc_k" + std::to_string(p.kh()) + "s" + std::to_string(p.stride_h()) + "_" +
+                             to_string(p.dtype()) + "x" + std::to_string(vec_c ? vec : 1);
+  // The tile: the large one, unless its grid leaves SMs without a block (batch 1 on the late layers),
+  // where the small one's twice as many blocks put more of the device's SMs (and their loads in flight) to
+  // work; a tile named through the options is taken first.
+  const auto shape_of = [&](bool small) {
+    return specialized_shape(p.kh(), p.stride_h(), dtype_size(p.dtype()), small);
+  };
+  const auto tiles_of = [&](const SpecializedShape& sh) {
+    return prod({p.n(), ceil_div(p.out_h(), sh.tile_h), ceil_div(p.out_w(), sh.tile_w),
+                 ceil_div(p.c(), dw::kNhwcChannelChunk)});
+  };
+  const auto name_of = [&](const SpecializedShape& sh) {
+    return prefix + "_tile" + dims(sh.tile_h, sh.tile_w) + epilogue_suffix(p);
+  };
+  const int64_t sms = ctx.device != nullptr ? ctx.device->sm_count : 132;
+  bool small = tiles_of(shape_of(false)) < sms;
+  if (!ctx.allows(name_of(shape_of(small))) && ctx.allows(name_of(shape_of(!small)))) small = !small;
+  const SpecializedShape shape = shape_of(small);
+  const std::string name = name_of(shape);
   DwParams d = common_params(p);
   d.tiles_h = ceil_div(p.out_h(), shape.tile_h);
   d.tiles_w = ceil_div(p.out_w(), shape.tile_w);
@@ -252,12 +270,14 @@ Offer offer_nhwc_specialized(const OfferContext& ctx) {
                              std::to_string(lim.per_block) + " a block can have on " + lim.device);
   }
   d.vec_in = vec_c;
+  d.async_in = ctx.device == nullptr || ctx.device->arch() >= 80;
   d.vec_out = p.c() % 2 == 0;
   KernelChoice k;
   k.dtype = p.dtype();
   k.kernel = static_cast<int>(p.kh());
   k.stride = static_cast<int>(p.stride_h());
   k.full_epilogue = full_epilogue;
+  k.small_tile = small;
   const LaunchConfig cfg{tiles, shape.threads, shape.smem};
   const size_t es = dtype_size(p.dtype());
   return accept(name, dw::resolve_nhwc_specialized, k, cfg, d, 16, 2 * es);
@@ -464,6 +484,7 @@ Offer nhwc_generic_offer(const OfferContext& ctx, int64_t lat_h, int64_t lat_w) 
                                          tile_h * lat_h, tile_w * lat_w);
   if (!bound.empty()) return decline(name, bound);
   d.vec_in = vec_c;
+  d.async_in = ctx.device == nullptr || ctx.device->arch() >= 80;
   d.vec_out = d.cm % 2 == 0;
   KernelChoice k;
   k.dtype = p.dtype();
@@ -548,13 +569,18 @@ int64_t nhwc_generic_blocks(const Problem& p, int64_t lat_h, int64_t lat_w) {
 }
 
 // A grid of at most one block per SM finishes when its slowest block does: bytes matter less than each
-// block's chain of round trips, and a lattice block (more outputs of a wider tile, the same filter) has the
-// longer chain. So on such a grid the dense kernel is preferred unless the lattice has more blocks to spread
-// the work (modelled on an H100: 14x14x672 5x5 rate 2 at N=1, 84 blocks either way, 1.35 us dense against
-// 1.76 on the lattice; 33x33x256 rate 6, 200 dense blocks against 288, 1.03 against 0.92).
-bool dense_grid_preferred(const Problem& p, int64_t lat_h, int64_t lat_w, int sm_count) {
+// block's chain of round trips and the busiest SM's shared-memory reads. Staged through registers (before
+// sm_80), a lattice block (more outputs of a wider tile, the same filter) has the longer chain, so on such a
+// grid the dense kernel is preferred unless the lattice has more blocks to spread the work (modelled on an
+// H100 with register staging: 14x14x672 5x5 rate 2 at N=1, 84 blocks either way, 1.35 us dense against 1.76
+// on the lattice). Staged by cp.async, either block's staging is one round trip, and what separates them is
+// the reads: the lattice tile slides along W (one new read per tap and output row) where the dense one at a
+// dilation reads every tap of every output. Past 3x3 that wins (modelled, H100, N=1: 14x14x672 5x5 rate 2,
+// 0.84 us dense against 0.56; 3x3 filters within 5% either way: 14x14x384 rate 2 at N=2, 0.56 against 0.59).
+bool dense_grid_preferred(const Problem& p, int64_t lat_h, int64_t lat_w, int sm_count, bool async_staging) {
   const int64_t dense = nhwc_generic_blocks(p, 1, 1);
-  return sm_count > 0 && dense <= sm_count && nhwc_generic_blocks(p, lat_h, lat_w) <= dense;
+  return sm_count > 0 && (!async_staging || p.kh() * p.kw() <= 9) && dense <= sm_count &&
+         nhwc_generic_blocks(p, lat_h, lat_w) <= dense;
 }
 
 // Dilated, stride 1: a block's outputs are spaced by a step that divides the dilation (lattice_steps),
@@ -575,7 +601,7 @@ Offer offer_nhwc_lattice(const OfferContext& ctx) {
   // The grid rule, while the dense kernel may be chosen and fits (a large dilation can put one filter row of
   // its staged input over a block's shared memory, where only the lattice tiles it).
   if (ctx.device != nullptr && !ctx.excludes_all("dw_fwd_nhwc_generic") &&
-      dense_grid_preferred(p, lat_h, lat_w, ctx.device->sm_count)) {
+      dense_grid_preferred(p, lat_h, lat_w, ctx.device->sm_count, ctx.device->arch() >= 80)) {
     const SmemLimits lim = smem_limits(ctx);
     const NhwcGenericShape dense = nhwc_generic_shape(p, 1, 1);
     if (dw::nhwc_generic_geometry(dense.tile_h, dense.tile_w, p.kh(), p.kw(), 1, 1, dense.sdh, dense.sdw, lim.budget,
@@ -689,9 +715,9 @@ Offer offer_direct(const OfferContext& ctx) {
 
 }  // namespace
 
-std::pair<int64_t, int64_t> depthwise_lattice_steps(const Problem& p, int sm_count) {
+std::pair<int64_t, int64_t> depthwise_lattice_steps(const Problem& p, int sm_count, bool async_staging) {
   const std::pair<int64_t, int64_t> steps = lattice_steps_for(p);
-  if (dense_grid_preferred(p, steps.first, steps.second, sm_count)) return {1, 1};
+  if (dense_grid_preferred(p, steps.first, steps.second, sm_count, async_staging)) return {1, 1};
   return steps;
 }
 

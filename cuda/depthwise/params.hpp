@@ -29,11 +29,12 @@ struct DwParams {
   // TF [KH,KW,C,M]: (C*M, 1); OIHW [C*M,1,KH,KW]: (1, KH*KW). Kernels read either layout directly.
   int64_t w_tap_stride = 0, w_oc_stride = 0;
   int act = kActNone;
-  bool nchw = false;     // activation layout (direct kernel only; the tiled kernels are per layout)
-  bool vec_in = false;   // 16-byte input loads allowed: C % (16/sizeof(T)) == 0 and x 16-byte aligned
-  bool vec_out = false;  // NHWC: channel-pair stores (C even, y aligned); NCHW: 4-wide (OW % 4 == 0, y aligned)
-  bool vec_res = false;  // residual vector loads: as vec_in, for the residual's pointer
-  bool vec_w = false;    // NHWC large-filter mma: a TF filter's 8 channels of a tap in one 16-byte load
+  bool nchw = false;      // activation layout (direct kernel only; the tiled kernels are per layout)
+  bool vec_in = false;    // 16-byte input loads allowed: C % (16/sizeof(T)) == 0 and x 16-byte aligned
+  bool vec_out = false;   // NHWC: channel-pair stores (C even, y aligned); NCHW: 4-wide (OW % 4 == 0, y aligned)
+  bool vec_res = false;   // residual vector loads: as vec_in, for the residual's pointer
+  bool async_in = false;  // NHWC specialized and generic: with vec_in, staging by cp.async (sm_80 and later)
+  bool vec_w = false;     // NHWC large-filter mma: a TF filter's 8 channels of a tap in one 16-byte load
   // Tiled kernels: tiles along H and W and channel chunks (NHWC) or plane groups (NCHW).
   int64_t tiles_h = 1, tiles_w = 1, groups = 1;
   // NHWC lattice kernel: steps between a block's outputs along H and W (each divides the dilation; the
@@ -48,6 +49,7 @@ struct KernelChoice {
   DType dtype = DType::kF32;
   int kernel = 0, stride = 0;             // NHWC specialized
   bool full_epilogue = false;             // NHWC specialized: a residual or an activation beyond the clamps
+  bool small_tile = false;                // NHWC specialized: the small tile (NhwcTileConfig)
   int ksteps = 0;                         // NHWC large-filter mma: k-steps of the Toeplitz band
   LargeMmaTraits::Shape mma_shape{0, 0};  // NHWC large-filter mma: a warp's tile (row groups, m-tiles)
   bool slide_w = false;                   // generic NHWC and NCHW

@@ -81,10 +81,6 @@ DSCONV_HD constexpr bool nhwc_specialization_exists(int64_t kernel, int64_t stri
 #undef DSCONV_DW_MATCH
 }
 
-// Output tile per block and outputs per thread (register blocking), per (kernel, stride). Stride 1
-// tiles are 8x16 with 4x4 outputs per thread: each staged input pixel feeds up to K*K*16/((4+K-1)^2)
-// multiply-adds from registers. Stride 2 tiles are 8x8 with 2x4 per thread, which keeps the halo
-// (2*8+K-2 pixels square) within 63 KiB even for 7x7.
 // How the NHWC tiled kernels stage their input. f32 data is staged as f32. 16-bit data stays 16-bit in
 // shared memory (half the staging stores and reads; converted to f32 when read into registers): a staged
 // pixel of 32 channels is then 64 bytes, half a bank row, and the two half-warps of a warp, whose register
@@ -104,21 +100,25 @@ DSCONV_HD constexpr int64_t nhwc_staged_cols(int64_t cols, int64_t pad_every) {
   return cols > 0 ? nhwc_staged_slot(cols - 1, pad_every) + 1 : 0;
 }
 
-template <int K, int S>
+// Output tile per block and outputs per thread (register blocking), per stride, in two sizes. Stride 1
+// tiles are 8x16 with 4x4 outputs per thread: each staged input pixel feeds up to K*K*16/((4+K-1)^2)
+// multiply-adds from registers. Stride 2 tiles are 8x8 with 2x4 per thread, which keeps the halo
+// (2*8+K-2 pixels square) within 63 KiB even for 7x7. The small tiles (kSmall: 8x8 and 4x8, half the
+// outputs and threads, with the same register blocks) serve grids that the large ones leave under one
+// block per SM (batch 1 on the late, narrow layers): twice the blocks for about 10% more halo.
+template <int S, bool kSmall>
 struct NhwcTileConfig;
 // clang-format off
-template <> struct NhwcTileConfig<3, 1> { static constexpr int kTileH = 8, kTileW = 16, kRegH = 4, kRegW = 4; };
-template <> struct NhwcTileConfig<3, 2> { static constexpr int kTileH = 8, kTileW = 8,  kRegH = 2, kRegW = 4; };
-template <> struct NhwcTileConfig<5, 1> { static constexpr int kTileH = 8, kTileW = 16, kRegH = 4, kRegW = 4; };
-template <> struct NhwcTileConfig<5, 2> { static constexpr int kTileH = 8, kTileW = 8,  kRegH = 2, kRegW = 4; };
-template <> struct NhwcTileConfig<7, 1> { static constexpr int kTileH = 8, kTileW = 16, kRegH = 4, kRegW = 4; };
-template <> struct NhwcTileConfig<7, 2> { static constexpr int kTileH = 8, kTileW = 8,  kRegH = 2, kRegW = 4; };
+template <> struct NhwcTileConfig<1, false> { static constexpr int kTileH = 8, kTileW = 16, kRegH = 4, kRegW = 4; };
+template <> struct NhwcTileConfig<1, true>  { static constexpr int kTileH = 8, kTileW = 8,  kRegH = 4, kRegW = 4; };
+template <> struct NhwcTileConfig<2, false> { static constexpr int kTileH = 8, kTileW = 8,  kRegH = 2, kRegW = 4; };
+template <> struct NhwcTileConfig<2, true>  { static constexpr int kTileH = 4, kTileW = 8,  kRegH = 2, kRegW = 4; };
 // clang-format on
 
-template <class T, int K, int S>
+template <class T, int K, int S, bool kSmall = false>
 struct NhwcSpecializedTraits {
   using Element = T;
-  using Config = NhwcTileConfig<K, S>;
+  using Config = NhwcTileConfig<S, kSmall>;
   static constexpr int kKernel = K;
   static constexpr int kStride = S;
   static constexpr int kDilation = 1;
@@ -146,6 +146,10 @@ struct NhwcSpecializedTraits {
   static constexpr int kStagedW = static_cast<int>(nhwc_staged_cols(kHaloW, kPadEvery));  // slots per row
   static constexpr int kSmemInputElements = kHaloH * kStagedW * kChunk;
   static constexpr int kSmemFilterElements = K * K * kChunk;
+  // Filter taps each thread stages (loaded together, then stored): 3 for 3x3, 7 for 5x5, 13 for 7x7.
+  static constexpr int kFilterItemsPerThread = (kSmemFilterElements + kThreads - 1) / kThreads;
+  // Halo vectors each thread stages: its cp.async copies in flight at once (at most 28, for 7x7 stride 2).
+  static constexpr int kInputItemsPerThread = (kHaloH * kHaloW * kVecsPerPixel + kThreads - 1) / kThreads;
   static constexpr int64_t kSmemBytes =
       static_cast<int64_t>(kSmemInputElements) * (kStage16 ? 2 : 4) +
       static_cast<int64_t>(kSmemFilterElements) * static_cast<int64_t>(sizeof(SmemElement));
@@ -159,6 +163,7 @@ struct NhwcSpecializedTraits {
   static_assert(kChunk % kLoadVec == 0, "a channel chunk must be whole load vectors");
   static_assert(kLoadVec * sizeof(T) == 16, "global loads are 16 bytes");
   static_assert(kSmemBytes <= kMaxSmemBytesPerBlock, "staged tile exceeds the shared memory of a block");
+  static_assert(kInputItemsPerThread <= 64, "the emulator holds at most 64 cp.async copies per thread");
 };
 
 // ---------------------------------------------------------------------------------------------

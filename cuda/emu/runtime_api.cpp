@@ -81,10 +81,11 @@ const detail::DeviceInfo* emulated_device() {
   if (d == nullptr) {
     static std::once_flag said;
     std::call_once(said, [want] {
-      std::fprintf(stderr,
-                   "dsconv CUDA emulator: DSCONV_EMU_DEVICE=%s is not one of sm_80, sm_86, sm_89, sm_90; the emulated "
-                   "device is absent\n",
-                   want);
+      std::fprintf(
+          stderr,
+          "dsconv CUDA emulator: DSCONV_EMU_DEVICE=%s is not one of sm_75, sm_80, sm_86, sm_89, sm_90; the emulated "
+          "device is absent\n",
+          want);
     });
   }
   return d;

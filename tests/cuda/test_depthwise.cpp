@@ -91,7 +91,13 @@ TEST_P(DepthwiseCuda, MatchesReference) {
       << "chose " << r.implementation << ", expected " << p.expect << "...";
 }
 
-// --- specialized NHWC: every (kernel, stride) x dtype, channels 1..96, odd sizes ---------------------
+// --- specialized NHWC: every (kernel, stride) x tile x dtype, channels 1..96, odd sizes --------------
+
+// The large and the small tile of specialization (k, s): their names' "_tile..." parts.
+std::pair<std::string, std::string> specialized_tiles(int s) {
+  return s == 1 ? std::pair<std::string, std::string>{"_tile8x16", "_tile8x8"}
+                : std::pair<std::string, std::string>{"_tile8x8", "_tile4x8"};
+}
 
 std::vector<DwCase> specialized_cases() {
   const int64_t channels[] = {1, 3, 17, 33, 64, 96};
@@ -109,9 +115,16 @@ std::vector<DwCase> specialized_cases() {
           DwCase dc;
           vary(&d, &dc.c, v);
           dc.c.desc = d;
-          dc.expect =
-              "dw_fwd_nhwc_k" + std::to_string(k) + "s" + std::to_string(s) + "_" + dtype_vec(dt, c, 1) + "_tile";
-          out.push_back(dc);
+          // Each tile in turn, the other one skipped through the options (these small grids pick the small
+          // tile by themselves).
+          const std::string prefix =
+              "dw_fwd_nhwc_k" + std::to_string(k) + "s" + std::to_string(s) + "_" + dtype_vec(dt, c, 1);
+          const auto [large, small] = specialized_tiles(s);
+          for (const bool take_small : {false, true}) {
+            dc.expect = prefix + (take_small ? small : large);
+            dc.skip = {"ref", prefix + (take_small ? large : small)};
+            out.push_back(dc);
+          }
         }
       }
     }
@@ -381,6 +394,12 @@ TEST(DepthwiseCudaSelection, NamesSayTheVariant) {
   d.padding = PaddingMode::kSame;
   d.dtype = DType::kF16;
   EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_k3s1_f16x8_tile8x16");
+  {
+    ProblemDesc one = depthwise(1, 28, 28, 192, 3, 3);  // 48 large tiles: under a block per SM
+    one.padding = PaddingMode::kSame;
+    one.dtype = DType::kF16;
+    EXPECT_EQ(cuda_plan(one).implementation(), "dw_fwd_nhwc_k3s1_f16x8_tile8x8");
+  }
   d.channels = 17;
   EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_k3s1_f16x1_tile8x16");
   d = depthwise(32, 56, 56, 144, 5, 5);

@@ -66,7 +66,8 @@ TEST(DepthwiseDevices, KnownArchitecturesHaveTheirLimits) {
   EXPECT_EQ(cuda::known_device("90")->smem_per_block_optin, 227 * 1024);
   EXPECT_EQ(cuda::known_device("sm_80")->arch(), 80);
   EXPECT_EQ(cuda::known_device("sm_89")->sm_count, 58);
-  EXPECT_EQ(cuda::known_device("sm_75"), nullptr);
+  EXPECT_EQ(cuda::known_device("sm_75")->smem_per_block_optin, 64 * 1024);  // impersonated, not in the list
+  EXPECT_EQ(cuda::known_device("sm_70"), nullptr);
   EXPECT_EQ(cuda::known_device("sm_9"), nullptr);
 }
 
@@ -91,10 +92,32 @@ TEST(DepthwiseDevices, AStagingTileTooBigForTheDeviceFallsToTheDirectKernel) {
 TEST(DepthwiseDevices, EveryArchitectureTakesTheSpecializedKernelsThatFit) {
   for (const detail::DeviceInfo& device : cuda::kKnownDevices) {
     const std::string arch(device.name, 0, 5);
-    const detail::Selection s = select_on(arch.c_str(), k7s2_problem());
+    // Batch 1: 6 tiles of 8x8, far under a block per SM, so the small 4x8 tile; batch 64 fills every device.
+    ProblemDesc d = k7s2_problem();
+    const detail::Selection s = select_on(arch.c_str(), d);
     ASSERT_NE(s.impl, nullptr) << arch << "\n" << explain(s);
-    EXPECT_EQ(s.impl->name(), "dw_fwd_nhwc_k7s2_f32x4_tile8x8") << arch;
+    EXPECT_EQ(s.impl->name(), "dw_fwd_nhwc_k7s2_f32x4_tile4x8") << arch;
+    d.batch = 64;
+    const detail::Selection big = select_on(arch.c_str(), d);
+    ASSERT_NE(big.impl, nullptr) << arch << "\n" << explain(big);
+    EXPECT_EQ(big.impl->name(), "dw_fwd_nhwc_k7s2_f32x4_tile8x8") << arch;
   }
+}
+
+// The small tile serves grids of the large one that leave SMs without a block, per device: 96 large tiles
+// (28x28x384, 3x3) fill an sm_86's 72 SMs but not an sm_90's 132.
+TEST(DepthwiseDevices, SmallSpecializedTileWhereTheLargeOneLeavesSmsIdle) {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = 1, d.height = 28, d.width = 28, d.channels = 384;
+  d.kernel_h = d.kernel_w = 3;
+  d.padding = PaddingMode::kSame;
+  const detail::Selection on90 = select_on("sm_90", d);
+  ASSERT_NE(on90.impl, nullptr) << explain(on90);
+  EXPECT_EQ(on90.impl->name(), "dw_fwd_nhwc_k3s1_f32x4_tile8x8");
+  const detail::Selection on86 = select_on("sm_86", d);
+  ASSERT_NE(on86.impl, nullptr) << explain(on86);
+  EXPECT_EQ(on86.impl->name(), "dw_fwd_nhwc_k3s1_f32x4_tile8x16");
 }
 
 // The grid-stride loops of the tiled kernels add gridDim.x to an int tile index: more than 2^30 tiles
@@ -111,9 +134,10 @@ TEST(DepthwiseDevices, MoreThan2To30TilesGoDirect) {
   EXPECT_NE(explain(s).find("tiles 1342177280 exceed the 2^30 bound"), std::string::npos) << explain(s);
 }
 
-// The lattice's grid rule: MobileNetV3's 5x5 rate-2 layer on 14x14x672 at N=1 is 84 blocks either way. On an
-// H100's 132 SMs that is under one block per SM, where the dense tile's shorter chain wins; on sm_89's 58 SMs
-// the grid is over one wave and the lattice's fewer loads win. Forbidding the dense kernel takes the lattice.
+// The lattice's grid rule. On a grid of at most one block per SM that the lattice does not widen, a 3x3
+// filter takes the dense tile (shorter chain, reads within 5%), and so does any filter where the staging goes
+// through registers (sm_75: no cp.async); past 3x3 with cp.async the lattice's sliding reads win.
+// MobileNetV3's 5x5 rate-2 layer on 14x14x672 at N=1 is 84 blocks either way.
 TEST(DepthwiseDevices, TheLatticeGivesWayToTheDenseTileOnGridsOfOneBlockPerSm) {
   ProblemDesc d;
   d.op = Op::kDepthwise;
@@ -123,13 +147,28 @@ TEST(DepthwiseDevices, TheLatticeGivesWayToTheDenseTileOnGridsOfOneBlockPerSm) {
   d.padding = PaddingMode::kSame;
   const detail::Selection h100 = select_on("sm_90", d);
   ASSERT_NE(h100.impl, nullptr) << explain(h100);
-  EXPECT_EQ(h100.impl->name(), "dw_fwd_nhwc_generic_f32x4_tile8x8");
-  EXPECT_NE(explain(h100).find("a grid of 84 dense blocks for 132 SMs, and no more on the lattice (steps 2x2: 84)"),
-            std::string::npos)
-      << explain(h100);
+  EXPECT_EQ(h100.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step2x2");
   const detail::Selection l4 = select_on("sm_89", d);
   ASSERT_NE(l4.impl, nullptr) << explain(l4);
   EXPECT_EQ(l4.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step2x2");
+  {
+    ProblemDesc three = d;  // 3x3: 48 blocks either way
+    three.channels = 384, three.kernel_h = three.kernel_w = 3;
+    const detail::Selection s = select_on("sm_90", three);
+    ASSERT_NE(s.impl, nullptr) << explain(s);
+    EXPECT_EQ(s.impl->name(), "dw_fwd_nhwc_generic_f32x4_tile8x8");
+    EXPECT_NE(explain(s).find("a grid of 48 dense blocks for 132 SMs, and no more on the lattice (steps 2x2: 48)"),
+              std::string::npos)
+        << explain(s);
+    ProblemDesc five = d;  // 5x5 on a T4's 40 SMs: 32 blocks either way, staged through registers
+    five.channels = 256;
+    const detail::Selection t4 = select_on("sm_75", five);
+    ASSERT_NE(t4.impl, nullptr) << explain(t4);
+    EXPECT_EQ(t4.impl->name(), "dw_fwd_nhwc_generic_f32x4_tile8x8");
+    const detail::Selection h = select_on("sm_90", five);
+    ASSERT_NE(h.impl, nullptr) << explain(h);
+    EXPECT_EQ(h.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step2x2");
+  }
   // More blocks on the lattice than dense (33x33x256 rate 6: 288 against 200) keep it on any card.
   d.height = d.width = 33, d.channels = 256, d.kernel_h = d.kernel_w = 3, d.dilation_h = d.dilation_w = 6;
   const detail::Selection more = select_on("sm_90", d);
@@ -192,12 +231,37 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm86) {
 
 TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm90) {
   run_on("sm_90", strided_problem(), "dw_fwd_nhwc_generic_f32", DType::kF32);
+  // Stride 5: one filter row stages 36 rows x 38 columns x 32 channels, 175 KiB, 86 16-byte copies a
+  // thread: cp.async in groups, never more than two in flight.
+  ProblemDesc wide = strided_problem();
+  wide.stride_h = wide.stride_w = 5;
+  wide.height = 50, wide.width = 46;
+  run_on("sm_90", wide, "dw_fwd_nhwc_generic_f32x4", DType::kF32);
   run_on("sm_90", k7s2_problem(), "dw_fwd_nhwc_k7s2_bf16", DType::kBF16);
   run_on("sm_90", atrous_problem(), "dw_fwd_nhwc_lattice_f16x8_tile8x8_step4x6", DType::kF16);
 }
 
+// A device without cp.async (sm_75): the specialized and generic kernels stage their input through
+// registers in batches, the path kept for it; the 16-byte vectors and the small tile still apply.
+TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm75WithoutCpAsync) {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = 2, d.height = 19, d.width = 21, d.channels = 40;
+  d.kernel_h = d.kernel_w = 3;
+  d.padding = PaddingMode::kSame;
+  d.has_bias = true;
+  run_on("sm_75", d, "dw_fwd_nhwc_k3s1_f32x4_tile8x8", DType::kF32);
+  run_on("sm_75", d, "dw_fwd_nhwc_k3s1_bf16x8_tile8x8", DType::kBF16);
+  d.kernel_h = d.kernel_w = 5, d.stride_h = d.stride_w = 2, d.batch = 40;  // 120 tiles: the large one
+  run_on("sm_75", d, "dw_fwd_nhwc_k5s2_f16x8_tile8x8", DType::kF16);
+  d.kernel_h = d.kernel_w = 9, d.stride_h = d.stride_w = 1, d.batch = 2;  // the generic kernel's batches
+  run_on("sm_75", d, "dw_fwd_nhwc_generic_slidew_f32x4", DType::kF32);
+  d.kernel_h = d.kernel_w = 3, d.dilation_h = d.dilation_w = 2;
+  run_on("sm_75", d, "dw_fwd_nhwc_generic_bf16x8", DType::kBF16);
+}
+
 TEST(DepthwiseDevices, AnUnknownEmulatedDeviceIsNoDevice) {
-  EmulatedDevice device("sm_75");
+  EmulatedDevice device("sm_70");
   std::string why;
   EXPECT_FALSE(backend_available("cuda", &why));
   EXPECT_NE(why.find("no CUDA device"), std::string::npos) << why;

@@ -41,6 +41,23 @@ TEST(DepthwiseTraits, Specialized3x3Stride1) {
   EXPECT_TRUE(Tr::kFilterInRegisters);
 }
 
+// The small tiles: half the outputs and threads of the large ones, the same register blocks.
+TEST(DepthwiseTraits, SpecializedSmallTiles) {
+  using S1 = NhwcSpecializedTraits<float, 3, 1, true>;
+  EXPECT_EQ(S1::kTileH, 8);
+  EXPECT_EQ(S1::kTileW, 8);
+  EXPECT_EQ(S1::kThreads, 16 * 2 * 2);
+  EXPECT_EQ(S1::kSmemBytes, (10 * 10 * 32 + 9 * 32) * 4);
+  EXPECT_EQ(S1::kInputItemsPerThread, ceil_div(10 * 10 * 8, 64));
+  using S2 = NhwcSpecializedTraits<uint16_t, 7, 2, true>;
+  EXPECT_EQ(S2::kTileH, 4);
+  EXPECT_EQ(S2::kTileW, 8);
+  EXPECT_EQ(S2::kHaloH, 13);
+  EXPECT_EQ(S2::kHaloW, 21);
+  EXPECT_EQ(S2::kThreads, 64);
+  EXPECT_EQ(S2::kFilterItemsPerThread, 25);  // 49 taps x 32 channels over 64 threads, rounded up
+}
+
 TEST(DepthwiseTraits, Specialized7x7Stride2SixteenBit) {
   // 16-bit data: 8-wide loads, and the staged tile stays 16-bit with a pad pixel after every kRegW * S = 8
   // columns (21 columns take 23 slots); the filter taps stay f32.
@@ -63,10 +80,11 @@ TEST(DepthwiseTraits, Specialized7x7Stride2SixteenBit) {
   EXPECT_FALSE(Tr::kFilterInRegisters);  // 98 floats per channel pair: read from shared memory
 }
 
-template <int K, int S>
+template <int K, int S, bool kSmall, class T>
 void check_specialization() {
-  using Tr = NhwcSpecializedTraits<float, K, S>;
-  SCOPED_TRACE("k" + std::to_string(K) + "s" + std::to_string(S));
+  using Tr = NhwcSpecializedTraits<T, K, S, kSmall>;
+  SCOPED_TRACE("k" + std::to_string(K) + "s" + std::to_string(S) + (kSmall ? " small" : " large") +
+               (sizeof(T) == 2 ? " 16-bit" : " f32"));
   EXPECT_EQ(Tr::kHaloH, (Tr::kTileH - 1) * S + K);
   EXPECT_EQ(Tr::kHaloW, (Tr::kTileW - 1) * S + K);
   EXPECT_EQ(Tr::kThreads % 32, 0);
@@ -77,11 +95,22 @@ void check_specialization() {
   EXPECT_LE((Tr::kTileH - Tr::kRegH) * S + Tr::kThreadInRows, Tr::kHaloH);
   EXPECT_LE((Tr::kTileW - Tr::kRegW) * S + Tr::kThreadInCols, Tr::kHaloW);
   EXPECT_TRUE(nhwc_specialization_exists(K, S));
+  // Every thread's cp.async copies and filter taps are in flight at once: bounded (the emulator holds 64).
+  EXPECT_EQ(Tr::kInputItemsPerThread, ceil_div(Tr::kHaloH * Tr::kHaloW * Tr::kVecsPerPixel, Tr::kThreads));
+  EXPECT_LE(Tr::kInputItemsPerThread, 64);
+  EXPECT_EQ(Tr::kFilterItemsPerThread, ceil_div(K * K * Tr::kChunk, Tr::kThreads));
+  if constexpr (Tr::kStage16) {  // the two half-warps of a warp read slots an odd number of pixels apart
+    for (int col = 0; col + Tr::kRegW * S < Tr::kHaloW; ++col) {
+      EXPECT_EQ((nhwc_staged_slot(col + Tr::kRegW * S, Tr::kPadEvery) - nhwc_staged_slot(col, Tr::kPadEvery)) % 2, 1);
+    }
+  }
 }
 
 TEST(DepthwiseTraits, EverySpecializationIsConsistent) {
   int count = 0;
-#define DSCONV_DW_CHECK(K_, S_) check_specialization<K_, S_>(), ++count;
+#define DSCONV_DW_CHECK(K_, S_)                                                              \
+  check_specialization<K_, S_, false, float>(), check_specialization<K_, S_, true, float>(), \
+      check_specialization<K_, S_, false, uint16_t>(), check_specialization<K_, S_, true, uint16_t>(), ++count;
   DSCONV_DW_NHWC_SPECIALIZATIONS(DSCONV_DW_CHECK)
 #undef DSCONV_DW_CHECK
   EXPECT_EQ(count, 6);

@@ -192,7 +192,7 @@ TEST(EmuShared, TheImpersonatedDeviceSetsTheLimits) {
       << "more than an sm_86 block can have";
   EXPECT_EQ(dsconv::cuda::launch(touch_first, dim3(1), dim3(32), 99 * 1024, nullptr, out.get()), cudaSuccess);
 
-  ::setenv("DSCONV_EMU_DEVICE", "sm_75", 1);
+  ::setenv("DSCONV_EMU_DEVICE", "sm_70", 1);
   int count = -1;
   EXPECT_EQ(cudaGetDeviceCount(&count), cudaErrorNoDevice);
   EXPECT_EQ(count, 0);

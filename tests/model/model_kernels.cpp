@@ -116,7 +116,23 @@ __global__ void async_copy_kernel(const float* x, float* y) {
   y[lane] = first + s[256 + lane] + s[384 + lane];
 }
 
+// One warp: a copy of x[0..127] (16 bytes a lane), an ordinary load of x[512 + lane] before the wait,
+// then y[lane] = s[lane] + that value.
+__global__ void async_copy_beside_load_kernel(const float* x, float* y) {
+  DSCONV_DYNAMIC_SMEM(float, s);
+  const int lane = static_cast<int>(threadIdx.x);
+  cuda::cp_async16(s + 4 * lane, x + 4 * lane, true);
+  cuda::cp_async_commit();
+  const float v = x[512 + lane];
+  cuda::cp_async_wait<0>();
+  y[lane] = s[lane] + v;
+}
+
 }  // namespace
+
+cudaError_t async_copy_beside_load(const float* x, float* y) {
+  return cuda::launch(async_copy_beside_load_kernel, dim3(1), dim3(32), 128 * sizeof(float), nullptr, x, y);
+}
 
 cudaError_t async_copy_groups(const float* x, float* y) {
   return cuda::launch(async_copy_kernel, dim3(1), dim3(32), 512 * sizeof(float), nullptr, x, y);

@@ -31,5 +31,7 @@ cudaError_t load_fma_alternating(const float* x, float* y, int n);
 // One warp of cp.async (cuda/common/async_copy.cuh): group 0 copies x[0..1023] (two 16-byte copies a
 // lane), group 1 x[1024..1535] and a zero fill; wait<1>, wait<0>; y[lane] = a sum of three staged values.
 cudaError_t async_copy_groups(const float* x, float* y);
+// One warp: one cp.async of x[0..127] and an ordinary load of x[512 + lane] issued before wait<0>.
+cudaError_t async_copy_beside_load(const float* x, float* y);
 
 }  // namespace dsconv::model_test

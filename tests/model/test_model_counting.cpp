@@ -225,6 +225,20 @@ TEST(ModelCounting, AsyncCopiesAreInFlightUntilTheirWait) {
   EXPECT_EQ(r.block_chain_batches, 1.5);
 }
 
+TEST(ModelCounting, OrdinaryLoadsBeforeAWaitTravelWithTheCopies) {
+  Device d;
+  float* x = d.floats(1024);
+  float* y = d.floats(32);
+  const LaunchRecord r = count_one([&] { return async_copy_beside_load(x, y); });
+  EXPECT_EQ(r.global_load_requests, 2.0);
+  // The register load and the copy are in flight together when the thread waits: one batch of two loads
+  // per thread, one round trip (not one for the load and another for the copy).
+  EXPECT_EQ(r.load_batches, 32.0);
+  EXPECT_EQ(r.batched_loads, 2.0 * 32);
+  EXPECT_EQ(r.max_batches_per_thread, 1.0);
+  EXPECT_EQ(r.block_chain_batches, 1.0);
+}
+
 TEST(ModelCounting, SampledUniformLaunchScalesToTheExactCounts) {
   Device d;
   const int n = 100 * 128;  // 100 identical blocks

@@ -64,9 +64,11 @@ TEST(ModelProfileCli, JsonRowHasEveryField) {
   EXPECT_EQ(text(p.out, "device"), "h100");
   EXPECT_EQ(text(p.out, "implementation").rfind("dw_fwd_nhwc_k3s1_f32", 0), 0u) << p.out;
   EXPECT_NE(text(p.out, "model").find("uncalibrated"), std::string::npos);
-  // 16x16 outputs in 8x16 tiles, one 32-channel chunk: 2 blocks, both counted.
-  EXPECT_EQ(number(p.out, "total_blocks"), 2);
-  EXPECT_EQ(number(p.out, "sampled_blocks"), 2);
+  // 16x16 outputs, one 32-channel chunk: 2 of the large 8x16 tiles would leave SMs idle, so 4 of the
+  // small 8x8 ones, all counted.
+  EXPECT_EQ(text(p.out, "implementation"), "dw_fwd_nhwc_k3s1_f32x4_tile8x8") << p.out;
+  EXPECT_EQ(number(p.out, "total_blocks"), 4);
+  EXPECT_EQ(number(p.out, "sampled_blocks"), 4);
   // Every output is 9 taps x 1 FMA: 16 * 16 * 32 * 9 FMAs, none wasted (the tile divides the output).
   EXPECT_EQ(number(p.out, "fmas"), 16 * 16 * 32 * 9);
   // The registers come from the nvcc compile check of the same kernel.

@@ -498,9 +498,12 @@ void count_async_copy(void* dst, const void* src, unsigned bytes) {
 void count_async_wait(uint64_t pending_loads, int newer_groups) {
   if (!t_counting) return;
   ThreadCounts& t = g_launch->threads[linear_thread()];
-  t.end_batch();  // loads of its own the thread issued since its last wait
-  t.batch = static_cast<uint32_t>(pending_loads);
-  t.end_batch(1.0 / (1.0 + newer_groups));
+  // Loads of its own the thread issued since its last wait travel beside the copies: one batch. It is a
+  // whole round trip when it holds such loads (issued just now), else 1 / (N + 1) of one (the copies it
+  // waits for were issued N stages earlier).
+  const bool own = t.batch > 0;
+  t.batch += static_cast<uint32_t>(pending_loads);
+  t.end_batch(own ? 1.0 : 1.0 / (1.0 + newer_groups));
 }
 
 }  // namespace dsconv::emu::model

@@ -19,3 +19,9 @@ for n in 1 32; do  # RepLKNet in f32 stays on the generic kernel (the README's t
 done
 $P profile --problems "$L" --device h100 --max-blocks 512 --format json --out after_lattice.json > after_lattice.txt
 python3 tables.py > tables.md
+# hot_sites.txt: the hot loop's shared loads per layer, N=32 (hot_sites.py reads the --sites rows).
+S3="--suite mobilenet_v2 --suite efficientnet_b0 --suite mobilenet_v3"
+for dt in f32 f16; do
+  $P profile $S3 --batch 32 --dtype $dt --device h100 --max-blocks 64 --sites --format json --out /tmp/sites_n32_$dt.json > /dev/null
+done
+python3 hot_sites.py /tmp/sites_n32_f32.json /tmp/sites_n32_f16.json > hot_sites.txt

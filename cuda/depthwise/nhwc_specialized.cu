@@ -88,7 +88,35 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S, kSmall>::kThrea
         cp_async16(s_in + at, fill ? static_cast<const void*>(xn + offset) : static_cast<const void*>(xg), fill);
       }
       cp_async_commit();
-    } else if (p.vec_in) {  // C % kVec == 0 and x 16-byte aligned: a vector that starts below C ends within it
+    } else if (p.vec_in || p.narrow_in != 0) {
+      // 16 bytes of the item at a time, through registers: one 16-byte load (vec_in: C % kVec == 0 and x
+      // 16-byte aligned, so a vector that starts below C ends within it; devices before sm_80), or two
+      // 8-byte or four 4-byte ones (narrow_in: C a multiple of their elements, x aligned to them).
+      const auto load_item = [&](int offset, int c) {
+        uint4 r = make_uint4(0u, 0u, 0u, 0u);
+        if (offset < 0) return r;
+        if (p.vec_in) {
+          if (c < C) r = load_raw16(xn + offset);
+        } else if (p.narrow_in == 8) {
+          constexpr int kHalf = kVec / 2;
+          if (c < C) {
+            const uint2 a = load_aligned<uint2>(xn + offset);
+            r.x = a.x, r.y = a.y;
+          }
+          if (c + kHalf < C) {
+            const uint2 b = load_aligned<uint2>(xn + offset + kHalf);
+            r.z = b.x, r.w = b.y;
+          }
+        } else {  // 4 bytes: a pair of 16-bit values
+          constexpr int kQuarter = kVec / 4;
+          unsigned w[4];
+          DSCONV_UNROLL
+          for (int q = 0; q < 4; ++q)
+            w[q] = c + q * kQuarter < C ? load_aligned<unsigned>(xn + offset + q * kQuarter) : 0u;
+          r = make_uint4(w[0], w[1], w[2], w[3]);
+        }
+        return r;
+      };
       for (int base = tid; base < kItems; base += kStageBatch * Tr::kThreads) {
         uint4 raw[kStageBatch];
         int at[kStageBatch];
@@ -97,7 +125,7 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S, kSmall>::kThrea
           const int i = base + j * Tr::kThreads;
           int offset, c;
           locate(i, &offset, &c, &at[j]);
-          raw[j] = i < kItems && offset >= 0 && c < C ? load_raw16(xn + offset) : make_uint4(0u, 0u, 0u, 0u);
+          raw[j] = i < kItems ? load_item(offset, c) : make_uint4(0u, 0u, 0u, 0u);
         }
         DSCONV_UNROLL
         for (int j = 0; j < kStageBatch; ++j) {
@@ -113,7 +141,7 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S, kSmall>::kThrea
           }
         }
       }
-    } else {  // element-wise: odd C or a misaligned view
+    } else {  // element-wise: odd C (f32: C not even) or a misaligned view
       for (int i = tid; i < kItems; i += Tr::kThreads) {
         int offset, c, at;
         locate(i, &offset, &c, &at);

@@ -81,6 +81,7 @@ class DepthwiseImpl final : public detail::Impl {
     // tensors (a view offset by one element, say) take the kernels' checked element-wise paths.
     p.vec_res = p.vec_in && p.residual != nullptr && aligned(p.residual, in_align_);
     p.vec_in = p.vec_in && aligned(p.x, in_align_);
+    p.narrow_in = p.narrow_in != 0 && aligned(p.x, static_cast<size_t>(p.narrow_in)) ? p.narrow_in : 0;
     p.vec_out = p.vec_out && aligned(p.y, out_align_);
     p.vec_w = p.vec_w && aligned(p.filter, 16);
     return dw::launch(kernel_, name_.c_str(), cfg_, p, stream);
@@ -236,9 +237,13 @@ Offer offer_nhwc_specialized(const OfferContext& ctx) {
 
   const int64_t vec = load_vec(p);
   const bool vec_c = p.c() % vec == 0;
+  // Narrower vectors where C is not a multiple of 16 bytes' elements: 8 bytes (C a multiple of vec / 2),
+  // and for 16-bit data 4 bytes (C even); the name gives the elements per load.
+  const int narrow = p.c() % (vec / 2) == 0 ? 8 : (vec == 8 && p.c() % 2 == 0 ? 4 : 0);
+  const int64_t name_vec = vec_c ? vec : narrow != 0 ? vec * narrow / 16 : 1;
   const bool full_epilogue = p.has_residual() || !is_clamp_activation(p.activation());
   const std::string prefix = "dw_fwd_nhwc_k" + std::to_string(p.kh()) + "s" + std::to_string(p.stride_h()) + "_" +
-                             to_string(p.dtype()) + "x" + std::to_string(vec_c ? vec : 1);
+                             to_string(p.dtype()) + "x" + std::to_string(name_vec);
   // The tile: the large one, unless its grid leaves SMs without a block (batch 1 on the late layers),
   // where the small one's twice as many blocks put more of the device's SMs (and their loads in flight) to
   // work; a tile named through the options is taken first.
@@ -270,6 +275,7 @@ Offer offer_nhwc_specialized(const OfferContext& ctx) {
                              std::to_string(lim.per_block) + " a block can have on " + lim.device);
   }
   d.vec_in = vec_c;
+  d.narrow_in = narrow;
   d.async_in = ctx.device == nullptr || ctx.device->arch() >= 80;
   d.vec_out = p.c() % 2 == 0;
   KernelChoice k;

@@ -29,10 +29,13 @@ struct DwParams {
   // TF [KH,KW,C,M]: (C*M, 1); OIHW [C*M,1,KH,KW]: (1, KH*KW). Kernels read either layout directly.
   int64_t w_tap_stride = 0, w_oc_stride = 0;
   int act = kActNone;
-  bool nchw = false;      // activation layout (direct kernel only; the tiled kernels are per layout)
-  bool vec_in = false;    // 16-byte input loads allowed: C % (16/sizeof(T)) == 0 and x 16-byte aligned
-  bool vec_out = false;   // NHWC: channel-pair stores (C even, y aligned); NCHW: 4-wide (OW % 4 == 0, y aligned)
-  bool vec_res = false;   // residual vector loads: as vec_in, for the residual's pointer
+  bool nchw = false;     // activation layout (direct kernel only; the tiled kernels are per layout)
+  bool vec_in = false;   // 16-byte input loads allowed: C % (16/sizeof(T)) == 0 and x 16-byte aligned
+  bool vec_out = false;  // NHWC: channel-pair stores (C even, y aligned); NCHW: 4-wide (OW % 4 == 0, y aligned)
+  bool vec_res = false;  // residual vector loads: as vec_in, for the residual's pointer
+  // NHWC specialized, when vec_in is off: 8- or 4-byte input loads (C a multiple of their elements, x
+  // aligned to them; 4 only for 16-bit data), 0 for element-wise.
+  int narrow_in = 0;
   bool async_in = false;  // NHWC specialized and generic: with vec_in, staging by cp.async (sm_80 and later)
   bool vec_w = false;     // NHWC large-filter mma: a TF filter's 8 channels of a tap in one 16-byte load
   // Tiled kernels: tiles along H and W and channel chunks (NHWC) or plane groups (NCHW).

@@ -99,8 +99,16 @@ std::pair<std::string, std::string> specialized_tiles(int s) {
                 : std::pair<std::string, std::string>{"_tile8x8", "_tile4x8"};
 }
 
+// The specialized kernels' input width in their names: elements per 16-byte load where C allows it, else
+// per 8-byte load (C a multiple of half as many), else per 4-byte load for 16-bit data (C even), else 1.
+std::string specialized_vec(DType dt, int64_t c) {
+  const int64_t vec = dt == DType::kF32 ? 4 : 8;
+  const int64_t e = c % vec == 0 ? vec : c % (vec / 2) == 0 ? vec / 2 : vec == 8 && c % 2 == 0 ? 2 : 1;
+  return std::string(to_string(dt)) + "x" + std::to_string(e);
+}
+
 std::vector<DwCase> specialized_cases() {
-  const int64_t channels[] = {1, 3, 17, 33, 64, 96};
+  const int64_t channels[] = {1, 6, 17, 33, 64, 96, 12, 10};
   const std::pair<int64_t, int64_t> sizes[] = {{13, 11}, {20, 17}, {7, 9}, {16, 16}, {11, 20}, {5, 6}};
   std::vector<DwCase> out;
   int v = 0;
@@ -108,7 +116,7 @@ std::vector<DwCase> specialized_cases() {
     for (int s : {1, 2}) {
       for (DType dt : kDtypes) {
         for (int i = 0; i < 6; ++i, ++v) {
-          const int64_t c = channels[(i + k) % 6];
+          const int64_t c = channels[(i + k + s) % 8];
           ProblemDesc d = depthwise(1, sizes[i].first, sizes[i].second, c, k, k);
           d.stride_h = d.stride_w = s;
           d.dtype = dt;
@@ -118,7 +126,7 @@ std::vector<DwCase> specialized_cases() {
           // Each tile in turn, the other one skipped through the options (these small grids pick the small
           // tile by themselves).
           const std::string prefix =
-              "dw_fwd_nhwc_k" + std::to_string(k) + "s" + std::to_string(s) + "_" + dtype_vec(dt, c, 1);
+              "dw_fwd_nhwc_k" + std::to_string(k) + "s" + std::to_string(s) + "_" + specialized_vec(dt, c);
           const auto [large, small] = specialized_tiles(s);
           for (const bool take_small : {false, true}) {
             dc.expect = prefix + (take_small ? small : large);
@@ -637,6 +645,32 @@ TEST(DepthwiseCudaAlignment, MisalignedTensorsTakeTheCheckedPath) {
       n.padding = PaddingMode::kSame;
       run_with_offset(n, offset, "dw_fwd_nchw_generic_slidew_");
     }
+  }
+}
+
+// Narrower vectors: C = 6 (f32: 8-byte loads; 16-bit: 4-byte), C = 12 (16-bit: 8-byte), each also from a
+// view that only 4 bytes align (under the same name: element-wise, or the 4-byte loads of 16-bit C = 6),
+// and C = 16 from a view 8-byte aligned (16-byte loads refused at run time, 8-byte ones taken).
+TEST(DepthwiseCudaAlignment, NarrowVectorsWhereCOrThePointerForbidSixteenBytes) {
+  DSCONV_REQUIRE_CUDA();
+  for (DType dt : kDtypes) {
+    const size_t es = dtype_size(dt);
+    for (int64_t c : {6, 12}) {
+      ProblemDesc d = depthwise(2, 9, 10, c, 3, 3);
+      d.dtype = dt;
+      d.padding = PaddingMode::kSame;
+      d.has_bias = true;
+      const std::string name = "dw_fwd_nhwc_k3s1_" + specialized_vec(dt, c);
+      EXPECT_NE(name.back(), '1') << name;
+      run_with_offset(d, 0, name);
+      run_with_offset(d, 4 / es, name);
+      d.kernel_h = d.kernel_w = 5, d.stride_h = d.stride_w = 2;
+      run_with_offset(d, 0, "dw_fwd_nhwc_k5s2_" + specialized_vec(dt, c));
+    }
+    ProblemDesc d = depthwise(2, 9, 10, 16, 3, 3);
+    d.dtype = dt;
+    d.padding = PaddingMode::kSame;
+    run_with_offset(d, 8 / es, "dw_fwd_nhwc_k3s1_" + specialized_vec(dt, 16));
   }
 }
 

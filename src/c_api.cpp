@@ -57,6 +57,27 @@ dsconv_status_t null_arg(const char* func, const char* arg) noexcept {
   return fail(func, DSCONV_STATUS_INVALID_ARGUMENT, std::string(arg) + " is null");
 }
 
+// The versioned C structs (dsconv.h): a struct_size this library knows. There is one layout so far; a later
+// one appends fields and accepts the earlier sizes too, reading only their fields.
+dsconv_status_t check_struct_size(const char* func, const char* arg, const char* type, size_t got,
+                                  size_t ours) noexcept {
+  if (got == ours) return DSCONV_STATUS_SUCCESS;
+  return fail(func, DSCONV_STATUS_INVALID_ARGUMENT,
+              std::string(arg) + "->struct_size is " + std::to_string(got) + "; this library's " + type + "_t is " +
+                  std::to_string(ours) + " bytes (fill the struct with " + type + "_init first)");
+}
+
+// For the init functions, which return nothing: whether `size` is a layout this library knows. If not, the
+// error is recorded and only struct_size is written (when the caller's struct holds it), so that a create
+// with the struct refuses it by name.
+bool struct_size_known(const char* func, const char* arg, size_t size, size_t ours, size_t* struct_size) noexcept {
+  if (size == ours) return true;
+  if (size >= sizeof(size_t)) *struct_size = size;
+  set_last_error(func, std::string(arg) + " is " + std::to_string(size) + "; this library's struct is " +
+                           std::to_string(ours) + " bytes (a header of another version?)");
+  return false;
+}
+
 // Runs body() and turns any exception into DSCONV_STATUS_INTERNAL_ERROR.
 template <class Body>
 dsconv_status_t guarded(const char* func, Body&& body) noexcept {
@@ -193,6 +214,9 @@ dsconv_status_t create_plan(const char* func, dsconv_plan_t* plan, dsconv_proble
   if (dsconv_status_t s = check_problem(func, "problem", problem)) return s;
   dsconv::PlanOptions opts;
   if (options != nullptr) {
+    if (dsconv_status_t s =
+            check_struct_size(func, "options", "dsconv_plan_options", options->struct_size, sizeof *options))
+      return s;
     std::string why;
     if (!read_prefixes(options->skip_implementations, options->skip_count, "skip_implementations",
                        &opts.skip_implementations, &why) ||
@@ -217,13 +241,15 @@ const char* dsconv_last_error(void) { return t_last_error_ptr; }
 
 const char* dsconv_version(void) { return dsconv::version(); }
 
-void dsconv_problem_desc_init(dsconv_problem_desc_t* desc) {
+void dsconv_problem_desc_init_sized(dsconv_problem_desc_t* desc, size_t desc_size) {
   if (desc == nullptr) {
     set_last_error(__func__, "desc is null");
     return;
   }
+  if (!struct_size_known(__func__, "desc_size", desc_size, sizeof *desc, &desc->struct_size)) return;
   const dsconv::ProblemDesc d;  // the C defaults are the C++ defaults
   std::memset(desc, 0, sizeof *desc);
+  desc->struct_size = desc_size;
   desc->op = static_cast<dsconv_op_t>(d.op);
   desc->batch = d.batch;
   desc->height = d.height;
@@ -251,12 +277,14 @@ void dsconv_problem_desc_init(dsconv_problem_desc_t* desc) {
   desc->has_residual = d.has_residual ? 1 : 0;
 }
 
-void dsconv_plan_options_init(dsconv_plan_options_t* options) {
+void dsconv_plan_options_init_sized(dsconv_plan_options_t* options, size_t options_size) {
   if (options == nullptr) {
     set_last_error(__func__, "options is null");
     return;
   }
+  if (!struct_size_known(__func__, "options_size", options_size, sizeof *options, &options->struct_size)) return;
   std::memset(options, 0, sizeof *options);
+  options->struct_size = options_size;
 }
 
 dsconv_status_t dsconv_problem_create(dsconv_problem_t* problem, const dsconv_problem_desc_t* desc) {
@@ -265,6 +293,8 @@ dsconv_status_t dsconv_problem_create(dsconv_problem_t* problem, const dsconv_pr
     if (problem == nullptr) return null_arg(kFunc, "problem");
     *problem = nullptr;
     if (desc == nullptr) return null_arg(kFunc, "desc");
+    if (dsconv_status_t s = check_struct_size(kFunc, "desc", "dsconv_problem_desc", desc->struct_size, sizeof *desc))
+      return s;
     return new_problem(kFunc, problem, dsconv::Problem::create(to_cpp(*desc)));
   });
 }

@@ -122,6 +122,60 @@ TEST(CApi, DescInitSetsTheDocumentedDefaults) {
   EXPECT_EQ(d.dtype, DSCONV_F32);
   EXPECT_EQ(d.has_bias, 0);
   EXPECT_EQ(d.activation, DSCONV_ACTIVATION_NONE);
+  EXPECT_EQ(d.struct_size, sizeof(dsconv_problem_desc_t));
+  dsconv_plan_options_t o;
+  std::memset(&o, 0x5a, sizeof o);
+  dsconv_plan_options_init(&o);
+  EXPECT_EQ(o.struct_size, sizeof(dsconv_plan_options_t));
+  EXPECT_EQ(o.skip_count + o.only_count, 0u);
+  EXPECT_EQ(o.autotune + o.deterministic + o.allow_tf32, 0);
+}
+
+// The structs carry the caller's sizeof: a struct not filled by its init (struct_size 0) or of another
+// layout is refused by name, and an init given a size it does not know writes nothing past struct_size.
+TEST(CApi, StructSizesAreChecked) {
+  dsconv_problem_desc_t d = example_desc(DSCONV_OP_DEPTHWISE);
+  dsconv_problem_t problem = nullptr;
+  for (size_t size : {size_t{0}, sizeof d - 8, sizeof d + 8}) {
+    d.struct_size = size;
+    EXPECT_EQ(dsconv_problem_create(&problem, &d), DSCONV_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(problem, nullptr);
+    EXPECT_NE(last_error().find("desc->struct_size is " + std::to_string(size) +
+                                "; this library's "
+                                "dsconv_problem_desc_t is " +
+                                std::to_string(sizeof d) + " bytes"),
+              std::string::npos)
+        << last_error();
+  }
+  d.struct_size = sizeof d;
+  ASSERT_EQ(dsconv_problem_create(&problem, &d), DSCONV_STATUS_SUCCESS) << last_error();
+  dsconv_plan_options_t o;
+  dsconv_plan_options_init(&o);
+  o.struct_size = sizeof o + 16;
+  dsconv_plan_t plan = nullptr;
+  EXPECT_EQ(dsconv_plan_create_with_options(&plan, problem, "cpu-ref", &o), DSCONV_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(plan, nullptr);
+  EXPECT_NE(last_error().find("options->struct_size is " + std::to_string(sizeof o + 16)), std::string::npos)
+      << last_error();
+  o.struct_size = sizeof o;
+  ASSERT_EQ(dsconv_plan_create_with_options(&plan, problem, "cpu-ref", &o), DSCONV_STATUS_SUCCESS) << last_error();
+  EXPECT_EQ(dsconv_plan_destroy(plan), DSCONV_STATUS_SUCCESS);
+  EXPECT_EQ(dsconv_problem_destroy(problem), DSCONV_STATUS_SUCCESS);
+
+  // A newer header's larger struct: only struct_size is written, the rest stays as it was.
+  std::vector<unsigned char> bytes(sizeof d + 32, 0xab);
+  auto* bigger = reinterpret_cast<dsconv_problem_desc_t*>(bytes.data());
+  dsconv_problem_desc_init_sized(bigger, sizeof d + 32);
+  EXPECT_NE(last_error().find("desc_size is " + std::to_string(sizeof d + 32)), std::string::npos) << last_error();
+  size_t recorded = 0;
+  std::memcpy(&recorded, bytes.data(), sizeof recorded);
+  EXPECT_EQ(recorded, sizeof d + 32);
+  for (size_t i = sizeof(size_t); i < bytes.size(); ++i) ASSERT_EQ(bytes[i], 0xab) << "byte " << i << " written";
+  // Smaller than struct_size itself: nothing at all.
+  std::fill(bytes.begin(), bytes.end(), 0xab);
+  dsconv_plan_options_init_sized(reinterpret_cast<dsconv_plan_options_t*>(bytes.data()), 4);
+  for (size_t i = 0; i < bytes.size(); ++i) ASSERT_EQ(bytes[i], 0xab) << "byte " << i << " written";
+  EXPECT_NE(last_error().find("options_size is 4"), std::string::npos) << last_error();
 }
 
 TEST(CApi, EveryDescFieldReachesTheProblem) {

@@ -78,8 +78,15 @@ typedef struct dsconv_exec_arg_t {
   void* data;
 } dsconv_exec_arg_t;
 
+/* Both structs below begin with struct_size: the caller's sizeof of the struct, which the init functions
+ * record (they are inline, so the size is the one the caller compiled with). A later version of the
+ * library appends fields and still takes the sizes of earlier versions, reading only the fields they
+ * have; any other size is refused with DSCONV_STATUS_INVALID_ARGUMENT, and an init given one writes
+ * nothing past struct_size. */
+
 /* Mirrors dsconv::ProblemDesc. Fill with dsconv_problem_desc_init() first, then set fields. */
 typedef struct dsconv_problem_desc_t {
+  size_t struct_size; /* sizeof(dsconv_problem_desc_t), set by dsconv_problem_desc_init() */
   dsconv_op_t op;
   int64_t batch, height, width, channels;
   int64_t kernel_h, kernel_w;
@@ -101,6 +108,7 @@ typedef struct dsconv_problem_desc_t {
 /* Mirrors dsconv::PlanOptions. Fill with dsconv_plan_options_init() first. The string arrays are read
  * during dsconv_plan_create_with_options only. */
 typedef struct dsconv_plan_options_t {
+  size_t struct_size;                      /* sizeof(dsconv_plan_options_t), set by dsconv_plan_options_init() */
   const char* const* skip_implementations; /* name prefixes never considered (benchdnn's --skip-impl) */
   size_t skip_count;
   const char* const* only_implementations; /* when only_count > 0: only these name prefixes (--impl) */
@@ -118,10 +126,18 @@ const char* dsconv_status_string(dsconv_status_t status);
 const char* dsconv_last_error(void);
 const char* dsconv_version(void);
 
-/* Sets the defaults: depthwise forward, all sizes 1, stride/dilation 1, VALID, NHWC, TF filters, f32. */
-void dsconv_problem_desc_init(dsconv_problem_desc_t* desc);
-/* Sets the defaults: no filters, no autotune, not restricted to deterministic implementations, no TF32. */
-void dsconv_plan_options_init(dsconv_plan_options_t* options);
+/* Sets the defaults in a struct of desc_size bytes (the caller's sizeof; call dsconv_problem_desc_init):
+ * depthwise forward, all sizes 1, stride/dilation 1, VALID, NHWC, TF filters, f32. */
+void dsconv_problem_desc_init_sized(dsconv_problem_desc_t* desc, size_t desc_size);
+static inline void dsconv_problem_desc_init(dsconv_problem_desc_t* desc) {
+  dsconv_problem_desc_init_sized(desc, sizeof *desc);
+}
+/* Sets the defaults in a struct of options_size bytes (call dsconv_plan_options_init): no filters, no
+ * autotune, not restricted to deterministic implementations, no TF32. */
+void dsconv_plan_options_init_sized(dsconv_plan_options_t* options, size_t options_size);
+static inline void dsconv_plan_options_init(dsconv_plan_options_t* options) {
+  dsconv_plan_options_init_sized(options, sizeof *options);
+}
 
 dsconv_status_t dsconv_problem_create(dsconv_problem_t* problem, const dsconv_problem_desc_t* desc);
 dsconv_status_t dsconv_problem_parse(dsconv_problem_t* problem, const char* descriptor);

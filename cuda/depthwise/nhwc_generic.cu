@@ -128,47 +128,44 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
       __syncthreads();  // readers of the previous chunk are done
       // Staged rows are region_w pixels of kChunk elements at their slots (padded for 16-bit data).
       const bool async = vector_staging && p.async_in;
+      // Vector staging (M == 1, C % kVec == 0, x 16-byte aligned): item i is 16-byte vector i % kVecsPerPixel
+      // of region pixel i / kVecsPerPixel; its element offset in the image, or -1 (padding, channels past C).
+      constexpr int kVecsPerPixel = kChunk / kVec;
+      const int vec_items = region_rows * region_w * kVecsPerPixel;
+      const auto vec_offset = [&](int i) {
+        const int v = i % kVecsPerPixel;
+        const int px = i / kVecsPerPixel;
+        const int hy = px / region_w, hx = px - hy * region_w;
+        const int iy = iy0 + hy * LY, ix = ix0 + hx * LX;
+        const int c = oc0 + v * kVec;
+        const bool inside = static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
+                            static_cast<unsigned>(ix) < static_cast<unsigned>(W) && c < C;
+        return inside ? (iy * W + ix) * C + c : -1;
+      };
       if (async) {
         // cp.async (sm_80+): the region's vectors go straight to shared memory, kAsyncGroup per thread in
         // a group, at most two groups in flight (one round trip for regions of up to 2 * kAsyncGroup
         // vectors a thread: a 5x5 filter at dilation 2 stages 24).
-        constexpr int kVecsPerPixel = kChunk / kVec;
-        const int items = region_rows * region_w * kVecsPerPixel;
         int group = 0;
-        for (int base = tid; base < items; base += kAsyncGroup * Tr::kThreads, ++group) {
+        for (int base = tid; base < vec_items; base += kAsyncGroup * Tr::kThreads, ++group) {
           if (group >= 2) cp_async_wait<1>();
           for (int j = 0; j < kAsyncGroup; ++j) {
             const int i = base + j * Tr::kThreads;
-            if (i >= items) break;
-            const int v = i % kVecsPerPixel;
-            const int px = i / kVecsPerPixel;
-            const int hy = px / region_w, hx = px - hy * region_w;
-            const int iy = iy0 + hy * LY, ix = ix0 + hx * LX;
-            const int c = oc0 + v * kVec;
-            const bool inside = static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
-                                static_cast<unsigned>(ix) < static_cast<unsigned>(W) && c < C;
-            cp_async16(s_in + staged_at(i * kVec),
-                       inside ? static_cast<const void*>(xn + (iy * W + ix) * C + c) : static_cast<const void*>(xg),
-                       inside);
+            if (i >= vec_items) break;
+            const int off = vec_offset(i);
+            cp_async16(s_in + staged_at(i * kVec), off >= 0 ? static_cast<const void*>(xn + off) : xg, off >= 0);
           }
           cp_async_commit();
         }
-      } else if (vector_staging) {  // M == 1, C % kVec == 0, x 16-byte aligned
-        constexpr int kVecsPerPixel = kChunk / kVec;
-        const int items = region_rows * region_w * kVecsPerPixel;
+      } else if (vector_staging) {  // through registers, kStageBatch loads a thread before their stores
+        const int items = vec_items;
         for (int base = tid; base < items; base += kStageBatch * Tr::kThreads) {
           uint4 raw[kStageBatch];
           DSCONV_UNROLL
           for (int j = 0; j < kStageBatch; ++j) {
             const int i = base + j * Tr::kThreads;
-            const int v = i % kVecsPerPixel;
-            const int px = i / kVecsPerPixel;
-            const int hy = px / region_w, hx = px - hy * region_w;
-            const int iy = iy0 + hy * LY, ix = ix0 + hx * LX;
-            const int c = oc0 + v * kVec;
-            const bool inside = i < items && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
-                                static_cast<unsigned>(ix) < static_cast<unsigned>(W) && c < C;
-            raw[j] = inside ? load_raw16(xn + (iy * W + ix) * C + c) : make_uint4(0u, 0u, 0u, 0u);
+            const int off = i < items ? vec_offset(i) : -1;
+            raw[j] = off >= 0 ? load_raw16(xn + off) : make_uint4(0u, 0u, 0u, 0u);
           }
           DSCONV_UNROLL
           for (int j = 0; j < kStageBatch; ++j) {

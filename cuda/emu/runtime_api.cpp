@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <utility>
 #include <mutex>
 #include <new>
 #include <set>
@@ -43,7 +44,9 @@ struct Registry {
   size_t device_bytes = 0;
   std::set<const CUstream_st*> streams;
   std::set<const CUevent_st*> events;
-  std::map<const void*, int> max_dynamic_smem;  // cudaFuncAttributeMaxDynamicSharedMemorySize per kernel
+  // cudaFuncAttributeMaxDynamicSharedMemorySize per kernel and impersonated device: a kernel readied on one
+  // device keeps that device's limit while the emulator impersonates another (DSCONV_EMU_DEVICE).
+  std::map<std::pair<const void*, const detail::DeviceInfo*>, int> max_dynamic_smem;
 };
 
 Registry& registry() {
@@ -98,7 +101,7 @@ size_t max_dynamic_smem(const void* kernel) {
   {
     Registry& r = registry();
     std::lock_guard<std::mutex> lk(r.mu);
-    auto it = r.max_dynamic_smem.find(kernel);
+    auto it = r.max_dynamic_smem.find({kernel, d});
     if (it != r.max_dynamic_smem.end()) limit = static_cast<size_t>(it->second);
   }
   return std::min(limit, static_cast<size_t>(d->smem_per_block_optin));
@@ -543,7 +546,7 @@ cudaError_t CUDARTAPI cudaFuncSetAttribute(const void* func, enum cudaFuncAttrib
     if (value < 0 || value > d->smem_per_block_optin) return record_error(cudaErrorInvalidValue);
     auto& r = registry();
     std::lock_guard<std::mutex> lk(r.mu);
-    r.max_dynamic_smem[func] = value;
+    r.max_dynamic_smem[{func, d}] = value;
   }
   return cudaSuccess;
 }

@@ -167,6 +167,40 @@ TEST(EmuShared, MoreThan48KiBNeedsTheOptIn) {
   EXPECT_EQ(out.download(), std::vector<int>{5});
 }
 
+__global__ void touch_first_per_device(int* out) {
+  DSCONV_DYNAMIC_SMEM(int, buf);
+  if (threadIdx.x == 0) {
+    buf[0] = 7;
+    out[0] = buf[0];
+  }
+}
+
+// A kernel's opted-in shared memory belongs to the device it was set on, as on a machine with several
+// GPUs: set on an sm_90 and on an sm_75 (impersonated in turn), each keeps its own.
+TEST(EmuShared, AKernelsSharedMemoryLimitIsPerDevice) {
+  struct Restore {
+    ~Restore() { ::unsetenv("DSCONV_EMU_DEVICE"); }
+  } restore;
+  const void* k = reinterpret_cast<const void*>(touch_first_per_device);
+  const auto limit = [&] {
+    cudaFuncAttributes a{};
+    EXPECT_EQ(cudaFuncGetAttributes(&a, k), cudaSuccess);
+    return a.maxDynamicSharedSizeBytes;
+  };
+  ::setenv("DSCONV_EMU_DEVICE", "sm_90", 1);
+  EMU_ASSERT_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+  ::setenv("DSCONV_EMU_DEVICE", "sm_75", 1);
+  EXPECT_EQ(limit(), 48 * 1024) << "not opted in on this device yet";
+  EMU_ASSERT_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
+  EXPECT_EQ(limit(), 64 * 1024);
+  ::setenv("DSCONV_EMU_DEVICE", "sm_90", 1);
+  EXPECT_EQ(limit(), 200 * 1024);
+  DeviceArray<int> out(1);
+  EXPECT_EQ(dsconv::emu::launch_kernel(touch_first_per_device, dim3(1), dim3(32), 200 * 1024, nullptr, out.get()),
+            cudaSuccess);
+  EXPECT_EQ(out.download(), std::vector<int>{7});
+}
+
 // DSCONV_EMU_DEVICE picks the architecture the emulator reports and enforces.
 TEST(EmuShared, TheImpersonatedDeviceSetsTheLimits) {
   struct Restore {

@@ -78,7 +78,8 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S, kSmall>::kThrea
           static_cast<unsigned>(iy) < static_cast<unsigned>(H) && static_cast<unsigned>(ix) < static_cast<unsigned>(W);
       *offset = inside ? (iy * W + ix) * C + *c : -1;
     };
-    if (p.vec_in && p.async_in) {
+    const bool async = p.vec_in && p.async_in;
+    if (async) {
       // cp.async (sm_80+): every vector of the halo is in flight at once, straight into shared memory,
       // while the filter loads below go out too; one round trip for the whole staging.
       for (int i = tid; i < kItems; i += Tr::kThreads) {
@@ -165,7 +166,7 @@ __global__ void __launch_bounds__(NhwcSpecializedTraits<T, K, S, kSmall>::kThrea
       const int c = c0 + ch;
       taps[j] = i < K * K * kChunk && c < C ? to_float(wg[tap * tap_stride + c * oc_stride]) : 0.f;
     }
-    if (p.vec_in && p.async_in) cp_async_wait<0>();
+    if (async) cp_async_wait<0>();
     DSCONV_UNROLL
     for (int j = 0; j < Tr::kFilterItemsPerThread; ++j) {
       const int i = tid + j * Tr::kThreads;

@@ -120,6 +120,10 @@ SmemLimits smem_limits(const OfferContext& ctx) {
           dw::generic_smem_budget(d.smem_per_sm, d.smem_reserved_per_block, d.smem_per_block_optin), d.name};
 }
 
+// Whether the device has cp.async (sm_80 and later), which the NHWC tiled kernels stage by; without a device
+// description (not reached: the cuda backend always has one) the default build's architectures do.
+bool async_copy_available(const OfferContext& ctx) { return ctx.device == nullptr || ctx.device->arch() >= 80; }
+
 // What the specialized kernels' names say about an epilogue beyond bias + clamp: "_res" for a residual,
 // "_silu", "_hswish", "_gelu", "_gelu_tanh" (those take the kFullEpilogue instantiation).
 std::string epilogue_suffix(const Problem& p) {
@@ -276,7 +280,7 @@ Offer offer_nhwc_specialized(const OfferContext& ctx) {
   }
   d.vec_in = vec_c;
   d.narrow_in = narrow;
-  d.async_in = ctx.device == nullptr || ctx.device->arch() >= 80;
+  d.async_in = async_copy_available(ctx);
   d.vec_out = p.c() % 2 == 0;
   KernelChoice k;
   k.dtype = p.dtype();
@@ -490,7 +494,7 @@ Offer nhwc_generic_offer(const OfferContext& ctx, int64_t lat_h, int64_t lat_w) 
                                          tile_h * lat_h, tile_w * lat_w);
   if (!bound.empty()) return decline(name, bound);
   d.vec_in = vec_c;
-  d.async_in = ctx.device == nullptr || ctx.device->arch() >= 80;
+  d.async_in = async_copy_available(ctx);
   d.vec_out = d.cm % 2 == 0;
   KernelChoice k;
   k.dtype = p.dtype();
@@ -607,7 +611,7 @@ Offer offer_nhwc_lattice(const OfferContext& ctx) {
   // The grid rule, while the dense kernel may be chosen and fits (a large dilation can put one filter row of
   // its staged input over a block's shared memory, where only the lattice tiles it).
   if (ctx.device != nullptr && !ctx.excludes_all("dw_fwd_nhwc_generic") &&
-      dense_grid_preferred(p, lat_h, lat_w, ctx.device->sm_count, ctx.device->arch() >= 80)) {
+      dense_grid_preferred(p, lat_h, lat_w, ctx.device->sm_count, async_copy_available(ctx))) {
     const SmemLimits lim = smem_limits(ctx);
     const NhwcGenericShape dense = nhwc_generic_shape(p, 1, 1);
     if (dw::nhwc_generic_geometry(dense.tile_h, dense.tile_w, p.kh(), p.kw(), 1, 1, dense.sdh, dense.sdw, lim.budget,

@@ -10,10 +10,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <utility>
 #include <mutex>
 #include <new>
 #include <set>
+#include <utility>
 
 #include "cuda/common/known_devices.hpp"
 #include "cuda/emu/internal.hpp"

@@ -13,6 +13,7 @@
 #include "cuda/common/known_devices.hpp"
 #include "dsconv/dsconv.hpp"
 #include "src/dispatch/backend.hpp"
+#include "support/emulated_device.hpp"
 #include "support/tester.hpp"
 
 namespace dsconv::testing {
@@ -104,12 +105,13 @@ TEST(DepthwiseDevices, EveryArchitectureTakesTheSpecializedKernelsThatFit) {
   }
 }
 
-// The small tile serves grids of the large one that leave SMs without a block, per device: 96 large tiles
-// (28x28x384, 3x3) fill an sm_86's 72 SMs but not an sm_90's 132.
+// The small tile serves grids of the large one that leave at least half the SMs without a block, per
+// device: 48 large tiles (28x28x192, 3x3) are more than half an sm_86's 72 SMs but not of an sm_90's 132;
+// 84 (ConvNeXt's 56x56x96, 7x7) keep the large tile on sm_90.
 TEST(DepthwiseDevices, SmallSpecializedTileWhereTheLargeOneLeavesSmsIdle) {
   ProblemDesc d;
   d.op = Op::kDepthwise;
-  d.batch = 1, d.height = 28, d.width = 28, d.channels = 384;
+  d.batch = 1, d.height = 28, d.width = 28, d.channels = 192;
   d.kernel_h = d.kernel_w = 3;
   d.padding = PaddingMode::kSame;
   const detail::Selection on90 = select_on("sm_90", d);
@@ -118,6 +120,16 @@ TEST(DepthwiseDevices, SmallSpecializedTileWhereTheLargeOneLeavesSmsIdle) {
   const detail::Selection on86 = select_on("sm_86", d);
   ASSERT_NE(on86.impl, nullptr) << explain(on86);
   EXPECT_EQ(on86.impl->name(), "dw_fwd_nhwc_k3s1_f32x4_tile8x16");
+  ProblemDesc convnext = d;
+  convnext.height = convnext.width = 56, convnext.channels = 96;
+  convnext.kernel_h = convnext.kernel_w = 7;
+  const detail::Selection stage1 = select_on("sm_90", convnext);
+  ASSERT_NE(stage1.impl, nullptr) << explain(stage1);
+  EXPECT_EQ(stage1.impl->name(), "dw_fwd_nhwc_k7s1_f32x4_tile8x16");
+  convnext.height = convnext.width = 28, convnext.channels = 192;  // stage 2: 48 large tiles
+  const detail::Selection stage2 = select_on("sm_90", convnext);
+  ASSERT_NE(stage2.impl, nullptr) << explain(stage2);
+  EXPECT_EQ(stage2.impl->name(), "dw_fwd_nhwc_k7s1_f32x4_tile8x8");
 }
 
 // The grid-stride loops of the tiled kernels add gridDim.x to an int tile index: more than 2^30 tiles
@@ -184,24 +196,6 @@ TEST(DepthwiseDevices, TheLatticeGivesWayToTheDenseTileOnGridsOfOneBlockPerSm) {
 
 #if defined(DSCONV_CUDA_EMULATION)
 
-// Sets DSCONV_EMU_DEVICE for a scope (the library's emulator reads it at every device query).
-class EmulatedDevice {
- public:
-  explicit EmulatedDevice(const char* arch) {
-    if (const char* old = std::getenv("DSCONV_EMU_DEVICE")) saved_ = old;
-    ::setenv("DSCONV_EMU_DEVICE", arch, 1);
-  }
-  ~EmulatedDevice() {
-    if (saved_)
-      ::setenv("DSCONV_EMU_DEVICE", saved_->c_str(), 1);
-    else
-      ::unsetenv("DSCONV_EMU_DEVICE");
-  }
-
- private:
-  std::optional<std::string> saved_;
-};
-
 void run_on(const char* arch, const ProblemDesc& d, const std::string& expect, DType dtype) {
   EmulatedDevice device(arch);
   SCOPED_TRACE(std::string("DSCONV_EMU_DEVICE=") + arch);
@@ -246,7 +240,7 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm90) {
 TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm75WithoutCpAsync) {
   ProblemDesc d;
   d.op = Op::kDepthwise;
-  d.batch = 2, d.height = 19, d.width = 21, d.channels = 40;
+  d.batch = 1, d.height = 19, d.width = 21, d.channels = 40;  // 12 large tiles for 40 SMs: the small one
   d.kernel_h = d.kernel_w = 3;
   d.padding = PaddingMode::kSame;
   d.has_bias = true;

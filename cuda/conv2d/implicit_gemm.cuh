@@ -158,7 +158,16 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   const T* const rg = static_cast<const T*>(p.residual);  // may be y itself: each element read before written
   T* const yg = static_cast<T*>(p.y);
 
-  const int64_t tile = blockIdx.x;
+  // The block's tile, and its K slice when the tile is one of the split tail's (params.hpp; conv2d only, so
+  // the fused separable kernel compiles without it).
+  int64_t tile = blockIdx.x, tail = 0;
+  int slice = -1;
+  if (kProd == Producer::kGather && p.split > 1 && tile >= p.dp_tiles) {
+    const int64_t u = tile - p.dp_tiles;
+    tail = u / p.split;
+    slice = static_cast<int>(u - tail * p.split);
+    tile = p.dp_tiles + tail;
+  }
   const int nt_idx = static_cast<int>(tile % p.n_tiles);
   const int64_t m0 = (tile / p.n_tiles) * BM;
   const int n0 = nt_idx * BN;
@@ -208,6 +217,24 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     while (kb < total_kb && kb % k_chunks == 0 && !tap_reads_input(kb / k_chunks)) kb += k_chunks;
     return kb;
   };
+  // The chunks this block multiplies, [kb_first, kb_end): every executed one, or a slice's share of them
+  // (slice s of S: executed chunks [s E / S, (s + 1) E / S), E = executed taps x k_chunks).
+  int kb_first = next_chunk(-1), kb_end = total_kb;
+  if (slice >= 0) {
+    int executed_taps = 0;
+    for (int tap = 0; tap < static_cast<int>(p.gemm_taps); ++tap) executed_taps += tap_reads_input(tap) ? 1 : 0;
+    const int64_t executed = static_cast<int64_t>(executed_taps) * k_chunks;
+    // The raw chunk index of executed chunk `ordinal` (total_kb past the last).
+    const auto chunk_of = [&](int64_t ordinal) {
+      if (ordinal >= executed) return total_kb;
+      int want = static_cast<int>(ordinal / k_chunks);
+      for (int tap = 0;; ++tap) {
+        if (tap_reads_input(tap) && want-- == 0) return tap * k_chunks + static_cast<int>(ordinal % k_chunks);
+      }
+    };
+    kb_first = chunk_of(slice * executed / p.split);
+    kb_end = chunk_of((slice + 1) * executed / p.split);
+  }
 
   uint32_t ra[kAWords], rb[kBWords];
 
@@ -659,10 +686,10 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     // Chunk i is copied into stage i % kStages, kStages - 1 chunks ahead of its products. The barrier
     // after each wait both publishes chunk i's copies and tells every warp that the stage the next issue
     // overwrites (the previous chunk's) is no longer read.
-    int kb_next = next_chunk(-1), issued = 0;
+    int kb_next = kb_first, issued = 0;
     DSCONV_UNROLL
     for (int s = 0; s < kStages - 1; ++s) {
-      if (kb_next < total_kb) {
+      if (kb_next < kb_end) {
         issue_async(kb_next, s);
         kb_next = next_chunk(kb_next);
         ++issued;
@@ -672,7 +699,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     for (int i = 0; i < issued; ++i) {
       cp_async_wait<kStages - 2>();
       __syncthreads();
-      if (kb_next < total_kb) {
+      if (kb_next < kb_end) {
         issue_async(kb_next, issued % kStages);
         kb_next = next_chunk(kb_next);
         ++issued;
@@ -683,17 +710,17 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     cp_async_wait<0>();  // only empty groups are left
     __syncthreads();     // every warp's last products are read before the epilogue reuses the stages
   } else {
-    int kb = next_chunk(-1);
-    if (kb < total_kb) {
+    int kb = kb_first;
+    if (kb < kb_end) {
       load_a(kb);
       load_b(kb);
       store_stage(0);
     }
     __syncthreads();
     int buf = 0;
-    while (kb < total_kb) {
+    while (kb < kb_end) {
       const int next = next_chunk(kb);
-      const bool more = next < total_kb;
+      const bool more = next < kb_end;
       if (more) {  // in flight during the products
         load_a(next);
         load_b(next);
@@ -739,6 +766,24 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       }
     }
     __syncthreads();
+
+    if (slice >= 0) {
+      // A slice of a split tile: its f32 sums to the workspace, row-major [BM][BN], for split_fixup_kernel.
+      float* const part = p.partial + (tail * p.split + slice) * (BM * BN) + half * Tile::kOutCols;
+      for (int idx = tid; idx < BM * (Tile::kOutCols / 4); idx += NT) {
+        const int m = idx / (Tile::kOutCols / 4), q = 4 * (idx % (Tile::kOutCols / 4));
+        const float* const row = s_out + m * Tile::kOutPitch;
+        float4 v;
+        if constexpr (kNchw && !kFma) {
+          v = make_float4(row[nchw_out_col(m, q)], row[nchw_out_col(m, q + 1)], row[nchw_out_col(m, q + 2)],
+                          row[nchw_out_col(m, q + 3)]);
+        } else {
+          v = load_smem4(row + q);
+        }
+        store_aligned(part + m * BN + q, v);
+      }
+      continue;
+    }
 
     if constexpr (!kNchw) {
       // A pixel's channels are contiguous: one 16-byte vector of kVec channels per step.
@@ -800,6 +845,53 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         yg[at] = from_float<T>(activate(v, p.act));
       }
     }
+  }
+}
+
+// The split tail's second launch: for each tail tile, the sum of its slices' f32 partials in slice order,
+// then the epilogue the whole tiles apply (bias, residual, activation, storage type). A thread takes 4
+// adjacent columns of one row (16-byte partial reads along a row, coalesced); NHWC stores them as one
+// 4-element vector where O and the pointer allow, NCHW element by element. The tail is at most one wave
+// of tiles, so its outputs are a small share of the layer's.
+template <class T, bool kNchw>
+__global__ void __launch_bounds__(kFixupThreads) split_fixup_kernel(GemmParams p) {
+  const int bm = p.tile_bm, bn = p.tile_bn, quads = bn / 4;
+  const int64_t per_tile = static_cast<int64_t>(bm) * quads;
+  const int64_t idx = static_cast<int64_t>(blockIdx.x) * kFixupThreads + threadIdx.x;
+  const int64_t tail = idx / per_tile;
+  const int64_t tail_tiles = (p.m_tiles * p.n_tiles - p.dp_tiles);
+  if (tail >= tail_tiles) return;
+  const int rem = static_cast<int>(idx - tail * per_tile), m = rem / quads, q = 4 * (rem % quads);
+  const int64_t tile = p.dp_tiles + tail;
+  const int64_t gm = (tile / p.n_tiles) * bm + m, m_total = p.n * p.oh * p.ow;
+  const int o = static_cast<int>(tile % p.n_tiles) * bn + q, O = static_cast<int>(p.o);
+  if (gm >= m_total || o >= O) return;
+  float v[4] = {0.f, 0.f, 0.f, 0.f};
+  const float* part = p.partial + tail * p.split * (static_cast<int64_t>(bm) * bn) + static_cast<int64_t>(m) * bn + q;
+  for (int s = 0; s < p.split; ++s, part += static_cast<int64_t>(bm) * bn) {
+    const float4 f = load_aligned<float4>(part);
+    v[0] += f.x, v[1] += f.y, v[2] += f.z, v[3] += f.w;
+  }
+  const T* const bg = static_cast<const T*>(p.bias);
+  const T* const rg = static_cast<const T*>(p.residual);  // may be y itself: each element read before written
+  T* const yg = static_cast<T*>(p.y);
+  const int64_t ohw = p.oh * p.ow, img = gm / ohw, pix = gm - img * ohw;
+  const auto at = [&](int e) { return kNchw ? (img * O + o + e) * ohw + pix : gm * O + o + e; };
+  const int n = O - o < 4 ? O - o : 4;
+  DSCONV_UNROLL
+  for (int e = 0; e < 4; ++e) {
+    if (e < n) {
+      if (bg != nullptr) v[e] += to_float(bg[o + e]);
+      if (rg != nullptr) v[e] += to_float(rg[at(e)]);
+      v[e] = activate(v[e], p.act);
+    }
+  }
+  if (!kNchw && p.vec_out && n == 4) {
+    store_quad<T>(yg + at(0), v);
+  } else {
+    DSCONV_UNROLL
+    for (int e = 0; e < 4; ++e)
+      if (e < n) yg[at(e)] = from_float<T>(v[e]);
   }
 }
 

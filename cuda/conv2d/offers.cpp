@@ -28,17 +28,28 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
 
+constexpr size_t kWorkspaceAlignment = 256;
+
 class GemmImpl final : public detail::Impl {
  public:
   GemmImpl(std::string name, const KernelChoice& k, const GemmParams& g)
       : name_(std::move(name)), choice_(k), params_(g) {
-    cfg_.grid = g.m_tiles * g.n_tiles;
     const Tile t = k.tile;
+    const int64_t tiles = g.m_tiles * g.n_tiles, tail_tiles = tiles - g.dp_tiles;
+    cfg_.grid = g.split > 1 ? g.dp_tiles + tail_tiles * g.split : tiles;
     cfg_.block = t.threads;
     cfg_.smem_bytes = t.smem_bytes(k.dtype == DType::kF32);
+    if (g.split > 1) {
+      partial_bytes_ = static_cast<size_t>(tail_tiles * g.split * t.bm * t.bn) * sizeof(float);
+      fixup_cfg_.grid = ceil_div(tail_tiles * t.bm * (t.bn / 4), kFixupThreads);
+      fixup_cfg_.block = kFixupThreads;
+      fixup_name_ = name_ + " (fixup)";
+    }
   }
 
   const std::string& name() const override { return name_; }
+  // The split tail's partial sums, and slack to align the caller's pointer.
+  size_t workspace_bytes() const override { return partial_bytes_ > 0 ? partial_bytes_ + kWorkspaceAlignment : 0; }
 
   Status prepare() override {
     Result<KernelFn> kernel =
@@ -46,11 +57,22 @@ class GemmImpl final : public detail::Impl {
     if (!kernel) return kernel.status();
     if (Status s = prepare_launch(*kernel, name_.c_str(), cfg_); !s) return s;
     kernel_ = *kernel;
+    if (params_.split > 1) {
+      Result<KernelFn> fixup = resolve_split_fixup(choice_.dtype, choice_.nchw);
+      if (!fixup) return fixup.status();
+      if (Status s = prepare_launch(*fixup, fixup_name_.c_str(), fixup_cfg_); !s) return s;
+      fixup_ = *fixup;
+    }
     return Status::ok();
   }
 
-  Status run(const TensorArgs& args, void*, size_t, void* stream) const override {
+  Status run(const TensorArgs& args, void* workspace, size_t, void* stream) const override {
     GemmParams g = params_;
+    if (g.split > 1) {
+      const auto addr = reinterpret_cast<uintptr_t>(workspace);
+      g.partial = reinterpret_cast<float*>(static_cast<char*>(workspace) +
+                                           (kWorkspaceAlignment - addr % kWorkspaceAlignment) % kWorkspaceAlignment);
+    }
     g.x = args.input();
     if (choice_.producer == Producer::kGather) {
       g.filter = args.filter();
@@ -69,15 +91,18 @@ class GemmImpl final : public detail::Impl {
     g.vec_res = g.vec_out && g.residual != nullptr && aligned16(g.residual);
     g.vec_out = g.vec_out && aligned16(g.y);
     g.vec_res = g.vec_res && g.vec_out;
-    return launch(kernel_, name_.c_str(), cfg_, g, stream);
+    if (Status s = launch(kernel_, name_.c_str(), cfg_, g, stream); !s) return s;
+    if (g.split > 1) return launch(fixup_, fixup_name_.c_str(), fixup_cfg_, g, stream);
+    return Status::ok();
   }
 
  private:
-  std::string name_;
+  std::string name_, fixup_name_;
   KernelChoice choice_;
   GemmParams params_;
-  LaunchConfig cfg_;
-  KernelFn kernel_ = nullptr;
+  LaunchConfig cfg_, fixup_cfg_;
+  KernelFn kernel_ = nullptr, fixup_ = nullptr;
+  size_t partial_bytes_ = 0;
 };
 
 }  // namespace
@@ -120,6 +145,34 @@ double executed_tap_fraction(const Problem& p, int64_t bm) {
   return static_cast<double>(executed) / static_cast<double>(counted * taps);
 }
 
+TailSplit tail_split(int64_t tiles, int64_t sms, int64_t executed_chunks) {
+  TailSplit none{tiles, 1};
+  if (sms <= 0 || tiles <= 0) return none;
+  const int64_t waves = tiles / sms, tail = tiles - waves * sms;
+  if (tail == 0) return none;
+  const int64_t split = std::min(sms / tail, executed_chunks / kMinSliceChunks);
+  if (split < 2) return none;
+  const double saved = 1.0 - 1.0 / static_cast<double>(split);  // tiles' work off the busiest SM
+  if (saved * static_cast<double>(executed_chunks) < static_cast<double>(kMinSavedChunks) ||
+      saved < 0.1 * static_cast<double>(waves + 1))
+    return none;
+  return {waves * sms, static_cast<int>(split)};
+}
+
+double busiest_sm_tiles(const TailSplit& t, int64_t tiles, int64_t sms) {
+  if (t.split <= 1) return static_cast<double>(ceil_div(tiles, std::max<int64_t>(sms, 1)));
+  return static_cast<double>(t.dp_tiles / sms) + 1.0 / t.split;
+}
+
+std::string split_tail_name(const std::string& name, const TailSplit& t) {
+  return t.split > 1 ? name + "_tailsplit" + std::to_string(t.split) : name;
+}
+
+int64_t executed_chunks(const Problem& p, int64_t bm, int64_t k_chunks) {
+  const double taps = static_cast<double>(p.kh() * p.kw()) * executed_tap_fraction(p, bm);
+  return static_cast<int64_t>(taps * static_cast<double>(k_chunks) + 0.5);
+}
+
 Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, KernelChoice* k) {
   const Problem& p = ctx.problem;
   if (p.dtype() == DType::kF32) {
@@ -128,12 +181,12 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
     return k->tile = tf32 ? kTileTf32 : kTileF32;
   }
   // The busiest SM's shared-memory wavefronts, which bound these tiles on sm_80/sm_90: it runs
-  // ceil(blocks / SMs) blocks of bm x bn outputs at so many wavefronts per mma (in quarters: fragment
-  // loads plus staging stores): narrow 2 + 1, tall (4 warps of 64 x 32) 1.5 + 0.75, wide (8 warps of
-  // 64 x 32) 1.5 + 0.5, async3 (warps of 64 x 64, ldmatrix) 1 + 0.5 on 128 x 128 and 1 + 0.75 on
-  // 64 x 128, over the taps its tiles do not skip (conv2d; fewer for smaller tiles at large
-  // dilations). The larger tiles read each fragment for more products; the smaller ones waste less of the
-  // device on a grid that does not divide into whole waves, and skip more taps.
+  // ceil(blocks / SMs) blocks (conv2d: W + 1/S with a split tail) of bm x bn outputs at so many wavefronts
+  // per mma (in quarters: fragment loads plus staging stores): narrow 2 + 1, tall (4 warps of 64 x 32)
+  // 1.5 + 0.75, wide (8 warps of 64 x 32) 1.5 + 0.5, async3 (warps of 64 x 64, ldmatrix) 1 + 0.5 on
+  // 128 x 128 and 1 + 0.75 on 64 x 128, over the taps its tiles do not skip (conv2d; fewer for smaller
+  // tiles at large dilations). The larger tiles read each fragment for more products; the smaller ones
+  // waste less of the device on a grid that does not divide into whole waves, and skip more taps.
   const int64_t pixels = p.n() * p.out_h() * p.out_w(), sms = ctx.device != nullptr ? ctx.device->sm_count : 1;
   struct Option {
     Tile tile;
@@ -154,8 +207,15 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
       if (o.tile.stages > 2 && !async_ok) continue;
       if (filtered && !ctx.allows(stem + engine_suffix(p.dtype(), o.tile))) continue;
       const int64_t blocks = ceil_div(pixels, o.tile.bm) * ceil_div(p.out_channels(), o.tile.bn);
-      double cost = static_cast<double>(ceil_div(blocks, sms) * o.tile.bm * o.tile.bn * o.quarter_wavefronts_per_mma) *
-                    (skips ? executed_tap_fraction(p, o.tile.bm) : 1.0);
+      const double taps = skips ? executed_tap_fraction(p, o.tile.bm) : 1.0;
+      TailSplit split{blocks, 1};
+      if (skips && ctx.device != nullptr) {  // conv2d: the split tail, where its name is allowed
+        split = tail_split(blocks, sms, executed_chunks(p, o.tile.bm, ceil_div(p.c(), Tile::kBK)));
+        if (split.split > 1 && !ctx.allows(split_tail_name(stem + engine_suffix(p.dtype(), o.tile), split)))
+          split = TailSplit{blocks, 1};
+      }
+      double cost = busiest_sm_tiles(split, blocks, sms) *
+                    static_cast<double>(o.tile.bm * o.tile.bn * o.quarter_wavefronts_per_mma) * taps;
       // The fused separable kernel recomputes the depthwise values once per column tile, and those
       // products' round trips and input reads outweigh the shared-memory term: fewest column tiles first.
       if (p.op() == Op::kSeparable) cost += 1e15 * static_cast<double>(ceil_div(p.out_channels(), o.tile.bn));
@@ -177,6 +237,8 @@ GemmParams common_params(const Problem& p, int64_t k_channels, int64_t gemm_taps
   g.m_tiles = ceil_div(p.n() * p.out_h() * p.out_w(), tile.bm);
   g.n_tiles = ceil_div(p.out_channels(), tile.bn);
   g.k_chunks = ceil_div(k_channels, Tile::kBK);
+  g.dp_tiles = g.m_tiles * g.n_tiles;
+  g.tile_bm = tile.bm, g.tile_bn = tile.bn;
   g.act = activation_code(p.activation());
   const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
   g.vec_out = p.layout() == Layout::kNHWC && p.out_channels() % vec == 0;
@@ -237,10 +299,21 @@ detail::Offer offer_implicit_gemm(const detail::OfferContext& ctx) {
   const std::string stem = std::string("conv2d_fwd_") + to_string(p.layout()) + "_igemm_";
   gemm::KernelChoice k;
   const gemm::Tile tile = gemm::choose_tile(ctx, stem, &k);
-  const std::string name = stem + gemm::engine_suffix(p.dtype(), tile);
+  std::string name = stem + gemm::engine_suffix(p.dtype(), tile);
   if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return detail::Offer::decline(name, why);
   gemm::GemmParams g = gemm::common_params(p, p.c(), p.kh() * p.kw(), tile);
   if (std::string why = gemm::int32_bounds(g); !why.empty()) return detail::Offer::decline(name, why);
+  // The split tail, on the device the plan runs on, unless the options forbid its name.
+  if (ctx.device != nullptr) {
+    const int64_t tiles = g.m_tiles * g.n_tiles;
+    const gemm::TailSplit ts =
+        gemm::tail_split(tiles, ctx.device->sm_count, gemm::executed_chunks(p, tile.bm, g.k_chunks));
+    const std::string split_name = gemm::split_tail_name(name, ts);
+    if (ts.split > 1 && ctx.allows(split_name)) {
+      name = split_name;
+      g.dp_tiles = ts.dp_tiles, g.split = ts.split;
+    }
+  }
   if (p.filter_layout() == FilterLayout::kTF) {  // [KH,KW,C,O]
     g.b_tap = p.c() * p.out_channels(), g.b_k = p.out_channels(), g.b_o = 1;
   } else {  // [O,C,KH,KW]

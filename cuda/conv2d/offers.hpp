@@ -31,6 +31,26 @@ DSCONV_INTERNAL_EXPORT double executed_tap_fraction(const Problem& p, int64_t bm
 // vector flags.
 GemmParams common_params(const Problem& p, int64_t k_channels, int64_t gemm_taps, const Tile& tile);
 
+// The split tail. A grid of `tiles` whole tiles on `sms` SMs leaves its busiest SM ceil(tiles / sms) of
+// them; when that last wave is part full, the tiles past the whole waves (the tail: every tile on a grid of
+// less than one wave) are split along their K chunks into `split` slices, at most one wave of slice blocks,
+// summed by a second launch (implicit_gemm.cuh, split_fixup_kernel). The busiest SM then runs
+// waves + 1/split tiles' work instead of waves + 1. Taken when each slice keeps at least kMinSliceChunks of
+// the `executed_chunks` a tile multiplies, the busiest SM saves at least kMinSavedChunks chunks (about
+// ten microseconds of tensor-core work, against the second launch's few), and at least a tenth of its work.
+struct TailSplit {
+  int64_t dp_tiles = 0;  // the whole tiles (all of them when split is 1)
+  int split = 1;
+};
+inline constexpr int64_t kMinSliceChunks = 8, kMinSavedChunks = 64;
+DSCONV_INTERNAL_EXPORT TailSplit tail_split(int64_t tiles, int64_t sms, int64_t executed_chunks);
+// The busiest SM's work, in whole tiles, under `t`.
+DSCONV_INTERNAL_EXPORT double busiest_sm_tiles(const TailSplit& t, int64_t tiles, int64_t sms);
+// `name` + "_tailsplit<split>" when `t` splits, else `name`.
+std::string split_tail_name(const std::string& name, const TailSplit& t);
+// The K chunks a tile of `bm` pixels multiplies on average (executed taps x channel chunks).
+int64_t executed_chunks(const Problem& p, int64_t bm, int64_t k_chunks);
+
 // "" when the engine's 32-bit indexing holds for `g`, else why not.
 std::string int32_bounds(const GemmParams& g);
 

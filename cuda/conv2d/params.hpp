@@ -103,6 +103,15 @@ struct GemmParams {
   bool vec_out = false;   // NHWC 16-byte output (and residual) accesses: O % (16/sizeof(T)) == 0, y aligned
   bool vec_res = false;   // as vec_out, for the residual's pointer
   bool b_k_fast = false;  // scalar B path: threads walk k (|b_k| < |b_o|) rather than o, for coalescing
+  // The split tail (offers.cpp, TailSplit). The first dp_tiles tiles run whole, one block each, and so do
+  // all of them when split is 1. Each later tile r (dp_tiles + r) is cut along its executed K chunks into
+  // `split` slices: block dp_tiles + r * split + s runs slice s and writes its f32 sums, [tile_bm][tile_bn],
+  // to partial + (r * split + s) * tile_bm * tile_bn (the Plan's workspace). split_fixup_kernel then adds
+  // each tile's slices in slice order (deterministic) and applies the epilogue.
+  int64_t dp_tiles = 0;
+  int split = 1;
+  float* partial = nullptr;
+  int tile_bm = 0, tile_bn = 0;
 };
 
 // The template arguments of one instantiation: one of the tiles above (choose_tile's answer).
@@ -114,6 +123,10 @@ struct KernelChoice {
 };
 
 using KernelFn = void (*)(GemmParams);
+// The split tail's second launch (implicit_gemm.cu): tail tiles x tile_bm rows x tile_bn / 4 column quads,
+// kFixupThreads a block, one quad a thread.
+inline constexpr int kFixupThreads = 256;
+Result<KernelFn> resolve_split_fixup(DType dtype, bool nchw);
 // The instantiation for `k` (defined next to the kernels: implicit_gemm.cu for kGather, the separable family's
 // fused.cu for kDepthwise), after checking the launch against the tile.
 Result<KernelFn> resolve_gather(const KernelChoice& k, const LaunchConfig& cfg);

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <new>
 #include <set>
+#include <string>
 #include <utility>
 
 #include "cuda/common/known_devices.hpp"
@@ -77,17 +78,39 @@ cudaError_t record_error(cudaError_t e) {
   return e;
 }
 
+// "sm_90:16": the known device with 16 SMs, as a MIG slice or a smaller card of the architecture reports it
+// (selection rules that depend on the grid against the SM count are tested on it). One description per
+// name, kept for the process, so that its address can key per-device state.
+const detail::DeviceInfo* sliced_device(const char* want) {
+  const char* colon = std::strchr(want, ':');
+  if (colon == nullptr) return nullptr;
+  char* end = nullptr;
+  const long sms = std::strtol(colon + 1, &end, 10);
+  const detail::DeviceInfo* whole = cuda::known_device(std::string(want, colon).c_str());
+  if (whole == nullptr || end == colon + 1 || *end != '\0' || sms < 1 || sms > whole->sm_count) return nullptr;
+  static std::mutex mu;
+  static std::map<std::string, detail::DeviceInfo>* slices = new std::map<std::string, detail::DeviceInfo>;
+  std::lock_guard<std::mutex> lk(mu);
+  auto [it, added] = slices->emplace(want, *whole);
+  if (added) {
+    it->second.sm_count = static_cast<int>(sms);
+    it->second.name += ", " + std::to_string(sms) + " SMs";
+  }
+  return &it->second;
+}
+
 const detail::DeviceInfo* emulated_device() {
   const char* want = std::getenv("DSCONV_EMU_DEVICE");
   if (want == nullptr || *want == '\0') return cuda::known_device("sm_90");
   const detail::DeviceInfo* d = cuda::known_device(want);
+  if (d == nullptr) d = sliced_device(want);
   if (d == nullptr) {
     static std::once_flag said;
     std::call_once(said, [want] {
       std::fprintf(
           stderr,
-          "dsconv CUDA emulator: DSCONV_EMU_DEVICE=%s is not one of sm_75, sm_80, sm_86, sm_89, sm_90; the emulated "
-          "device is absent\n",
+          "dsconv CUDA emulator: DSCONV_EMU_DEVICE=%s is not one of sm_75, sm_80, sm_86, sm_89, sm_90, optionally "
+          "with :SMS (fewer SMs than the card has); the emulated device is absent\n",
           want);
     });
   }

@@ -16,6 +16,7 @@
 #include "dsconv/dsconv.h"
 #include "dsconv/dsconv.hpp"
 #include "src/dispatch/backend.hpp"
+#include "support/emulated_device.hpp"
 #include "support/tester.hpp"
 
 namespace dsconv::testing {
@@ -310,13 +311,16 @@ TEST(GemmCudaTf32, OnlyWhenOptedIn) {
     for (const detail::DeviceInfo& dev : cuda::kKnownDevices) {
       const detail::Selection s = detail::select_for_device(*cuda, *p, options, dev, /*prepare=*/false);
       ASSERT_NE(s.impl, nullptr) << s.status.to_string();
-      EXPECT_EQ(s.impl->name(), opt_in ? "conv2d_fwd_nhwc_igemm_f32_tf32_mma_tile64x64x32"
-                                       : "conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32")
-          << dev.name;
+      // (with the split tail where the last wave is part full: 548 tiles on 108 or 132 SMs)
+      EXPECT_EQ(s.impl->name().rfind(opt_in ? "conv2d_fwd_nhwc_igemm_f32_tf32_mma_tile64x64x32"
+                                            : "conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32",
+                                     0),
+                0u)
+          << dev.name << ": " << s.impl->name();
     }
     const detail::Selection s = detail::select_for_device(*cuda, *p, options, turing, /*prepare=*/false);
     ASSERT_NE(s.impl, nullptr) << s.status.to_string();
-    EXPECT_EQ(s.impl->name(), "conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32");
+    EXPECT_EQ(s.impl->name().rfind("conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32", 0), 0u) << s.impl->name();
   }
 
   DSCONV_REQUIRE_CUDA();
@@ -390,14 +394,26 @@ TEST(GemmCudaSelection, EveryKnownDeviceTakesTheImplicitGemm) {
     ASSERT_NE(c.impl, nullptr) << c.status.to_string();
     EXPECT_EQ(c.impl->name().rfind("conv2d_fwd_nhwc_igemm_f16_mma_async3_tile", 0), 0u) << c.impl->name();
     if (dev.sm_count == 132) {
-      // On 132 SMs the 138 blocks of 128 x 128 would leave 6 SMs a second block: 64 x 128 (276 blocks, 3 on
-      // the busiest SM, each half the work) is cheaper. The 65 x 65 map fills whole waves of 128 x 128.
-      EXPECT_EQ(c.impl->name(), "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32");
+      // On 132 SMs the 138 tiles of 128 x 128 would leave 6 SMs a second tile. With the split tail, 132 run
+      // whole and the other 6 in 22 slices each (one more wave of 132 slice blocks): the busiest SM does
+      // 1 + 1/22 tiles' work, less than 64 x 128's 3 half tiles. 65 x 65 is 530 tiles, 4 waves and 2: those
+      // 2 in 63 slices, as many as keep 8 of the 504 executed chunks in each.
+      EXPECT_EQ(c.impl->name(), "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile128x128x32_tailsplit22");
       ProblemDesc large = aspp;
       large.height = large.width = 65;
       const detail::Selection l = select(dev, large);
       ASSERT_NE(l.impl, nullptr) << l.status.to_string();
-      EXPECT_EQ(l.impl->name(), "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile128x128x32");
+      EXPECT_EQ(l.impl->name(), "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile128x128x32_tailsplit63");
+      // A benchmark of whole tiles names the tile and forbids its split tail.
+      Result<Problem> p = Problem::create(aspp);
+      ASSERT_TRUE(p.is_ok());
+      PlanOptions whole{{"ref", "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32_tailsplit"},
+                        {"conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32"}};
+      const detail::Selection w = detail::select_for_device(*cuda, *p, whole, dev, /*prepare=*/false);
+      ASSERT_NE(w.impl, nullptr) << w.status.to_string();
+      EXPECT_EQ(w.impl->name(), "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32");
+      EXPECT_EQ(w.impl->workspace_bytes(), 0u);
+      EXPECT_EQ(c.impl->workspace_bytes(), size_t{6} * 22 * 128 * 128 * 4 + 256);
     }
     // cp.async needs 16-byte vectors of channels along K and of filter rows along O: NCHW, an OIHW filter
     // or C off the vector take the register-staged tiles.
@@ -633,6 +649,144 @@ TEST(GemmCudaAlignment, MisalignedViewsTakeTheElementPaths) {
     }
   }
 }
+
+// --- the split tail (offers.cpp, tail_split) ---------------------------------------------------------
+
+TEST(GemmSplitTail, TheRule) {
+  using cuda::gemm::busiest_sm_tiles;
+  using cuda::gemm::tail_split;
+  using cuda::gemm::TailSplit;
+  // DeepLab's ASPP at N = 8 in 128 x 128 tiles: 33 x 33 is 138 tiles on 132 SMs; 65 x 65 is 530 (4 waves
+  // and 2), whose slices keep 8 of the 504 executed chunks each.
+  TailSplit t = tail_split(138, 132, 576);
+  EXPECT_EQ(t.dp_tiles, 132);
+  EXPECT_EQ(t.split, 22);
+  EXPECT_DOUBLE_EQ(busiest_sm_tiles(t, 138, 132), 1.0 + 1.0 / 22);
+  t = tail_split(530, 132, 504);
+  EXPECT_EQ(t.dp_tiles, 528);
+  EXPECT_EQ(t.split, 63);
+  // Under one wave every tile is the tail (batch 1: 18 tiles, 7 slices each).
+  t = tail_split(18, 132, 576);
+  EXPECT_EQ(t.dp_tiles, 0);
+  EXPECT_EQ(t.split, 7);
+  EXPECT_DOUBLE_EQ(busiest_sm_tiles(t, 18, 132), 1.0 / 7);
+  // Whole waves; a last wave too full for two slices a tile; too little K to save 64 chunks on the busiest
+  // SM; and 12 whole waves, where a split tail would save under a tenth of the busiest SM's work.
+  EXPECT_EQ(tail_split(264, 132, 576).split, 1);
+  EXPECT_EQ(tail_split(263, 132, 576).split, 1);
+  EXPECT_EQ(tail_split(18, 132, 72).split, 1);
+  EXPECT_EQ(tail_split(18, 132, 75).split, 7);  // 75 (1 - 1/7) = 64.3
+  t = tail_split(12 * 132 + 1, 132, 576);
+  EXPECT_EQ(t.split, 1);
+  EXPECT_EQ(t.dp_tiles, 12 * 132 + 1);
+  EXPECT_DOUBLE_EQ(busiest_sm_tiles(t, 12 * 132 + 1, 132), 13.0);
+}
+
+#if defined(DSCONV_CUDA_EMULATION)
+
+// On emulated H100 slices of 4 and 8 SMs (DSCONV_EMU_DEVICE=sm_90:4), small problems have a part-full
+// last wave: these run the split tail against the reference (NaN-poisoned output, every element checked),
+// with whole tiles before the tail (dp_tiles > 0) and without, in every staging path and both layouts, with
+// the epilogues applied after the slices are summed, and taps skipped unevenly across the tail's tiles.
+TEST(GemmSplitTail, MatchesTheReferenceOnSmallSlices) {
+  struct Case {
+    ProblemDesc d;
+    std::string expect;             // the whole name
+    std::vector<std::string> only;  // a tile named
+    bool tf32 = false;
+    const char* device = "sm_90:4";
+  };
+  std::vector<Case> cases;
+  {  // cp.async 64 x 128: 5 tiles, 4 whole and 1 in 4 slices of 90 chunks
+    ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 1, 1}, 1, 13, 23, 320, 72, Layout::kNHWC, DType::kF16);
+    d.padding = PaddingMode::kSame;
+    d.has_bias = d.has_residual = true;
+    d.activation = Activation::kSilu;
+    cases.push_back({d,
+                     "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32_tailsplit4",
+                     {"conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32"}});
+  }
+  {  // f32 FMA, OIHW filter, two column tiles: 6 tiles, 4 whole and 2 (the last row's, which skip a filter
+     // row) in 2 slices; 136 chunks a tile on average
+    ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 2, 2}, 1, 9, 15, 544, 70, Layout::kNHWC, DType::kF32);
+    d.padding = PaddingMode::kSame;
+    d.filter_layout = FilterLayout::kOIHW;
+    d.has_bias = true;
+    d.activation = Activation::kRelu6;
+    cases.push_back({d, "conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32_tailsplit2", {}});
+    d.activation = Activation::kGeluTanh;  // the same on TF32 tensor cores, opted in
+    cases.push_back({d, "conv2d_fwd_nhwc_igemm_f32_tf32_mma_tile64x64x32_tailsplit2", {}, true});
+  }
+  {  // NCHW bf16, register staging: 2 tiles of 128 x 64, both split in 2 (no whole tile)
+    ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 1, 1}, 1, 11, 13, 600, 33, Layout::kNCHW, DType::kBF16);
+    d.padding = PaddingMode::kSame;
+    d.filter_layout = FilterLayout::kOIHW;
+    d.has_residual = true;
+    d.activation = Activation::kGelu;
+    cases.push_back({d, "conv2d_fwd_nchw_igemm_bf16_mma_tile128x64x32_tailsplit2", {}});
+  }
+  {  // padding wide enough that the top tiles skip whole filter rows: 18 x 18 outputs, 6 tiles of 64 x 128,
+     // 4 whole and 2 split, the slices cut over each tile's own executed chunks (2/3 of the taps on average)
+    ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 1, 1}, 1, 11, 11, 736, 24, Layout::kNHWC, DType::kBF16);
+    d.padding = PaddingMode::kExplicit;
+    d.pad_top = 5, d.pad_bottom = 4, d.pad_left = 6, d.pad_right = 3;
+    d.has_bias = true;
+    d.activation = Activation::kHswish;
+    cases.push_back({d,
+                     "conv2d_fwd_nhwc_igemm_bf16_mma_async3_tile64x128x32_tailsplit2",
+                     {"conv2d_fwd_nhwc_igemm_bf16_mma_async3_tile64x128x32"}});
+  }
+  {  // 9 rows of top padding: the first of 3 tiles (8 SMs, none whole) executes only the last filter row, so
+     // its slices start past six skipped taps
+    ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 1, 1}, 1, 11, 11, 608, 16, Layout::kNHWC, DType::kF16);
+    d.padding = PaddingMode::kExplicit;
+    d.pad_top = 9, d.pad_bottom = 0, d.pad_left = 0, d.pad_right = 0;
+    d.has_residual = true;
+    cases.push_back({d,
+                     "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32_tailsplit2",
+                     {"conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32"},
+                     false,
+                     "sm_90:8"});
+  }
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    EmulatedDevice device(c.device);
+    SCOPED_TRACE(std::string("DSCONV_EMU_DEVICE=") + c.device + ", case " + std::to_string(i));
+    PlanOptions options{{"ref"}};
+    options.only_implementations = c.only;
+    options.allow_tf32 = c.tf32;
+    ConvTester t;
+    t.desc(c.d).seed(4100 + i);
+    t.data(c.d.dtype == DType::kF32 ? DataKind::kSmallIntegers : DataKind::kUniform);
+    const TestReport r = t.test("cuda", options);
+    if (HasFatalFailure()) return;
+    EXPECT_EQ(r.implementation, c.expect);
+  }
+}
+
+// The split tail's workspace holds the slices' f32 sums (and the slack to align them); the plan runs twice
+// to the same bits: the slices are added in a fixed order, with no atomics.
+TEST(GemmSplitTail, WorkspaceIsTheSlicesAndTheSumIsDeterministic) {
+  EmulatedDevice device("sm_90:4");
+  ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 1, 1}, 1, 13, 23, 320, 72, Layout::kNHWC, DType::kF16);
+  d.padding = PaddingMode::kSame;
+  Result<Problem> p = Problem::create(d);
+  ASSERT_TRUE(p.is_ok());
+  PlanOptions options{{"ref"}};
+  options.only_implementations = {"conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32"};
+  Result<Plan> plan = Plan::create(*p, "cuda", options);
+  ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
+  ASSERT_EQ(plan->implementation(), "conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32_tailsplit4");
+  EXPECT_EQ(plan->workspace_bytes(), size_t{1} * 4 * 64 * 128 * 4 + 256);  // 1 tail tile x 4 slices, + alignment
+  const TestReport first = ConvTester().desc(d).seed(77).data(DataKind::kUniform).test("cuda", options);
+  if (HasFatalFailure()) return;
+  const TestReport second = ConvTester().desc(d).seed(77).data(DataKind::kUniform).test("cuda", options);
+  if (HasFatalFailure()) return;
+  EXPECT_FALSE(first.digest.empty());
+  EXPECT_EQ(first.digest, second.digest);
+}
+
+#endif  // DSCONV_CUDA_EMULATION
 
 }  // namespace
 }  // namespace dsconv::testing

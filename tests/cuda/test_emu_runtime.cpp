@@ -11,6 +11,7 @@
 #include "cuda/device_api.hpp"
 #include "cuda/test_emu_support.hpp"
 #include "dsconv/dsconv.hpp"
+#include "support/emulated_device.hpp"
 
 namespace dsconv::emu_test {
 namespace {
@@ -92,6 +93,31 @@ TEST(EmuRuntime, DeviceLimitsAreQueryable) {
   EXPECT_EQ(cudaGetLastError(), cudaSuccess);
 #endif
 }
+
+#if defined(DSCONV_CUDA_EMULATION)
+// DSCONV_EMU_DEVICE=sm_90:4 is the H100 with 4 SMs (as a MIG slice reports it), its other limits unchanged;
+// no SMs, more than the card has, or anything but a number after the colon make the device absent.
+TEST(EmuRuntime, ASliceOfACardHasTheSmsItNames) {
+  {
+    testing::EmulatedDevice slice("sm_90:4");
+    int sms = 0, optin = 0;
+    EMU_ASSERT_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    EMU_ASSERT_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+    EXPECT_EQ(sms, 4);
+    EXPECT_EQ(optin, 227 * 1024);
+  }
+  for (const char* bad : {"sm_90:0", "sm_90:133", "sm_90:", "sm_90:4x", "sm_70:4"}) {
+    testing::EmulatedDevice slice(bad);
+    int count = -1;
+    EXPECT_EQ(cudaGetDeviceCount(&count), cudaErrorNoDevice) << bad;
+    EXPECT_EQ(count, 0) << bad;
+    (void)cudaGetLastError();
+  }
+  int sms = 0;
+  EMU_ASSERT_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  EXPECT_EQ(sms, 132);
+}
+#endif
 
 __global__ void write_one(int* out) { out[blockIdx.x * blockDim.x + threadIdx.x] = 1; }
 

@@ -44,7 +44,7 @@ ArgParser make_parser() {
                  "model dsconv's cuda kernels on a GPU from their emulated execution: memory traffic, coalescing, "
                  "bank conflicts, occupancy and a roofline time (a model, not a measurement)",
                  "DESCRIPTOR.. | --suite NAME | --problems FILE  [--batch N] [--device CARD] [--impl PREFIX] "
-                 "[--format table|json] [--out FILE]");
+                 "[--skip-impl PREFIX] [--format table|json] [--out FILE]");
   args.positional("DESCRIPTOR", "problems as printed by dsconv (any number, with or instead of --suite)");
   add_problem_flags(args, kAllProblemFlags);
   args.flag({"suite"}, "NAME", "a built-in suite (dsconv bench --list); 'all' for every suite", true)
@@ -53,6 +53,8 @@ ArgParser make_parser() {
       .flag({"device"}, "CARD", "the card to model: h100 (default), h200, a100, sm_86, sm_89")
       .flag({"backend"}, "cuda", "the backend whose kernels are modelled (only cuda: dsconv's own kernels)")
       .flag({"impl"}, "PREFIX", "consider only implementations whose name starts with PREFIX", true)
+      .flag({"skip-impl"}, "PREFIX",
+            "never consider an implementation whose name starts with PREFIX (e.g. a tile's _tailsplit)", true)
       .switch_flag({"allow-tf32"}, "f32 problems may run on TF32 tensor cores (PlanOptions::allow_tf32)")
       .flag({"max-blocks"}, "N",
             "count at most N blocks of a launch, sampled across its grid and scaled (default 128; 0: every block)")
@@ -498,6 +500,7 @@ int run_profile(int argc, char** argv) {
     return usage_error(kCmd, "--format must be table or json, got '" + *format + "'");
   PlanOptions options;
   options.only_implementations = args.get_all("impl");
+  options.skip_implementations = args.get_all("skip-impl");
   options.allow_tf32 = args.has("allow-tf32");
 
   std::vector<Item> problems;

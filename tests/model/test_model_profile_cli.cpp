@@ -92,6 +92,22 @@ TEST(ModelProfileCli, DirectKernelTrafficMatchesTheProblem) {
   EXPECT_EQ(number(p.out, "smem_requests"), 0);
 }
 
+// A conv2d whose one tile runs in 10 slices: two launches (the slices, then split_fixup_kernel), each a
+// row; --skip-impl of the split's name profiles the whole tile, one launch.
+TEST(ModelProfileCli, TheSplitTailIsTwoLaunchesAndSkipImplRemovesIt) {
+  const std::string problem = "conv2d_n1h3w3c288_k3x3_o64_s1x1_d1x1_psame_nhwc_tf_f32 --format json";
+  const Proc split = run(problem);
+  ASSERT_EQ(split.code, 0) << split.err;
+  EXPECT_EQ(text(split.out, "implementation"), "conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32_tailsplit10") << split.out;
+  EXPECT_NE(split.out.find("split_fixup_kernel"), std::string::npos) << split.out;
+  EXPECT_EQ(number(split.out, "total_blocks"), 10);
+  const Proc whole = run(problem + " --skip-impl conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32_tailsplit");
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  EXPECT_EQ(text(whole.out, "implementation"), "conv2d_fwd_nhwc_igemm_f32_fma_tile64x64x32") << whole.out;
+  EXPECT_EQ(whole.out.find("split_fixup_kernel"), std::string::npos) << whole.out;
+  EXPECT_EQ(number(whole.out, "total_blocks"), 1);
+}
+
 TEST(ModelProfileCli, TableIsLabelledAsAModel) {
   const Proc p = run("depthwise_n1h16w16c32_k3x3_s1x1_psame_nhwc_tf_f32 --device h200");
   ASSERT_EQ(p.code, 0) << p.err;

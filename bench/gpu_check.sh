@@ -489,6 +489,21 @@ elif step_ok build; then
 else
   skip bench_f16_deeplab "no build"
 fi
+# The same ASPP layers with every tile's split tail forbidden (the implicit GEMM's whole tiles, as chosen
+# before the split): raw/dsconv_f16_aspp_whole.json beside dsconv_f16_deeplab.json measures what the split
+# tail gains (kept out of the merged report: the same problems and backend).
+if ! bench_wanted bench_f16_aspp_whole; then
+  :
+elif step_ok build; then
+  WHOLE_TILES=()
+  for t in mma_async3_tile128x128 mma_async3_tile64x128 mma_tile128x128 mma_tile128x64 mma_tile64x64; do
+    WHOLE_TILES+=(--skip-impl "conv2d_fwd_nhwc_igemm_f16_${t}x32_tailsplit")
+  done
+  step bench_f16_aspp_whole 45 "$DSCONV" bench --suite deeplab_aspp --dtype f16 --backend cuda "${WHOLE_TILES[@]}" \
+    "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f16_aspp_whole.json"
+else
+  skip bench_f16_aspp_whole "no build"
+fi
 # The same atrous conv2d layers in f32 with TF32 allowed for dsconv (the subject: ..._f32_tf32_mma_...),
 # against cuDNN's f32, which keeps FMA math: what an f32 model gains by opting in, not a like-for-like race.
 if ! bench_wanted bench_tf32_deeplab; then

@@ -18,6 +18,8 @@
 #include <string>
 #include <utility>
 
+#include "cuda/common/workspace.hpp"
+
 namespace dsconv::cuda {
 namespace gemm {
 namespace {
@@ -27,8 +29,6 @@ constexpr int64_t kInt32Max = 0x7fffffff;
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
-
-constexpr size_t kWorkspaceAlignment = 256;
 
 class GemmImpl final : public detail::Impl {
  public:
@@ -69,9 +69,7 @@ class GemmImpl final : public detail::Impl {
   Status run(const TensorArgs& args, void* workspace, size_t, void* stream) const override {
     GemmParams g = params_;
     if (g.split > 1) {
-      const auto addr = reinterpret_cast<uintptr_t>(workspace);
-      g.partial = reinterpret_cast<float*>(static_cast<char*>(workspace) +
-                                           (kWorkspaceAlignment - addr % kWorkspaceAlignment) % kWorkspaceAlignment);
+      g.partial = reinterpret_cast<float*>(align_workspace(workspace));
     }
     g.x = args.input();
     if (choice_.producer == Producer::kGather) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <utility>
 
+#include "cuda/common/workspace.hpp"
 #include "cuda/conv2d/offers.hpp"
 
 namespace dsconv::cuda {
@@ -34,7 +35,6 @@ using detail::OfferContext;
 // Xception's 728 -> 728 (6 x 9 = 54) is 2.4x slower fused, bound by re-reading its input for every column
 // tile. The model counts no L1 hits, which the re-reads would get on a GPU: to be calibrated there.
 constexpr int64_t kMaxFusedRecompute = 25;
-constexpr size_t kWorkspaceAlignment = 256;
 
 std::string prefix(const Problem& p, const char* kind) {
   return std::string("sep_fwd_") + to_string(p.layout()) + "_" + kind + "_";
@@ -120,9 +120,7 @@ class TwoPassImpl final : public detail::Impl {
   }
 
   Status run(const TensorArgs& args, void* workspace, size_t, void* stream) const override {
-    const auto addr = reinterpret_cast<uintptr_t>(workspace);
-    char* const mid =
-        static_cast<char*>(workspace) + (kWorkspaceAlignment - addr % kWorkspaceAlignment) % kWorkspaceAlignment;
+    char* const mid = align_workspace(workspace);
     char* const scratch = scratch_bytes_ > 0 ? mid + mid_bytes_ : nullptr;
     TensorArgs first;
     first.set(Arg::kInput, args.input()).set(Arg::kFilter, args.filter()).set(Arg::kOutput, mid);

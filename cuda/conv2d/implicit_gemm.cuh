@@ -112,7 +112,8 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr int kAElems = BM * BK / NT, kBElems = BN * BK / NT;
   constexpr int kAWords = kF32 ? kAElems : kAElems / 2, kBWords = kF32 ? kBElems : kBElems / 2;
   constexpr int kKStride = NT / BM;  // NCHW staging: threads walk pixels, kKStride channel columns at once
-  static_assert(NT % BM == 0 && kAElems % 16 == 0 && kBElems % 16 == 0, "whole staging vectors per thread");
+  static_assert(NT % BM == 0 && kAElems % (kF32 ? 16 : 8) == 0 && kBElems % 16 == 0,
+                "whole staging vectors per thread");
   static_assert(!kF32 || (BM == 64 && BN == 64 && NT == 128), "f32: the 64 x 64 FMA tile");
   static_assert(BN % Tile::kOutCols == 0, "the epilogue stages 64 columns at a time");
   // The pitches of B as the launch's shared-memory size counts them (one source: Tile).
@@ -158,11 +159,10 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   const T* const rg = static_cast<const T*>(p.residual);  // may be y itself: each element read before written
   T* const yg = static_cast<T*>(p.y);
 
-  // The block's tile, and its K slice when the tile is one of the split tail's (params.hpp; conv2d only, so
-  // the fused separable kernel compiles without it).
+  // The block's tile, and its K slice when the tile is one of the split tail's (params.hpp).
   int64_t tile = blockIdx.x, tail = 0;
   int slice = -1;
-  if (kProd == Producer::kGather && p.split > 1 && tile >= p.dp_tiles) {
+  if (p.split > 1 && tile >= p.dp_tiles) {
     const int64_t u = tile - p.dp_tiles;
     tail = u / p.split;
     slice = static_cast<int>(u - tail * p.split);
@@ -925,6 +925,8 @@ Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig
       if constexpr (kProd == Producer::kGather) {  // cp.async staging: conv2d only
         if (t == kTileAsync) return instantiation<T, kProd, kTileAsync>(k.nchw);
         if (t == kTileAsyncShort) return instantiation<T, kProd, kTileAsyncShort>(k.nchw);
+      } else {  // 256 columns: the fused separable kernel only
+        if (t == kTileWideOut) return instantiation<T, kProd, kTileWideOut>(k.nchw);
       }
     }
     return nullptr;

@@ -143,7 +143,7 @@ double executed_tap_fraction(const Problem& p, int64_t bm) {
   return static_cast<double>(executed) / static_cast<double>(counted * taps);
 }
 
-TailSplit tail_split(int64_t tiles, int64_t sms, int64_t executed_chunks) {
+TailSplit tail_split(int64_t tiles, int64_t sms, int64_t executed_chunks, double chunk_cost) {
   TailSplit none{tiles, 1};
   if (sms <= 0 || tiles <= 0) return none;
   const int64_t waves = tiles / sms, tail = tiles - waves * sms;
@@ -151,7 +151,7 @@ TailSplit tail_split(int64_t tiles, int64_t sms, int64_t executed_chunks) {
   const int64_t split = std::min(sms / tail, executed_chunks / kMinSliceChunks);
   if (split < 2) return none;
   const double saved = 1.0 - 1.0 / static_cast<double>(split);  // tiles' work off the busiest SM
-  if (saved * static_cast<double>(executed_chunks) < static_cast<double>(kMinSavedChunks) ||
+  if (saved * static_cast<double>(executed_chunks) * chunk_cost < static_cast<double>(kMinSavedChunks) ||
       saved < 0.1 * static_cast<double>(waves + 1))
     return none;
   return {waves * sms, static_cast<int>(split)};
@@ -171,6 +171,25 @@ int64_t executed_chunks(const Problem& p, int64_t bm, int64_t k_chunks) {
   return static_cast<int64_t>(taps * static_cast<double>(k_chunks) + 0.5);
 }
 
+ChunkWork chunk_work(const Problem& p, const Tile& tile) {
+  if (p.op() == Op::kSeparable) {
+    return {ceil_div(p.mid_channels(), Tile::kBK),
+            1.0 + 16.0 * static_cast<double>(p.kh() * p.kw()) / static_cast<double>(tile.bn)};
+  }
+  return {executed_chunks(p, tile.bm, ceil_div(p.c(), Tile::kBK)), 1.0};
+}
+
+std::string apply_tail_split(const detail::OfferContext& ctx, const std::string& name, const Tile& tile,
+                             GemmParams* g) {
+  if (ctx.device == nullptr) return name;
+  const ChunkWork work = chunk_work(ctx.problem, tile);
+  const TailSplit ts = tail_split(g->m_tiles * g->n_tiles, ctx.device->sm_count, work.chunks, work.cost);
+  const std::string split_name = split_tail_name(name, ts);
+  if (ts.split <= 1 || !ctx.allows(split_name)) return name;
+  g->dp_tiles = ts.dp_tiles, g->split = ts.split;
+  return split_name;
+}
+
 Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, KernelChoice* k) {
   const Problem& p = ctx.problem;
   if (p.dtype() == DType::kF32) {
@@ -181,16 +200,18 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
   // The busiest SM's shared-memory wavefronts, which bound these tiles on sm_80/sm_90: it runs
   // ceil(blocks / SMs) blocks (conv2d: W + 1/S with a split tail) of bm x bn outputs at so many wavefronts
   // per mma (in quarters: fragment loads plus staging stores): narrow 2 + 1, tall (4 warps of 64 x 32)
-  // 1.5 + 0.75, wide (8 warps of 64 x 32) 1.5 + 0.5, async3 (warps of 64 x 64, ldmatrix) 1 + 0.5 on
-  // 128 x 128 and 1 + 0.75 on 64 x 128, over the taps its tiles do not skip (conv2d; fewer for smaller
-  // tiles at large dilations). The larger tiles read each fragment for more products; the smaller ones
-  // waste less of the device on a grid that does not divide into whole waves, and skip more taps.
+  // 1.5 + 0.75, wide (8 warps of 64 x 32) 1.5 + 0.5, 64 x 256 (8 warps of 32 x 64; fused separable
+  // only) 1.5 + 0.625, rounded up, async3 (warps of 64 x 64, ldmatrix) 1 + 0.5 on 128 x 128 and 1 + 0.75
+  // on 64 x 128, over the taps its tiles do not skip (conv2d; fewer for smaller tiles at large
+  // dilations). The larger tiles read each fragment for more products; the smaller ones waste less of the
+  // device on a grid that does not divide into whole waves, and skip more taps.
   const int64_t pixels = p.n() * p.out_h() * p.out_w(), sms = ctx.device != nullptr ? ctx.device->sm_count : 1;
   struct Option {
     Tile tile;
     int64_t quarter_wavefronts_per_mma;
   };
-  const Option options[] = {{kTileAsync, 6}, {kTileAsyncShort, 7}, {kTileWide, 8}, {kTileTall, 9}, {kTileNarrow, 12}};
+  const Option options[] = {{kTileAsync, 6},   {kTileAsyncShort, 7}, {kTileWide, 8},
+                            {kTileWideOut, 9}, {kTileTall, 9},       {kTileNarrow, 12}};
   const bool skips = p.op() == Op::kConv2d;  // the fused separable kernel has one GEMM tap
   // cp.async staging copies whole 16-byte vectors of input channels and of filter rows along O: NHWC, a
   // TF filter, C and O multiples of 8; and its three stages need the opt-in shared memory.
@@ -203,12 +224,17 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
   for (bool filtered : {true, false}) {  // first among the names the options allow; else by cost alone
     for (const Option& o : options) {
       if (o.tile.stages > 2 && !async_ok) continue;
+      // 64 x 256 serves the fused separable kernel where it holds every output channel in one tile; with
+      // two or more (O > 256) it would widen the fused kernel's reach (its recompute limit counts column
+      // tiles) to layers the model puts slower fused: 14x14 512 -> 512, 0.66x two passes.
+      if (o.tile == kTileWideOut && (p.op() != Op::kSeparable || p.out_channels() > o.tile.bn)) continue;
       if (filtered && !ctx.allows(stem + engine_suffix(p.dtype(), o.tile))) continue;
       const int64_t blocks = ceil_div(pixels, o.tile.bm) * ceil_div(p.out_channels(), o.tile.bn);
       const double taps = skips ? executed_tap_fraction(p, o.tile.bm) : 1.0;
       TailSplit split{blocks, 1};
-      if (skips && ctx.device != nullptr) {  // conv2d: the split tail, where its name is allowed
-        split = tail_split(blocks, sms, executed_chunks(p, o.tile.bm, ceil_div(p.c(), Tile::kBK)));
+      if (ctx.device != nullptr) {  // the split tail, where its name is allowed
+        const ChunkWork work = chunk_work(p, o.tile);
+        split = tail_split(blocks, sms, work.chunks, work.cost);
         if (split.split > 1 && !ctx.allows(split_tail_name(stem + engine_suffix(p.dtype(), o.tile), split)))
           split = TailSplit{blocks, 1};
       }
@@ -301,17 +327,8 @@ detail::Offer offer_implicit_gemm(const detail::OfferContext& ctx) {
   if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return detail::Offer::decline(name, why);
   gemm::GemmParams g = gemm::common_params(p, p.c(), p.kh() * p.kw(), tile);
   if (std::string why = gemm::int32_bounds(g); !why.empty()) return detail::Offer::decline(name, why);
-  // The split tail, on the device the plan runs on, unless the options forbid its name.
-  if (ctx.device != nullptr) {
-    const int64_t tiles = g.m_tiles * g.n_tiles;
-    const gemm::TailSplit ts =
-        gemm::tail_split(tiles, ctx.device->sm_count, gemm::executed_chunks(p, tile.bm, g.k_chunks));
-    const std::string split_name = gemm::split_tail_name(name, ts);
-    if (ts.split > 1 && ctx.allows(split_name)) {
-      name = split_name;
-      g.dp_tiles = ts.dp_tiles, g.split = ts.split;
-    }
-  }
+  name = gemm::apply_tail_split(ctx, name, tile, &g);  // on the device the plan runs on
+
   if (p.filter_layout() == FilterLayout::kTF) {  // [KH,KW,C,O]
     g.b_tap = p.c() * p.out_channels(), g.b_k = p.out_channels(), g.b_o = 1;
   } else {  // [O,C,KH,KW]

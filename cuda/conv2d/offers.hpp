@@ -36,20 +36,35 @@ GemmParams common_params(const Problem& p, int64_t k_channels, int64_t gemm_taps
 // less than one wave) are split along their K chunks into `split` slices, at most one wave of slice blocks,
 // summed by a second launch (implicit_gemm.cuh, split_fixup_kernel). The busiest SM then runs
 // waves + 1/split tiles' work instead of waves + 1. Taken when each slice keeps at least kMinSliceChunks of
-// the `executed_chunks` a tile multiplies, the busiest SM saves at least kMinSavedChunks chunks (about
-// ten microseconds of tensor-core work, against the second launch's few), and at least a tenth of its work.
+// the `executed_chunks` a tile multiplies, the busiest SM saves at least kMinSavedChunks chunks of a conv2d
+// tile (about ten microseconds of tensor-core work, against the second launch's few; a chunk that costs
+// `chunk_cost` times as much counts so many times), and at least a tenth of its work.
 struct TailSplit {
   int64_t dp_tiles = 0;  // the whole tiles (all of them when split is 1)
   int split = 1;
 };
 inline constexpr int64_t kMinSliceChunks = 8, kMinSavedChunks = 64;
-DSCONV_INTERNAL_EXPORT TailSplit tail_split(int64_t tiles, int64_t sms, int64_t executed_chunks);
+DSCONV_INTERNAL_EXPORT TailSplit tail_split(int64_t tiles, int64_t sms, int64_t executed_chunks,
+                                            double chunk_cost = 1.0);
+// A tile's K work, for the split tail: the chunks it multiplies, and what one costs against a conv2d chunk
+// of the same tile. conv2d: its executed chunks (executed_chunks), cost 1. The fused separable kernel: every
+// chunk of the mid channels, cost 1 + 16 taps / bn, since its chunk also makes its A operand, bm x 32 x taps
+// depthwise products on the FMA units (128 a cycle on an SM) beside the chunk's bm x bn x 32 on the tensor
+// cores (2048 a cycle).
+struct ChunkWork {
+  int64_t chunks = 0;
+  double cost = 1.0;
+};
+DSCONV_INTERNAL_EXPORT ChunkWork chunk_work(const Problem& p, const Tile& tile);
+// The split tail of `g` (a grid of `tile`) on the context's device, unless the options forbid its name:
+// sets g's dp_tiles and split, and returns the implementation's name (`name`, with the split's suffix).
+std::string apply_tail_split(const detail::OfferContext& ctx, const std::string& name, const Tile& tile, GemmParams* g);
 // The busiest SM's work, in whole tiles, under `t`.
 DSCONV_INTERNAL_EXPORT double busiest_sm_tiles(const TailSplit& t, int64_t tiles, int64_t sms);
 // `name` + "_tailsplit<split>" when `t` splits, else `name`.
-std::string split_tail_name(const std::string& name, const TailSplit& t);
+DSCONV_INTERNAL_EXPORT std::string split_tail_name(const std::string& name, const TailSplit& t);
 // The K chunks a tile of `bm` pixels multiplies on average (executed taps x channel chunks).
-int64_t executed_chunks(const Problem& p, int64_t bm, int64_t k_chunks);
+DSCONV_INTERNAL_EXPORT int64_t executed_chunks(const Problem& p, int64_t bm, int64_t k_chunks);
 
 // "" when the engine's 32-bit indexing holds for `g`, else why not.
 std::string int32_bounds(const GemmParams& g);

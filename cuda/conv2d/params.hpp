@@ -27,6 +27,10 @@ namespace dsconv::cuda::gemm {
 //    with 2 (for grids that would leave SMs with one block more than the others), 3 stages. No register
 //    holds an operand on its way to shared memory, which leaves the registers for the larger warp tile:
 //    1 fragment wavefront per mma (ldmatrix) instead of 1.5.
+//  - f16/bf16 fused separable only ("64x256"): 64 x 256 with 8 warps of 32 x 64 (2 x 4), the same 1.5
+//    fragment loads per mma as "wide". The fused kernel computes its pixels' depthwise values once per tile
+//    of columns: one tile as wide as DeepLab's 256 outputs computes them once, from half the input reads of
+//    two 128-wide tiles, at the price of reading the pointwise filter for 64 pixels instead of 128.
 //  - f32 with PlanOptions::allow_tf32 (sm_80+): the f32 tile's staging, operands rounded to TF32 as they
 //    are stored, 4 warps of 32 x 32 of mma m16n8k8 (B's pitch bn + 8 keeps its fragment reads
 //    conflict-free).
@@ -66,6 +70,7 @@ inline constexpr Tile kTileTf32{64, 64, 128, 2, true};
 inline constexpr Tile kTileNarrow{64, 64, 128};
 inline constexpr Tile kTileWide{128, 128, 256};
 inline constexpr Tile kTileTall{128, 64, 128};
+inline constexpr Tile kTileWideOut{64, 256, 256};
 inline constexpr Tile kTileAsync{128, 128, 128, 3};
 inline constexpr Tile kTileAsyncShort{64, 128, 64, 3};
 

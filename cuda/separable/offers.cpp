@@ -4,7 +4,9 @@
 //      the intermediate never reaches global memory. Each block recomputes the depthwise values of its
 //      pixels for its own tile of output channels, so the fused kernel is offered while that
 //      recomputation stays small: ceil(O / BN) * KH * KW <= kMaxFusedRecompute depthwise products per mid
-//      value;
+//      value. On a grid whose last wave is part full, the tiles past the whole waves are cut along the mid
+//      channels into slices (suffix _tailsplit{S}), summed by a second launch: the conv2d family's split
+//      tail (cuda/conv2d/offers.hpp, tail_split), whose rule counts a fused chunk's depthwise products;
 //   2. sep_fwd_{nhwc,nchw}_twopass_{dtype}(<depthwise>+<pointwise>)   the depthwise kernel this backend
 //      chooses for the depthwise half, its output in the Plan's workspace, then the conv2d family's
 //      implicit GEMM as a 1x1 convolution with the bias, residual and activation.
@@ -29,11 +31,16 @@ using detail::Offer;
 using detail::OfferContext;
 
 // Depthwise products per mid value (output-channel tiles x taps) up to which the fused kernel is offered:
-// a 3x3 filter up to 2 tiles of output channels (O <= 256 on the 128-wide tile), 5x5 one. Modelled on an
-// H100 (bench/results/2026-11-30-model-h100-conv2d-separable/): DeepLab's 3x3 separable ASPP, 2048 -> 256
-// (2 x 9 = 18), is 1.1-1.2x faster fused than in two passes and moves no intermediate through DRAM;
-// Xception's 728 -> 728 (6 x 9 = 54) is 2.4x slower fused, bound by re-reading its input for every column
-// tile. The model counts no L1 hits, which the re-reads would get on a GPU: to be calibrated there.
+// a 3x3 filter up to 2 tiles of output channels, 5x5 one. f16/bf16 take the 256-column tile where it holds
+// every output channel (choose_tile), else 128 columns: 3x3 and 5x5 up to O = 256; f32's 64 columns: 3x3
+// up to 128, 5x5 up to 64. Modelled on an H100 (bench/results/2026-11-30-model-h100-conv2d-separable/,
+// 2026-12-02-model-h100-fused-split-tail/): DeepLab's 3x3 separable ASPP, 2048 -> 256, is 1.01-1.28x
+// faster fused on one 256-column tile (9) than in two passes and moves no intermediate through DRAM,
+// 0.78-1.09x on two 128-column tiles (18); Xception's 728 -> 728 (6 x 9 = 54 on 128 columns) is 2.4x
+// slower fused, bound by re-reading its input for every column tile. Where C*M is no larger than O
+// (MobileNetV1's 28x28 256 -> 256, N=8) the intermediate's round trip is cheap and the fused kernel is not
+// faster (0.91x); the rule does not weigh that yet. The model counts no L1 hits, which the re-reads would
+// get on a GPU: to be calibrated there.
 constexpr int64_t kMaxFusedRecompute = 25;
 
 std::string prefix(const Problem& p, const char* kind) {
@@ -55,6 +62,7 @@ Offer offer_fused(const OfferContext& ctx) {
                                     std::to_string(kMaxFusedRecompute) + ": two passes do less work");
   }
   if (std::string why = gemm::int32_bounds(g); !why.empty()) return Offer::decline(name, why);
+  const std::string run_name = gemm::apply_tail_split(ctx, name, tile, &g);
   const int64_t cm = p.mid_channels(), o = p.out_channels();
   if (p.filter_layout() == FilterLayout::kTF) {  // depthwise [KH,KW,C,M], pointwise [1,1,C*M,O]
     g.dw_tap = cm, g.dw_j = 1;
@@ -71,7 +79,7 @@ Offer offer_fused(const OfferContext& ctx) {
   k.dtype = p.dtype();
   k.nchw = p.layout() == Layout::kNCHW;
   k.producer = gemm::Producer::kDepthwise;
-  return gemm::accept(name, k, g);
+  return gemm::accept(run_name, k, g);
 }
 
 // The depthwise half and the pointwise half of a separable problem, as problems of their own.

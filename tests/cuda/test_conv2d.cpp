@@ -168,13 +168,16 @@ std::vector<GemmCase> atrous_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(Atrous, GemmCuda, ::testing::ValuesIn(atrous_cases()), gemm_case_name);
 
-// The larger 16-bit tiles (wide 128 x 128: 8 warps of 64 x 32; tall 128 x 64: 4 warps of 64 x 32) are taken
-// by grids that fill the device: these small problems ask for them by name. O = 130 spans two column
-// tiles of either, and both 64-column halves of the wide tile's epilogue.
+// The larger 16-bit tiles (wide 128 x 128: 8 warps of 64 x 32; tall 128 x 64: 4 warps of 64 x 32; the
+// fused separable kernel's 64 x 256: 8 warps of 32 x 64) are taken by grids that fill the device: these
+// small problems ask for them by name. O = 130 spans two column tiles of the first two, and both 64-column
+// halves of the wide tile's epilogue; O = 200 and 72 leave the one 64 x 256 column tile (the selection
+// takes it only where it holds every output channel) ragged in its fourth and second 64-column quarters.
 std::vector<GemmCase> wide_cases() {
   std::vector<GemmCase> out;
   int v = 0;
-  for (const char* tile : {"tile128x128x32", "tile128x64x32"}) {
+  for (const char* tile : {"tile128x128x32", "tile128x64x32", "tile64x256x32"}) {
+    const bool separable_only = std::string(tile) == "tile64x256x32";
     for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
       for (DType dt : {DType::kF16, DType::kBF16}) {
         for (const Shape& sh : {Shape{3, 3, 1, 1, 2, 2}, Shape{3, 3, 2, 2, 1, 1}, Shape{1, 1, 1, 1, 1, 1}}) {
@@ -185,13 +188,14 @@ std::vector<GemmCase> wide_cases() {
           gc.c.desc = d;
           gc.expect = std::string("conv2d_fwd_") + to_string(layout) + "_igemm_" + engine(dt) + "_" + tile;
           gc.only = {gc.expect};
-          out.push_back(gc);
+          if (!separable_only) out.push_back(gc);
 
           d.op = Op::kSeparable;
           d.multiplier = v % 3 == 0 ? 2 : 1;
           d.kernel_h = d.kernel_w = 3;
           // Fused on the 64-wide tile: at most two column tiles (kMaxFusedRecompute, separable/offers.cpp).
           if (std::string(tile) == "tile128x64x32") d.out_channels = std::min<int64_t>(d.out_channels, 128);
+          if (separable_only && v % 3 != 0) d.out_channels = 200;
           gc.c.desc = d;
           gc.c.seed += 500;
           if (!Problem::create(d).is_ok()) continue;
@@ -428,9 +432,19 @@ TEST(GemmCudaSelection, EveryKnownDeviceTakesTheImplicitGemm) {
                 0u)
           << o.impl->name();
     }
+    // The separable ASPP fused, on the 64 x 256 tile (one tile of columns for O = 256, so each pixel's
+    // depthwise values are made once): 137 tiles, whose tail splits as the rule says for the device (on
+    // 132 SMs, 5 tiles in 8 slices of 8 of the 64 chunks; on 72 SMs the 65 tail tiles run whole).
     const detail::Selection f = select(dev, sep);
     ASSERT_NE(f.impl, nullptr) << f.status.to_string();
-    EXPECT_EQ(f.impl->name(), "sep_fwd_nhwc_fused_f16_mma_tile128x128x32");
+    const std::string fused = "sep_fwd_nhwc_fused_f16_mma_tile64x256x32";
+    const cuda::gemm::TailSplit ts = cuda::gemm::tail_split(137, dev.sm_count, 64, 1.0 + 16.0 * 9 / 256);
+    EXPECT_EQ(f.impl->name(), cuda::gemm::split_tail_name(fused, ts));
+    if (dev.sm_count == 72) EXPECT_EQ(f.impl->name(), fused);
+    if (dev.sm_count == 132) {
+      EXPECT_EQ(f.impl->name(), fused + "_tailsplit8");
+      EXPECT_EQ(f.impl->workspace_bytes(), size_t{5} * 8 * 64 * 256 * 4 + 256);
+    }
   }
   detail::DeviceInfo turing = cuda::kKnownDevices[1];
   turing.name = "sm_75 (described)", turing.cc_major = 7, turing.cc_minor = 5;
@@ -508,26 +522,40 @@ std::vector<GemmCase> separable_cases(bool fused) {
 INSTANTIATE_TEST_SUITE_P(SeparableFused, GemmCuda, ::testing::ValuesIn(separable_cases(true)), gemm_case_name);
 INSTANTIATE_TEST_SUITE_P(SeparableTwoPass, GemmCuda, ::testing::ValuesIn(separable_cases(false)), gemm_case_name);
 
-// Where the fused kernel would recompute the depthwise products too often (5 x 5, 130 output channels:
-// 3 tiles x 25 taps), the two passes are the default.
+// Where the fused kernel would recompute the depthwise products too often, the two passes are the default:
+// 5 x 5 taps with 260 output channels (f16/bf16: 2 tiles of the widest, 256-column, tile x 25 = 50
+// products per mid value; f32's 64 columns, 5 tiles), and 3 x 3 with 512 (the 256-column tile takes only
+// problems it holds in one tile, so 4 tiles of 128 x 9 = 36). At 130 output channels one 256-column tile
+// holds them all (25 products per mid value, the most the fused kernel accepts): f16/bf16 stay fused on
+// that tile, f32 (3 tiles of 64) does not.
 TEST(SeparableCudaSelection, TwoPassWhenFusedRecomputesTooMuch) {
   DSCONV_REQUIRE_CUDA();
+  struct Case {
+    int64_t k, o;
+    bool fused16;
+  };
   for (DType dt : kDtypes) {
-    const TestReport r = ConvTester()
-                             .op(Op::kSeparable)
-                             .size(7, 6)
-                             .channels(8)
-                             .kernel(5, 5)
-                             .out_channels(130)
-                             .padding_same()
-                             .bias()
-                             .dtype(dt)
-                             .seed(4200)
-                             .test("cuda", PlanOptions{{"ref"}});
-    if (HasFatalFailure()) return;
-    EXPECT_EQ(r.implementation.rfind("sep_fwd_nhwc_twopass_" + std::string(to_string(dt)) + "(dw_fwd_nhwc_k5s1_", 0),
-              0u)
-        << r.implementation;
+    for (const Case& c : {Case{5, 260, false}, Case{3, 512, false}, Case{5, 130, true}}) {
+      const TestReport r = ConvTester()
+                               .op(Op::kSeparable)
+                               .size(7, 6)
+                               .channels(8)
+                               .kernel(c.k, c.k)
+                               .out_channels(c.o)
+                               .padding_same()
+                               .bias()
+                               .dtype(dt)
+                               .seed(4200 + c.o)
+                               .test("cuda", PlanOptions{{"ref"}});
+      if (HasFatalFailure()) return;
+      const std::string dw = "(dw_fwd_nhwc_k" + std::to_string(c.k) + "s1_";
+      if (c.fused16 && dt != DType::kF32) {
+        EXPECT_EQ(r.implementation, "sep_fwd_nhwc_fused_" + std::string(to_string(dt)) + "_mma_tile64x256x32");
+      } else {
+        EXPECT_EQ(r.implementation.rfind("sep_fwd_nhwc_twopass_" + std::string(to_string(dt)) + dw, 0), 0u)
+            << c.k << "x" << c.k << ", O = " << c.o << ": " << r.implementation;
+      }
+    }
   }
 }
 
@@ -680,6 +708,38 @@ TEST(GemmSplitTail, TheRule) {
   EXPECT_EQ(t.split, 1);
   EXPECT_EQ(t.dp_tiles, 12 * 132 + 1);
   EXPECT_DOUBLE_EQ(busiest_sm_tiles(t, 12 * 132 + 1, 132), 13.0);
+  // The fused separable kernel's chunks also make their depthwise values: DeepLab's separable ASPP (33 x 33
+  // at N = 8, 3 x 3 depthwise, 2048 mid channels, 256 outputs) on 128 x 128 tiles has 64 chunks of cost
+  // 1 + 16 x 9 / 128, and its 6 tail tiles split into 8 slices, which 64 conv2d chunks (56 saved) would not.
+  ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 6, 6}, 8, 33, 33, 2048, 256, Layout::kNHWC, DType::kF16);
+  d.op = Op::kSeparable;
+  d.padding = PaddingMode::kSame;
+  Result<Problem> p = Problem::create(d);
+  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
+  const cuda::gemm::ChunkWork work = cuda::gemm::chunk_work(*p, cuda::gemm::kTileWide);
+  EXPECT_EQ(work.chunks, 64);
+  EXPECT_DOUBLE_EQ(work.cost, 2.125);
+  EXPECT_EQ(tail_split(138, 132, 64).split, 1);
+  t = tail_split(138, 132, work.chunks, work.cost);
+  EXPECT_EQ(t.dp_tiles, 132);
+  EXPECT_EQ(t.split, 8);
+  // On the 64 x 256 tile a chunk's depthwise share is half as large (1 + 16 x 9 / 256): 137 tiles, 5 of
+  // them in 8 slices; 2 slices would save the busiest SM only 32 x 1.5625 = 50 conv2d chunks, 3 save 66.7.
+  const cuda::gemm::ChunkWork wide_out = cuda::gemm::chunk_work(*p, cuda::gemm::kTileWideOut);
+  EXPECT_DOUBLE_EQ(wide_out.cost, 1.5625);
+  EXPECT_EQ(tail_split(137, 132, 64, wide_out.cost).split, 8);
+  EXPECT_EQ(tail_split(3, 6, 64, wide_out.cost).split, 1);
+  EXPECT_EQ(tail_split(3, 9, 64, wide_out.cost).split, 3);
+  // conv2d's chunks are its executed ones, at cost 1 (the ASPP conv2d at rate 18 on 128 x 128 tiles skips
+  // most taps).
+  d.op = Op::kConv2d;
+  d.dilation_h = d.dilation_w = 18;
+  p = Problem::create(d);
+  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
+  const cuda::gemm::ChunkWork gather = cuda::gemm::chunk_work(*p, cuda::gemm::kTileWide);
+  EXPECT_EQ(gather.chunks, cuda::gemm::executed_chunks(*p, 128, 64));
+  EXPECT_LT(gather.chunks, 9 * 64);
+  EXPECT_DOUBLE_EQ(gather.cost, 1.0);
 }
 
 #if defined(DSCONV_CUDA_EMULATION)
@@ -747,6 +807,51 @@ TEST(GemmSplitTail, MatchesTheReferenceOnSmallSlices) {
                      {"conv2d_fwd_nhwc_igemm_f16_mma_async3_tile64x128x32"},
                      false,
                      "sm_90:8"});
+  }
+  // The fused separable kernel: slices of the mid channels, each computing its own depthwise values. Its
+  // chunks count 1 + 16 taps / bn times a conv2d chunk in the rule (chunk_work).
+  {  // f16 NHWC, dilation 2, on the 128 x 128 tile (DeepLab's): 300 pixels in 3 tiles on 2 SMs, 2 whole and 1
+     // in 2 slices of 32 of the 64 chunks (2048 mid channels)
+    ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 2, 2}, 1, 15, 20, 2048, 64, Layout::kNHWC, DType::kF16);
+    d.op = Op::kSeparable;
+    d.padding = PaddingMode::kSame;
+    d.has_bias = d.has_residual = true;
+    d.activation = Activation::kSilu;
+    cases.push_back({d,
+                     "sep_fwd_nhwc_fused_f16_mma_tile128x128x32_tailsplit2",
+                     {"sep_fwd_nhwc_fused_f16_mma_tile128x128x32"},
+                     false,
+                     "sm_90:2"});
+  }
+  {  // bf16 NCHW, OIHW filters, multiplier 2 (1536 mid channels), stride 2: 121 pixels, one 128 x 64 tile in
+     // 3 slices (the rule's choice: a third of a tile on the busiest SM)
+    ProblemDesc d = conv2d(Shape{3, 3, 2, 2, 1, 1}, 1, 21, 21, 768, 40, Layout::kNCHW, DType::kBF16);
+    d.op = Op::kSeparable;
+    d.multiplier = 2;
+    d.padding = PaddingMode::kSame;
+    d.filter_layout = FilterLayout::kOIHW;
+    d.activation = Activation::kGelu;
+    cases.push_back({d, "sep_fwd_nchw_fused_bf16_mma_tile128x64x32_tailsplit3", {}, false, "sm_90:3"});
+  }
+  {  // bf16 NCHW on the 64 x 256 tile, dilation 3: 64 pixels, one tile in 3 slices of 20-21 of 62 chunks
+    ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 3, 3}, 1, 8, 8, 1984, 200, Layout::kNCHW, DType::kBF16);
+    d.op = Op::kSeparable;
+    d.padding = PaddingMode::kSame;
+    d.has_residual = true;
+    d.activation = Activation::kRelu6;
+    cases.push_back({d,
+                     "sep_fwd_nchw_fused_bf16_mma_tile64x256x32_tailsplit3",
+                     {"sep_fwd_nchw_fused_bf16_mma_tile64x256x32"},
+                     false,
+                     "sm_90:3"});
+  }
+  {  // f32 FMA, two column tiles: 4 tiles of 64 x 64 on 3 SMs, 3 whole and 1 in 3 slices of 13-14 chunks
+    ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 1, 1}, 1, 12, 12, 1280, 96, Layout::kNHWC, DType::kF32);
+    d.op = Op::kSeparable;
+    d.padding = PaddingMode::kValid;
+    d.has_bias = true;
+    d.activation = Activation::kHswish;
+    cases.push_back({d, "sep_fwd_nhwc_fused_f32_fma_tile64x64x32_tailsplit3", {}, false, "sm_90:3"});
   }
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];

@@ -504,6 +504,23 @@ elif step_ok build; then
 else
   skip bench_f16_aspp_whole "no build"
 fi
+# The separable ASPP layers at N=8 (the batch of the model's figures) on three plans, cuda backend only:
+# raw/dsconv_f16_sep_default.json the default (fused 64x256 with its split tail), _fused128 the fused kernel
+# on whole 128x128 tiles (the plan before the 64x256 tile), _twopass our depthwise then our 1x1 implicit
+# GEMM. The model puts default / fused128 at 1.17-1.29x and default / twopass at 1.01-1.28x
+# (bench/results/2026-12-02-model-h100-fused-split-tail/); kept out of the merged report.
+if ! bench_wanted bench_f16_sep_plans; then
+  :
+elif step_ok build; then
+  SEP_BENCH=(bench --suite deeplab_separable --batch 8 --dtype f16 --backend cuda "${BENCH_TIMING[@]}" --format json)
+  step bench_f16_sep_default 30 "$DSCONV" "${SEP_BENCH[@]}" --out "$RAW/dsconv_f16_sep_default.json"
+  step bench_f16_sep_fused128 30 "$DSCONV" "${SEP_BENCH[@]}" --impl sep_fwd_nhwc_fused_f16_mma_tile128x128 \
+    --skip-impl sep_fwd_nhwc_fused_f16_mma_tile128x128x32_tailsplit --out "$RAW/dsconv_f16_sep_fused128.json"
+  step bench_f16_sep_twopass 30 "$DSCONV" "${SEP_BENCH[@]}" --impl sep_fwd_nhwc_twopass \
+    --out "$RAW/dsconv_f16_sep_twopass.json"
+else
+  skip bench_f16_sep_plans "no build"
+fi
 # The same atrous conv2d layers in f32 with TF32 allowed for dsconv (the subject: ..._f32_tf32_mma_...),
 # against cuDNN's f32, which keeps FMA math: what an f32 model gains by opting in, not a like-for-like race.
 if ! bench_wanted bench_tf32_deeplab; then

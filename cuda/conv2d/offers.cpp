@@ -179,15 +179,20 @@ ChunkWork chunk_work(const Problem& p, const Tile& tile) {
   return {executed_chunks(p, tile.bm, ceil_div(p.c(), Tile::kBK)), 1.0};
 }
 
+TailSplit allowed_tail_split(const detail::OfferContext& ctx, const std::string& name, const Tile& tile,
+                             int64_t tiles) {
+  const TailSplit none{tiles, 1};
+  if (ctx.device == nullptr) return none;
+  const ChunkWork work = chunk_work(ctx.problem, tile);
+  const TailSplit ts = tail_split(tiles, ctx.device->sm_count, work.chunks, work.cost);
+  return ts.split > 1 && ctx.allows(split_tail_name(name, ts)) ? ts : none;
+}
+
 std::string apply_tail_split(const detail::OfferContext& ctx, const std::string& name, const Tile& tile,
                              GemmParams* g) {
-  if (ctx.device == nullptr) return name;
-  const ChunkWork work = chunk_work(ctx.problem, tile);
-  const TailSplit ts = tail_split(g->m_tiles * g->n_tiles, ctx.device->sm_count, work.chunks, work.cost);
-  const std::string split_name = split_tail_name(name, ts);
-  if (ts.split <= 1 || !ctx.allows(split_name)) return name;
+  const TailSplit ts = allowed_tail_split(ctx, name, tile, g->m_tiles * g->n_tiles);
   g->dp_tiles = ts.dp_tiles, g->split = ts.split;
-  return split_name;
+  return split_tail_name(name, ts);
 }
 
 Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, KernelChoice* k) {
@@ -231,13 +236,7 @@ Tile choose_tile(const detail::OfferContext& ctx, const std::string& stem, Kerne
       if (filtered && !ctx.allows(stem + engine_suffix(p.dtype(), o.tile))) continue;
       const int64_t blocks = ceil_div(pixels, o.tile.bm) * ceil_div(p.out_channels(), o.tile.bn);
       const double taps = skips ? executed_tap_fraction(p, o.tile.bm) : 1.0;
-      TailSplit split{blocks, 1};
-      if (ctx.device != nullptr) {  // the split tail, where its name is allowed
-        const ChunkWork work = chunk_work(p, o.tile);
-        split = tail_split(blocks, sms, work.chunks, work.cost);
-        if (split.split > 1 && !ctx.allows(split_tail_name(stem + engine_suffix(p.dtype(), o.tile), split)))
-          split = TailSplit{blocks, 1};
-      }
+      const TailSplit split = allowed_tail_split(ctx, stem + engine_suffix(p.dtype(), o.tile), o.tile, blocks);
       double cost = busiest_sm_tiles(split, blocks, sms) *
                     static_cast<double>(o.tile.bm * o.tile.bn * o.quarter_wavefronts_per_mma) * taps;
       // The fused separable kernel recomputes the depthwise values once per column tile, and those

@@ -56,8 +56,11 @@ struct ChunkWork {
   double cost = 1.0;
 };
 DSCONV_INTERNAL_EXPORT ChunkWork chunk_work(const Problem& p, const Tile& tile);
-// The split tail of `g` (a grid of `tile`) on the context's device, unless the options forbid its name:
-// sets g's dp_tiles and split, and returns the implementation's name (`name`, with the split's suffix).
+// The split tail of a grid of `tiles` tiles of `tile`, implementation `name`, on the context's device; no
+// split without a device or where the options forbid the split's name.
+TailSplit allowed_tail_split(const detail::OfferContext& ctx, const std::string& name, const Tile& tile, int64_t tiles);
+// allowed_tail_split of `g` (a grid of `tile`): sets g's dp_tiles and split, and returns the
+// implementation's name (`name`, with the split's suffix when it splits).
 std::string apply_tail_split(const detail::OfferContext& ctx, const std::string& name, const Tile& tile, GemmParams* g);
 // The busiest SM's work, in whole tiles, under `t`.
 DSCONV_INTERNAL_EXPORT double busiest_sm_tiles(const TailSplit& t, int64_t tiles, int64_t sms);

@@ -13,6 +13,10 @@
 // kSlideW (stride_w == dilation_w == 1) keeps a window of inputs along W in registers, so a tap costs one
 // new shared-memory load per output row instead of one per output.
 //
+// kNarrow (sliding, lattice only): the 8x8 tile of one 8-wide strip and eight one-row strips, for residue
+// classes at most 8 outputs wide (traits.hpp, NhwcGenericTraits); its 16-bit rows are an odd number of slots
+// apart instead of padded along W.
+//
 // kLattice (stride 1, dilation d > 1): a block computes outputs spaced p.lat_h x p.lat_w apart (a step
 // that divides the dilation; one residue class of the output grid), so the input it stages is spaced
 // the same and the filter it applies there is dilated by d / step only: with step == d the staged tile
@@ -27,16 +31,19 @@
 namespace dsconv::cuda::dw {
 namespace {
 
-template <class T, bool kSlideW, bool kLattice>
-__global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_nhwc_generic_kernel(DwParams p) {
-  using Tr = NhwcGenericTraits<kSlideW>;
+template <class T, bool kSlideW, bool kNarrow, bool kLattice>
+__global__ void __launch_bounds__(NhwcGenericTraits<kSlideW, kNarrow>::kThreads)
+    dw_fwd_nhwc_generic_kernel(DwParams p) {
+  using Tr = NhwcGenericTraits<kSlideW, kNarrow>;
   constexpr int kChunk = Tr::kChunk;
   constexpr int kRegH = Tr::kRegH, kRegW = Tr::kRegW;
   constexpr int kVec = load_vector_width<T>();
   // Staged input: S (f32, or 16-bit data as it is), columns at nhwc_staged_slot (traits.hpp, NhwcStaging).
   constexpr bool k16 = sizeof(T) == 2;
   using S = std::conditional_t<k16, T, float>;
-  constexpr int kPadEvery = static_cast<int>(nhwc_generic_staging<kSlideW>(sizeof(T)).pad_every);
+  constexpr NhwcStaging kStaging = nhwc_generic_staging<kSlideW, kNarrow>(sizeof(T));
+  constexpr int kPadEvery = static_cast<int>(kStaging.pad_every);
+  constexpr bool kOddPitch = kStaging.odd_pitch;
   const auto slot = [](int col) { return static_cast<int>(nhwc_staged_slot(col, kPadEvery)) * kChunk; };
   DSCONV_DYNAMIC_SMEM(float, smem);
   const GenericGeometry& g = p.geo;
@@ -65,7 +72,7 @@ __global__ void __launch_bounds__(NhwcGenericTraits<kSlideW>::kThreads) dw_fwd_n
   const int region_w = g.region_w, pitch = g.region_pitch;
   // Element e of the unpadded staged order (rows of region_w pixels of kChunk): its place in s_in.
   const auto staged_at = [&](int e) {
-    if constexpr (kPadEvery == 0) {
+    if constexpr (kPadEvery == 0 && !kOddPitch) {
       return e;
     } else {
       const int px = e / kChunk;
@@ -291,15 +298,23 @@ Result<KernelFn> resolve_nhwc_generic(const KernelChoice& k, const LaunchConfig&
     using T = typename decltype(type_tag)::type;
     return dispatch_bool(k.slide_w, [&](auto slide_c) -> Result<KernelFn> {
       constexpr bool kSlide = decltype(slide_c)::value;
-      if (cfg.block != NhwcGenericTraits<kSlide>::kThreads || cfg.smem_bytes != p.geo.smem_bytes) {
+      // The narrow tile exists for the lattice's sliding kernel only (offers.cpp, nhwc_generic_shape).
+      if (k.narrow_tile && (!kSlide || !k.lattice)) {
+        return Status(StatusCode::kInternalError, "depthwise: the NHWC narrow tile is a sliding lattice tile");
+      }
+      const int threads = k.narrow_tile ? NhwcGenericTraits<true, true>::kThreads : NhwcGenericTraits<kSlide>::kThreads;
+      if (cfg.block != threads || cfg.smem_bytes != p.geo.smem_bytes) {
         return Status(StatusCode::kInternalError, "depthwise: NHWC generic launch disagrees with its traits");
       }
-      if (!k.lattice) return &dw_fwd_nhwc_generic_kernel<T, kSlide, false>;
+      if (!k.lattice) return &dw_fwd_nhwc_generic_kernel<T, kSlide, false, false>;
       if (p.sh != 1 || p.sw != 1 || p.lat_h < 1 || p.lat_w < 1 || p.dh % p.lat_h != 0 || p.dw % p.lat_w != 0 ||
           (kSlide && p.dw != p.lat_w)) {
         return Status(StatusCode::kInternalError, "depthwise: NHWC lattice steps disagree with the problem");
       }
-      return &dw_fwd_nhwc_generic_kernel<T, kSlide, true>;
+      if constexpr (kSlide) {
+        if (k.narrow_tile) return &dw_fwd_nhwc_generic_kernel<T, true, true, true>;
+      }
+      return &dw_fwd_nhwc_generic_kernel<T, kSlide, false, true>;
     });
   });
 }

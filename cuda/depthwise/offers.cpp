@@ -433,28 +433,33 @@ Offer offer_nhwc_large_mma(const OfferContext& ctx) {
 
 // The NHWC generic kernel's variant on steps (lat_h, lat_w) (1 x 1: dense): the sliding window when the filter
 // is dense along W in the staged tile at stride 1, its tile and threads, the staged dilation and the staging
-// of the problem's dtype (traits.hpp: 16-bit data is staged 16-bit).
+// of the problem's dtype (traits.hpp: 16-bit data is staged 16-bit). On the lattice, a sliding tile whose
+// residue classes are at most 8 outputs wide is the narrow 8x8 one (traits.hpp, NhwcGenericTraits): the 8x16
+// tile would leave its second strip wholly past the class (MobileNetV3's 14x14 5x5 rate-2 layers: four 7x7
+// classes, modelled on an H100 at N=32 f16 bound by shared memory, half the threads idle).
 struct NhwcGenericShape {
-  bool slide;
-  int tile_h, tile_w, threads;
-  int64_t sdh, sdw;  // staged dilation
+  bool slide = false, narrow = false;
+  int tile_h = 0, tile_w = 0, threads = 0;
+  int64_t sdh = 1, sdw = 1;  // staged dilation
   dw::NhwcStaging staging;
 };
-template <bool kSlide>
+template <bool kSlide, bool kNarrow>
 NhwcGenericShape nhwc_generic_shape_of(const Problem& p, int64_t sdh, int64_t sdw) {
-  using Tr = dw::NhwcGenericTraits<kSlide>;
-  return {kSlide,
-          Tr::kTileH,
-          Tr::kTileW,
-          Tr::kThreads,
-          sdh,
-          sdw,
-          dw::nhwc_generic_staging<kSlide>(static_cast<int64_t>(dtype_size(p.dtype())))};
+  using Tr = dw::NhwcGenericTraits<kSlide, kNarrow>;
+  NhwcGenericShape s;
+  s.slide = kSlide, s.narrow = kNarrow;
+  s.tile_h = Tr::kTileH, s.tile_w = Tr::kTileW, s.threads = Tr::kThreads;
+  s.sdh = sdh, s.sdw = sdw;
+  s.staging = dw::nhwc_generic_staging<kSlide, kNarrow>(static_cast<int64_t>(dtype_size(p.dtype())));
+  return s;
 }
 NhwcGenericShape nhwc_generic_shape(const Problem& p, int64_t lat_h, int64_t lat_w) {
   const int64_t sdh = p.dilation_h() / lat_h, sdw = p.dilation_w() / lat_w;
-  return p.stride_w() == 1 && sdw == 1 ? nhwc_generic_shape_of<true>(p, sdh, sdw)
-                                       : nhwc_generic_shape_of<false>(p, sdh, sdw);
+  if (p.stride_w() != 1 || sdw != 1) return nhwc_generic_shape_of<false, false>(p, sdh, sdw);
+  const bool lattice = lat_h * lat_w > 1;
+  if (lattice && ceil_div(p.out_w(), lat_w) <= dw::NhwcGenericTraits<true, true>::kTileW)
+    return nhwc_generic_shape_of<true, true>(p, sdh, sdw);
+  return nhwc_generic_shape_of<true, false>(p, sdh, sdw);
 }
 
 // The NHWC generic kernel, dense (steps 1 x 1) or on the lattice of steps lat_h x lat_w (stride 1; each
@@ -502,6 +507,7 @@ Offer nhwc_generic_offer(const OfferContext& ctx, int64_t lat_h, int64_t lat_w) 
   k.dtype = p.dtype();
   k.slide_w = slide;
   k.lattice = lattice;
+  k.narrow_tile = sh.narrow;
   const LaunchConfig cfg{tiles, threads, g.smem_bytes};
   return accept(name, dw::resolve_nhwc_generic, k, cfg, d, 16, 2 * es);
 }
@@ -548,23 +554,35 @@ std::vector<int64_t> divisors(int64_t v) {
 std::pair<int64_t, int64_t> lattice_steps_for(const Problem& p) {
   constexpr int64_t kTileCost = 16;
   const int64_t th = dw::NhwcGenericTraits<true>::kTileH;
+  static_assert(dw::NhwcGenericTraits<true>::kTileH == dw::NhwcGenericTraits<true, true>::kTileH &&
+                    dw::NhwcGenericTraits<true>::kTileH == dw::NhwcGenericTraits<false>::kTileH,
+                "every NHWC generic tile is as tall");
   struct Cand {
     int64_t step;
-    LatticeDim dim;
+    LatticeDim dim;        // on the lattice
+    LatticeDim dim_dense;  // when the other step is 1 too: the dense kernel's tile (a step-1 column only)
   };
   std::vector<Cand> hs, ws;
-  for (int64_t s : divisors(p.dilation_h()))
-    hs.push_back({s, lattice_dim(p.out_h(), p.h(), p.kh(), p.dilation_h(), p.pad_top(), s, th)});
+  for (int64_t s : divisors(p.dilation_h())) {
+    const LatticeDim d = lattice_dim(p.out_h(), p.h(), p.kh(), p.dilation_h(), p.pad_top(), s, th);
+    hs.push_back({s, d, d});
+  }
   for (int64_t s : divisors(p.dilation_w())) {
-    // The full step keeps the filter dense along W: the sliding-window kernel and its wider tile.
-    const int64_t tw = nhwc_generic_shape(p, 1, s).tile_w;
-    ws.push_back({s, lattice_dim(p.out_w(), p.w(), p.kw(), p.dilation_w(), p.pad_left(), s, tw)});
+    // The full step keeps the filter dense along W: the sliding-window kernel and its wider tile (or, on a
+    // lattice of narrow classes, the narrow tile, which the dense kernel does not have).
+    const auto dim = [&](bool lattice) {
+      const int64_t tw = nhwc_generic_shape(p, lattice ? 2 : 1, s).tile_w;  // (only the tile is read)
+      return lattice_dim(p.out_w(), p.w(), p.kw(), p.dilation_w(), p.pad_left(), s, tw);
+    };
+    ws.push_back({s, dim(true), dim(false)});
   }
   const double taps = static_cast<double>(p.kh()) * static_cast<double>(p.kw());
   double best = -1;
   std::pair<int64_t, int64_t> steps{1, 1};
   for (const Cand& h : hs) {
-    for (const Cand& w : ws) {
+    for (const Cand& cand_w : ws) {
+      const LatticeDim& wd = h.step * cand_w.step > 1 ? cand_w.dim : cand_w.dim_dense;
+      const Cand w{cand_w.step, wd, wd};
       const double cost = static_cast<double>(h.dim.loads) * static_cast<double>(w.dim.loads) +
                           static_cast<double>(h.dim.tiles) * static_cast<double>(w.dim.tiles) * (taps + kTileCost);
       if (best < 0 || cost < best) best = cost, steps = {h.step, w.step};

@@ -57,6 +57,7 @@ struct KernelChoice {
   LargeMmaTraits::Shape mma_shape{0, 0};  // NHWC large-filter mma: a warp's tile (row groups, m-tiles)
   bool slide_w = false;                   // generic NHWC and NCHW
   bool lattice = false;                   // generic NHWC: outputs spaced (lat_h, lat_w) apart per block
+  bool narrow_tile = false;               // generic NHWC lattice, sliding: the 8x8 one-strip tile
 };
 
 using cuda::LaunchConfig;

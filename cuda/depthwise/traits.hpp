@@ -91,6 +91,7 @@ DSCONV_HD constexpr bool nhwc_specialization_exists(int64_t kernel, int64_t stri
 struct NhwcStaging {
   int64_t elem_bytes = 4;  // of a staged input element
   int64_t pad_every = 0;   // one pad pixel after every pad_every columns (0: none)
+  bool odd_pitch = false;  // rows an odd number of slots apart (the narrow tile's strips are rows: below)
 };
 // The staged slot of column `col` (pixels from the row's start), and the slots of a row of `cols` columns.
 DSCONV_HD constexpr int64_t nhwc_staged_slot(int64_t col, int64_t pad_every) {
@@ -98,6 +99,12 @@ DSCONV_HD constexpr int64_t nhwc_staged_slot(int64_t col, int64_t pad_every) {
 }
 DSCONV_HD constexpr int64_t nhwc_staged_cols(int64_t cols, int64_t pad_every) {
   return cols > 0 ? nhwc_staged_slot(cols - 1, pad_every) + 1 : 0;
+}
+// Slots between the starts of two staged rows of `cols` columns: the staged columns, one more when the
+// staging wants an odd pitch and they are even.
+DSCONV_HD constexpr int64_t nhwc_row_slots(int64_t cols, NhwcStaging st) {
+  const int64_t slots = nhwc_staged_cols(cols, st.pad_every);
+  return st.odd_pitch && slots % 2 == 0 ? slots + 1 : slots;
 }
 
 // Output tile per block and outputs per thread (register blocking), per stride, in two sizes. Stride 1
@@ -186,12 +193,18 @@ struct GenericGeometry {
 // NHWC generic: a block covers tile_h x tile_w outputs x 32 output channels; each thread a pair of
 // output channels and kRegH x kRegW outputs. kSlideW (stride_w == dilation_w == 1) keeps a sliding
 // window of inputs along W in registers, so it takes wider register blocks.
-template <bool kSlideW>
+// kNarrow (sliding only): one strip of 8 columns and eight of one row, an 8x8 tile of 128 threads, for
+// maps (or lattice classes) at most 8 outputs wide, where the 8x16 tile's second strip would lie wholly
+// past the map (half its threads idle, 20 staged columns for 8 outputs). A warp's two strips are then
+// consecutive rows, so 16-bit staging pads the row pitch to an odd number of 64-byte slots instead of
+// padding along W: the two half-warps read different halves of the banks.
+template <bool kSlideW, bool kNarrow = false>
 struct NhwcGenericTraits {
-  static constexpr int kRegH = 2;
+  static_assert(kSlideW || !kNarrow, "the narrow tile is a sliding-window tile");
+  static constexpr int kRegH = kNarrow ? 1 : 2;
   static constexpr int kRegW = kSlideW ? 8 : 4;
-  static constexpr int kStripsH = 4;
-  static constexpr int kStripsW = 2;
+  static constexpr int kStripsH = kNarrow ? 8 : 4;
+  static constexpr int kStripsW = kNarrow ? 1 : 2;
   static constexpr int kTileH = kRegH * kStripsH;
   static constexpr int kTileW = kRegW * kStripsW;
   static constexpr int kChunk = kNhwcChannelChunk;
@@ -199,16 +212,17 @@ struct NhwcGenericTraits {
   static_assert(kThreads % 32 == 0, "block must be whole warps");
 };
 
-template <bool kSlideW>
+template <bool kSlideW, bool kNarrow = false>
 DSCONV_HD constexpr NhwcStaging nhwc_generic_staging(int64_t dtype_bytes) {
-  return dtype_bytes == 2 ? NhwcStaging{2, NhwcGenericTraits<kSlideW>::kRegW} : NhwcStaging{4, 0};
+  if (dtype_bytes != 2) return NhwcStaging{4, 0, false};
+  return kNarrow ? NhwcStaging{2, 0, true} : NhwcStaging{2, NhwcGenericTraits<kSlideW>::kRegW, false};
 }
 // Staged bytes of an NHWC generic pass over `chunk_kh` filter rows: input rows x (padded) columns x 32
 // channels, plus chunk_kh x kw x 32 f32 filter taps.
 DSCONV_HD constexpr int64_t nhwc_generic_smem_bytes(int64_t tile_h, int64_t tile_w, int64_t chunk_kh, int64_t kw,
                                                     int64_t sh, int64_t sw, int64_t dh, int64_t dw,
                                                     NhwcStaging st = {}) {
-  return halo_extent(tile_h, chunk_kh, sh, dh) * nhwc_staged_cols(halo_extent(tile_w, kw, sw, dw), st.pad_every) *
+  return halo_extent(tile_h, chunk_kh, sh, dh) * nhwc_row_slots(halo_extent(tile_w, kw, sw, dw), st) *
              kNhwcChannelChunk * st.elem_bytes +
          chunk_kh * kw * kNhwcChannelChunk * static_cast<int64_t>(sizeof(SmemElement));
 }
@@ -235,7 +249,7 @@ DSCONV_HD constexpr GenericGeometry nhwc_generic_geometry(int tile_h, int tile_w
   g.chunk_kh = static_cast<int>(chunk);
   g.region_h = static_cast<int>(halo_extent(tile_h, chunk, sh, dh));
   g.region_w = static_cast<int>(halo_extent(tile_w, kw, sw, dw));
-  g.region_pitch = static_cast<int>(nhwc_staged_cols(g.region_w, st.pad_every)) * kNhwcChannelChunk;
+  g.region_pitch = static_cast<int>(nhwc_row_slots(g.region_w, st)) * kNhwcChannelChunk;
   g.smem_bytes = nhwc_generic_smem_bytes(tile_h, tile_w, chunk, kw, sh, sw, dh, dw, st);
   g.fits = true;
   return g;

@@ -312,6 +312,43 @@ std::vector<DwCase> lattice_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(Lattice, DepthwiseCuda, ::testing::ValuesIn(lattice_cases()), dw_case_name);
 
+// The narrow lattice tile (8x8, one strip of eight one-row strips): residue classes at most 8 outputs wide
+// on the sliding kernel (the steps equal the dilation). 7- and 8-wide classes, a 3x3 filter whose 10 staged
+// columns take an 11-slot row pitch in 16-bit (odd_pitch), a 4-wide filter (11 columns, already odd),
+// a multiplier (element-wise staging at the padded pitch), C off the vector width; every dtype.
+std::vector<DwCase> narrow_lattice_cases() {
+  struct LatShape {
+    int64_t h, w, c, kh, kw, dh, dw, m;
+  };
+  // clang-format off
+  const LatShape shapes[] = {
+    {14, 14, 24, 5, 5, 2, 2, 1}, {16, 16, 20, 3, 3, 2, 2, 1}, {15, 14, 6, 3, 3, 2, 2, 2},
+    {12, 22, 16, 3, 4, 2, 3, 1},
+  };
+  // clang-format on
+  std::vector<DwCase> out;
+  int v = 0;
+  for (const LatShape& sh : shapes) {
+    for (DType dt : kDtypes) {
+      ProblemDesc d = depthwise(1, sh.h, sh.w, sh.c, sh.kh, sh.kw);
+      d.dilation_h = sh.dh, d.dilation_w = sh.dw, d.multiplier = sh.m;
+      d.dtype = dt;
+      DwCase dc;
+      vary(&d, &dc.c, 3100 + v++);
+      // VALID shrinks these maps to classes of 3 to 4 outputs, where no lattice step stages less than the
+      // dense tile (the lattice sweep above has VALID): SAME instead.
+      if (d.padding == PaddingMode::kValid) d.padding = PaddingMode::kSame;
+      dc.c.desc = d;
+      // The steps are the cost rule's (LatticeStepsFitTheMap): 12x22 at rates 2x3 takes 1x3.
+      dc.expect = "dw_fwd_nhwc_lattice_slidew_" + dtype_vec(dt, sh.c, sh.m) + "_tile8x8_step";
+      dc.skip = {"ref", "dw_fwd_nhwc_generic"};  // small grids: the dense kernel would be preferred
+      out.push_back(dc);
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(LatticeNarrow, DepthwiseCuda, ::testing::ValuesIn(narrow_lattice_cases()), dw_case_name);
+
 // --- the direct kernel: forced by skipping the tiled ones, and chosen where they cannot stage -------
 
 std::vector<DwCase> direct_cases() {
@@ -446,11 +483,11 @@ TEST(DepthwiseCudaSelection, LatticeStepsFitTheMap) {
     int64_t hw, rate;
     const char* name;
   } rows[] = {
-      {33, 6, "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step6x6"},
+      {33, 6, "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x8_step6x6"},  // 6-wide classes: the narrow tile
       {33, 12, "dw_fwd_nhwc_lattice_f32x4_tile8x8_step4x6"},
       {33, 18, "dw_fwd_nhwc_lattice_f32x4_tile8x8_step6x6"},
       {65, 6, "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step6x6"},
-      {65, 12, "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step12x12"},
+      {65, 12, "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x8_step12x12"},
       {65, 18, "dw_fwd_nhwc_lattice_f32x4_tile8x8_step9x9"},
   };
   for (const auto& row : rows) {

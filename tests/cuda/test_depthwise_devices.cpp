@@ -159,10 +159,10 @@ TEST(DepthwiseDevices, TheLatticeGivesWayToTheDenseTileOnGridsOfOneBlockPerSm) {
   d.padding = PaddingMode::kSame;
   const detail::Selection h100 = select_on("sm_90", d);
   ASSERT_NE(h100.impl, nullptr) << explain(h100);
-  EXPECT_EQ(h100.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step2x2");
+  EXPECT_EQ(h100.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x8_step2x2");
   const detail::Selection l4 = select_on("sm_89", d);
   ASSERT_NE(l4.impl, nullptr) << explain(l4);
-  EXPECT_EQ(l4.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step2x2");
+  EXPECT_EQ(l4.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x8_step2x2");
   {
     ProblemDesc three = d;  // 3x3: 48 blocks either way
     three.channels = 384, three.kernel_h = three.kernel_w = 3;
@@ -179,19 +179,46 @@ TEST(DepthwiseDevices, TheLatticeGivesWayToTheDenseTileOnGridsOfOneBlockPerSm) {
     EXPECT_EQ(t4.impl->name(), "dw_fwd_nhwc_generic_f32x4_tile8x8");
     const detail::Selection h = select_on("sm_90", five);
     ASSERT_NE(h.impl, nullptr) << explain(h);
-    EXPECT_EQ(h.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step2x2");
+    EXPECT_EQ(h.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x8_step2x2");
   }
   // More blocks on the lattice than dense (33x33x256 rate 6: 288 against 200) keep it on any card.
   d.height = d.width = 33, d.channels = 256, d.kernel_h = d.kernel_w = 3, d.dilation_h = d.dilation_w = 6;
   const detail::Selection more = select_on("sm_90", d);
   ASSERT_NE(more.impl, nullptr) << explain(more);
-  EXPECT_EQ(more.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step6x6");
+  EXPECT_EQ(more.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x8_step6x6");
   // At N=4 (336 dense blocks) the map decides.
   d.height = d.width = 14, d.channels = 672, d.kernel_h = d.kernel_w = 5, d.dilation_h = d.dilation_w = 2;
   d.batch = 4;
   const detail::Selection n4 = select_on("sm_90", d);
   ASSERT_NE(n4.impl, nullptr) << explain(n4);
-  EXPECT_EQ(n4.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x16_step2x2");
+  EXPECT_EQ(n4.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x8_step2x2");
+}
+
+// The narrow lattice tile on every architecture: classes at most 8 outputs wide take the 8x8 one-strip tile,
+// 9 wide the 8x16 (MobileNetV3's 5x5 rate-2 layer at N=32 in f16: four 7x7 classes; an 18x18 map's are 9).
+TEST(DepthwiseDevices, NarrowLatticeClassesTakeTheNarrowTile) {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = 32, d.height = 14, d.width = 14, d.channels = 672;
+  d.kernel_h = d.kernel_w = 5;
+  d.dilation_h = d.dilation_w = 2;
+  d.padding = PaddingMode::kSame;
+  d.dtype = DType::kF16;
+  for (const char* arch : {"sm_80", "sm_86", "sm_89", "sm_90"}) {
+    SCOPED_TRACE(arch);
+    const detail::Selection s = select_on(arch, d);
+    ASSERT_NE(s.impl, nullptr) << explain(s);
+    EXPECT_EQ(s.impl->name(), "dw_fwd_nhwc_lattice_slidew_f16x8_tile8x8_step2x2");
+    ProblemDesc wide = d;
+    wide.height = wide.width = 18;  // 9-wide classes
+    const detail::Selection w = select_on(arch, wide);
+    ASSERT_NE(w.impl, nullptr) << explain(w);
+    EXPECT_EQ(w.impl->name(), "dw_fwd_nhwc_lattice_slidew_f16x8_tile8x16_step2x2");
+    wide.height = wide.width = 16;  // 8-wide classes: narrow again
+    const detail::Selection n = select_on(arch, wide);
+    ASSERT_NE(n.impl, nullptr) << explain(n);
+    EXPECT_EQ(n.impl->name(), "dw_fwd_nhwc_lattice_slidew_f16x8_tile8x8_step2x2");
+  }
 }
 
 #if defined(DSCONV_CUDA_EMULATION)
@@ -221,6 +248,10 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm86) {
   run_on("sm_86", strided_problem(), "dw_fwd_nhwc_direct_f32", DType::kF32);
   run_on("sm_86", k7s2_problem(), "dw_fwd_nhwc_k7s2_f16", DType::kF16);
   run_on("sm_86", atrous_problem(), "dw_fwd_nhwc_lattice_bf16x8_tile8x8_step4x6", DType::kBF16);
+  ProblemDesc narrow = atrous_problem();  // 7-wide classes of a 14x14 5x5 rate-2 map: the narrow tile
+  narrow.height = narrow.width = 14, narrow.channels = 40, narrow.batch = 2;
+  narrow.kernel_h = narrow.kernel_w = 5, narrow.dilation_h = narrow.dilation_w = 2;
+  run_on("sm_86", narrow, "dw_fwd_nhwc_lattice_slidew_f16x8_tile8x8_step2x2", DType::kF16);
 }
 
 TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm90) {
@@ -233,6 +264,10 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm90) {
   run_on("sm_90", wide, "dw_fwd_nhwc_generic_f32x4", DType::kF32);
   run_on("sm_90", k7s2_problem(), "dw_fwd_nhwc_k7s2_bf16", DType::kBF16);
   run_on("sm_90", atrous_problem(), "dw_fwd_nhwc_lattice_f16x8_tile8x8_step4x6", DType::kF16);
+  ProblemDesc narrow = atrous_problem();
+  narrow.height = narrow.width = 14, narrow.channels = 40, narrow.batch = 2;
+  narrow.kernel_h = narrow.kernel_w = 5, narrow.dilation_h = narrow.dilation_w = 2;
+  run_on("sm_90", narrow, "dw_fwd_nhwc_lattice_slidew_bf16x8_tile8x8_step2x2", DType::kBF16);
 }
 
 // A device without cp.async (sm_75): the specialized and generic kernels stage their input through

@@ -165,6 +165,40 @@ TEST(DepthwiseTraits, GenericNhwcStages16BitDataPadded) {
       nhwc_generic_geometry(8, 16, 31, 31, 1, 1, 1, 1, kGenericSmemBudgetBytes).chunk_kh);
 }
 
+// The narrow sliding tile (lattice classes at most 8 outputs wide): 8x8 outputs, one 8-wide strip and eight
+// one-row strips of 128 threads, so a warp's two half-warps own consecutive rows. 16-bit rows are then an
+// odd number of 64-byte slots apart (no pad along W, which has one strip): the halves read different bank
+// halves at any filter width. f32 rows need no padding (a pixel is a whole bank row).
+TEST(DepthwiseTraits, GenericNhwcNarrowTileIsOneStripOfRows) {
+  using Tr = NhwcGenericTraits<true, true>;
+  static_assert(Tr::kTileH == 8 && Tr::kTileW == 8 && Tr::kThreads == 128);
+  static_assert(Tr::kRegH == 1 && Tr::kRegW == 8 && Tr::kStripsW == 1);
+  static_assert(Tr::kTileH == NhwcGenericTraits<true>::kTileH);
+  constexpr NhwcStaging f16 = nhwc_generic_staging<true, true>(2), f32 = nhwc_generic_staging<true, true>(4);
+  EXPECT_EQ(f16.elem_bytes, 2);
+  EXPECT_EQ(f16.pad_every, 0);
+  EXPECT_TRUE(f16.odd_pitch);
+  EXPECT_EQ(f32.elem_bytes, 4);
+  EXPECT_FALSE(f32.odd_pitch);
+  EXPECT_FALSE(nhwc_generic_staging<true>(2).odd_pitch);
+  EXPECT_EQ(nhwc_row_slots(12, f16), 13);
+  EXPECT_EQ(nhwc_row_slots(11, f16), 11);
+  EXPECT_EQ(nhwc_row_slots(12, f32), 12);
+  EXPECT_EQ(nhwc_row_slots(20, nhwc_generic_staging<true>(2)), 22);  // the wide tile's pads, unchanged
+  for (int64_t kw = 1; kw <= 9; ++kw) {
+    const GenericGeometry g = nhwc_generic_geometry(Tr::kTileH, Tr::kTileW, kw, kw, 1, 1, 1, 1, kGenericSmemBudgetBytes,
+                                                    kMaxSmemBytesPerBlock, f16);
+    ASSERT_TRUE(g.fits);
+    EXPECT_EQ(g.region_w, Tr::kTileW + kw - 1);
+    EXPECT_EQ(g.region_pitch / kNhwcChannelChunk % 2, 1) << "kw " << kw;
+    EXPECT_GE(g.region_pitch, g.region_w * kNhwcChannelChunk);
+  }
+  // MobileNetV3's 5x5 on the lattice: 12 rows x 13 slots x 32 x 2 bytes + f32 taps (the 8x16 tile: 12 x 22).
+  const GenericGeometry g =
+      nhwc_generic_geometry(8, 8, 5, 5, 1, 1, 1, 1, kGenericSmemBudgetBytes, kMaxSmemBytesPerBlock, f16);
+  EXPECT_EQ(g.smem_bytes, 12 * 13 * 32 * 2 + 5 * 5 * 32 * 4);
+}
+
 TEST(DepthwiseTraits, GenericNhwcChunksLargeFilters) {
   // 31x31: the chunk is the largest number of filter rows that fits the budget.
   const GenericGeometry g = nhwc_generic_geometry(8, 16, 31, 31, 1, 1, 1, 1, kGenericSmemBudgetBytes);

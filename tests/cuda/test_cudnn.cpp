@@ -442,10 +442,36 @@ std::vector<ConvCase> epilogue_cases() {
   return all;
 }
 
+// The activations cuDNN cannot fuse (silu, hswish, gelu, gelu_tanh) and the residual (cuDNN's z when it
+// fuses, else added by dsconv's epilogue kernel after the convolution went to the workspace), with and
+// without bias, in every op, both layouts and every dtype.
+std::vector<ConvCase> residual_activation_cases() {
+  std::vector<ConvCase> all;
+  for (const Op op : {Op::kDepthwise, Op::kConv2d, Op::kSeparable}) {
+    Sweep s;
+    s.base = base_case(op);
+    s.base.desc.channels = 8;
+    s.base.desc.multiplier = op == Op::kConv2d ? 1 : 2;
+    s.layouts = {Layout::kNHWC, Layout::kNCHW};
+    s.dtypes = {DType::kF32, DType::kF16, DType::kBF16};
+    s.biases = {true};
+    s.activations = {Activation::kSilu, Activation::kHswish, Activation::kGelu, Activation::kGeluTanh,
+                     Activation::kRelu};
+    s.residuals = {false, true};
+    for (ConvCase c : s.cases()) {
+      if (!c.desc.has_residual && c.desc.activation == Activation::kRelu) continue;  // in epilogue_cases
+      c.data = DataKind::kUniform;
+      all.push_back(c);
+    }
+  }
+  return all;
+}
+
 // clang-format off
 INSTANTIATE_TEST_SUITE_P(LayoutsTypesPadding, CudnnSweep, ::testing::ValuesIn(layout_and_type_cases()), ConvCaseName());
 INSTANTIATE_TEST_SUITE_P(KernelStrideDilation, CudnnSweep, ::testing::ValuesIn(geometry_cases()), ConvCaseName());
 INSTANTIATE_TEST_SUITE_P(BiasActivation, CudnnSweep, ::testing::ValuesIn(epilogue_cases()), ConvCaseName());
+INSTANTIATE_TEST_SUITE_P(ResidualActivation, CudnnSweep, ::testing::ValuesIn(residual_activation_cases()), ConvCaseName());
 // clang-format on
 
 TEST(CudnnGpu, AsymmetricSamePaddingIsExactAndUsesThePrePad) {

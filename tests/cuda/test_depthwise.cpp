@@ -276,14 +276,39 @@ INSTANTIATE_TEST_SUITE_P(Large, DepthwiseCuda, ::testing::ValuesIn(large_cases()
 
 // --- the lattice kernel: dilated, stride 1, NHWC -----------------------------------------------------
 
+struct LatShape {
+  int64_t h, w, c, kh, kw, dh, dw, m;
+};
+
+// Every shape in every dtype at N=1 (vary() rotates the rest from `seed_base`), the dense generic kernel
+// forbidden: small maps at N=1 are grids of one block per SM, where it would be preferred. `expect` gives
+// the implementation's prefix; `no_valid` turns VALID padding into SAME.
+template <size_t kShapes, class Expect>
+std::vector<DwCase> lattice_sweep(const LatShape (&shapes)[kShapes], int seed_base, bool no_valid, Expect expect) {
+  std::vector<DwCase> out;
+  int v = 0;
+  for (const LatShape& sh : shapes) {
+    for (DType dt : kDtypes) {
+      ProblemDesc d = depthwise(1, sh.h, sh.w, sh.c, sh.kh, sh.kw);
+      d.dilation_h = sh.dh, d.dilation_w = sh.dw, d.multiplier = sh.m;
+      d.dtype = dt;
+      DwCase dc;
+      vary(&d, &dc.c, seed_base + v++);
+      if (no_valid && d.padding == PaddingMode::kValid) d.padding = PaddingMode::kSame;
+      dc.c.desc = d;
+      dc.expect = expect(sh, dt);
+      dc.skip = {"ref", "dw_fwd_nhwc_generic"};
+      out.push_back(dc);
+    }
+  }
+  return out;
+}
+
 // Steps equal to the dilation (a dense filter in the staged tile, sliding window), steps below it (the
 // filter still dilated by the rest: DeepLab's 33x33 at rates 12 and 18), one dimension dilated only,
 // maps smaller than the dilation (residue classes with no outputs), multipliers, both filter layouts,
 // every padding kind and dtype.
 std::vector<DwCase> lattice_cases() {
-  struct LatShape {
-    int64_t h, w, c, kh, kw, dh, dw, m;
-  };
   // clang-format off
   const LatShape shapes[] = {
     {33, 33, 17, 3, 3, 6, 6, 1},   {33, 33, 8, 3, 3, 12, 12, 1}, {33, 33, 5, 3, 3, 18, 18, 1},
@@ -292,60 +317,27 @@ std::vector<DwCase> lattice_cases() {
     {65, 14, 4, 3, 3, 12, 3, 1},
   };
   // clang-format on
-  std::vector<DwCase> out;
-  int v = 0;
-  for (const LatShape& sh : shapes) {
-    for (DType dt : kDtypes) {
-      ProblemDesc d = depthwise(1, sh.h, sh.w, sh.c, sh.kh, sh.kw);
-      d.dilation_h = sh.dh, d.dilation_w = sh.dw, d.multiplier = sh.m;
-      d.dtype = dt;
-      DwCase dc;
-      vary(&d, &dc.c, 3000 + v++);
-      dc.c.desc = d;
-      dc.expect = "dw_fwd_nhwc_lattice_";
-      // Small maps at N=1 are grids of one block per SM, where the dense kernel is preferred: forbidden here.
-      dc.skip = {"ref", "dw_fwd_nhwc_generic"};
-      out.push_back(dc);
-    }
-  }
-  return out;
+  return lattice_sweep(shapes, 3000, false, [](const LatShape&, DType) { return std::string("dw_fwd_nhwc_lattice_"); });
 }
 INSTANTIATE_TEST_SUITE_P(Lattice, DepthwiseCuda, ::testing::ValuesIn(lattice_cases()), dw_case_name);
 
 // The narrow lattice tile (8x8, one strip of eight one-row strips): residue classes at most 8 outputs wide
 // on the sliding kernel (the steps equal the dilation). 7- and 8-wide classes, a 3x3 filter whose 10 staged
 // columns take an 11-slot row pitch in 16-bit (odd_pitch), a 4-wide filter (11 columns, already odd),
-// a multiplier (element-wise staging at the padded pitch), C off the vector width; every dtype.
+// a multiplier (element-wise staging at the padded pitch), C off the vector width; every dtype. VALID
+// would shrink these maps to classes of 3 to 4 outputs, where no lattice step stages less than the dense
+// tile (the sweep above has VALID): SAME instead. The steps are the cost rule's (LatticeStepsFitTheMap):
+// 12x22 at rates 2x3 takes 1x3.
 std::vector<DwCase> narrow_lattice_cases() {
-  struct LatShape {
-    int64_t h, w, c, kh, kw, dh, dw, m;
-  };
   // clang-format off
   const LatShape shapes[] = {
     {14, 14, 24, 5, 5, 2, 2, 1}, {16, 16, 20, 3, 3, 2, 2, 1}, {15, 14, 6, 3, 3, 2, 2, 2},
     {12, 22, 16, 3, 4, 2, 3, 1},
   };
   // clang-format on
-  std::vector<DwCase> out;
-  int v = 0;
-  for (const LatShape& sh : shapes) {
-    for (DType dt : kDtypes) {
-      ProblemDesc d = depthwise(1, sh.h, sh.w, sh.c, sh.kh, sh.kw);
-      d.dilation_h = sh.dh, d.dilation_w = sh.dw, d.multiplier = sh.m;
-      d.dtype = dt;
-      DwCase dc;
-      vary(&d, &dc.c, 3100 + v++);
-      // VALID shrinks these maps to classes of 3 to 4 outputs, where no lattice step stages less than the
-      // dense tile (the lattice sweep above has VALID): SAME instead.
-      if (d.padding == PaddingMode::kValid) d.padding = PaddingMode::kSame;
-      dc.c.desc = d;
-      // The steps are the cost rule's (LatticeStepsFitTheMap): 12x22 at rates 2x3 takes 1x3.
-      dc.expect = "dw_fwd_nhwc_lattice_slidew_" + dtype_vec(dt, sh.c, sh.m) + "_tile8x8_step";
-      dc.skip = {"ref", "dw_fwd_nhwc_generic"};  // small grids: the dense kernel would be preferred
-      out.push_back(dc);
-    }
-  }
-  return out;
+  return lattice_sweep(shapes, 3100, true, [](const LatShape& sh, DType dt) {
+    return "dw_fwd_nhwc_lattice_slidew_" + dtype_vec(dt, sh.c, sh.m) + "_tile8x8_step";
+  });
 }
 INSTANTIATE_TEST_SUITE_P(LatticeNarrow, DepthwiseCuda, ::testing::ValuesIn(narrow_lattice_cases()), dw_case_name);
 

@@ -351,6 +351,7 @@ std::string to_json(const std::vector<Row>& rows, bool sites) {
       num("sectors_per_request", e.sectors_per_request);
       num("l2_bytes", e.l2_bytes);
       num("l2_load_bytes", e.l2_load_bytes);
+      num("l1_hit_bytes", e.l1_hit_bytes);
       num("l2_store_bytes", e.l2_store_bytes);
       num("requested_bytes", r.global_load_bytes + r.global_store_bytes);
       num("dram_bytes", e.dram_bytes);

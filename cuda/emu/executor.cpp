@@ -683,6 +683,9 @@ namespace {
 void model_thread_waits() {
   if (const model::ExecutorHooks* h = model::executor_hooks().load(std::memory_order_relaxed)) h->thread_waits();
 }
+void model_thread_at_barrier() {
+  if (const model::ExecutorHooks* h = model::executor_hooks().load(std::memory_order_relaxed)) h->thread_at_barrier();
+}
 }  // namespace
 
 void sync_block() { (void)sync_block_count(0); }
@@ -692,6 +695,7 @@ int sync_block_count(int predicate) {
   if (t == nullptr) outside_kernel("__syncthreads()");
   Block& b = *t->block;
   model_thread_waits();
+  model_thread_at_barrier();
   BlockLock lock(b);
   b.barrier_count += predicate != 0;
   if (++b.at_barrier < b.n) {

@@ -128,7 +128,33 @@ __global__ void async_copy_beside_load_kernel(const float* x, float* y) {
   y[lane] = s[lane] + v;
 }
 
+// 64 threads (two warps that read the same words): repetition r loads x[lane + 32 * (r % period)], or,
+// async, copies 16 bytes a lane of x[128 * (r % period)...] with cp.async; a barrier after each one
+// when asked. y[thread] = the sum.
+__global__ void repeated_loads_kernel(const float* x, float* y, int reps, int period, bool barrier, bool async) {
+  DSCONV_DYNAMIC_SMEM(float, s);
+  const int t = static_cast<int>(threadIdx.x), lane = t % 32;
+  float acc = 0.f;
+  for (int r = 0; r < reps; ++r) {
+    if (async) {
+      cuda::cp_async16(s + 4 * t, x + 4 * lane + 128 * (r % period), true);
+      cuda::cp_async_commit();
+      cuda::cp_async_wait<0>();
+      acc += s[4 * t];
+    } else {
+      acc += x[lane + 32 * (r % period)];
+    }
+    if (barrier) __syncthreads();
+  }
+  y[t] = acc;
+}
+
 }  // namespace
+
+cudaError_t repeated_loads(const float* x, float* y, int reps, int period, bool barrier, bool async) {
+  return cuda::launch(repeated_loads_kernel, dim3(1), dim3(64), 256 * sizeof(float), nullptr, x, y, reps, period,
+                      barrier, async);
+}
 
 cudaError_t async_copy_beside_load(const float* x, float* y) {
   return cuda::launch(async_copy_beside_load_kernel, dim3(1), dim3(32), 128 * sizeof(float), nullptr, x, y);

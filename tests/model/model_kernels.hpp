@@ -34,4 +34,8 @@ cudaError_t async_copy_groups(const float* x, float* y);
 // One warp: one cp.async of x[0..127] and an ordinary load of x[512 + lane] issued before wait<0>.
 cudaError_t async_copy_beside_load(const float* x, float* y);
 
+// One block of two warps that load the same words `reps` times (repetition r: x[lane + 32 * (r % period)]),
+// with a barrier after each repetition or not, by ordinary loads or by cp.async (16 bytes a lane).
+cudaError_t repeated_loads(const float* x, float* y, int reps, int period, bool barrier, bool async);
+
 }  // namespace dsconv::model_test

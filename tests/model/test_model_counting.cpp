@@ -239,6 +239,33 @@ TEST(ModelCounting, OrdinaryLoadsBeforeAWaitTravelWithTheCopies) {
   EXPECT_EQ(r.block_chain_batches, 1.0);
 }
 
+// L1: a block's ordinary loads of sectors it already loaded in the same phase are repeats, with the
+// phase's distinct footprint; a barrier starts a new phase; cp.async bypasses L1.
+TEST(ModelCounting, RepeatedLoadsOfABlockPhaseAreL1Repeats) {
+  Device d;
+  float* x = d.floats(1024);
+  float* y = d.floats(64);
+  // Two warps x 3 repetitions x 4 sectors (128 bytes a warp) = 24 sectors, 4 of them distinct: 20 repeats,
+  // each needing the phase's 128 bytes.
+  LaunchRecord r = count_one([&] { return repeated_loads(x, y, 3, 1, false, false); });
+  EXPECT_EQ(r.global_load_sectors, 24.0);
+  EXPECT_EQ(r.l1_repeat_sectors, 20.0);
+  EXPECT_EQ(r.l1_repeat_footprint, 20.0 * 128);
+  // Period 3: every repetition reads other words, so only the second warp repeats the first: 3 x 4.
+  r = count_one([&] { return repeated_loads(x, y, 3, 3, false, false); });
+  EXPECT_EQ(r.l1_repeat_sectors, 12.0);
+  EXPECT_EQ(r.l1_repeat_footprint, 12.0 * 3 * 128);
+  // A barrier after each repetition: three phases of 8 sectors, 4 distinct in each.
+  r = count_one([&] { return repeated_loads(x, y, 3, 1, true, false); });
+  EXPECT_EQ(r.global_load_sectors, 24.0);
+  EXPECT_EQ(r.l1_repeat_sectors, 12.0);
+  EXPECT_EQ(r.l1_repeat_footprint, 12.0 * 128);
+  // cp.async: 16 sectors a warp request, none of them an L1 repeat.
+  r = count_one([&] { return repeated_loads(x, y, 3, 1, false, true); });
+  EXPECT_EQ(r.global_load_sectors, 2 * 3 * 16.0);
+  EXPECT_EQ(r.l1_repeat_sectors, 0.0);
+}
+
 TEST(ModelCounting, SampledUniformLaunchScalesToTheExactCounts) {
   Device d;
   const int n = 100 * 128;  // 100 identical blocks

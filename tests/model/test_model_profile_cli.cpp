@@ -55,10 +55,26 @@ std::string text(const std::string& json, const std::string& key) {
 TEST(ModelProfileCli, JsonRowHasEveryField) {
   const Proc p = run("depthwise_n1h16w16c32_k3x3_s1x1_psame_nhwc_tf_f32 --format json");
   ASSERT_EQ(p.code, 0) << p.err;
-  for (const char* key :
-       {"problem", "implementation", "device", "global_requests", "sectors_per_request", "l2_bytes", "dram_bytes",
-        "ideal_bytes", "smem_wavefronts_per_request", "occupancy_warps_per_sm", "waves", "fmas", "modelled_us",
-        "modelled_pct_copy_bw", "sampled_blocks", "total_blocks", "smem_bank_conflicts", "registers", "model"}) {
+  for (const char* key : {"problem",
+                          "implementation",
+                          "device",
+                          "global_requests",
+                          "sectors_per_request",
+                          "l2_bytes",
+                          "dram_bytes",
+                          "ideal_bytes",
+                          "smem_wavefronts_per_request",
+                          "occupancy_warps_per_sm",
+                          "waves",
+                          "fmas",
+                          "modelled_us",
+                          "modelled_pct_copy_bw",
+                          "sampled_blocks",
+                          "total_blocks",
+                          "smem_bank_conflicts",
+                          "registers",
+                          "model",
+                          "l1_hit_bytes"}) {
     EXPECT_NE(p.out.find(std::string("\"") + key + "\": "), std::string::npos) << key << "\n" << p.out;
   }
   EXPECT_EQ(text(p.out, "device"), "h100");

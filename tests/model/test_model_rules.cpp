@@ -216,6 +216,33 @@ TEST(ModelRules, RooflineSharedMemoryAndLatencyTerms) {
   EXPECT_NEAR(e.bytes_in_flight_per_sm, 4 * 128.0, 1e-9);
 }
 
+// L1: the unified L1 + shared memory less the carveout the driver picks (the smallest size that holds the
+// resident blocks' shared memory), shared by the resident blocks; repeats whose phase footprint fits are
+// served, a proportional part of the others.
+TEST(ModelRules, L1ServesRepeatsThatFitTheBlocksShare) {
+  const Card& h100 = *find_card("h100");
+  EXPECT_EQ(l1_bytes_per_block(h100, 1, 0), 256.0 * 1024);
+  EXPECT_EQ(l1_bytes_per_block(h100, 1, 101 * 1024), (256.0 - 132) * 1024);     // carveout 132 KiB
+  EXPECT_EQ(l1_bytes_per_block(h100, 4, 17 * 1024), (256.0 - 100) * 1024 / 4);  // 68 KiB: carveout 100 KiB
+  EXPECT_EQ(l1_bytes_per_block(*find_card("sm_86"), 2, 40 * 1024), (128.0 - 100) * 1024 / 2);
+  EXPECT_EQ(l1_bytes_per_block(h100, 0, 0), 0.0);
+
+  // 132 blocks of 128 threads, one per SM, no shared memory but the system's 1 KiB: carveout 8 KiB, L1 248 KiB.
+  LaunchRecord r = record(132, 128);
+  r.global_load_requests = 1000;
+  r.global_load_sectors = 4000;
+  r.l1_repeat_sectors = 3000;
+  r.l1_repeat_footprint = 3000 * 64e3;  // 64 KB phases: they fit
+  Estimate e = estimate(r, h100, {});
+  EXPECT_EQ(e.l1_hit_bytes, 3000 * 32.0);
+  EXPECT_EQ(e.l2_load_bytes, 1000 * 32.0);
+  r.l1_repeat_footprint = 3000 * 496.0 * 1024;  // 496 KiB phases: half of each fits
+  e = estimate(r, h100, {});
+  EXPECT_EQ(e.l1_hit_bytes, 3000 * 32.0 * 0.5);
+  EXPECT_EQ(e.l2_load_bytes, 4000 * 32.0 - 1500 * 32.0);
+  EXPECT_EQ(e.l2_bytes, e.l2_load_bytes + e.l2_store_bytes);
+}
+
 TEST(ModelRules, PtxasReport) {
   const std::string text =
       "# ptxas resource usage\n"

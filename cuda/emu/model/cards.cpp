@@ -23,20 +23,24 @@ namespace dsconv::emu::model {
 //  [LAT]   Hardware table of Ultrasonics Sonochemistry 99 (2023) 106546, table 3 (microbenchmark
 //          literature for V100/A100/H100): L2 hit ~200 cycles, global memory ~400 cycles, L2 5120 B/clk
 //          on H100 as on A100. Used for every card: the same order as Luo et al., "Benchmarking and
-//          Dissecting the Nvidia Hopper GPU Architecture" (arXiv:2402.13499), to be replaced by measurement.
+//          Dissecting the Nvidia Hopper GPU Architecture" (arXiv:2402.13499), to be replaced by measurement;
+//          an L1 hit ~33 cycles (the same papers' order for Ampere and Hopper).
 //  [COPY]  Assumption: a device-to-device copy reaches 90% of the peak DRAM bandwidth; bench/gpu_check.sh
 //          measures the real figure on the first GPU run.
 //  [L2GA]  Assumption: NVIDIA publishes no L2 bandwidth for GA102/AD104; 2048 bytes/clock (V100's figure
 //          in the A100 whitepaper's comparison) stands in for it, used only for those cards' L2 term.
+//  [L1]    CUDA C++ Programming Guide, "Shared Memory" per compute capability: a unified L1 + shared memory
+//          of 256 KB per SM on 9.0, 192 KB on 8.0, 128 KB on 8.6 and 8.9, the shared-memory carveout one of
+//          0, 8, 16, 32, 64, 100, 132, 164, 196 or 228 KB up to the SM's maximum.
 // clang-format off
 const std::vector<Card>& cards() {
   static const std::vector<Card> kCards = {
-    // key      arch     name               GHz    DRAM GB/s copy  L2 B/clk L2 lat DRAM lat FMA/clk tensor TF
-    {"h100",  "sm_90", "H100 SXM5 80GB",  1.980, 3352.0,  0.90, 5120.0,  200.0, 400.0,   128,    989.0},  // [H100][FMA][LAT][COPY]
-    {"h200",  "sm_90", "H200 SXM 141GB",  1.980, 4800.0,  0.90, 5120.0,  200.0, 400.0,   128,    989.0},  // [H200][FMA][LAT][COPY]
-    {"a100",  "sm_80", "A100 SXM4 40GB",  1.410, 1555.0,  0.90, 5120.0,  200.0, 400.0,    64,    312.0},  // [A100][FMA][LAT][COPY]
-    {"sm_86", "sm_86", "A10 (sm_86)",     1.695,  600.0,  0.90, 2048.0,  200.0, 400.0,   128,    125.0},  // [A10][FMA][LAT][COPY][L2GA]
-    {"sm_89", "sm_89", "L4 (sm_89)",      2.040,  300.0,  0.90, 2048.0,  200.0, 400.0,   128,    121.0},  // [L4][FMA][LAT][COPY][L2GA]
+    // key      arch     name               GHz    DRAM GB/s copy  L2 B/clk L2 lat DRAM lat FMA/clk tensor TF L1+smem KiB L1 lat
+    {"h100",  "sm_90", "H100 SXM5 80GB",  1.980, 3352.0,  0.90, 5120.0,  200.0, 400.0,   128,    989.0, 256, 33.0},  // [H100][FMA][LAT][COPY][L1]
+    {"h200",  "sm_90", "H200 SXM 141GB",  1.980, 4800.0,  0.90, 5120.0,  200.0, 400.0,   128,    989.0, 256, 33.0},  // [H200][FMA][LAT][COPY][L1]
+    {"a100",  "sm_80", "A100 SXM4 40GB",  1.410, 1555.0,  0.90, 5120.0,  200.0, 400.0,    64,    312.0, 192, 33.0},  // [A100][FMA][LAT][COPY][L1]
+    {"sm_86", "sm_86", "A10 (sm_86)",     1.695,  600.0,  0.90, 2048.0,  200.0, 400.0,   128,    125.0, 128, 33.0},  // [A10][FMA][LAT][COPY][L2GA][L1]
+    {"sm_89", "sm_89", "L4 (sm_89)",      2.040,  300.0,  0.90, 2048.0,  200.0, 400.0,   128,    121.0, 128, 33.0},  // [L4][FMA][LAT][COPY][L2GA][L1]
   };
   return kCards;
 }
@@ -69,5 +73,22 @@ double fma_rate(const Card& c) {
   return static_cast<double>(card_limits(c).sm_count) * c.fp32_fma_per_clock * c.clock_ghz * 1e9;
 }
 double wavefront_rate_per_sm(const Card& c) { return c.clock_ghz * 1e9; }
+
+double l1_bytes_per_block(const Card& c, int blocks, int64_t smem_per_block) {
+  if (blocks <= 0) return 0;
+  static constexpr int64_t kCarveoutsKiB[] = {0, 8, 16, 32, 64, 100, 132, 164, 196, 228};
+  const int64_t unified = static_cast<int64_t>(c.l1_smem_kib) * 1024;
+  const int64_t max_smem = card_limits(c).smem_per_sm;
+  const int64_t need = static_cast<int64_t>(blocks) * smem_per_block;
+  int64_t carveout = max_smem;
+  for (int64_t kib : kCarveoutsKiB) {
+    if (kib * 1024 >= need && kib * 1024 <= max_smem) {
+      carveout = kib * 1024;
+      break;
+    }
+  }
+  const int64_t l1 = unified - carveout;
+  return l1 > 0 ? static_cast<double>(l1) / blocks : 0.0;
+}
 
 }  // namespace dsconv::emu::model

@@ -24,6 +24,8 @@ struct Card {
   double dram_latency_cycles;  // a load that misses L2, SM clocks
   int fp32_fma_per_clock;      // FP32 fused multiply-adds per SM per clock
   double tensor_tflops;        // dense FP16 tensor-core peak (FP32 accumulate), 1e12 FLOP/s
+  int l1_smem_kib;             // the SM's unified L1 data cache + shared memory, KiB
+  double l1_latency_cycles;    // a load that hits in L1, SM clocks
 };
 
 // Every card, in --device help order.
@@ -41,5 +43,9 @@ double copy_bandwidth(const Card& c);         // bytes/s a device copy reaches: 
 double l2_bandwidth(const Card& c);           // bytes/s
 double fma_rate(const Card& c);               // FP32 FMAs/s of the whole chip
 double wavefront_rate_per_sm(const Card& c);  // shared-memory wavefronts/s of one SM (one per clock)
+// Bytes of L1 each of `blocks` resident blocks of `smem_per_block` shared bytes (their reserve included)
+// has: the unified size less the shared-memory carveout the driver picks (the smallest of its sizes that
+// holds them all), shared evenly.
+double l1_bytes_per_block(const Card& c, int blocks, int64_t smem_per_block);
 
 }  // namespace dsconv::emu::model

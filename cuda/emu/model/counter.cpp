@@ -5,6 +5,11 @@
 // execution of a static site (the instruction after inlining, named by its return address) belongs to
 // the warp's n-th request of that site, as on a GPU whose warp runs the lanes in lockstep.
 //
+// L1: a block's ordinary global loads (not cp.async, which bypasses L1) that touch a sector the block
+// already loaded in the same phase (between two __syncthreads) are counted as L1 hits, with the phase's
+// distinct footprint, so that the analysis can serve them from the L1 the card leaves the block
+// (roofline.cpp). Reuse across phases is not credited: a lower bound on what L1 serves.
+//
 // Fiber mode runs a block's threads one after another on one OS thread, so the per-thread streams are
 // buffered and grouped per warp at the end of the block (the executor's block_end hook). Compiled only
 // into instrumented builds (the profile preset); never itself instrumented.
@@ -13,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "cuda/emu/internal.hpp"
 #include "cuda/emu/model/capture.hpp"
@@ -34,6 +40,8 @@ enum Space : uint64_t { kNotCounted = 0, kGlobal = 1, kSharedDynamic = 2, kShare
 struct Event {
   uint64_t pc;
   uint64_t word;
+  uint32_t phase;  // the thread's barriers before it
+  bool async;      // a cp.async's load or store
   uint64_t address() const { return word & kAddressMask; }
   unsigned size() const { return static_cast<unsigned>((word >> kAddressBits) & 31u); }
   bool store() const { return (word & kStoreBit) != 0; }
@@ -42,6 +50,7 @@ struct Event {
 
 struct ThreadCounts {
   std::vector<Event> events;
+  uint32_t phase = 0;  // __syncthreads() so far in the block
   uint64_t fmas = 0, mma_flops = 0;
   uint32_t batch = 0;  // global loads issued since the thread last had to wait
   uint64_t batches = 0, batched = 0;
@@ -91,6 +100,9 @@ struct Launch {
   std::vector<std::pair<uint64_t, const Event*>> keys;
   std::vector<LaneAccess> lanes;
   std::vector<uint64_t> sectors;
+  // L1, per phase of the running block: the sectors its ordinary loads touched, and the repeats.
+  std::unordered_map<uint32_t, std::unordered_set<uint64_t>> l1_sectors;
+  std::unordered_map<uint32_t, uint64_t> l1_repeats;
 };
 
 struct State {
@@ -150,8 +162,10 @@ inline void record(const void* p, unsigned size, bool store, uint64_t pc, bool a
   } else {
     t.end_batch();  // a store or a shared access usually consumes what the loads brought
   }
-  t.events.push_back(Event{pc, (a & kAddressMask) | (static_cast<uint64_t>(size) << kAddressBits) |
-                                   (store ? kStoreBit : 0) | (static_cast<uint64_t>(space) << kSpaceShift)});
+  t.events.push_back(Event{pc,
+                           (a & kAddressMask) | (static_cast<uint64_t>(size) << kAddressBits) |
+                               (store ? kStoreBit : 0) | (static_cast<uint64_t>(space) << kSpaceShift),
+                           t.phase, async});
 }
 
 // A memcpy of n bytes by kernel code is the vector access of the helpers that emulate float2/float4/uint4
@@ -201,8 +215,9 @@ void mark_sector(Launch& L, uint64_t sector, bool store) {
   }
 }
 
-// One warp-level request: the lanes that executed one site's n-th time, in one memory space.
-void account_request(Launch& L, SiteRecord& site, Space space, bool store) {
+// One warp-level request: the lanes that executed one site's n-th time, in one memory space; `l1_phase`
+// names the block phase of an ordinary global load (-1: a store or a cp.async, which L1 does not serve).
+void account_request(Launch& L, SiteRecord& site, Space space, bool store, int64_t l1_phase) {
   const double w = L.weight;
   LaunchRecord& r = L.rec;
   double bytes = 0;
@@ -217,6 +232,12 @@ void account_request(Launch& L, SiteRecord& site, Space space, bool store) {
     (store ? r.global_store_sectors : r.global_load_sectors) += n * w;
     (store ? r.global_store_bytes : r.global_load_bytes) += bytes * w;
     for (uint64_t s : L.sectors) mark_sector(L, s, store);
+    if (l1_phase >= 0) {
+      std::unordered_set<uint64_t>& seen = L.l1_sectors[static_cast<uint32_t>(l1_phase)];
+      uint64_t repeats = 0;
+      for (uint64_t s : L.sectors) repeats += seen.insert(s).second ? 0 : 1;
+      if (repeats > 0) L.l1_repeats[static_cast<uint32_t>(l1_phase)] += repeats;
+    }
   } else {
     const SharedCost c = shared_wavefronts(L.lanes.data(), static_cast<int>(L.lanes.size()));
     site.wavefronts += c.wavefronts * w;
@@ -252,14 +273,17 @@ void process_warp(Launch& L, unsigned first, unsigned count) {
     for (Space space : {kGlobal, kSharedDynamic, kSharedStatic}) {
       L.lanes.clear();
       bool store = false;
+      int64_t l1_phase = -1;
       for (size_t k = i; k < j; ++k) {
         const Event& e = *L.keys[k].second;
         if (e.space() != space) continue;
         const uint64_t a = space == kSharedDynamic ? e.address() - L.smem_begin : e.address();
         L.lanes.push_back(LaneAccess{static_cast<unsigned>(L.keys[k].first & 31u), a, e.size()});
         store = e.store();
+        if (L.lanes.size() == 1)
+          l1_phase = space == kGlobal && !store && !e.async ? static_cast<int64_t>(e.phase) : int64_t{-1};
       }
-      if (!L.lanes.empty()) account_request(L, site, space, store);
+      if (!L.lanes.empty()) account_request(L, site, space, store, l1_phase);
     }
     i = j;
   }
@@ -350,8 +374,16 @@ void hook_block_end() {
   for (unsigned first = 0; first < L.threads_per_block; first += 32) {
     process_warp(L, first, std::min(32u, L.threads_per_block - first));
   }
+  for (const auto& [phase, repeats] : L.l1_repeats) {
+    const double footprint = static_cast<double>(L.l1_sectors[phase].size() * kSectorBytes);
+    r.l1_repeat_sectors += static_cast<double>(repeats) * w;
+    r.l1_repeat_footprint += static_cast<double>(repeats) * w * footprint;
+  }
+  L.l1_sectors.clear();
+  L.l1_repeats.clear();
   for (ThreadCounts& t : L.threads) {
     t.events.clear();
+    t.phase = 0;
     t.fmas = t.mma_flops = t.batches = t.batched = 0;
     t.batch = 0;
     t.round_trips = 0;
@@ -361,6 +393,10 @@ void hook_block_end() {
 
 void hook_thread_waits() {
   if (t_counting) g_launch->threads[linear_thread()].end_batch();
+}
+
+void hook_thread_at_barrier() {
+  if (t_counting) ++g_launch->threads[linear_thread()].phase;
 }
 
 void hook_launch_end() {
@@ -394,8 +430,8 @@ void hook_launch_end() {
   st.launch.reset();
 }
 
-const ExecutorHooks kHooks = {hook_launch_begin, hook_run_block,    hook_block_begin,
-                              hook_block_end,    hook_thread_waits, hook_launch_end};
+const ExecutorHooks kHooks = {hook_launch_begin, hook_run_block,  hook_block_begin,      hook_block_end,
+                              hook_thread_waits, hook_launch_end, hook_thread_at_barrier};
 
 }  // namespace
 

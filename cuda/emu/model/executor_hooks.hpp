@@ -23,6 +23,9 @@ struct ExecutorHooks {
   // The running emulated thread waits: __syncthreads() or a warp collective.
   void (*thread_waits)();
   void (*launch_end)();
+  // The running emulated thread reaches __syncthreads() (after thread_waits): a new phase of the block,
+  // the window within which the model lets L1 serve a block's repeated loads.
+  void (*thread_at_barrier)();
 };
 
 // Defined by the executor (cuda/emu/executor.cpp).

@@ -40,6 +40,10 @@ struct LaunchRecord {
   // launches: per allocation, min(sampled distinct sectors * blocks / sampled blocks, the allocation's
   // sectors).
   double dram_read_bytes = 0, dram_write_bytes = 0;
+  // L1: sectors of ordinary global loads that the same block already loaded in the same phase (between two
+  // __syncthreads), and the sum over them of that phase's distinct footprint in bytes (footprint / sectors:
+  // the footprint a repeat needs L1 to hold). The analysis serves them from the L1 the card leaves a block.
+  double l1_repeat_sectors = 0, l1_repeat_footprint = 0;
 
   // Shared memory.
   double smem_load_requests = 0, smem_store_requests = 0;

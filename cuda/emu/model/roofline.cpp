@@ -20,7 +20,17 @@ Estimate estimate(const LaunchRecord& r, const Card& card, const EstimateInput& 
   e.waves = waves(dev, e.occ, blocks);
 
   const double sector = static_cast<double>(kSectorBytes);
-  e.l2_load_bytes = r.global_load_sectors * sector;
+  // L1 serves a block phase's repeated loads when the phase's footprint fits the block's share of L1, a
+  // proportional part of them when it does not.
+  if (r.l1_repeat_sectors > 0 && e.occ.launchable) {
+    const int resident =
+        std::max(1, std::min(e.occ.blocks_per_sm, static_cast<int>(std::ceil(static_cast<double>(r.total_blocks) /
+                                                                             static_cast<double>(dev.sm_count)))));
+    const double l1 = l1_bytes_per_block(card, resident, oi.smem_per_block + dev.smem_reserved_per_block);
+    const double footprint = r.l1_repeat_footprint / r.l1_repeat_sectors;
+    e.l1_hit_bytes = r.l1_repeat_sectors * sector * (footprint > 0 ? std::min(1.0, l1 / footprint) : 1.0);
+  }
+  e.l2_load_bytes = r.global_load_sectors * sector - e.l1_hit_bytes;
   e.l2_store_bytes = r.global_store_sectors * sector;
   e.l2_bytes = e.l2_load_bytes + e.l2_store_bytes;
   e.dram_bytes = r.dram_read_bytes + r.dram_write_bytes;
@@ -46,9 +56,14 @@ Estimate estimate(const LaunchRecord& r, const Card& card, const EstimateInput& 
   e.t_dram = e.dram_bytes / copy_bandwidth(card);
   e.t_l2 = e.l2_bytes / l2_bandwidth(card);
 
-  // Latency: loads see DRAM latency for the share of L2 traffic that misses, L2 latency for the rest.
-  const double miss = e.l2_load_bytes > 0 ? std::min(1.0, r.dram_read_bytes / e.l2_load_bytes) : 0;
-  const double latency_s = (miss * card.dram_latency_cycles + (1 - miss) * card.l2_latency_cycles) / clock;
+  // Latency: loads see L1 latency for the share L1 serves, DRAM latency for the share that misses L2, L2
+  // latency for the rest.
+  const double requested = r.global_load_sectors * sector;
+  const double l1_share = requested > 0 ? e.l1_hit_bytes / requested : 0;
+  const double miss = requested > 0 ? std::min(1.0 - l1_share, r.dram_read_bytes / requested) : 0;
+  const double latency_s = (l1_share * card.l1_latency_cycles + miss * card.dram_latency_cycles +
+                            (1 - l1_share - miss) * card.l2_latency_cycles) /
+                           clock;
   e.latency_ns = latency_s * 1e9;
   if (r.global_load_requests > 0 && r.load_batches > 0) {
     e.loads_in_flight_per_thread = r.batched_loads / r.load_batches;

@@ -23,7 +23,8 @@ struct Estimate {
   Occupancy occ;
   Waves waves;
   // Traffic and efficiency.
-  double l2_load_bytes = 0, l2_store_bytes = 0, l2_bytes = 0;  // sectors * 32
+  double l2_load_bytes = 0, l2_store_bytes = 0, l2_bytes = 0;  // sectors * 32, less what L1 serves
+  double l1_hit_bytes = 0;  // repeated loads of a block phase that its share of L1 holds (LaunchRecord)
   double dram_bytes = 0;
   double global_requests = 0;
   double sectors_per_request = 0;  // loads and stores together

@@ -37,11 +37,16 @@ using detail::OfferContext;
 // 2026-12-02-model-h100-fused-split-tail/): DeepLab's 3x3 separable ASPP, 2048 -> 256, is 1.01-1.28x
 // faster fused on one 256-column tile (9) than in two passes and moves no intermediate through DRAM,
 // 0.78-1.09x on two 128-column tiles (18); Xception's 728 -> 728 (6 x 9 = 54 on 128 columns) is 2.4x
-// slower fused, bound by re-reading its input for every column tile. Where C*M is no larger than O
-// (MobileNetV1's 28x28 256 -> 256, N=8) the intermediate's round trip is cheap and the fused kernel is not
-// faster (0.91x); the rule does not weigh that yet. The model counts no L1 hits, which the re-reads would
-// get on a GPU: to be calibrated there.
+// slower fused, bound by re-reading its input for every column tile. (Those figures predate the model's
+// L1, which serves the taps' re-reads within a chunk: the ASPP is now 1.47-1.50x faster fused; the
+// column-tile re-reads cross chunks and stay L2 traffic. To be calibrated on a GPU.)
 constexpr int64_t kMaxFusedRecompute = 25;
+// The fused kernel is declined on grids of at most sm_count / kMaxFusedGridShare whole tiles (no split
+// tail). Modelled on an H100 (model with L1, bench/results/2026-12-02-model-h100-fused-rule/), f16:
+// MobileNetV1's 56x56 128 -> 128 on 25 tiles 0.86x the two passes, 28x28 256 -> 256 on 13 and 25 tiles
+// 0.54x and 0.63x, 14x14 512 -> 256 on 4 and 25 tiles 0.51x and 0.64x; from 49 tiles on the fused kernel
+// is 0.94x (28x28) to 1.51x (56x56), from 74 1.42x and more.
+constexpr int64_t kMaxFusedGridShare = 4;
 
 std::string prefix(const Problem& p, const char* kind) {
   return std::string("sep_fwd_") + to_string(p.layout()) + "_" + kind + "_";
@@ -63,6 +68,18 @@ Offer offer_fused(const OfferContext& ctx) {
   }
   if (std::string why = gemm::int32_bounds(g); !why.empty()) return Offer::decline(name, why);
   const std::string run_name = gemm::apply_tail_split(ctx, name, tile, &g);
+  // A grid of at most a quarter wave of whole tiles: each SM runs at most one block, and the fused kernel
+  // takes one block's serial K loop of depthwise sums and products, where two passes spread the depthwise
+  // half over the device (kMaxFusedGridShare). While the two passes may be chosen.
+  const int64_t tiles = g.m_tiles * g.n_tiles;
+  if (ctx.device != nullptr && g.split == 1 && kMaxFusedGridShare * tiles <= ctx.device->sm_count &&
+      !ctx.excludes_all(prefix(p, "twopass"))) {
+    return Offer::decline(name, "a grid of " + std::to_string(tiles) + " whole tiles for " +
+                                    std::to_string(ctx.device->sm_count) + " SMs (at most 1/" +
+                                    std::to_string(kMaxFusedGridShare) +
+                                    " of a wave): each block's serial K loop of depthwise sums and products is "
+                                    "longer than two passes");
+  }
   const int64_t cm = p.mid_channels(), o = p.out_channels();
   if (p.filter_layout() == FilterLayout::kTF) {  // depthwise [KH,KW,C,M], pointwise [1,1,C*M,O]
     g.dw_tap = cm, g.dw_j = 1;

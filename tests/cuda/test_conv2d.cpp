@@ -268,6 +268,8 @@ std::vector<GemmCase> tf32_cases() {
       gc.c.desc = d;
       gc.c.seed += 500;
       gc.expect = "sep_fwd_" + std::string(to_string(layout)) + "_fused_f32_tf32_mma_tile64x64x32";
+      // These grids are a tile or two: the two passes would be preferred (kMaxFusedGridShare).
+      gc.skip.push_back("sep_fwd_" + std::string(to_string(layout)) + "_twopass");
       out.push_back(gc);
     }
   }
@@ -509,6 +511,7 @@ std::vector<GemmCase> separable_cases(bool fused) {
         const std::string l = to_string(layout);
         if (fused) {
           gc.expect = "sep_fwd_" + l + "_fused_" + engine(dt) + "_tile64x64x32";
+          gc.skip = {"ref", "sep_fwd_" + l + "_twopass"};  // a tile or two: the grid rule would take two passes
         } else {
           gc.expect = "sep_fwd_" + l + "_twopass_" + std::string(to_string(dt)) + "(dw_fwd_" + l + "_";
           gc.skip = {"ref", "sep_fwd_" + l + "_fused"};
@@ -538,7 +541,7 @@ TEST(SeparableCudaSelection, TwoPassWhenFusedRecomputesTooMuch) {
     for (const Case& c : {Case{5, 260, false}, Case{3, 512, false}, Case{5, 130, true}}) {
       const TestReport r = ConvTester()
                                .op(Op::kSeparable)
-                               .size(7, 6)
+                               .size(50, 50)  // 40 row tiles: more than a quarter wave on any GPU (the grid rule)
                                .channels(8)
                                .kernel(c.k, c.k)
                                .out_channels(c.o)
@@ -559,6 +562,65 @@ TEST(SeparableCudaSelection, TwoPassWhenFusedRecomputesTooMuch) {
   }
 }
 
+// On grids of at most a quarter wave of whole tiles the two passes are the default (kMaxFusedGridShare,
+// separable/offers.cpp): MobileNetV1's 28x28 256 -> 256 at N=1 is 13 tiles of 64 x 256, at N=8 98; the
+// decline names the grid. A split tail (DeepLab's ASPP at N=1: 18 tiles cut into slices) keeps the fused
+// kernel, and so does skipping the two passes. Selection for the sm_90 and sm_86 descriptions.
+TEST(SeparableCudaSelection, TwoPassOnGridsOfAQuarterWave) {
+  const detail::Backend* cuda = detail::find_backend("cuda");
+  ASSERT_NE(cuda, nullptr);
+  const auto select = [&](const char* arch, const ProblemDesc& d, PlanOptions o = PlanOptions{{"ref"}}) {
+    Result<Problem> p = Problem::create(d);
+    EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+    return detail::select_for_device(*cuda, *p, o, *cuda::known_device(arch), /*prepare=*/false);
+  };
+  const auto explain = [](const detail::Selection& s) {
+    std::string out;
+    for (const Rejection& r : s.rejections) out += r.implementation + ": " + r.reason + "\n";
+    return out;
+  };
+  ProblemDesc d;
+  d.op = Op::kSeparable;
+  d.batch = 1, d.height = d.width = 28, d.channels = 256, d.out_channels = 256;
+  d.kernel_h = d.kernel_w = 3;
+  d.padding = PaddingMode::kSame;
+  d.dtype = DType::kF16;
+  for (const char* arch : {"sm_90", "sm_86"}) {
+    SCOPED_TRACE(arch);
+    const detail::Selection one = select(arch, d);
+    ASSERT_NE(one.impl, nullptr) << explain(one);
+    EXPECT_EQ(one.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << one.impl->name();
+    EXPECT_NE(explain(one).find("a grid of 13 whole tiles for"), std::string::npos) << explain(one);
+    const detail::Selection forced = select(arch, d, PlanOptions{{"ref", "sep_fwd_nhwc_twopass"}});
+    ASSERT_NE(forced.impl, nullptr) << explain(forced);
+    EXPECT_EQ(forced.impl->name(), "sep_fwd_nhwc_fused_f16_mma_tile64x256x32");
+    ProblemDesc eight = d;
+    eight.batch = 8;  // 98 tiles: more than a quarter wave on either
+    const detail::Selection n8 = select(arch, eight);
+    ASSERT_NE(n8.impl, nullptr) << explain(n8);
+    EXPECT_EQ(n8.impl->name().rfind("sep_fwd_nhwc_fused_f16_mma_tile64x256x32", 0), 0u) << n8.impl->name();
+  }
+  // 14x14 at N=10: 1960 pixels, 31 tiles: at most a quarter of 132 SMs (sm_90), more than a quarter of 72 (sm_86).
+  d.batch = 10;
+  d.height = d.width = 14;
+  const detail::Selection h100 = select("sm_90", d), a10 = select("sm_86", d);
+  ASSERT_NE(h100.impl, nullptr);
+  ASSERT_NE(a10.impl, nullptr);
+  EXPECT_EQ(h100.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << h100.impl->name();
+  EXPECT_EQ(a10.impl->name().rfind("sep_fwd_nhwc_fused_f16", 0), 0u) << a10.impl->name();
+  // DeepLab's separable ASPP at N=1: 18 tiles, cut into slices: fused.
+  ProblemDesc aspp;
+  aspp.op = Op::kSeparable;
+  aspp.batch = 1, aspp.height = aspp.width = 33, aspp.channels = 2048, aspp.out_channels = 256;
+  aspp.kernel_h = aspp.kernel_w = 3;
+  aspp.dilation_h = aspp.dilation_w = 6;
+  aspp.padding = PaddingMode::kSame;
+  aspp.dtype = DType::kF16;
+  const detail::Selection s = select("sm_90", aspp);
+  ASSERT_NE(s.impl, nullptr) << explain(s);
+  EXPECT_EQ(s.impl->name().rfind("sep_fwd_nhwc_fused_f16_mma_tile64x256x32_tailsplit", 0), 0u) << s.impl->name();
+}
+
 // The two-pass plan keeps its intermediate in the caller's workspace and says how much it needs; the fused
 // plan needs none.
 TEST(SeparableCudaSelection, WorkspaceHoldsTheIntermediateOnlyForTwoPasses) {
@@ -571,7 +633,8 @@ TEST(SeparableCudaSelection, WorkspaceHoldsTheIntermediateOnlyForTwoPasses) {
   d.dtype = DType::kF16;
   Result<Problem> p = Problem::create(d);
   ASSERT_TRUE(p.is_ok());
-  Result<Plan> fused = Plan::create(*p, "cuda", PlanOptions{{"ref"}});
+  // One tile: the grid rule would take two passes; the fused plan is asked for by skipping them.
+  Result<Plan> fused = Plan::create(*p, "cuda", PlanOptions{{"ref", "sep_fwd_nhwc_twopass"}});
   ASSERT_TRUE(fused.is_ok()) << fused.status().to_string();
   EXPECT_EQ(fused->implementation().rfind("sep_fwd_nhwc_fused_f16", 0), 0u) << fused->implementation();
   EXPECT_EQ(fused->workspace_bytes(), 0u);
@@ -672,7 +735,7 @@ TEST(GemmCudaAlignment, MisalignedViewsTakeTheElementPaths) {
         }
       }
       d.op = Op::kSeparable;
-      run_with_offset(d, offset, PlanOptions{{"ref"}}, "sep_fwd_nhwc_fused_" + engine(dt));
+      run_with_offset(d, offset, PlanOptions{{"ref", "sep_fwd_nhwc_twopass"}}, "sep_fwd_nhwc_fused_" + engine(dt));
       run_with_offset(d, offset, PlanOptions{{"ref", "sep_fwd_nhwc_fused"}}, "sep_fwd_nhwc_twopass_");
     }
   }

@@ -507,8 +507,9 @@ fi
 # The separable ASPP layers at N=8 (the batch of the model's figures) on three plans, cuda backend only:
 # raw/dsconv_f16_sep_default.json the default (fused 64x256 with its split tail), _fused128 the fused kernel
 # on whole 128x128 tiles (the plan before the 64x256 tile), _twopass our depthwise then our 1x1 implicit
-# GEMM. The model puts default / fused128 at 1.17-1.29x and default / twopass at 1.01-1.28x
-# (bench/results/2026-12-02-model-h100-fused-split-tail/); kept out of the merged report.
+# GEMM. The model puts default / fused128 at 1.17-1.29x (bench/results/2026-12-02-model-h100-fused-split-tail/)
+# and, with L1, default / twopass at 1.47-1.50x (bench/results/2026-12-02-model-h100-fused-rule/); kept out of
+# the merged report.
 if ! bench_wanted bench_f16_sep_plans; then
   :
 elif step_ok build; then
@@ -530,6 +531,19 @@ elif step_ok build; then
     --backend cuda,cudnn "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_tf32_deeplab.json"
 else
   skip bench_tf32_deeplab "no build"
+fi
+# The fused kernel and the two passes on the 25 separable layers of the fused grid rule (MobileNetV1 and the
+# ASPP from N=1 to 32): raw/sep_rule/<descriptor>.{fused,twopass}.json, to set kMaxFusedGridShare (the model
+# has the fused kernel slower on grids of at most a quarter wave of whole tiles; its table is
+# bench/results/2026-12-02-model-h100-fused-rule/tables.md); kept out of the merged report;
+# last of the benchmarks, so that a short budget cuts it rather than the others.
+if ! bench_wanted bench_f16_sep_rule; then
+  :
+elif step_ok build; then
+  step bench_f16_sep_rule 90 "$SRC/bench/sep_plans.sh" "$DSCONV" \
+    "$SRC/bench/results/2026-12-02-model-h100-fused-rule/problems.txt" "$RAW/sep_rule" "${BENCH_TIMING[@]}"
+else
+  skip bench_f16_sep_rule "no build"
 fi
 if ! bench_wanted torch_f16; then
   :

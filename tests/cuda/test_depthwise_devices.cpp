@@ -146,17 +146,23 @@ TEST(DepthwiseDevices, MoreThan2To30TilesGoDirect) {
   EXPECT_NE(explain(s).find("tiles 1342177280 exceed the 2^30 bound"), std::string::npos) << explain(s);
 }
 
+// MobileNetV3's 5x5 rate-2 segmentation layer: 14x14x672, SAME, at batch n (f32).
+ProblemDesc mobilenet_v3_dw5x5_d2(int64_t n) {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = n, d.height = 14, d.width = 14, d.channels = 672;
+  d.kernel_h = d.kernel_w = 5;
+  d.dilation_h = d.dilation_w = 2;
+  d.padding = PaddingMode::kSame;
+  return d;
+}
+
 // The lattice's grid rule. On a grid of at most one block per SM that the lattice does not widen, a 3x3
 // filter takes the dense tile (shorter chain, reads within 5%), and so does any filter where the staging goes
 // through registers (sm_75: no cp.async); past 3x3 with cp.async the lattice's sliding reads win.
 // MobileNetV3's 5x5 rate-2 layer on 14x14x672 at N=1 is 84 blocks either way.
 TEST(DepthwiseDevices, TheLatticeGivesWayToTheDenseTileOnGridsOfOneBlockPerSm) {
-  ProblemDesc d;
-  d.op = Op::kDepthwise;
-  d.batch = 1, d.height = 14, d.width = 14, d.channels = 672;
-  d.kernel_h = d.kernel_w = 5;
-  d.dilation_h = d.dilation_w = 2;
-  d.padding = PaddingMode::kSame;
+  ProblemDesc d = mobilenet_v3_dw5x5_d2(1);
   const detail::Selection h100 = select_on("sm_90", d);
   ASSERT_NE(h100.impl, nullptr) << explain(h100);
   EXPECT_EQ(h100.impl->name(), "dw_fwd_nhwc_lattice_slidew_f32x4_tile8x8_step2x2");
@@ -197,12 +203,7 @@ TEST(DepthwiseDevices, TheLatticeGivesWayToTheDenseTileOnGridsOfOneBlockPerSm) {
 // The narrow lattice tile on every architecture: classes at most 8 outputs wide take the 8x8 one-strip tile,
 // 9 wide the 8x16 (MobileNetV3's 5x5 rate-2 layer at N=32 in f16: four 7x7 classes; an 18x18 map's are 9).
 TEST(DepthwiseDevices, NarrowLatticeClassesTakeTheNarrowTile) {
-  ProblemDesc d;
-  d.op = Op::kDepthwise;
-  d.batch = 32, d.height = 14, d.width = 14, d.channels = 672;
-  d.kernel_h = d.kernel_w = 5;
-  d.dilation_h = d.dilation_w = 2;
-  d.padding = PaddingMode::kSame;
+  ProblemDesc d = mobilenet_v3_dw5x5_d2(32);
   d.dtype = DType::kF16;
   for (const char* arch : {"sm_80", "sm_86", "sm_89", "sm_90"}) {
     SCOPED_TRACE(arch);

@@ -453,13 +453,16 @@ NhwcGenericShape nhwc_generic_shape_of(const Problem& p, int64_t sdh, int64_t sd
   s.staging = dw::nhwc_generic_staging<kSlide, kNarrow>(static_cast<int64_t>(dtype_size(p.dtype())));
   return s;
 }
-NhwcGenericShape nhwc_generic_shape(const Problem& p, int64_t lat_h, int64_t lat_w) {
-  const int64_t sdh = p.dilation_h() / lat_h, sdw = p.dilation_w() / lat_w;
+// The variant for column step lat_w, on the lattice or dense (both steps 1), with staged row dilation sdh.
+NhwcGenericShape nhwc_generic_shape_w(const Problem& p, int64_t lat_w, bool lattice, int64_t sdh) {
+  const int64_t sdw = p.dilation_w() / lat_w;
   if (p.stride_w() != 1 || sdw != 1) return nhwc_generic_shape_of<false, false>(p, sdh, sdw);
-  const bool lattice = lat_h * lat_w > 1;
   if (lattice && ceil_div(p.out_w(), lat_w) <= dw::NhwcGenericTraits<true, true>::kTileW)
     return nhwc_generic_shape_of<true, true>(p, sdh, sdw);
   return nhwc_generic_shape_of<true, false>(p, sdh, sdw);
+}
+NhwcGenericShape nhwc_generic_shape(const Problem& p, int64_t lat_h, int64_t lat_w) {
+  return nhwc_generic_shape_w(p, lat_w, lat_h * lat_w > 1, p.dilation_h() / lat_h);
 }
 
 // The NHWC generic kernel, dense (steps 1 x 1) or on the lattice of steps lat_h x lat_w (stride 1; each
@@ -571,7 +574,7 @@ std::pair<int64_t, int64_t> lattice_steps_for(const Problem& p) {
     // The full step keeps the filter dense along W: the sliding-window kernel and its wider tile (or, on a
     // lattice of narrow classes, the narrow tile, which the dense kernel does not have).
     const auto dim = [&](bool lattice) {
-      const int64_t tw = nhwc_generic_shape(p, lattice ? 2 : 1, s).tile_w;  // (only the tile is read)
+      const int64_t tw = nhwc_generic_shape_w(p, s, lattice, p.dilation_h()).tile_w;
       return lattice_dim(p.out_w(), p.w(), p.kw(), p.dilation_w(), p.pad_left(), s, tw);
     };
     ws.push_back({s, dim(true), dim(false)});
@@ -580,11 +583,10 @@ std::pair<int64_t, int64_t> lattice_steps_for(const Problem& p) {
   double best = -1;
   std::pair<int64_t, int64_t> steps{1, 1};
   for (const Cand& h : hs) {
-    for (const Cand& cand_w : ws) {
-      const LatticeDim& wd = h.step * cand_w.step > 1 ? cand_w.dim : cand_w.dim_dense;
-      const Cand w{cand_w.step, wd, wd};
-      const double cost = static_cast<double>(h.dim.loads) * static_cast<double>(w.dim.loads) +
-                          static_cast<double>(h.dim.tiles) * static_cast<double>(w.dim.tiles) * (taps + kTileCost);
+    for (const Cand& w : ws) {
+      const LatticeDim& wd = h.step * w.step > 1 ? w.dim : w.dim_dense;
+      const double cost = static_cast<double>(h.dim.loads) * static_cast<double>(wd.loads) +
+                          static_cast<double>(h.dim.tiles) * static_cast<double>(wd.tiles) * (taps + kTileCost);
       if (best < 0 || cost < best) best = cost, steps = {h.step, w.step};
     }
   }

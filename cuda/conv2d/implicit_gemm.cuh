@@ -96,15 +96,18 @@ __device__ __forceinline__ int nchw_a_word(int m, int w) { return w ^ ((m / 8) %
 __device__ __forceinline__ int b_key(int kp) { return 2 * ((kp / 4) % 4); }
 __device__ __forceinline__ int nchw_out_col(int m, int c) { return c ^ ((m / 4) % 8); }
 
-template <class T, bool kNchw, Producer kProd, int BM, int BN, int NT, int kStages, bool kTf32>
+template <class T, bool kNchw, Producer kProd, int BM, int BN, int NT, int kStages, bool kTf32, bool kResident>
 __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr bool kF32 = std::is_same<T, float>::value;
   // f32 operands (staged as f32) multiply on FMA units, or, opted in, rounded to TF32 on tensor cores.
   static_assert(!kTf32 || kF32, "TF32 multiplies f32 operands");
   constexpr bool kFma = kF32 && !kTf32;
-  // kStages > 2: cp.async staging (NHWC conv2d, 16-bit), kStages buffers; else double-buffered registers.
+  // kStages > 2: cp.async staging (NHWC conv2d, 16-bit; a resident tile's B), kStages buffers; else
+  // double-buffered registers.
   constexpr bool kAsync = kStages > 2;
-  static_assert(!kAsync || (!kF32 && !kNchw && kProd == Producer::kGather), "cp.async: NHWC 16-bit conv2d");
+  static_assert(!kResident || (kProd == Producer::kDepthwise && !kF32 && kAsync),
+                "resident A: fused separable, 16-bit, B through cp.async");
+  static_assert(!kAsync || kResident || (!kF32 && !kNchw && kProd == Producer::kGather), "cp.async: NHWC 16-bit conv2d");
   constexpr int kBufs = kAsync ? kStages : 2;
   constexpr int BK = Tile::kBK;
   constexpr int kVec = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte access
@@ -127,21 +130,24 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr int kRows = kNchw ? 1 : BM * kVecPerRow / NT;
   constexpr int kRowStep = NT / kVecPerRow;
   static_assert(kNchw || kRows * kVec == kAElems, "NHWC staging: kRows vectors of A per thread");
-  // Fused separable, NHWC 16-byte path: depthwise taps whose loads are issued together.
-  constexpr int kTapGroup = kRows >= 4 ? 2 : 5;
+  // Fused separable, NHWC 16-byte path: depthwise taps whose loads are issued together (a resident tile
+  // makes all of K's A at once, one chunk after another: a 3 x 3 filter's taps in one round trip).
+  constexpr int kTapGroup = kResident ? 9 : kRows >= 4 ? 2 : 5;
 
   DSCONV_DYNAMIC_SMEM(unsigned char, smem);
   // 16-bit operands: B as (k, k + 1) words of a column (register staging) or k-major halves (cp.async,
   // read by ldmatrix.trans).
+  // A resident tile keeps one A buffer per chunk of K, and its results go to the B stages (A stays).
+  const int64_t a_bufs = kResident ? p.k_chunks : kBufs;
   uint16_t* const sA16 = reinterpret_cast<uint16_t*>(smem);
-  uint32_t* const sB16 = reinterpret_cast<uint32_t*>(smem + kBufs * BM * Tile::kAPitch16 * 2);
+  uint32_t* const sB16 = reinterpret_cast<uint32_t*>(smem + a_bufs * BM * Tile::kAPitch16 * 2);
   uint16_t* const sB16h = reinterpret_cast<uint16_t*>(sB16);
-  static_assert((kBufs * BM * Tile::kAPitch16 * 2) % 16 == 0, "B starts 16-byte aligned");
+  static_assert((BM * Tile::kAPitch16 * 2) % 16 == 0, "B starts 16-byte aligned");
   // f32 operands.
   float* const sA32 = reinterpret_cast<float*>(smem);
   float* const sB32 = sA32 + 2 * BM * Tile::kAPitch32;
   // The result tile, after the products.
-  float* const s_out = reinterpret_cast<float*>(smem);
+  float* const s_out = kResident ? reinterpret_cast<float*>(sB16) : reinterpret_cast<float*>(smem);
 
   const int tid = static_cast<int>(threadIdx.x);
   const int H = static_cast<int>(p.h), W = static_cast<int>(p.w), C = static_cast<int>(p.c);
@@ -159,41 +165,42 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   const T* const rg = static_cast<const T*>(p.residual);  // may be y itself: each element read before written
   T* const yg = static_cast<T*>(p.y);
 
-  // The block's tile, and its K slice when the tile is one of the split tail's (params.hpp).
+  // The block's tile, and its K slice when the tile is one of the split tail's (params.hpp). A resident
+  // tile's block takes its tiles one after another (set_rows, set_cols).
   int64_t tile = blockIdx.x, tail = 0;
   int slice = -1;
-  if (p.split > 1 && tile >= p.dp_tiles) {
+  if (!kResident && p.split > 1 && tile >= p.dp_tiles) {
     const int64_t u = tile - p.dp_tiles;
     tail = u / p.split;
     slice = static_cast<int>(u - tail * p.split);
     tile = p.dp_tiles + tail;
   }
-  const int nt_idx = static_cast<int>(tile % p.n_tiles);
-  const int64_t m0 = (tile / p.n_tiles) * BM;
-  const int n0 = nt_idx * BN;
+  int64_t m0 = 0;
+  int n0 = 0;
 
-  // This thread's A pixels: coordinates and the image's base offset; invalid past the last pixel.
+  // This thread's A pixels: coordinates and the image's base offset; invalid past the last pixel. And the
+  // tile's rows and columns, for tap skipping: exact when the tile lies in one image row, else the rows it
+  // spans (one image) or every row (several images) and every column. Uniform across the block.
   const int kq = kNchw ? 0 : tid % kVecPerRow;  // NHWC: which vector of the chunk's channels
   int iy0[kRows], ix0[kRows];
   int64_t base[kRows];
   bool valid[kRows];
-  DSCONV_UNROLL
-  for (int i = 0; i < kRows; ++i) {
-    const int m = kNchw ? tid % BM : a_row<!kF32, kVecPerRow, kRowStep>(tid, i);
-    const int64_t gm = m0 + m;
-    valid[i] = gm < m_total;
-    const int64_t img = valid[i] ? gm / OHW : 0;
-    const int rem = valid[i] ? static_cast<int>(gm - img * OHW) : 0;
-    const int oy = rem / OW, ox = rem % OW;
-    iy0[i] = oy * static_cast<int>(p.sh) - static_cast<int>(p.pad_top);
-    ix0[i] = ox * static_cast<int>(p.sw) - static_cast<int>(p.pad_left);
-    base[i] = img * (static_cast<int64_t>(H) * W * C);
-  }
-
-  // The tile's rows and columns, for tap skipping: exact when the tile lies in one image row, else the
-  // rows it spans (one image) or every row (several images) and every column. Uniform across the block.
   int64_t row_lo = 0, row_hi = OH - 1, col_lo = 0, col_hi = OW - 1;
-  {
+  const auto set_rows = [&](int64_t row_tile) {
+    m0 = row_tile * BM;
+    DSCONV_UNROLL
+    for (int i = 0; i < kRows; ++i) {
+      const int m = kNchw ? tid % BM : a_row<!kF32, kVecPerRow, kRowStep>(tid, i);
+      const int64_t gm = m0 + m;
+      valid[i] = gm < m_total;
+      const int64_t img = valid[i] ? gm / OHW : 0;
+      const int rem = valid[i] ? static_cast<int>(gm - img * OHW) : 0;
+      const int oy = rem / OW, ox = rem % OW;
+      iy0[i] = oy * static_cast<int>(p.sh) - static_cast<int>(p.pad_top);
+      ix0[i] = ox * static_cast<int>(p.sw) - static_cast<int>(p.pad_left);
+      base[i] = img * (static_cast<int64_t>(H) * W * C);
+    }
+    row_lo = 0, row_hi = OH - 1, col_lo = 0, col_hi = OW - 1;
     const int64_t last = (m0 + BM < m_total ? m0 + BM : m_total) - 1;
     const int64_t img_a = m0 / OHW, img_b = last / OHW;
     if (img_a == img_b) {
@@ -201,6 +208,11 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       row_lo = ra / OW, row_hi = rb / OW;
       if (row_lo == row_hi) col_lo = ra % OW, col_hi = rb % OW;
     }
+  };
+  const auto set_cols = [&](int64_t col_tile) { n0 = static_cast<int>(col_tile) * BN; };
+  if constexpr (!kResident) {
+    set_rows(tile / p.n_tiles);
+    set_cols(tile % p.n_tiles);
   }
   const auto tap_reads_input = [&](int tap) {
     if constexpr (kProd == Producer::kDepthwise) {
@@ -438,7 +450,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     }
   };
 
-  // --- the staged registers into buffer `buf` ----------------------------------------------------------
+  // --- the staged registers into buffer `buf` (a resident tile: A only, into chunk kb's buffer) ----------
   const auto store_stage = [&](int buf) {
     if constexpr (kTf32) {  // rounded once here rather than per fragment read
       DSCONV_UNROLL
@@ -485,7 +497,9 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         for (int e = 0; e < kAWords; ++e)
           store_aligned(a + (tid % BM) * Tile::kAPitch16 + 2 * nchw_a_word(tid % BM, tid / BM + kKStride * e), ra[e]);
       }
-      if (p.vec_b) {
+      if constexpr (kResident) {
+        return;  // B comes through cp.async
+      } else if (p.vec_b) {
         DSCONV_UNROLL
         for (int j = 0; j < kBWords / 8; ++j) {
           const int item = tid + NT * j, nv = item % (BN / 8), kp = item / (BN / 8);
@@ -523,7 +537,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       uint16_t* const a = sA16 + stage * BM * Tile::kAPitch16;
       const int ch = k0 + kq * kVec;
       DSCONV_UNROLL
-      for (int i = 0; i < kRows; ++i) {
+      for (int i = 0; i < (kResident ? 0 : kRows); ++i) {  // a resident tile's A is on chip already
         const int iy = iy0[i] + dy, ix = ix0[i] + dx;
         const bool inside = valid[i] && static_cast<unsigned>(iy) < static_cast<unsigned>(H) &&
                             static_cast<unsigned>(ix) < static_cast<unsigned>(W);
@@ -563,20 +577,22 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   const int wm = warp / WN, wn = warp % WN;  // 16-bit: this warp's (BM / WM) x (BN / WN) block
   const int tm = tid / 8, tn = tid % 8;      // f32: pixels tm + 16i, channels 4tn + j and 32 + 4tn + j
   float acc[kFma ? 4 : MT][kFma ? 8 : NT8][kFma ? 1 : 4];
-  DSCONV_UNROLL
-  for (int i = 0; i < (kFma ? 4 : MT); ++i) {
+  const auto clear_acc = [&]() {
     DSCONV_UNROLL
-    for (int j = 0; j < (kFma ? 8 : NT8); ++j) {
+    for (int i = 0; i < (kFma ? 4 : MT); ++i) {
       DSCONV_UNROLL
-      for (int e = 0; e < (kFma ? 1 : 4); ++e) acc[i][j][e] = 0.f;
+      for (int j = 0; j < (kFma ? 8 : NT8); ++j) {
+        DSCONV_UNROLL
+        for (int e = 0; e < (kFma ? 1 : 4); ++e) acc[i][j][e] = 0.f;
+      }
     }
-  }
-  const auto compute = [&](int buf) {
+  };
+  const auto compute = [&](int abuf, int bbuf) {
     if constexpr (kTf32) {
       // m16n8k8 per 8 of K, fragments one word each: A rows g and g + 8 (pitch 36: banks 4g + q), B rows
       // q and q + 4 (pitch bn + 8: banks 8q + g), both conflict-free.
-      const float* const a = sA32 + buf * BM * Tile::kAPitch32;
-      const float* const b = sB32 + buf * BK * kBPitch32;
+      const float* const a = sA32 + abuf * BM * Tile::kAPitch32;
+      const float* const b = sB32 + bbuf * BK * kBPitch32;
       DSCONV_UNROLL
       for (int ks = 0; ks < BK / 8; ++ks) {
         uint32_t af[MT][4];
@@ -601,8 +617,8 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         }
       }
     } else if constexpr (kF32) {
-      const float* const a = sA32 + buf * BM * Tile::kAPitch32;
-      const float* const b = sB32 + buf * BK * kBPitch32;
+      const float* const a = sA32 + abuf * BM * Tile::kAPitch32;
+      const float* const b = sB32 + bbuf * BK * kBPitch32;
       DSCONV_UNROLL
       for (int k4 = 0; k4 < BK / 4; ++k4) {
         float4 av[4];
@@ -625,16 +641,27 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       }
     } else if constexpr (kAsync) {
       // ldmatrix: A's four 8 x 8 matrices of a 16 x 16 fragment at once, and B's (k-major) two column tiles.
+      // (A resident tile's A buffer abuf is chunk abuf of K; its B stage bbuf.)
       static_assert(NT8 % 2 == 0, "B fragments in pairs of column tiles");
-      const uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
-      const uint16_t* const b = sB16h + buf * BK * kBPitch16;
+      const uint16_t* const a = sA16 + abuf * BM * Tile::kAPitch16;
+      const uint16_t* const b = sB16h + bbuf * BK * kBPitch16;
       const int lrow = lane % 8 + 8 * ((lane / 8) % 2), lcol = 8 * (lane / 16);
       DSCONV_UNROLL
       for (int ks = 0; ks < BK / 16; ++ks) {
         uint32_t af[MT][4];
         DSCONV_UNROLL
-        for (int mt = 0; mt < MT; ++mt)
-          ldmatrix_x4<false>(af[mt], a + ((BM / WM) * wm + 16 * mt + lrow) * Tile::kAPitch16 + 16 * ks + lcol);
+        for (int mt = 0; mt < MT; ++mt) {
+          if constexpr (kNchw) {  // a resident NCHW tile's A words are swizzled (nchw_a_word): read one by one
+            static_assert((BM / WM) % 32 == 0, "the swizzle key is known at compile time");
+            DSCONV_UNROLL
+            for (int r = 0; r < 4; ++r) {
+              const int row = (BM / WM) * wm + 16 * mt + mma_a_row(lane, 2 * r), col = 16 * ks + mma_a_col(lane, 2 * r);
+              af[mt][r] = load_smem_word(a + row * Tile::kAPitch16 + 2 * ((col / 2) ^ ((2 * mt + r % 2) % 4)));
+            }
+          } else {
+            ldmatrix_x4<false>(af[mt], a + ((BM / WM) * wm + 16 * mt + lrow) * Tile::kAPitch16 + 16 * ks + lcol);
+          }
+        }
         DSCONV_UNROLL
         for (int np = 0; np < NT8 / 2; ++np) {
           uint32_t bq[4];
@@ -648,8 +675,8 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         }
       }
     } else {
-      const uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
-      const uint32_t* const b = sB16 + buf * (BK / 2) * kBPitch16;
+      const uint16_t* const a = sA16 + abuf * BM * Tile::kAPitch16;
+      const uint32_t* const b = sB16 + bbuf * (BK / 2) * kBPitch16;
       DSCONV_UNROLL
       for (int ks = 0; ks < BK / 16; ++ks) {
         uint32_t af[MT][4];
@@ -682,169 +709,204 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   };
 
   // --- the K loop ----------------------------------------------------------------------------------------
-  if constexpr (kAsync) {
-    // Chunk i is copied into stage i % kStages, kStages - 1 chunks ahead of its products. The barrier
-    // after each wait both publishes chunk i's copies and tells every warp that the stage the next issue
-    // overwrites (the previous chunk's) is no longer read.
-    int kb_next = kb_first, issued = 0;
-    DSCONV_UNROLL
-    for (int s = 0; s < kStages - 1; ++s) {
-      if (kb_next < kb_end) {
-        issue_async(kb_next, s);
-        kb_next = next_chunk(kb_next);
-        ++issued;
+  const auto k_loop = [&]() {
+    if constexpr (kAsync) {
+      // Chunk i is copied into stage i % kStages, kStages - 1 chunks ahead of its products. The barrier
+      // after each wait both publishes chunk i's copies and tells every warp that the stage the next issue
+      // overwrites (the previous chunk's) is no longer read.
+      int kb_next = kb_first, issued = 0;
+      DSCONV_UNROLL
+      for (int s = 0; s < kStages - 1; ++s) {
+        if (kb_next < kb_end) {
+          issue_async(kb_next, s);
+          kb_next = next_chunk(kb_next);
+          ++issued;
+        }
+        cp_async_commit();
       }
-      cp_async_commit();
-    }
-    for (int i = 0; i < issued; ++i) {
-      cp_async_wait<kStages - 2>();
+      for (int i = 0; i < issued; ++i) {
+        cp_async_wait<kStages - 2>();
+        __syncthreads();
+        if (kb_next < kb_end) {
+          issue_async(kb_next, issued % kStages);
+          kb_next = next_chunk(kb_next);
+          ++issued;
+        }
+        cp_async_commit();
+        compute(kResident ? i : i % kStages, i % kStages);
+      }
+      cp_async_wait<0>();  // only empty groups are left
+      __syncthreads();     // every warp's last products are read before the epilogue reuses the stages
+    } else {
+      int kb = kb_first;
+      if (kb < kb_end) {
+        load_a(kb);
+        load_b(kb);
+        store_stage(0);
+      }
       __syncthreads();
-      if (kb_next < kb_end) {
-        issue_async(kb_next, issued % kStages);
-        kb_next = next_chunk(kb_next);
-        ++issued;
+      int buf = 0;
+      while (kb < kb_end) {
+        const int next = next_chunk(kb);
+        const bool more = next < kb_end;
+        if (more) {  // in flight during the products
+          load_a(next);
+          load_b(next);
+        }
+        compute(buf, buf);
+        if (more) store_stage(buf ^ 1);
+        __syncthreads();
+        buf ^= 1;
+        kb = next;
       }
-      cp_async_commit();
-      compute(i % kStages);
     }
-    cp_async_wait<0>();  // only empty groups are left
-    __syncthreads();     // every warp's last products are read before the epilogue reuses the stages
-  } else {
-    int kb = kb_first;
-    if (kb < kb_end) {
-      load_a(kb);
-      load_b(kb);
-      store_stage(0);
-    }
-    __syncthreads();
-    int buf = 0;
-    while (kb < kb_end) {
-      const int next = next_chunk(kb);
-      const bool more = next < kb_end;
-      if (more) {  // in flight during the products
-        load_a(next);
-        load_b(next);
-      }
-      compute(buf);
-      if (more) store_stage(buf ^ 1);
-      __syncthreads();
-      buf ^= 1;
-      kb = next;
-    }
-  }
+  };
 
   // --- epilogue, 64 columns at a time: results to shared memory, then bias, residual, activation, store ---
-  DSCONV_UNROLL
-  for (int half = 0; half < BN / Tile::kOutCols; ++half) {
-    const int c0 = n0 + half * Tile::kOutCols;  // the output channel of staged column 0
-    if (half > 0) __syncthreads();              // the previous columns' epilogue is done with s_out
-    if constexpr (kFma) {
-      DSCONV_UNROLL
-      for (int i = 0; i < 4; ++i) {
-        float* const row = s_out + (tm + 16 * i) * Tile::kOutPitch;
-        store_smem4(row + 4 * tn, acc[i][0][0], acc[i][1][0], acc[i][2][0], acc[i][3][0]);
-        store_smem4(row + 32 + 4 * tn, acc[i][4][0], acc[i][5][0], acc[i][6][0], acc[i][7][0]);
-      }
-    } else {
-      constexpr int kWarpCols = BN / WN;
-      if ((kWarpCols * wn) / Tile::kOutCols == half) {
+  const auto epilogue = [&]() {
+    DSCONV_UNROLL
+    for (int half = 0; half < BN / Tile::kOutCols; ++half) {
+      const int c0 = n0 + half * Tile::kOutCols;  // the output channel of staged column 0
+      if (half > 0) __syncthreads();              // the previous columns' epilogue is done with s_out
+      if constexpr (kFma) {
         DSCONV_UNROLL
-        for (int mt = 0; mt < MT; ++mt) {
+        for (int i = 0; i < 4; ++i) {
+          float* const row = s_out + (tm + 16 * i) * Tile::kOutPitch;
+          store_smem4(row + 4 * tn, acc[i][0][0], acc[i][1][0], acc[i][2][0], acc[i][3][0]);
+          store_smem4(row + 32 + 4 * tn, acc[i][4][0], acc[i][5][0], acc[i][6][0], acc[i][7][0]);
+        }
+      } else {
+        constexpr int kWarpCols = BN / WN;
+        if ((kWarpCols * wn) / Tile::kOutCols == half) {
           DSCONV_UNROLL
-          for (int nt = 0; nt < NT8; ++nt) {
+          for (int mt = 0; mt < MT; ++mt) {
             DSCONV_UNROLL
-            for (int h = 0; h < 2; ++h) {
-              const int row = (BM / WM) * wm + 16 * mt + mma_c_row(lane, 2 * h);
-              const int col = (kWarpCols * wn) % Tile::kOutCols + 8 * nt + mma_c_col(lane, 2 * h);
-              const int at = kNchw ? nchw_out_col(row, col) : col;  // col is even: at ^ 1 is its pair
-              const float lo = acc[mt][nt][2 * h], hi = acc[mt][nt][2 * h + 1];
-              store_aligned(s_out + row * Tile::kOutPitch + (at & ~1),
-                            at & 1 ? make_float2(hi, lo) : make_float2(lo, hi));
+            for (int nt = 0; nt < NT8; ++nt) {
+              DSCONV_UNROLL
+              for (int h = 0; h < 2; ++h) {
+                const int row = (BM / WM) * wm + 16 * mt + mma_c_row(lane, 2 * h);
+                const int col = (kWarpCols * wn) % Tile::kOutCols + 8 * nt + mma_c_col(lane, 2 * h);
+                const int at = kNchw ? nchw_out_col(row, col) : col;  // col is even: at ^ 1 is its pair
+                const float lo = acc[mt][nt][2 * h], hi = acc[mt][nt][2 * h + 1];
+                store_aligned(s_out + row * Tile::kOutPitch + (at & ~1),
+                              at & 1 ? make_float2(hi, lo) : make_float2(lo, hi));
+              }
             }
           }
         }
       }
-    }
-    __syncthreads();
+      __syncthreads();
 
-    if (slice >= 0) {
-      // A slice of a split tile: its f32 sums to the workspace, row-major [BM][BN], for split_fixup_kernel.
-      float* const part = p.partial + (tail * p.split + slice) * (BM * BN) + half * Tile::kOutCols;
-      for (int idx = tid; idx < BM * (Tile::kOutCols / 4); idx += NT) {
-        const int m = idx / (Tile::kOutCols / 4), q = 4 * (idx % (Tile::kOutCols / 4));
-        const float* const row = s_out + m * Tile::kOutPitch;
-        float4 v;
-        if constexpr (kNchw && !kFma) {
-          v = make_float4(row[nchw_out_col(m, q)], row[nchw_out_col(m, q + 1)], row[nchw_out_col(m, q + 2)],
-                          row[nchw_out_col(m, q + 3)]);
-        } else {
-          v = load_smem4(row + q);
+      if (slice >= 0) {
+        // A slice of a split tile: its f32 sums to the workspace, row-major [BM][BN], for split_fixup_kernel.
+        float* const part = p.partial + (tail * p.split + slice) * (BM * BN) + half * Tile::kOutCols;
+        for (int idx = tid; idx < BM * (Tile::kOutCols / 4); idx += NT) {
+          const int m = idx / (Tile::kOutCols / 4), q = 4 * (idx % (Tile::kOutCols / 4));
+          const float* const row = s_out + m * Tile::kOutPitch;
+          float4 v;
+          if constexpr (kNchw && !kFma) {
+            v = make_float4(row[nchw_out_col(m, q)], row[nchw_out_col(m, q + 1)], row[nchw_out_col(m, q + 2)],
+                            row[nchw_out_col(m, q + 3)]);
+          } else {
+            v = load_smem4(row + q);
+          }
+          store_aligned(part + m * BN + q, v);
         }
-        store_aligned(part + m * BN + q, v);
+        continue;
       }
-      continue;
-    }
 
-    if constexpr (!kNchw) {
-      // A pixel's channels are contiguous: one 16-byte vector of kVec channels per step.
-      constexpr int kVecs = Tile::kOutCols / kVec;
-      for (int idx = tid; idx < BM * kVecs; idx += NT) {
-        const int m = idx / kVecs, v_idx = idx % kVecs, o = c0 + v_idx * kVec;
-        const int64_t gm = m0 + m;
-        if (gm >= m_total || o >= O) continue;
-        const int64_t at = gm * O + o;
-        float v[kVec];
-        const float* const src = s_out + m * Tile::kOutPitch + v_idx * kVec;
-        if constexpr (kVec == 4) {
-          const float4 f = load_smem4(src);
-          v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
-        } else {
-          // Lanes 4..7 of a quarter-warp read their second float4 first (distinct banks).
-          const bool swap = (v_idx / 4) % 2 == 1;
-          const float4 fa = load_smem4(src + (swap ? 4 : 0)), fb = load_smem4(src + (swap ? 0 : 4));
-          const float4 lo = swap ? fb : fa, hi = swap ? fa : fb;
-          v[0] = lo.x, v[1] = lo.y, v[2] = lo.z, v[3] = lo.w, v[4] = hi.x, v[5] = hi.y, v[6] = hi.z, v[7] = hi.w;
-        }
-        if (bg != nullptr) {
-          DSCONV_UNROLL
-          for (int e = 0; e < kVec; ++e) v[e] += o + e < O ? to_float(bg[o + e]) : 0.f;
-        }
-        if (rg != nullptr) {
-          if (p.vec_res) {
-            float r[kVec];
-            unpack16<T>(load_raw16(rg + at), r);
+      if constexpr (!kNchw) {
+        // A pixel's channels are contiguous: one 16-byte vector of kVec channels per step.
+        constexpr int kVecs = Tile::kOutCols / kVec;
+        for (int idx = tid; idx < BM * kVecs; idx += NT) {
+          const int m = idx / kVecs, v_idx = idx % kVecs, o = c0 + v_idx * kVec;
+          const int64_t gm = m0 + m;
+          if (gm >= m_total || o >= O) continue;
+          const int64_t at = gm * O + o;
+          float v[kVec];
+          const float* const src = s_out + m * Tile::kOutPitch + v_idx * kVec;
+          if constexpr (kVec == 4) {
+            const float4 f = load_smem4(src);
+            v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
+          } else {
+            // Lanes 4..7 of a quarter-warp read their second float4 first (distinct banks).
+            const bool swap = (v_idx / 4) % 2 == 1;
+            const float4 fa = load_smem4(src + (swap ? 4 : 0)), fb = load_smem4(src + (swap ? 0 : 4));
+            const float4 lo = swap ? fb : fa, hi = swap ? fa : fb;
+            v[0] = lo.x, v[1] = lo.y, v[2] = lo.z, v[3] = lo.w, v[4] = hi.x, v[5] = hi.y, v[6] = hi.z, v[7] = hi.w;
+          }
+          if (bg != nullptr) {
             DSCONV_UNROLL
-            for (int e = 0; e < kVec; ++e) v[e] += r[e];
+            for (int e = 0; e < kVec; ++e) v[e] += o + e < O ? to_float(bg[o + e]) : 0.f;
+          }
+          if (rg != nullptr) {
+            if (p.vec_res) {
+              float r[kVec];
+              unpack16<T>(load_raw16(rg + at), r);
+              DSCONV_UNROLL
+              for (int e = 0; e < kVec; ++e) v[e] += r[e];
+            } else {
+              DSCONV_UNROLL
+              for (int e = 0; e < kVec; ++e) v[e] += o + e < O ? to_float(rg[at + e]) : 0.f;
+            }
+          }
+          DSCONV_UNROLL
+          for (int e = 0; e < kVec; ++e) v[e] = activate(v[e], p.act);
+          if (p.vec_out) {
+            DSCONV_UNROLL
+            for (int e = 0; e < kVec; e += 4) store_quad<T>(yg + at + e, v + e);
           } else {
             DSCONV_UNROLL
-            for (int e = 0; e < kVec; ++e) v[e] += o + e < O ? to_float(rg[at + e]) : 0.f;
+            for (int e = 0; e < kVec; ++e)
+              if (o + e < O) yg[at + e] = from_float<T>(v[e]);
           }
         }
-        DSCONV_UNROLL
-        for (int e = 0; e < kVec; ++e) v[e] = activate(v[e], p.act);
-        if (p.vec_out) {
-          DSCONV_UNROLL
-          for (int e = 0; e < kVec; e += 4) store_quad<T>(yg + at + e, v + e);
-        } else {
-          DSCONV_UNROLL
-          for (int e = 0; e < kVec; ++e)
-            if (o + e < O) yg[at + e] = from_float<T>(v[e]);
+      } else {
+        // A channel's pixels are contiguous (within an image): threads walk pixels.
+        for (int idx = tid; idx < BM * Tile::kOutCols; idx += NT) {
+          const int m = idx % BM, col = idx / BM, o = c0 + col;
+          const int64_t gm = m0 + m;
+          if (gm >= m_total || o >= O) continue;
+          const int64_t img = gm / OHW;
+          const int64_t at = (img * O + o) * OHW + (gm - img * OHW);
+          float v = s_out[m * Tile::kOutPitch + (kFma ? col : nchw_out_col(m, col))];
+          if (bg != nullptr) v += to_float(bg[o]);
+          if (rg != nullptr) v += to_float(rg[at]);
+          yg[at] = from_float<T>(activate(v, p.act));
         }
       }
-    } else {
-      // A channel's pixels are contiguous (within an image): threads walk pixels.
-      for (int idx = tid; idx < BM * Tile::kOutCols; idx += NT) {
-        const int m = idx % BM, col = idx / BM, o = c0 + col;
-        const int64_t gm = m0 + m;
-        if (gm >= m_total || o >= O) continue;
-        const int64_t img = gm / OHW;
-        const int64_t at = (img * O + o) * OHW + (gm - img * OHW);
-        float v = s_out[m * Tile::kOutPitch + (kFma ? col : nchw_out_col(m, col))];
-        if (bg != nullptr) v += to_float(bg[o]);
-        if (rg != nullptr) v += to_float(rg[at]);
-        yg[at] = from_float<T>(activate(v, p.act));
-      }
     }
+  };
+
+  if constexpr (kResident) {
+    // The block's contiguous range of the (row tile, column tile) pairs, row-major: A (every mid channel's
+    // depthwise values of the row tile's pixels) is made once per row tile the range enters, chunk by
+    // chunk into its own buffer (a barrier per chunk keeps the warps' input reads, and the halo rows they
+    // share, within one chunk's footprint), then multiplied by each of the row tile's column tiles.
+    const int64_t pairs = p.m_tiles * p.n_tiles, blocks = gridDim.x;
+    const int64_t first = blockIdx.x * pairs / blocks, end = (blockIdx.x + 1) * pairs / blocks;
+    int64_t a_rows = -1;
+    for (int64_t t = first; t < end; ++t) {
+      const int64_t row_tile = t / p.n_tiles;
+      set_cols(t - row_tile * p.n_tiles);
+      if (row_tile != a_rows) {
+        set_rows(row_tile);
+        for (int kb = 0; kb < k_chunks; ++kb) {
+          load_a(kb);
+          store_stage(kb);
+          __syncthreads();
+        }
+        a_rows = row_tile;
+      }
+      clear_acc();
+      k_loop();
+      epilogue();
+      __syncthreads();  // the epilogue's reads of the results are done before the next tile's copies of B
+    }
+  } else {
+    clear_acc();
+    k_loop();
+    epilogue();
   }
 }
 
@@ -899,11 +961,11 @@ __global__ void __launch_bounds__(kFixupThreads) split_fixup_kernel(GemmParams p
 template <class T, Producer kProd, const Tile& kT>
 KernelFn instantiation(bool nchw) {
   constexpr Tile t = kT;
-  if constexpr (t.stages > 2) {
-    return nchw ? nullptr : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages, t.tf32>;
+  if constexpr (t.stages > 2 && !t.resident) {
+    return nchw ? nullptr : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages, t.tf32, false>;
   } else {
-    return nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads, t.stages, t.tf32>
-                : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages, t.tf32>;
+    return nchw ? &implicit_gemm_kernel<T, true, kProd, t.bm, t.bn, t.threads, t.stages, t.tf32, t.resident>
+                : &implicit_gemm_kernel<T, false, kProd, t.bm, t.bn, t.threads, t.stages, t.tf32, t.resident>;
   }
 }
 
@@ -911,7 +973,8 @@ KernelFn instantiation(bool nchw) {
 template <Producer kProd>
 Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig& cfg) {
   const Tile& t = k.tile;
-  if (cfg.block != t.threads || cfg.smem_bytes != t.smem_bytes(k.dtype == DType::kF32) || k.producer != kProd)
+  if (cfg.block != t.threads || cfg.smem_bytes != t.launch_smem_bytes(k.dtype == DType::kF32, k.k_chunks) ||
+      k.producer != kProd)
     return Status(StatusCode::kInternalError, "implicit gemm: launch disagrees with the tile");
   const auto pick = [&](auto type_tag) -> KernelFn {
     using T = typename decltype(type_tag)::type;
@@ -927,6 +990,7 @@ Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig
         if (t == kTileAsyncShort) return instantiation<T, kProd, kTileAsyncShort>(k.nchw);
       } else {  // 256 columns: the fused separable kernel only
         if (t == kTileWideOut) return instantiation<T, kProd, kTileWideOut>(k.nchw);
+        if (t == kTileResident) return instantiation<T, kProd, kTileResident>(k.nchw);
       }
     }
     return nullptr;

@@ -36,9 +36,9 @@ class GemmImpl final : public detail::Impl {
       : name_(std::move(name)), choice_(k), params_(g) {
     const Tile t = k.tile;
     const int64_t tiles = g.m_tiles * g.n_tiles, tail_tiles = tiles - g.dp_tiles;
-    cfg_.grid = g.split > 1 ? g.dp_tiles + tail_tiles * g.split : tiles;
+    cfg_.grid = g.grid_blocks > 0 ? g.grid_blocks : g.split > 1 ? g.dp_tiles + tail_tiles * g.split : tiles;
     cfg_.block = t.threads;
-    cfg_.smem_bytes = t.smem_bytes(k.dtype == DType::kF32);
+    cfg_.smem_bytes = t.launch_smem_bytes(k.dtype == DType::kF32, k.k_chunks);
     if (g.split > 1) {
       partial_bytes_ = static_cast<size_t>(tail_tiles * g.split * t.bm * t.bn) * sizeof(float);
       fixup_cfg_.grid = ceil_div(tail_tiles * t.bm * (t.bn / 4), kFixupThreads);
@@ -303,7 +303,8 @@ std::string device_support(const detail::OfferContext& ctx, DType dtype) {
 }
 
 std::string engine_suffix(DType dtype, const Tile& tile) {
-  const std::string staging = tile.stages > 2 ? "_async" + std::to_string(tile.stages) : "";
+  const std::string staging =
+      (tile.resident ? "_resident" : "") + (tile.stages > 2 ? "_async" + std::to_string(tile.stages) : std::string());
   const char* math = tile.tf32 ? "_tf32_mma" : dtype == DType::kF32 ? "_fma" : "_mma";
   return std::string(to_string(dtype)) + math + staging + "_tile" + std::to_string(tile.bm) + "x" +
          std::to_string(tile.bn) + "x" + std::to_string(Tile::kBK);

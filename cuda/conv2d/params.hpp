@@ -31,13 +31,21 @@ namespace dsconv::cuda::gemm {
 //    fragment loads per mma as "wide". The fused kernel computes its pixels' depthwise values once per tile
 //    of columns: one tile as wide as DeepLab's 256 outputs computes them once, from half the input reads of
 //    two 128-wide tiles, at the price of reading the pointwise filter for 64 pixels instead of 128.
+//  - f16/bf16 fused separable with a resident A ("resident_async3"): 64 x 256, 8 warps of 32 x 64, for mid
+//    channel counts whose depthwise values would otherwise be recomputed for many column tiles (Xception's
+//    728 -> 728). The block computes the depthwise values of its 64 pixels for every mid channel once, into
+//    shared memory (k_chunks buffers of A), and multiplies them by every column tile it is given; B comes
+//    through 3 cp.async stages. The grid is persistent: one block per SM slot, each a contiguous range of
+//    the (row tile, column tile) pairs in row-major order, so a block recomputes A only where its range
+//    enters a new row tile. Shared memory grows with K (resident_smem_bytes).
 //  - f32 with PlanOptions::allow_tf32 (sm_80+): the f32 tile's staging, operands rounded to TF32 as they
 //    are stored, 4 warps of 32 x 32 of mma m16n8k8 (B's pitch bn + 8 keeps its fragment reads
 //    conflict-free).
 struct Tile {
   int bm, bn, threads;
   int stages = 2;     // 2: double-buffered through registers; more: cp.async stages
-  bool tf32 = false;  // f32 on TF32 tensor cores
+  bool tf32 = false;      // f32 on TF32 tensor cores
+  bool resident = false;  // fused separable: A for every mid channel stays in shared memory (see above)
   static constexpr int kBK = 32;
   // Shared memory, `stages` buffers. 16-bit: A [stages][bm][kAPitch16] elements, k fastest (a fragment
   // register is one aligned word, an ldmatrix row 16 aligned bytes); B [stages][kBK/2][bn + 8] words, each
@@ -58,7 +66,17 @@ struct Tile {
                : stages * (int64_t{bm} * kAPitch16 * 2 + int64_t{kBK / 2} * b_pitch16() * 4);
   }
   constexpr bool operator==(const Tile& o) const {
-    return bm == o.bm && bn == o.bn && threads == o.threads && stages == o.stages && tf32 == o.tf32;
+    return bm == o.bm && bn == o.bn && threads == o.threads && stages == o.stages && tf32 == o.tf32 &&
+           resident == o.resident;
+  }
+  // A resident tile's shared memory for K = k_chunks chunks: every chunk's A buffer, then the B stages
+  // (k-major halves), which the epilogue's f32 results reuse (they are smaller).
+  constexpr int64_t resident_smem_bytes(int64_t k_chunks) const {
+    return k_chunks * bm * kAPitch16 * 2 + int64_t{stages} * kBK * b_pitch16() * 2;
+  }
+  // The launch's dynamic shared memory.
+  constexpr int64_t launch_smem_bytes(bool f32, int64_t k_chunks) const {
+    return resident ? resident_smem_bytes(k_chunks) : smem_bytes(f32);
   }
   constexpr int64_t smem_bytes(bool f32) const {
     const int64_t out = int64_t{bm} * kOutPitch * 4;
@@ -73,6 +91,10 @@ inline constexpr Tile kTileTall{128, 64, 128};
 inline constexpr Tile kTileWideOut{64, 256, 256};
 inline constexpr Tile kTileAsync{128, 128, 128, 3};
 inline constexpr Tile kTileAsyncShort{64, 128, 64, 3};
+inline constexpr Tile kTileResident{64, 256, 256, 3, false, true};
+static_assert(int64_t{kTileResident.stages} * Tile::kBK * kTileResident.b_pitch16() * 2 >=
+                  int64_t{kTileResident.bm} * Tile::kOutPitch * 4,
+              "a resident tile's B stages hold the epilogue's results");
 
 // How a block makes its A tile.
 enum class Producer : int {
@@ -117,6 +139,9 @@ struct GemmParams {
   int split = 1;
   float* partial = nullptr;
   int tile_bm = 0, tile_bn = 0;
+  // A resident tile's persistent grid (0 otherwise): block b runs the (row tile, column tile) pairs
+  // [b * T / G, (b + 1) * T / G) of the T = m_tiles * n_tiles, row-major, for G = grid_blocks.
+  int64_t grid_blocks = 0;
 };
 
 // The template arguments of one instantiation: one of the tiles above (choose_tile's answer).
@@ -125,6 +150,7 @@ struct KernelChoice {
   bool nchw = false;
   Producer producer = Producer::kGather;
   Tile tile = kTileF32;
+  int64_t k_chunks = 0;  // a resident tile's K chunks, which size its shared memory
 };
 
 using KernelFn = void (*)(GemmParams);

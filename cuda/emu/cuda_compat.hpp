@@ -68,19 +68,21 @@ constexpr size_t kDefaultDynamicSmemBytes = 48u * 1024u;
 // static shared memory). The limit is set once, to that maximum, rather than per launch to the launch's
 // size: two host threads launching one kernel with different sizes could otherwise interleave
 // set/set/launch and fail the larger launch. Plan creation calls it for the kernel a plan will launch.
-// A device is known by its ordinal and its opt-in maximum: the emulator can impersonate another
-// architecture on the same ordinal (DSCONV_EMU_DEVICE), whose maximum the kernel must be readied for anew.
+// A device is known by its ordinal, its opt-in maximum and its SM count: the emulator can impersonate
+// another architecture on the same ordinal (DSCONV_EMU_DEVICE), or a slice of one ("sm_90:4"), which is
+// a device of its own that the kernel must be readied for anew.
 inline cudaError_t prepare_kernel(const void* kernel) {
   static std::mutex mu;
-  static std::set<std::tuple<const void*, int, int>> ready;
+  static std::set<std::tuple<const void*, int, int, int>> ready;
   int device = 0;
   cudaError_t e = cudaGetDevice(&device);
   if (e != cudaSuccess) return e;
-  int optin = 0;
+  int optin = 0, sms = 0;
   e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
   if (e != cudaSuccess) return e;
   std::lock_guard<std::mutex> lock(mu);
-  if (ready.count({kernel, device, optin}) != 0) return cudaSuccess;
+  if (ready.count({kernel, device, optin, sms}) != 0) return cudaSuccess;
   cudaFuncAttributes attr{};
   e = cudaFuncGetAttributes(&attr, kernel);  // loads the kernel's module
   const int limit = optin - static_cast<int>(attr.sharedSizeBytes);
@@ -90,7 +92,7 @@ inline cudaError_t prepare_kernel(const void* kernel) {
     (void)cudaGetLastError();  // reported once, by the return value
     return e;
   }
-  ready.insert({kernel, device, optin});
+  ready.insert({kernel, device, optin, sms});
   return cudaSuccess;
 }
 

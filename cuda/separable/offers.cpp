@@ -7,7 +7,13 @@
 //      value. On a grid whose last wave is part full, the tiles past the whole waves are cut along the mid
 //      channels into slices (suffix _tailsplit{S}), summed by a second launch: the conv2d family's split
 //      tail (cuda/conv2d/offers.hpp, tail_split), whose rule counts a fused chunk's depthwise products;
-//   2. sep_fwd_{nhwc,nchw}_twopass_{dtype}(<depthwise>+<pointwise>)   the depthwise kernel this backend
+//   2. sep_fwd_{nhwc,nchw}_fused_{f16,bf16}_mma_resident_async3_tile64x256x32   the same engine where the
+//      first declines for recomputation: each block makes the depthwise values of its 64 pixels for every
+//      mid channel once, keeps them in shared memory, and multiplies them by every column tile of its
+//      share of a persistent grid (cuda/conv2d/params.hpp, kTileResident). Offered when the mid channels'
+//      A buffers fit the device's shared memory (sm_90: C*M up to about 1400; sm_80 about 960; sm_86/89
+//      about 380);
+//   3. sep_fwd_{nhwc,nchw}_twopass_{dtype}(<depthwise>+<pointwise>)   the depthwise kernel this backend
 //      chooses for the depthwise half, its output in the Plan's workspace, then the conv2d family's
 //      implicit GEMM as a 1x1 convolution with the bias, residual and activation.
 // Both round the depthwise output to the storage type before the pointwise product (f32 stays f32), as a
@@ -52,6 +58,26 @@ std::string prefix(const Problem& p, const char* kind) {
   return std::string("sep_fwd_") + to_string(p.layout()) + "_" + kind + "_";
 }
 
+// The fused kernels' operands: the two filters' strides, the 16-byte access flags, the kernel's types.
+void set_operands(const Problem& p, gemm::KernelChoice* k, gemm::GemmParams* g) {
+  const int64_t cm = p.mid_channels(), o = p.out_channels();
+  if (p.filter_layout() == FilterLayout::kTF) {  // depthwise [KH,KW,C,M], pointwise [1,1,C*M,O]
+    g->dw_tap = cm, g->dw_j = 1;
+    g->b_tap = 0, g->b_k = o, g->b_o = 1;
+  } else {  // depthwise [C*M,1,KH,KW], pointwise [O,C*M,1,1]
+    g->dw_tap = 1, g->dw_j = p.kh() * p.kw();
+    g->b_tap = 0, g->b_k = 1, g->b_o = cm;
+  }
+  const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
+  g->vec_a = p.layout() == Layout::kNHWC && p.m() == 1 && p.c() % vec == 0;
+  g->vec_dw = p.layout() == Layout::kNHWC && p.filter_layout() == FilterLayout::kTF && cm % vec == 0;
+  g->vec_b = g->b_o == 1 && o % vec == 0;
+  g->b_k_fast = g->b_k < g->b_o;
+  k->dtype = p.dtype();
+  k->nchw = p.layout() == Layout::kNCHW;
+  k->producer = gemm::Producer::kDepthwise;
+}
+
 Offer offer_fused(const OfferContext& ctx) {
   const Problem& p = ctx.problem;
   gemm::KernelChoice k;
@@ -80,23 +106,50 @@ Offer offer_fused(const OfferContext& ctx) {
                                     " of a wave): each block's serial K loop of depthwise sums and products is "
                                     "longer than two passes");
   }
-  const int64_t cm = p.mid_channels(), o = p.out_channels();
-  if (p.filter_layout() == FilterLayout::kTF) {  // depthwise [KH,KW,C,M], pointwise [1,1,C*M,O]
-    g.dw_tap = cm, g.dw_j = 1;
-    g.b_tap = 0, g.b_k = o, g.b_o = 1;
-  } else {  // depthwise [C*M,1,KH,KW], pointwise [O,C*M,1,1]
-    g.dw_tap = 1, g.dw_j = p.kh() * p.kw();
-    g.b_tap = 0, g.b_k = 1, g.b_o = cm;
-  }
-  const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
-  g.vec_a = p.layout() == Layout::kNHWC && p.m() == 1 && p.c() % vec == 0;
-  g.vec_dw = p.layout() == Layout::kNHWC && p.filter_layout() == FilterLayout::kTF && cm % vec == 0;
-  g.vec_b = g.b_o == 1 && o % vec == 0;
-  g.b_k_fast = g.b_k < g.b_o;
-  k.dtype = p.dtype();
-  k.nchw = p.layout() == Layout::kNCHW;
-  k.producer = gemm::Producer::kDepthwise;
+  set_operands(p, &k, &g);
   return gemm::accept(run_name, k, g);
+}
+
+// The resident-A fused kernel, where offer_fused declined for recomputation: one A of every mid channel
+// per row tile, shared by all the column tiles a block runs.
+Offer offer_resident(const OfferContext& ctx) {
+  const Problem& p = ctx.problem;
+  const gemm::Tile tile = gemm::kTileResident;
+  const std::string name = prefix(p, "fused") + gemm::engine_suffix(p.dtype(), tile);
+  if (p.dtype() == DType::kF32)
+    return Offer::decline(name, "f32 runs on FMA units, and its A of every mid channel would take twice the shared memory");
+  if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return Offer::decline(name, why);
+  gemm::GemmParams g = gemm::common_params(p, p.mid_channels(), 1, tile);
+  if (std::string why = gemm::int32_bounds(g); !why.empty()) return Offer::decline(name, why);
+  gemm::KernelChoice k;
+  k.tile = tile;
+  k.k_chunks = g.k_chunks;
+  const int64_t smem = tile.resident_smem_bytes(g.k_chunks), pairs = g.m_tiles * g.n_tiles;
+  int64_t slots = pairs;  // without a device: a block per (row tile, column tile)
+  if (ctx.device != nullptr) {
+    const detail::DeviceInfo& dev = *ctx.device;
+    if (smem > dev.smem_per_block_optin) {
+      return Offer::decline(name, std::to_string(p.mid_channels()) + " mid channels' A for 64 pixels needs " +
+                                      std::to_string(smem) + " bytes of shared memory; " + dev.name + " has " +
+                                      std::to_string(dev.smem_per_block_optin) + " a block");
+    }
+    // As offer_fused: on a quarter wave of tiles a block's serial chunks of depthwise products outlast two
+    // passes.
+    if (kMaxFusedGridShare * pairs <= dev.sm_count && !ctx.excludes_all(prefix(p, "twopass"))) {
+      return Offer::decline(name, "a grid of " + std::to_string(pairs) + " tiles for " + std::to_string(dev.sm_count) +
+                                      " SMs (at most 1/" + std::to_string(kMaxFusedGridShare) +
+                                      " of a wave): each block's serial K loop of depthwise sums and products is "
+                                      "longer than two passes");
+    }
+    const int64_t per_block = smem + dev.smem_reserved_per_block;
+    const int64_t by_smem = dev.smem_per_sm / per_block;
+    const int64_t by_threads = dev.max_threads_per_sm / tile.threads;
+    const int64_t per_sm = std::max<int64_t>(1, std::min({by_smem, by_threads, int64_t{dev.max_blocks_per_sm}}));
+    slots = dev.sm_count * per_sm;
+  }
+  g.grid_blocks = std::min(pairs, slots);
+  set_operands(p, &k, &g);
+  return gemm::accept(name, k, g);
 }
 
 // The depthwise half and the pointwise half of a separable problem, as problems of their own.
@@ -188,7 +241,7 @@ Offer offer_two_pass(const OfferContext& ctx) {
 }  // namespace
 
 const std::vector<detail::OfferFn>& separable_forward_offers() {
-  static const std::vector<detail::OfferFn> offers = {offer_fused, offer_two_pass};
+  static const std::vector<detail::OfferFn> offers = {offer_fused, offer_resident, offer_two_pass};
   return offers;
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct GemmCase {
   std::vector<std::string> skip = {"ref"};
   std::vector<std::string> only;  // when set: the only implementations allowed (a tile the selection would not take)
   bool tf32 = false;              // PlanOptions::allow_tf32
+  const char* device = nullptr;   // on the emulator: the device impersonated (DSCONV_EMU_DEVICE), e.g. "sm_90:1"
 };
 
 void PrintTo(const GemmCase& c, std::ostream* os) {
@@ -83,6 +85,10 @@ TEST_P(GemmCuda, MatchesReference) {
   options.skip_implementations = p.skip;
   options.only_implementations = p.only;
   options.allow_tf32 = p.tf32;
+#if defined(DSCONV_CUDA_EMULATION)
+  std::optional<EmulatedDevice> device;
+  if (p.device != nullptr) device.emplace(p.device);
+#endif
   const TestReport r = ConvTester(p.c).test("cuda", options);
   if (HasFatalFailure()) return;
   EXPECT_EQ(r.backend, "cuda");
@@ -525,13 +531,50 @@ std::vector<GemmCase> separable_cases(bool fused) {
 INSTANTIATE_TEST_SUITE_P(SeparableFused, GemmCuda, ::testing::ValuesIn(separable_cases(true)), gemm_case_name);
 INSTANTIATE_TEST_SUITE_P(SeparableTwoPass, GemmCuda, ::testing::ValuesIn(separable_cases(false)), gemm_case_name);
 
-// Where the fused kernel would recompute the depthwise products too often, the two passes are the default:
-// 5 x 5 taps with 260 output channels (f16/bf16: 2 tiles of the widest, 256-column, tile x 25 = 50
-// products per mid value; f32's 64 columns, 5 tiles), and 3 x 3 with 512 (the 256-column tile takes only
-// problems it holds in one tile, so 4 tiles of 128 x 9 = 36). At 130 output channels one 256-column tile
-// holds them all (25 products per mid value, the most the fused kernel accepts): f16/bf16 stay fused on
-// that tile, f32 (3 tiles of 64) does not.
-TEST(SeparableCudaSelection, TwoPassWhenFusedRecomputesTooMuch) {
+// The resident-A fused kernel (16-bit), asked for by name: mid channels from 3 to 225 (1 to 8 chunks of K,
+// ragged), 1 to 3 column tiles of 256 (O up to 520), on an emulated H100 of one SM, whose 2 to 4 block
+// slots take ranges of 3 row tiles x the column tiles: blocks that run several tiles, cross from one row
+// tile to the next (and make A again), or run one.
+std::vector<GemmCase> resident_cases() {
+  const std::pair<int64_t, int64_t> channels[] = {{16, 300}, {5, 70}, {40, 17}, {24, 520}, {75, 33}, {3, 260}};
+  const std::pair<int64_t, int64_t> sizes[] = {{13, 11}, {15, 9}, {12, 12}, {11, 13}, {17, 8}};
+  std::vector<GemmCase> out;
+  int v = 200;
+  for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
+    for (const SepShape& sh : kSepShapes) {
+      for (DType dt : {DType::kF16, DType::kBF16}) {
+        ++v;
+        const auto [c, o] = channels[v % 6];
+        const auto [h, w] = sizes[v % 5];
+        ProblemDesc d;
+        d.op = Op::kSeparable;
+        d.height = h, d.width = w, d.channels = c, d.multiplier = sh.m, d.out_channels = o;
+        d.kernel_h = d.kernel_w = sh.k, d.stride_h = d.stride_w = sh.s, d.dilation_h = d.dilation_w = sh.d;
+        d.layout = layout;
+        d.dtype = dt;
+        GemmCase gc;
+        vary(&d, &gc.c, v);
+        gc.c.desc = d;
+        gc.expect = "sep_fwd_" + std::string(to_string(layout)) + "_fused_" + engine(dt) +
+                    "_resident_async3_tile64x256x32";
+        gc.only = {gc.expect};
+        gc.device = "sm_90:1";
+        out.push_back(gc);
+      }
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(SeparableResident, GemmCuda, ::testing::ValuesIn(resident_cases()), gemm_case_name);
+
+// Where the fused kernel would recompute the depthwise products too often, f16/bf16 take the resident-A
+// fused kernel (its A of 8 mid channels fits any device) and f32 the two passes: 5 x 5 taps with 260
+// output channels (f16/bf16: 2 tiles of the widest, 256-column, tile x 25 = 50 products per mid value;
+// f32's 64 columns, 5 tiles), and 3 x 3 with 512 (the 256-column tile takes only problems it holds in one
+// tile, so 4 tiles of 128 x 9 = 36). At 130 output channels one 256-column tile holds them all (25 products
+// per mid value, the most the fused kernel accepts): f16/bf16 stay fused on that tile, f32 (3 tiles of 64)
+// does not.
+TEST(SeparableCudaSelection, ResidentOrTwoPassWhenFusedRecomputesTooMuch) {
   DSCONV_REQUIRE_CUDA();
   struct Case {
     int64_t k, o;
@@ -554,6 +597,9 @@ TEST(SeparableCudaSelection, TwoPassWhenFusedRecomputesTooMuch) {
       const std::string dw = "(dw_fwd_nhwc_k" + std::to_string(c.k) + "s1_";
       if (c.fused16 && dt != DType::kF32) {
         EXPECT_EQ(r.implementation, "sep_fwd_nhwc_fused_" + std::string(to_string(dt)) + "_mma_tile64x256x32");
+      } else if (dt != DType::kF32) {
+        EXPECT_EQ(r.implementation,
+                  "sep_fwd_nhwc_fused_" + std::string(to_string(dt)) + "_mma_resident_async3_tile64x256x32");
       } else {
         EXPECT_EQ(r.implementation.rfind("sep_fwd_nhwc_twopass_" + std::string(to_string(dt)) + dw, 0), 0u)
             << c.k << "x" << c.k << ", O = " << c.o << ": " << r.implementation;
@@ -619,6 +665,61 @@ TEST(SeparableCudaSelection, TwoPassOnGridsOfAQuarterWave) {
   const detail::Selection s = select("sm_90", aspp);
   ASSERT_NE(s.impl, nullptr) << explain(s);
   EXPECT_EQ(s.impl->name().rfind("sep_fwd_nhwc_fused_f16_mma_tile64x256x32_tailsplit", 0), 0u) << s.impl->name();
+}
+
+// Xception's middle flow, 33x33 728 -> 728 (the fused kernel would recompute 6 column tiles x 9 taps = 54
+// products per mid value): on sm_90 the resident-A kernel, its A of 23 chunks (118 KiB) beside 3 B stages
+// (50 KiB), on a persistent grid of one block per SM (169 KiB a block) over the 137 x 3 tiles at N=8; on
+// sm_80 (163 KiB a block) and sm_86 (99 KiB) those 168,448 bytes do not fit, the decline says so, and the
+// two passes run. At N=1 on sm_90, 54 tiles: one block each. f32 is declined by name.
+TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
+  const detail::Backend* cuda = detail::find_backend("cuda");
+  ASSERT_NE(cuda, nullptr);
+  const auto select = [&](const char* arch, const ProblemDesc& d) {
+    Result<Problem> p = Problem::create(d);
+    EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+    return detail::select_for_device(*cuda, *p, PlanOptions{{"ref"}}, *cuda::known_device(arch), /*prepare=*/false);
+  };
+  const auto explain = [](const detail::Selection& s) {
+    std::string out;
+    for (const Rejection& r : s.rejections) out += r.implementation + ": " + r.reason + "\n";
+    return out;
+  };
+  ProblemDesc d;
+  d.op = Op::kSeparable;
+  d.batch = 8, d.height = d.width = 33, d.channels = 728, d.out_channels = 728;
+  d.kernel_h = d.kernel_w = 3;
+  d.padding = PaddingMode::kSame;
+  d.dtype = DType::kF16;
+  const std::string resident = "sep_fwd_nhwc_fused_f16_mma_resident_async3_tile64x256x32";
+  const detail::Selection h100 = select("sm_90", d);
+  ASSERT_NE(h100.impl, nullptr) << explain(h100);
+  EXPECT_EQ(h100.impl->name(), resident) << explain(h100);
+  EXPECT_NE(explain(h100).find("6 tiles of output channels x 9 taps = 54"), std::string::npos) << explain(h100);
+  EXPECT_EQ(h100.impl->workspace_bytes(), 0u);
+  EXPECT_EQ(cuda::gemm::kTileResident.resident_smem_bytes(23), 168448);
+  for (const char* arch : {"sm_80", "sm_86"}) {
+    SCOPED_TRACE(arch);
+    const detail::Selection s = select(arch, d);
+    ASSERT_NE(s.impl, nullptr) << explain(s);
+    EXPECT_EQ(s.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << s.impl->name();
+    EXPECT_NE(explain(s).find(resident + ": 728 mid channels' A for 64 pixels needs 168448 bytes of shared memory"),
+              std::string::npos)
+        << explain(s);
+  }
+  ProblemDesc one = d;
+  one.batch = 1;
+  const detail::Selection n1 = select("sm_90", one);
+  ASSERT_NE(n1.impl, nullptr) << explain(n1);
+  EXPECT_EQ(n1.impl->name(), resident);
+  ProblemDesc f32 = d;
+  f32.dtype = DType::kF32;
+  const detail::Selection s32 = select("sm_90", f32);
+  ASSERT_NE(s32.impl, nullptr) << explain(s32);
+  EXPECT_EQ(s32.impl->name().rfind("sep_fwd_nhwc_twopass_f32(", 0), 0u) << s32.impl->name();
+  EXPECT_NE(explain(s32).find("sep_fwd_nhwc_fused_f32_fma_resident_async3_tile64x256x32: f32 runs on FMA units"),
+            std::string::npos)
+      << explain(s32);
 }
 
 // The two-pass plan keeps its intermediate in the caller's workspace and says how much it needs; the fused

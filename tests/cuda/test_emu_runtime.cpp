@@ -121,6 +121,29 @@ TEST(EmuRuntime, ASliceOfACardHasTheSmsItNames) {
 
 __global__ void write_one(int* out) { out[blockIdx.x * blockDim.x + threadIdx.x] = 1; }
 
+#if defined(DSCONV_CUDA_EMULATION)
+__global__ void write_one_big_smem(int* out) { out[blockIdx.x * blockDim.x + threadIdx.x] = 1; }
+
+// A kernel readied on a card is readied anew on a slice of it: the slice has the card's ordinal and opt-in
+// maximum but is a device of its own, whose shared-memory limit starts at the default 48 KiB (a launch of
+// 100 KiB on the slice failed when prepare_kernel knew a device by ordinal and maximum only).
+TEST(EmuRuntime, AKernelReadiedOnACardIsReadiedAgainOnASliceOfIt) {
+  DeviceArray<int> out(64);
+  const auto run = [&]() {
+    EMU_ASSERT_CUDA(dsconv::cuda::prepare_kernel(reinterpret_cast<const void*>(&write_one_big_smem)));
+    out.fill_bytes(0);
+    EMU_ASSERT_CUDA(dsconv::cuda::launch(write_one_big_smem, dim3(2), dim3(32), 100 * 1024, nullptr, out.get()));
+    EXPECT_EQ(out.download(), std::vector<int>(64, 1));
+  };
+  {
+    testing::EmulatedDevice card("sm_90");
+    run();
+  }
+  testing::EmulatedDevice slice("sm_90:1");
+  run();
+}
+#endif
+
 TEST(EmuRuntime, BadLaunchConfigurationsAreErrors) {
   EMU_REQUIRE_DEVICE();
   DeviceArray<int> out(64);

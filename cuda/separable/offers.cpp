@@ -146,6 +146,17 @@ Offer offer_resident(const OfferContext& ctx) {
     const int64_t by_threads = dev.max_threads_per_sm / tile.threads;
     const int64_t per_sm = std::max<int64_t>(1, std::min({by_smem, by_threads, int64_t{dev.max_blocks_per_sm}}));
     slots = dev.sm_count * per_sm;
+    // With a block for every tile, each block makes A for one column tile: the per-tile fused kernel's
+    // recomputation, under the same limit. Modelled on an H100 (bench/results/2026-12-02-model-h100-resident/):
+    // Xception's 33x33 728 -> 728 at N=1 (54 tiles, 27 products per mid value) 0.70x two passes, at N=2
+    // (105) 1.01x; from N=4 (207 tiles on 132 slots) the ranges share A across column tiles.
+    const int64_t recompute = g.n_tiles * p.kh() * p.kw();
+    if (pairs <= slots && recompute > kMaxFusedRecompute && !ctx.excludes_all(prefix(p, "twopass"))) {
+      return Offer::decline(name, "a block for each of the " + std::to_string(pairs) + " tiles (" +
+                                      std::to_string(slots) + " slots) makes A once per column tile: " +
+                                      std::to_string(recompute) + " depthwise products per mid value, over " +
+                                      std::to_string(kMaxFusedRecompute));
+    }
   }
   g.grid_blocks = std::min(pairs, slots);
   set_operands(p, &k, &g);

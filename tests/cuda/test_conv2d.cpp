@@ -567,21 +567,22 @@ std::vector<GemmCase> resident_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(SeparableResident, GemmCuda, ::testing::ValuesIn(resident_cases()), gemm_case_name);
 
-// Where the fused kernel would recompute the depthwise products too often, f16/bf16 take the resident-A
-// fused kernel (its A of 8 mid channels fits any device) and f32 the two passes: 5 x 5 taps with 260
+// Where the fused kernel would recompute the depthwise products too often, the two passes are the default,
+// or for f16/bf16 the resident-A fused kernel where it shares A across column tiles: 5 x 5 taps with 260
 // output channels (f16/bf16: 2 tiles of the widest, 256-column, tile x 25 = 50 products per mid value;
-// f32's 64 columns, 5 tiles), and 3 x 3 with 512 (the 256-column tile takes only problems it holds in one
-// tile, so 4 tiles of 128 x 9 = 36). At 130 output channels one 256-column tile holds them all (25 products
-// per mid value, the most the fused kernel accepts): f16/bf16 stay fused on that tile, f32 (3 tiles of 64)
-// does not.
+// f32's 64 columns, 5 tiles; and the resident kernel's 80 tiles have a block each, so it would make A
+// per column tile too), and 3 x 3 with 512 (the 256-column tile takes only problems it holds in one tile,
+// so 4 tiles of 128 x 9 = 36; the resident kernel's 2 x 9 = 18 are within the limit). At 130 output
+// channels one 256-column tile holds them all (25 products per mid value, the most the fused kernel
+// accepts): f16/bf16 stay fused on that tile, f32 (3 tiles of 64) does not.
 TEST(SeparableCudaSelection, ResidentOrTwoPassWhenFusedRecomputesTooMuch) {
   DSCONV_REQUIRE_CUDA();
   struct Case {
     int64_t k, o;
-    bool fused16;
+    bool fused16, resident16;
   };
   for (DType dt : kDtypes) {
-    for (const Case& c : {Case{5, 260, false}, Case{3, 512, false}, Case{5, 130, true}}) {
+    for (const Case& c : {Case{5, 260, false, false}, Case{3, 512, false, true}, Case{5, 130, true, false}}) {
       const TestReport r = ConvTester()
                                .op(Op::kSeparable)
                                .size(50, 50)  // 40 row tiles: more than a quarter wave on any GPU (the grid rule)
@@ -597,7 +598,7 @@ TEST(SeparableCudaSelection, ResidentOrTwoPassWhenFusedRecomputesTooMuch) {
       const std::string dw = "(dw_fwd_nhwc_k" + std::to_string(c.k) + "s1_";
       if (c.fused16 && dt != DType::kF32) {
         EXPECT_EQ(r.implementation, "sep_fwd_nhwc_fused_" + std::string(to_string(dt)) + "_mma_tile64x256x32");
-      } else if (dt != DType::kF32) {
+      } else if (c.resident16 && dt != DType::kF32) {
         EXPECT_EQ(r.implementation,
                   "sep_fwd_nhwc_fused_" + std::string(to_string(dt)) + "_mma_resident_async3_tile64x256x32");
       } else {
@@ -671,7 +672,8 @@ TEST(SeparableCudaSelection, TwoPassOnGridsOfAQuarterWave) {
 // products per mid value): on sm_90 the resident-A kernel, its A of 23 chunks (118 KiB) beside 3 B stages
 // (50 KiB), on a persistent grid of one block per SM (169 KiB a block) over the 137 x 3 tiles at N=8; on
 // sm_80 (163 KiB a block) and sm_86 (99 KiB) those 168,448 bytes do not fit, the decline says so, and the
-// two passes run. At N=1 on sm_90, 54 tiles: one block each. f32 is declined by name.
+// two passes run. At N=1 on sm_90, 54 tiles would have a block each, making A for each of 3 column tiles
+// (27 products per mid value): two passes, and the decline says why. f32 is declined by name.
 TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
   const detail::Backend* cuda = detail::find_backend("cuda");
   ASSERT_NE(cuda, nullptr);
@@ -711,7 +713,11 @@ TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
   one.batch = 1;
   const detail::Selection n1 = select("sm_90", one);
   ASSERT_NE(n1.impl, nullptr) << explain(n1);
-  EXPECT_EQ(n1.impl->name(), resident);
+  EXPECT_EQ(n1.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << n1.impl->name();
+  EXPECT_NE(explain(n1).find(resident + ": a block for each of the 54 tiles (132 slots) makes A once per column "
+                                        "tile: 27 depthwise products per mid value, over 25"),
+            std::string::npos)
+      << explain(n1);
   ProblemDesc f32 = d;
   f32.dtype = DType::kF32;
   const detail::Selection s32 = select("sm_90", f32);

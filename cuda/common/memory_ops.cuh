@@ -116,6 +116,38 @@ __device__ __forceinline__ void store_quad<__nv_bfloat16>(__nv_bfloat16* p, cons
                               static_cast<unsigned>(hi.x) | (static_cast<unsigned>(hi.y) << 16)));
 }
 
+// 16 / sizeof(T) adjacent elements (4 floats, 8 halves) at a 16-byte aligned address, in one 16-byte store:
+// a warp's stores of whole vectors touch each 32-byte sector once, where two 8-byte halves would touch it
+// twice.
+template <class T>
+__device__ __forceinline__ void store16(T* p, const float* v);
+template <>
+__device__ __forceinline__ void store16<float>(float* p, const float* v) {
+  store_aligned(p, make_float4(v[0], v[1], v[2], v[3]));
+}
+template <class T>
+__device__ __forceinline__ unsigned pack2(float a, float b);
+template <>
+__device__ __forceinline__ unsigned pack2<__half>(float a, float b) {
+  const __half2_raw r = __floats2half2_rn(a, b);
+  return static_cast<unsigned>(r.x) | (static_cast<unsigned>(r.y) << 16);
+}
+template <>
+__device__ __forceinline__ unsigned pack2<__nv_bfloat16>(float a, float b) {
+  const __nv_bfloat162_raw r = __floats2bfloat162_rn(a, b);
+  return static_cast<unsigned>(r.x) | (static_cast<unsigned>(r.y) << 16);
+}
+template <>
+__device__ __forceinline__ void store16<__half>(__half* p, const float* v) {
+  store_aligned(p, make_uint4(pack2<__half>(v[0], v[1]), pack2<__half>(v[2], v[3]), pack2<__half>(v[4], v[5]),
+                              pack2<__half>(v[6], v[7])));
+}
+template <>
+__device__ __forceinline__ void store16<__nv_bfloat16>(__nv_bfloat16* p, const float* v) {
+  store_aligned(p, make_uint4(pack2<__nv_bfloat16>(v[0], v[1]), pack2<__nv_bfloat16>(v[2], v[3]),
+                              pack2<__nv_bfloat16>(v[4], v[5]), pack2<__nv_bfloat16>(v[6], v[7])));
+}
+
 // Shared-memory accesses of two or four floats (8- or 16-byte aligned by construction of the layouts).
 __device__ __forceinline__ float2 load_smem2(const float* p) {
 #if defined(DSCONV_CUDA_EMULATION)

@@ -853,8 +853,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
           DSCONV_UNROLL
           for (int e = 0; e < kVec; ++e) v[e] = activate(v[e], p.act);
           if (p.vec_out) {
-            DSCONV_UNROLL
-            for (int e = 0; e < kVec; e += 4) store_quad<T>(yg + at + e, v + e);
+            store16<T>(yg + at, v);  // one 16-byte store: each sector once
           } else {
             DSCONV_UNROLL
             for (int e = 0; e < kVec; ++e)

@@ -45,7 +45,8 @@ using detail::OfferContext;
 // 0.78-1.09x on two 128-column tiles (18); Xception's 728 -> 728 (6 x 9 = 54 on 128 columns) is 2.4x
 // slower fused, bound by re-reading its input for every column tile. (Those figures predate the model's
 // L1, which serves the taps' re-reads within a chunk: the ASPP is now 1.47-1.50x faster fused; the
-// column-tile re-reads cross chunks and stay L2 traffic. To be calibrated on a GPU.)
+// column-tile re-reads cross chunks and stay L2 traffic. To be calibrated on a GPU.) Past the limit, f16/bf16
+// take the resident-A kernel where its A fits (offer_resident), which makes each row tile's A once.
 constexpr int64_t kMaxFusedRecompute = 25;
 // The fused kernel is declined on grids of at most sm_count / kMaxFusedGridShare whole tiles (no split
 // tail). Modelled on an H100 (model with L1, bench/results/2026-12-02-model-h100-fused-rule/), f16:

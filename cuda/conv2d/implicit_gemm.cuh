@@ -112,7 +112,8 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr int BK = Tile::kBK;
   constexpr int kVec = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte access
   // A thread's share of a chunk: kAElems elements of A and kBElems of B, in 32-bit words.
-  constexpr int kAElems = BM * BK / NT, kBElems = BN * BK / NT;
+  // (A resident tile's B comes through cp.async, whatever its share: kBElems is not used.)
+  constexpr int kAElems = BM * BK / NT, kBElems = kResident ? 16 : BN * BK / NT;
   constexpr int kAWords = kF32 ? kAElems : kAElems / 2, kBWords = kF32 ? kBElems : kBElems / 2;
   constexpr int kKStride = NT / BM;  // NCHW staging: threads walk pixels, kKStride channel columns at once
   static_assert(NT % BM == 0 && kAElems % (kF32 ? 16 : 8) == 0 && kBElems % 16 == 0,
@@ -556,8 +557,9 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       if (p.vec_b) {
         // One filter address live at a time: unrolled, the 2-warp tile's 8 copies spill.
         DSCONV_NO_UNROLL
-        for (int j = 0; j < BK * BN / 8 / NT; ++j) {
+        for (int j = 0; j < (BK * BN / 8 + NT - 1) / NT; ++j) {
           const int item = tid + NT * j, kk = item / (BN / 8), nv = item % (BN / 8);
+          if ((BK * BN / 8) % NT != 0 && item >= BK * BN / 8) break;  // 96 x 128: 512 vectors for 192 threads
           const int k = k0 + kk, o = n0 + 8 * nv;
           const bool fill = k < KC && o < O;
           cp_async16(b + kk * kBPitch16 + 8 * nv, fill ? static_cast<const void*>(ft + k * p.b_k + o) : fg, fill);
@@ -990,6 +992,7 @@ Result<KernelFn> resolve_implicit_gemm(const KernelChoice& k, const LaunchConfig
       } else {  // 256 columns: the fused separable kernel only
         if (t == kTileWideOut) return instantiation<T, kProd, kTileWideOut>(k.nchw);
         if (t == kTileResident) return instantiation<T, kProd, kTileResident>(k.nchw);
+        if (t == kTileResidentTall) return instantiation<T, kProd, kTileResidentTall>(k.nchw);
       }
     }
     return nullptr;

@@ -31,13 +31,16 @@ namespace dsconv::cuda::gemm {
 //    fragment loads per mma as "wide". The fused kernel computes its pixels' depthwise values once per tile
 //    of columns: one tile as wide as DeepLab's 256 outputs computes them once, from half the input reads of
 //    two 128-wide tiles, at the price of reading the pointwise filter for 64 pixels instead of 128.
-//  - f16/bf16 fused separable with a resident A ("resident_async3"): 64 x 256, 8 warps of 32 x 64, for mid
-//    channel counts whose depthwise values would otherwise be recomputed for many column tiles (Xception's
-//    728 -> 728). The block computes the depthwise values of its 64 pixels for every mid channel once, into
-//    shared memory (k_chunks buffers of A), and multiplies them by every column tile it is given; B comes
-//    through 3 cp.async stages. The grid is persistent: one block per SM slot, each a contiguous range of
-//    the (row tile, column tile) pairs in row-major order, so a block recomputes A only where its range
-//    enters a new row tile. Shared memory grows with K (resident_smem_bytes).
+//  - f16/bf16 fused separable with a resident A: for mid channel counts whose depthwise values would
+//    otherwise be recomputed for many column tiles (Xception's 728 -> 728). The block computes the depthwise
+//    values of its pixels for every mid channel once, into shared memory (k_chunks buffers of A), and
+//    multiplies them by every column tile it is given; B comes through cp.async stages. The grid is
+//    persistent: one block per SM slot, each a contiguous range of the (row tile, column tile) pairs in
+//    row-major order, so a block recomputes A only where its range enters a new row tile. Shared memory
+//    grows with K (resident_smem_bytes). Two tiles: "resident_async4" 96 x 128, 6 warps of 32 x 64 (3 x 2),
+//    4 stages of B (which hold the 96 rows' results), where its A fits: each column tile's B is read for
+//    96 pixels instead of 64 (Xception's 728 mid channels: 211 KiB a block); else "resident_async3"
+//    64 x 256, 8 warps of 32 x 64, 3 stages (up to 1120 mid channels on sm_90).
 //  - f32 with PlanOptions::allow_tf32 (sm_80+): the f32 tile's staging, operands rounded to TF32 as they
 //    are stored, 4 warps of 32 x 32 of mma m16n8k8 (B's pitch bn + 8 keeps its fragment reads
 //    conflict-free).
@@ -92,8 +95,11 @@ inline constexpr Tile kTileWideOut{64, 256, 256};
 inline constexpr Tile kTileAsync{128, 128, 128, 3};
 inline constexpr Tile kTileAsyncShort{64, 128, 64, 3};
 inline constexpr Tile kTileResident{64, 256, 256, 3, false, true};
+inline constexpr Tile kTileResidentTall{96, 128, 192, 4, false, true};
 static_assert(int64_t{kTileResident.stages} * Tile::kBK * kTileResident.b_pitch16() * 2 >=
-                  int64_t{kTileResident.bm} * Tile::kOutPitch * 4,
+                      int64_t{kTileResident.bm} * Tile::kOutPitch * 4 &&
+                  int64_t{kTileResidentTall.stages} * Tile::kBK * kTileResidentTall.b_pitch16() * 2 >=
+                      int64_t{kTileResidentTall.bm} * Tile::kOutPitch * 4,
               "a resident tile's B stages hold the epilogue's results");
 
 // How a block makes its A tile.

@@ -7,12 +7,12 @@
 //      value. On a grid whose last wave is part full, the tiles past the whole waves are cut along the mid
 //      channels into slices (suffix _tailsplit{S}), summed by a second launch: the conv2d family's split
 //      tail (cuda/conv2d/offers.hpp, tail_split), whose rule counts a fused chunk's depthwise products;
-//   2. sep_fwd_{nhwc,nchw}_fused_{f16,bf16}_mma_resident_async3_tile64x256x32   the same engine where the
-//      first declines for recomputation: each block makes the depthwise values of its 64 pixels for every
-//      mid channel once, keeps them in shared memory, and multiplies them by every column tile of its
-//      share of a persistent grid (cuda/conv2d/params.hpp, kTileResident). Offered when the mid channels'
-//      A buffers fit the device's shared memory (sm_90: C*M up to about 1400; sm_80 about 960; sm_86/89
-//      about 380);
+//   2. sep_fwd_{nhwc,nchw}_fused_{f16,bf16}_mma_resident_{async4_tile96x128,async3_tile64x256}x32   the same
+//      engine where the first declines for recomputation: each block makes the depthwise values of its
+//      pixels for every mid channel once, keeps them in shared memory, and multiplies them by every column
+//      tile of its share of a persistent grid (cuda/conv2d/params.hpp, kTileResident*). Offered when the
+//      mid channels' A buffers fit the device's shared memory: 96 x 128 on sm_90 up to C*M = 800, 64 x 256
+//      up to 1120 (sm_80: 544 and 704; sm_86/89: 256 and 288);
 //   3. sep_fwd_{nhwc,nchw}_twopass_{dtype}(<depthwise>+<pointwise>)   the depthwise kernel this backend
 //      chooses for the depthwise half, its output in the Plan's workspace, then the conv2d family's
 //      implicit GEMM as a 1x1 convolution with the bias, residual and activation.
@@ -54,6 +54,11 @@ constexpr int64_t kMaxFusedRecompute = 25;
 // 0.54x and 0.63x, 14x14 512 -> 256 on 4 and 25 tiles 0.51x and 0.64x; from 49 tiles on the fused kernel
 // is 0.94x (28x28) to 1.51x (56x56), from 74 1.42x and more.
 constexpr int64_t kMaxFusedGridShare = 4;
+// The resident-A kernel is declined on grids of fewer than kMinResidentTiles tiles a block slot (where the
+// two passes may be chosen). Modelled on an H100 (bench/results/2026-12-02-model-h100-resident/), Xception's
+// 33x33 728 -> 728 on 96 x 128 tiles and 132 slots: N=2 (138 tiles) 0.97x the two passes, N=4 (276) 1.28x,
+// N=8 (546) 1.44x.
+constexpr int64_t kMinResidentTiles = 2;
 
 std::string prefix(const Problem& p, const char* kind) {
   return std::string("sep_fwd_") + to_string(p.layout()) + "_" + kind + "_";
@@ -111,11 +116,10 @@ Offer offer_fused(const OfferContext& ctx) {
   return gemm::accept(run_name, k, g);
 }
 
-// The resident-A fused kernel, where offer_fused declined for recomputation: one A of every mid channel
-// per row tile, shared by all the column tiles a block runs.
-Offer offer_resident(const OfferContext& ctx) {
+// The resident-A fused kernel on `tile`: one A of every mid channel per row tile, shared by the column
+// tiles a block runs.
+Offer offer_resident_on(const OfferContext& ctx, const gemm::Tile& tile) {
   const Problem& p = ctx.problem;
-  const gemm::Tile tile = gemm::kTileResident;
   const std::string name = prefix(p, "fused") + gemm::engine_suffix(p.dtype(), tile);
   if (p.dtype() == DType::kF32)
     return Offer::decline(name, "f32 runs on FMA units, and its A of every mid channel would take twice the shared memory");
@@ -130,38 +134,40 @@ Offer offer_resident(const OfferContext& ctx) {
   if (ctx.device != nullptr) {
     const detail::DeviceInfo& dev = *ctx.device;
     if (smem > dev.smem_per_block_optin) {
-      return Offer::decline(name, std::to_string(p.mid_channels()) + " mid channels' A for 64 pixels needs " +
-                                      std::to_string(smem) + " bytes of shared memory; " + dev.name + " has " +
+      return Offer::decline(name, std::to_string(p.mid_channels()) + " mid channels' A for " +
+                                      std::to_string(tile.bm) + " pixels needs " + std::to_string(smem) +
+                                      " bytes of shared memory; " + dev.name + " has " +
                                       std::to_string(dev.smem_per_block_optin) + " a block");
-    }
-    // As offer_fused: on a quarter wave of tiles a block's serial chunks of depthwise products outlast two
-    // passes.
-    if (kMaxFusedGridShare * pairs <= dev.sm_count && !ctx.excludes_all(prefix(p, "twopass"))) {
-      return Offer::decline(name, "a grid of " + std::to_string(pairs) + " tiles for " + std::to_string(dev.sm_count) +
-                                      " SMs (at most 1/" + std::to_string(kMaxFusedGridShare) +
-                                      " of a wave): each block's serial K loop of depthwise sums and products is "
-                                      "longer than two passes");
     }
     const int64_t per_block = smem + dev.smem_reserved_per_block;
     const int64_t by_smem = dev.smem_per_sm / per_block;
     const int64_t by_threads = dev.max_threads_per_sm / tile.threads;
     const int64_t per_sm = std::max<int64_t>(1, std::min({by_smem, by_threads, int64_t{dev.max_blocks_per_sm}}));
     slots = dev.sm_count * per_sm;
-    // With a block for every tile, each block makes A for one column tile: the per-tile fused kernel's
-    // recomputation, under the same limit. Modelled on an H100 (bench/results/2026-12-02-model-h100-resident/):
-    // Xception's 33x33 728 -> 728 at N=1 (54 tiles, 27 products per mid value) 0.70x two passes, at N=2
-    // (105) 1.01x; from N=4 (207 tiles on 132 slots) the ranges share A across column tiles.
-    const int64_t recompute = g.n_tiles * p.kh() * p.kw();
-    if (pairs <= slots && recompute > kMaxFusedRecompute && !ctx.excludes_all(prefix(p, "twopass"))) {
-      return Offer::decline(name, "a block for each of the " + std::to_string(pairs) + " tiles (" +
-                                      std::to_string(slots) + " slots) makes A once per column tile: " +
-                                      std::to_string(recompute) + " depthwise products per mid value, over " +
-                                      std::to_string(kMaxFusedRecompute));
+    // Fewer than kMinResidentTiles tiles a block: most blocks make A for one or two column tiles, the work
+    // of the per-tile fused kernel in one serial K loop per block, without the two passes' spread.
+    if (pairs < kMinResidentTiles * slots && !ctx.excludes_all(prefix(p, "twopass"))) {
+      return Offer::decline(name, "a grid of " + std::to_string(pairs) + " tiles for " + std::to_string(slots) +
+                                      " block slots (fewer than " + std::to_string(kMinResidentTiles) +
+                                      " a block): A would be made for too few column tiles each time");
     }
   }
   g.grid_blocks = std::min(pairs, slots);
   set_operands(p, &k, &g);
   return gemm::accept(name, k, g);
+}
+
+// The resident-A kernel where offer_fused declined: the 96 x 128 tile (each column tile's B read for 96
+// pixels rather than 64), else 64 x 256 (whose A is two thirds the size), the first one the options allow
+// and the device and grid accept; else the last one's decline.
+Offer offer_resident(const OfferContext& ctx) {
+  Offer last = Offer::decline(prefix(ctx.problem, "fused") + "mma_resident", "no resident tile is allowed");
+  for (const gemm::Tile& t : {gemm::kTileResidentTall, gemm::kTileResident}) {
+    if (!ctx.allows(prefix(ctx.problem, "fused") + gemm::engine_suffix(ctx.problem.dtype(), t))) continue;
+    last = offer_resident_on(ctx, t);
+    if (last.impl) return last;
+  }
+  return last;
 }
 
 // The depthwise half and the pointwise half of a separable problem, as problems of their own.

@@ -531,10 +531,11 @@ std::vector<GemmCase> separable_cases(bool fused) {
 INSTANTIATE_TEST_SUITE_P(SeparableFused, GemmCuda, ::testing::ValuesIn(separable_cases(true)), gemm_case_name);
 INSTANTIATE_TEST_SUITE_P(SeparableTwoPass, GemmCuda, ::testing::ValuesIn(separable_cases(false)), gemm_case_name);
 
-// The resident-A fused kernel (16-bit), asked for by name: mid channels from 3 to 225 (1 to 8 chunks of K,
-// ragged), 1 to 3 column tiles of 256 (O up to 520), on an emulated H100 of one SM, whose 2 to 4 block
-// slots take ranges of 3 row tiles x the column tiles: blocks that run several tiles, cross from one row
-// tile to the next (and make A again), or run one.
+// The resident-A fused kernel (16-bit), both tiles (64 x 256 and 96 x 128, alternating with the filter
+// shape), asked for by name: mid channels from 3 to 225 (1 to 8 chunks of K, ragged), 1 to 5 column tiles
+// (O up to 520), on an emulated H100 of one SM, whose 2 to 4 block slots take ranges of 2 or 3 row tiles x
+// the column tiles: blocks that run several tiles, cross from one row tile to the next (and make A again),
+// or run one.
 std::vector<GemmCase> resident_cases() {
   const std::pair<int64_t, int64_t> channels[] = {{16, 300}, {5, 70}, {40, 17}, {24, 520}, {75, 33}, {3, 260}};
   const std::pair<int64_t, int64_t> sizes[] = {{13, 11}, {15, 9}, {12, 12}, {11, 13}, {17, 8}};
@@ -542,6 +543,7 @@ std::vector<GemmCase> resident_cases() {
   int v = 200;
   for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
     for (const SepShape& sh : kSepShapes) {
+      const bool tall = (&sh - kSepShapes) % 2 == 1;
       for (DType dt : {DType::kF16, DType::kBF16}) {
         ++v;
         const auto [c, o] = channels[v % 6];
@@ -556,7 +558,7 @@ std::vector<GemmCase> resident_cases() {
         vary(&d, &gc.c, v);
         gc.c.desc = d;
         gc.expect = "sep_fwd_" + std::string(to_string(layout)) + "_fused_" + engine(dt) +
-                    "_resident_async3_tile64x256x32";
+                    (tall ? "_resident_async4_tile96x128x32" : "_resident_async3_tile64x256x32");
         gc.only = {gc.expect};
         gc.device = "sm_90:1";
         out.push_back(gc);
@@ -567,22 +569,22 @@ std::vector<GemmCase> resident_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(SeparableResident, GemmCuda, ::testing::ValuesIn(resident_cases()), gemm_case_name);
 
-// Where the fused kernel would recompute the depthwise products too often, the two passes are the default,
-// or for f16/bf16 the resident-A fused kernel where it shares A across column tiles: 5 x 5 taps with 260
-// output channels (f16/bf16: 2 tiles of the widest, 256-column, tile x 25 = 50 products per mid value;
-// f32's 64 columns, 5 tiles; and the resident kernel's 80 tiles have a block each, so it would make A
-// per column tile too), and 3 x 3 with 512 (the 256-column tile takes only problems it holds in one tile,
-// so 4 tiles of 128 x 9 = 36; the resident kernel's 2 x 9 = 18 are within the limit). At 130 output
-// channels one 256-column tile holds them all (25 products per mid value, the most the fused kernel
-// accepts): f16/bf16 stay fused on that tile, f32 (3 tiles of 64) does not.
-TEST(SeparableCudaSelection, ResidentOrTwoPassWhenFusedRecomputesTooMuch) {
+// Where the fused kernel would recompute the depthwise products too often, the two passes are the default:
+// 5 x 5 taps with 260 output channels (f16/bf16: 2 tiles of the widest, 256-column, tile x 25 = 50
+// products per mid value; f32's 64 columns, 5 tiles), and 3 x 3 with 512 (the 256-column tile takes only
+// problems it holds in one tile, so 4 tiles of 128 x 9 = 36). The resident-A kernel declines both: with 8
+// mid channels its blocks are small, and a device holds more of them than there are tiles (its grid rule;
+// XceptionTakesTheResidentKernelWhereItFits has it taken). At 130 output channels one 256-column tile holds
+// them all (25 products per mid value, the most the fused kernel accepts): f16/bf16 stay fused on that
+// tile, f32 (3 tiles of 64) does not.
+TEST(SeparableCudaSelection, TwoPassWhenFusedRecomputesTooMuch) {
   DSCONV_REQUIRE_CUDA();
   struct Case {
     int64_t k, o;
     bool fused16, resident16;
   };
   for (DType dt : kDtypes) {
-    for (const Case& c : {Case{5, 260, false, false}, Case{3, 512, false, true}, Case{5, 130, true, false}}) {
+    for (const Case& c : {Case{5, 260, false, false}, Case{3, 512, false, false}, Case{5, 130, true, false}}) {
       const TestReport r = ConvTester()
                                .op(Op::kSeparable)
                                .size(50, 50)  // 40 row tiles: more than a quarter wave on any GPU (the grid rule)
@@ -669,11 +671,12 @@ TEST(SeparableCudaSelection, TwoPassOnGridsOfAQuarterWave) {
 }
 
 // Xception's middle flow, 33x33 728 -> 728 (the fused kernel would recompute 6 column tiles x 9 taps = 54
-// products per mid value): on sm_90 the resident-A kernel, its A of 23 chunks (118 KiB) beside 3 B stages
-// (50 KiB), on a persistent grid of one block per SM (169 KiB a block) over the 137 x 3 tiles at N=8; on
-// sm_80 (163 KiB a block) and sm_86 (99 KiB) those 168,448 bytes do not fit, the decline says so, and the
-// two passes run. At N=1 on sm_90, 54 tiles would have a block each, making A for each of 3 column tiles
-// (27 products per mid value): two passes, and the decline says why. f32 is declined by name.
+// products per mid value): on sm_90 the resident-A kernel's 96 x 128 tile, its A of 23 chunks (173 KiB)
+// beside 4 B stages (34 KiB), on a persistent grid of one block per SM over the 91 x 6 tiles at N=8;
+// 1024 -> 1024 (32 chunks) takes the 64 x 256 tile, whose A fits; on sm_80 (163 KiB a block) and sm_86
+// (99 KiB) neither tile's A of 728 channels fits (the 64 x 256 one needs 168,448 bytes), the decline says
+// so, and the two passes run. At N=1 on sm_90 both tiles' grids are under 2 tiles a block slot (72 of
+// 96 x 128, 54 of 64 x 256, for 132 slots): two passes, and the decline says why. f32 is declined by name.
 TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
   const detail::Backend* cuda = detail::find_backend("cuda");
   ASSERT_NE(cuda, nullptr);
@@ -694,12 +697,19 @@ TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
   d.padding = PaddingMode::kSame;
   d.dtype = DType::kF16;
   const std::string resident = "sep_fwd_nhwc_fused_f16_mma_resident_async3_tile64x256x32";
+  const std::string tall = "sep_fwd_nhwc_fused_f16_mma_resident_async4_tile96x128x32";
   const detail::Selection h100 = select("sm_90", d);
   ASSERT_NE(h100.impl, nullptr) << explain(h100);
-  EXPECT_EQ(h100.impl->name(), resident) << explain(h100);
+  EXPECT_EQ(h100.impl->name(), tall) << explain(h100);
   EXPECT_NE(explain(h100).find("6 tiles of output channels x 9 taps = 54"), std::string::npos) << explain(h100);
   EXPECT_EQ(h100.impl->workspace_bytes(), 0u);
+  EXPECT_EQ(cuda::gemm::kTileResidentTall.resident_smem_bytes(23), 211456);
   EXPECT_EQ(cuda::gemm::kTileResident.resident_smem_bytes(23), 168448);
+  ProblemDesc wide = d;
+  wide.channels = wide.out_channels = 1024;
+  const detail::Selection h100_wide = select("sm_90", wide);
+  ASSERT_NE(h100_wide.impl, nullptr) << explain(h100_wide);
+  EXPECT_EQ(h100_wide.impl->name(), resident) << explain(h100_wide);
   for (const char* arch : {"sm_80", "sm_86"}) {
     SCOPED_TRACE(arch);
     const detail::Selection s = select(arch, d);
@@ -714,8 +724,7 @@ TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
   const detail::Selection n1 = select("sm_90", one);
   ASSERT_NE(n1.impl, nullptr) << explain(n1);
   EXPECT_EQ(n1.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << n1.impl->name();
-  EXPECT_NE(explain(n1).find(resident + ": a block for each of the 54 tiles (132 slots) makes A once per column "
-                                        "tile: 27 depthwise products per mid value, over 25"),
+  EXPECT_NE(explain(n1).find(resident + ": a grid of 54 tiles for 132 block slots (fewer than 2 a block)"),
             std::string::npos)
       << explain(n1);
   ProblemDesc f32 = d;

@@ -532,6 +532,25 @@ elif step_ok build; then
 else
   skip bench_tf32_deeplab "no build"
 fi
+# The resident-A fused separable kernel on the layers whose per-tile fused kernel recomputes too much
+# (Xception's 728 -> 728 from N=1 to 8, its exit flow, MobileNetV1's 14x14 512 -> 512 at N=32):
+# raw/sep_resident/<descriptor>.{fused,twopass}.json (fused: the resident kernel, the per-tile one declining),
+# and raw/dsconv_f16_sep_resident_cudnn.json, the default plan against cuDNN's separable (its depthwise, then
+# its 1x1). The model puts resident / two passes at 1.28-1.85x from N=4 and the small grids at 0.92-0.97x
+# (bench/results/2026-12-02-model-h100-resident/, where the offer's 2-tiles-a-slot rule comes from); kept out
+# of the merged report.
+if ! bench_wanted bench_f16_sep_resident; then
+  :
+elif step_ok build; then
+  RESIDENT_PROBLEMS="$SRC/bench/results/2026-12-02-model-h100-resident/problems.txt"
+  step bench_f16_sep_resident 60 "$SRC/bench/sep_plans.sh" "$DSCONV" "$RESIDENT_PROBLEMS" "$RAW/sep_resident" \
+    "${BENCH_TIMING[@]}"
+  mapfile -t RESIDENT_DESCS < <(grep -v -e '^#' -e '^$' "$RESIDENT_PROBLEMS")
+  step bench_f16_sep_resident_cudnn 30 "$DSCONV" bench "${RESIDENT_DESCS[@]}" --backend cuda,cudnn \
+    "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f16_sep_resident_cudnn.json"
+else
+  skip bench_f16_sep_resident "no build"
+fi
 # The fused kernel and the two passes on the 25 separable layers of the fused grid rule (MobileNetV1 and the
 # ASPP from N=1 to 32): raw/sep_rule/<descriptor>.{fused,twopass}.json, to set kMaxFusedGridShare (the model
 # has the fused kernel slower on grids of at most a quarter wave of whole tiles; its table is

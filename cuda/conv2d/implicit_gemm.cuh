@@ -107,7 +107,8 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   constexpr bool kAsync = kStages > 2;
   static_assert(!kResident || (kProd == Producer::kDepthwise && !kF32 && kAsync),
                 "resident A: fused separable, 16-bit, B through cp.async");
-  static_assert(!kAsync || kResident || (!kF32 && !kNchw && kProd == Producer::kGather), "cp.async: NHWC 16-bit conv2d");
+  static_assert(!kAsync || kResident || (!kF32 && !kNchw && kProd == Producer::kGather),
+                "cp.async: NHWC 16-bit conv2d");
   constexpr int kBufs = kAsync ? kStages : 2;
   constexpr int BK = Tile::kBK;
   constexpr int kVec = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte access

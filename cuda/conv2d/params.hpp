@@ -46,7 +46,7 @@ namespace dsconv::cuda::gemm {
 //    conflict-free).
 struct Tile {
   int bm, bn, threads;
-  int stages = 2;     // 2: double-buffered through registers; more: cp.async stages
+  int stages = 2;         // 2: double-buffered through registers; more: cp.async stages
   bool tf32 = false;      // f32 on TF32 tensor cores
   bool resident = false;  // fused separable: A for every mid channel stays in shared memory (see above)
   static constexpr int kBK = 32;

@@ -122,7 +122,8 @@ Offer offer_resident_on(const OfferContext& ctx, const gemm::Tile& tile) {
   const Problem& p = ctx.problem;
   const std::string name = prefix(p, "fused") + gemm::engine_suffix(p.dtype(), tile);
   if (p.dtype() == DType::kF32)
-    return Offer::decline(name, "f32 runs on FMA units, and its A of every mid channel would take twice the shared memory");
+    return Offer::decline(name,
+                          "f32 runs on FMA units, and its A of every mid channel would take twice the shared memory");
   if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return Offer::decline(name, why);
   gemm::GemmParams g = gemm::common_params(p, p.mid_channels(), 1, tile);
   if (std::string why = gemm::int32_bounds(g); !why.empty()) return Offer::decline(name, why);
@@ -134,10 +135,9 @@ Offer offer_resident_on(const OfferContext& ctx, const gemm::Tile& tile) {
   if (ctx.device != nullptr) {
     const detail::DeviceInfo& dev = *ctx.device;
     if (smem > dev.smem_per_block_optin) {
-      return Offer::decline(name, std::to_string(p.mid_channels()) + " mid channels' A for " +
-                                      std::to_string(tile.bm) + " pixels needs " + std::to_string(smem) +
-                                      " bytes of shared memory; " + dev.name + " has " +
-                                      std::to_string(dev.smem_per_block_optin) + " a block");
+      return Offer::decline(name, std::to_string(p.mid_channels()) + " mid channels' A for " + std::to_string(tile.bm) +
+                                      " pixels needs " + std::to_string(smem) + " bytes of shared memory; " + dev.name +
+                                      " has " + std::to_string(dev.smem_per_block_optin) + " a block");
     }
     const int64_t per_block = smem + dev.smem_reserved_per_block;
     const int64_t by_smem = dev.smem_per_sm / per_block;

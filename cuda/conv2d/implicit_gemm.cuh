@@ -95,6 +95,19 @@ __device__ __forceinline__ int nchw_a_word(int m, int w) { return w ^ ((m / 8) %
 // n ^ b_key(kp), within its aligned group of 8 (the fragment reads' key is known at compile time).
 __device__ __forceinline__ int b_key(int kp) { return 2 * ((kp / 4) % 4); }
 __device__ __forceinline__ int nchw_out_col(int m, int c) { return c ^ ((m / 4) % 8); }
+// A resident tile's A (params.hpp, Tile::a_pitch16): rows of one chunk's 32 halves, unpadded, whose four
+// 16-byte units are stored XOR-ed with (row / 2) % 4: the half at (m, k) is at resident_a_half(m, k).
+// An ldmatrix's 8 rows (m0 even) then cover 4 unit slots x 2 bank halves, all 32 banks; a fragment word
+// read (8 rows x 4 words of one unit) too; a quarter-warp's 16-byte NHWC stores (2 rows, 4 units) too.
+__device__ __forceinline__ int resident_a_half(int m, int k) {
+  return m * Tile::kBK + (((k / 8) ^ ((m / 2) % 4)) * 8) + k % 8;
+}
+// NCHW stores A a word at a time from lanes on 32 consecutive rows, and reads it a word at a time (no
+// ldmatrix): the words within a unit are also XOR-ed with (row / 8) % 4, so those stores cover all 32
+// banks too (a fragment read's 8 rows share the key).
+__device__ __forceinline__ int resident_a_half_nchw(int m, int k) {
+  return resident_a_half(m, k) ^ (2 * ((m / 8) % 4));
+}
 
 template <class T, bool kNchw, Producer kProd, int BM, int BN, int NT, int kStages, bool kTf32, bool kResident>
 __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
@@ -140,11 +153,13 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
   // 16-bit operands: B as (k, k + 1) words of a column (register staging) or k-major halves (cp.async,
   // read by ldmatrix.trans).
   // A resident tile keeps one A buffer per chunk of K, and its results go to the B stages (A stays).
+  // (Unpadded and swizzled: resident_a_half.)
+  constexpr int kAPitchA = kResident ? Tile::kBK : Tile::kAPitch16;
   const int64_t a_bufs = kResident ? p.k_chunks : kBufs;
   uint16_t* const sA16 = reinterpret_cast<uint16_t*>(smem);
-  uint32_t* const sB16 = reinterpret_cast<uint32_t*>(smem + a_bufs * BM * Tile::kAPitch16 * 2);
+  uint32_t* const sB16 = reinterpret_cast<uint32_t*>(smem + a_bufs * BM * kAPitchA * 2);
   uint16_t* const sB16h = reinterpret_cast<uint16_t*>(sB16);
-  static_assert((BM * Tile::kAPitch16 * 2) % 16 == 0, "B starts 16-byte aligned");
+  static_assert((BM * kAPitchA * 2) % 16 == 0, "B starts 16-byte aligned");
   // f32 operands.
   float* const sA32 = reinterpret_cast<float*>(smem);
   float* const sB32 = sA32 + 2 * BM * Tile::kAPitch32;
@@ -192,7 +207,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
     m0 = row_tile * BM;
     DSCONV_UNROLL
     for (int i = 0; i < kRows; ++i) {
-      const int m = kNchw ? tid % BM : a_row<!kF32, kVecPerRow, kRowStep>(tid, i);
+      const int m = kNchw ? tid % BM : a_row < !kF32 && !kResident, kVecPerRow, kRowStep > (tid, i);
       const int64_t gm = m0 + m;
       valid[i] = gm < m_total;
       const int64_t img = valid[i] ? gm / OHW : 0;
@@ -487,9 +502,20 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         }
       }
     } else {
-      uint16_t* const a = sA16 + buf * BM * Tile::kAPitch16;
+      uint16_t* const a = sA16 + buf * BM * kAPitchA;
       uint32_t* const b = sB16 + buf * (BK / 2) * kBPitch16;
-      if constexpr (!kNchw) {
+      if constexpr (kResident && !kNchw) {
+        // Rows in order (a quarter-warp: rows m, m + 1, conflict-free with the swizzle).
+        DSCONV_UNROLL
+        for (int i = 0; i < kRows; ++i)
+          store_aligned(a + resident_a_half(a_row<false, kVecPerRow, kRowStep>(tid, i), kq * kVec),
+                        make_uint4(ra[4 * i], ra[4 * i + 1], ra[4 * i + 2], ra[4 * i + 3]));
+      } else if constexpr (kResident) {
+        // NCHW: lanes on consecutive rows, one word each.
+        DSCONV_UNROLL
+        for (int e = 0; e < kAWords; ++e)
+          store_aligned(a + resident_a_half_nchw(tid % BM, 2 * (tid / BM + kKStride * e)), ra[e]);
+      } else if constexpr (!kNchw) {
         DSCONV_UNROLL
         for (int i = 0; i < kRows; ++i)
           store_aligned(a + a_row<true, kVecPerRow, kRowStep>(tid, i) * Tile::kAPitch16 + kq * kVec,
@@ -646,7 +672,7 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
       // ldmatrix: A's four 8 x 8 matrices of a 16 x 16 fragment at once, and B's (k-major) two column tiles.
       // (A resident tile's A buffer abuf is chunk abuf of K; its B stage bbuf.)
       static_assert(NT8 % 2 == 0, "B fragments in pairs of column tiles");
-      const uint16_t* const a = sA16 + abuf * BM * Tile::kAPitch16;
+      const uint16_t* const a = sA16 + abuf * BM * kAPitchA;
       const uint16_t* const b = sB16h + bbuf * BK * kBPitch16;
       const int lrow = lane % 8 + 8 * ((lane / 8) % 2), lcol = 8 * (lane / 16);
       DSCONV_UNROLL
@@ -654,15 +680,17 @@ __global__ void __launch_bounds__(NT, 1) implicit_gemm_kernel(GemmParams p) {
         uint32_t af[MT][4];
         DSCONV_UNROLL
         for (int mt = 0; mt < MT; ++mt) {
-          if constexpr (kNchw) {  // a resident NCHW tile's A words are swizzled (nchw_a_word): read one by one
-            static_assert((BM / WM) % 32 == 0, "the swizzle key is known at compile time");
+          const int row0 = (BM / WM) * wm + 16 * mt;
+          if constexpr (kResident && kNchw) {  // fragment words one by one (resident_a_half_nchw)
             DSCONV_UNROLL
             for (int r = 0; r < 4; ++r) {
-              const int row = (BM / WM) * wm + 16 * mt + mma_a_row(lane, 2 * r), col = 16 * ks + mma_a_col(lane, 2 * r);
-              af[mt][r] = load_smem_word(a + row * Tile::kAPitch16 + 2 * ((col / 2) ^ ((2 * mt + r % 2) % 4)));
+              const int row = row0 + mma_a_row(lane, 2 * r), col = 16 * ks + mma_a_col(lane, 2 * r);
+              af[mt][r] = load_smem_word(a + resident_a_half_nchw(row, col));
             }
+          } else if constexpr (kResident) {
+            ldmatrix_x4<false>(af[mt], a + resident_a_half(row0 + lrow, 16 * ks + lcol));
           } else {
-            ldmatrix_x4<false>(af[mt], a + ((BM / WM) * wm + 16 * mt + lrow) * Tile::kAPitch16 + 16 * ks + lcol);
+            ldmatrix_x4<false>(af[mt], a + (row0 + lrow) * Tile::kAPitch16 + 16 * ks + lcol);
           }
         }
         DSCONV_UNROLL

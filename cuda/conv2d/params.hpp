@@ -39,8 +39,8 @@ namespace dsconv::cuda::gemm {
 //    row-major order, so a block recomputes A only where its range enters a new row tile. Shared memory
 //    grows with K (resident_smem_bytes). Two tiles: "resident_async4" 96 x 128, 6 warps of 32 x 64 (3 x 2),
 //    4 stages of B (which hold the 96 rows' results), where its A fits: each column tile's B is read for
-//    96 pixels instead of 64 (Xception's 728 mid channels: 211 KiB a block); else "resident_async3"
-//    64 x 256, 8 warps of 32 x 64, 3 stages (up to 1120 mid channels on sm_90).
+//    96 pixels instead of 64 (Xception's 728 mid channels: 172 KiB a block); else "resident_async3"
+//    64 x 256, 8 warps of 32 x 64, 3 stages (up to 1408 mid channels on sm_90, 896 on sm_80).
 //  - f32 with PlanOptions::allow_tf32 (sm_80+): the f32 tile's staging, operands rounded to TF32 as they
 //    are stored, 4 warps of 32 x 32 of mma m16n8k8 (B's pitch bn + 8 keeps its fragment reads
 //    conflict-free).
@@ -72,10 +72,11 @@ struct Tile {
     return bm == o.bm && bn == o.bn && threads == o.threads && stages == o.stages && tf32 == o.tf32 &&
            resident == o.resident;
   }
-  // A resident tile's shared memory for K = k_chunks chunks: every chunk's A buffer, then the B stages
+  // A resident tile's shared memory for K = k_chunks chunks: every chunk's A buffer, bm rows of kBK halves
+  // unpadded (their 16-byte units swizzled instead: implicit_gemm.cuh, resident_a_half), then the B stages
   // (k-major halves), which the epilogue's f32 results reuse (they are smaller).
   constexpr int64_t resident_smem_bytes(int64_t k_chunks) const {
-    return k_chunks * bm * kAPitch16 * 2 + int64_t{stages} * kBK * b_pitch16() * 2;
+    return k_chunks * bm * kBK * 2 + int64_t{stages} * kBK * b_pitch16() * 2;
   }
   // The launch's dynamic shared memory.
   constexpr int64_t launch_smem_bytes(bool f32, int64_t k_chunks) const {

@@ -11,8 +11,8 @@
 //      engine where the first declines for recomputation: each block makes the depthwise values of its
 //      pixels for every mid channel once, keeps them in shared memory, and multiplies them by every column
 //      tile of its share of a persistent grid (cuda/conv2d/params.hpp, kTileResident*). Offered when the
-//      mid channels' A buffers fit the device's shared memory: 96 x 128 on sm_90 up to C*M = 800, 64 x 256
-//      up to 1120 (sm_80: 544 and 704; sm_86/89: 256 and 288);
+//      mid channels' A buffers fit the device's shared memory: 96 x 128 on sm_90 up to C*M = 1024, 64 x 256
+//      up to 1408 (sm_80: 672 and 896; sm_86/89: 320 and 384);
 //   3. sep_fwd_{nhwc,nchw}_twopass_{dtype}(<depthwise>+<pointwise>)   the depthwise kernel this backend
 //      chooses for the depthwise half, its output in the Plan's workspace, then the conv2d family's
 //      implicit GEMM as a 1x1 convolution with the bias, residual and activation.
@@ -125,6 +125,14 @@ Offer offer_resident_on(const OfferContext& ctx, const gemm::Tile& tile) {
     return Offer::decline(name,
                           "f32 runs on FMA units, and its A of every mid channel would take twice the shared memory");
   if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return Offer::decline(name, why);
+  // NCHW makes A from scalar loads of channel planes, a round trip per tap, and with one block of 6-8 warps
+  // an SM those round trips set the time: Xception's 728 -> 728 at N=8 models at 166.5 µs against 47.7 µs
+  // for two passes (bench/results/2026-12-02-model-h100-resident/). Asked for by name, it runs.
+  if (p.layout() == Layout::kNCHW && !ctx.excludes_all(prefix(p, "twopass"))) {
+    return Offer::decline(name,
+                          "NCHW makes A from scalar channel-plane loads, a round trip per tap: two passes are "
+                          "faster");
+  }
   gemm::GemmParams g = gemm::common_params(p, p.mid_channels(), 1, tile);
   if (std::string why = gemm::int32_bounds(g); !why.empty()) return Offer::decline(name, why);
   gemm::KernelChoice k;

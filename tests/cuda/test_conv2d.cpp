@@ -671,11 +671,12 @@ TEST(SeparableCudaSelection, TwoPassOnGridsOfAQuarterWave) {
 }
 
 // Xception's middle flow, 33x33 728 -> 728 (the fused kernel would recompute 6 column tiles x 9 taps = 54
-// products per mid value): on sm_90 the resident-A kernel's 96 x 128 tile, its A of 23 chunks (173 KiB)
+// products per mid value): on sm_90 the resident-A kernel's 96 x 128 tile, its A of 23 chunks (138 KiB)
 // beside 4 B stages (34 KiB), on a persistent grid of one block per SM over the 91 x 6 tiles at N=8;
-// 1024 -> 1024 (32 chunks) takes the 64 x 256 tile, whose A fits; on sm_80 (163 KiB a block) and sm_86
-// (99 KiB) neither tile's A of 728 channels fits (the 64 x 256 one needs 168,448 bytes), the decline says
-// so, and the two passes run. At N=1 on sm_90 both tiles' grids are under 2 tiles a block slot (72 of
+// 1152 -> 1152 (36 chunks) takes the 64 x 256 tile, whose A fits. On sm_80 (163 KiB a block) the 96-row A
+// does not fit and the 64 x 256 tile (141.5 KiB) runs; on sm_86 (99 KiB) neither fits (the 64 x 256 one
+// needs 144,896 bytes), the decline says so, and the two passes run. NCHW takes the two passes too (its A
+// is made from scalar channel-plane loads). At N=1 on sm_90 both tiles' grids are under 2 tiles a block slot (72 of
 // 96 x 128, 54 of 64 x 256, for 132 slots): two passes, and the decline says why. f32 is declined by name.
 TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
   const detail::Backend* cuda = detail::find_backend("cuda");
@@ -703,22 +704,22 @@ TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
   EXPECT_EQ(h100.impl->name(), tall) << explain(h100);
   EXPECT_NE(explain(h100).find("6 tiles of output channels x 9 taps = 54"), std::string::npos) << explain(h100);
   EXPECT_EQ(h100.impl->workspace_bytes(), 0u);
-  EXPECT_EQ(cuda::gemm::kTileResidentTall.resident_smem_bytes(23), 211456);
-  EXPECT_EQ(cuda::gemm::kTileResident.resident_smem_bytes(23), 168448);
+  EXPECT_EQ(cuda::gemm::kTileResidentTall.resident_smem_bytes(23), 176128);
+  EXPECT_EQ(cuda::gemm::kTileResident.resident_smem_bytes(23), 144896);
   ProblemDesc wide = d;
-  wide.channels = wide.out_channels = 1024;
+  wide.channels = wide.out_channels = 1152;
   const detail::Selection h100_wide = select("sm_90", wide);
   ASSERT_NE(h100_wide.impl, nullptr) << explain(h100_wide);
   EXPECT_EQ(h100_wide.impl->name(), resident) << explain(h100_wide);
-  for (const char* arch : {"sm_80", "sm_86"}) {
-    SCOPED_TRACE(arch);
-    const detail::Selection s = select(arch, d);
-    ASSERT_NE(s.impl, nullptr) << explain(s);
-    EXPECT_EQ(s.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << s.impl->name();
-    EXPECT_NE(explain(s).find(resident + ": 728 mid channels' A for 64 pixels needs 168448 bytes of shared memory"),
-              std::string::npos)
-        << explain(s);
-  }
+  const detail::Selection a100 = select("sm_80", d);
+  ASSERT_NE(a100.impl, nullptr) << explain(a100);
+  EXPECT_EQ(a100.impl->name(), resident) << explain(a100);
+  const detail::Selection a10 = select("sm_86", d);
+  ASSERT_NE(a10.impl, nullptr) << explain(a10);
+  EXPECT_EQ(a10.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << a10.impl->name();
+  EXPECT_NE(explain(a10).find(resident + ": 728 mid channels' A for 64 pixels needs 144896 bytes of shared memory"),
+            std::string::npos)
+      << explain(a10);
   ProblemDesc one = d;
   one.batch = 1;
   const detail::Selection n1 = select("sm_90", one);
@@ -727,6 +728,14 @@ TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
   EXPECT_NE(explain(n1).find(resident + ": a grid of 54 tiles for 132 block slots (fewer than 2 a block)"),
             std::string::npos)
       << explain(n1);
+  ProblemDesc nchw = d;
+  nchw.layout = Layout::kNCHW;
+  const detail::Selection planes = select("sm_90", nchw);
+  ASSERT_NE(planes.impl, nullptr) << explain(planes);
+  EXPECT_EQ(planes.impl->name().rfind("sep_fwd_nchw_twopass_f16(", 0), 0u) << planes.impl->name();
+  EXPECT_NE(explain(planes).find("sep_fwd_nchw_fused_f16_mma_resident_async3_tile64x256x32: NCHW makes A from scalar"),
+            std::string::npos)
+      << explain(planes);
   ProblemDesc f32 = d;
   f32.dtype = DType::kF32;
   const detail::Selection s32 = select("sm_90", f32);

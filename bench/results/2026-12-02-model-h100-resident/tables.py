@@ -25,6 +25,7 @@ def load(name):
 
 
 res, two, chosen = load("resident"), load("twopass"), load("chosen")
+a100_res, a100_two = load("a100_resident"), load("a100_twopass")
 print("| layer | resident blocks | resident µs | bound | L2 MB (stores) | two-pass µs | two-pass / resident | "
       "DRAM MB resident / two | plan taken |")
 print("|---|---:|---:|---|---|---:|---:|---|---|")
@@ -37,3 +38,13 @@ for prob in res:
     print("| %s | %d | %.2f | %s | %.0f (%.0f) | %.2f | %.2fx | %.1f / %.1f | %s |" % (
         layer, f["blocks"], f["us"], "+".join(f["bound"]), f["l2"], f["st"], t["us"], t["us"] / f["us"], f["dram"],
         t["dram"], plan))
+
+print()
+print("A100 (sm_80):")
+print()
+print("| layer | resident tile | resident µs | bound | two-pass µs | two-pass / resident |")
+print("|---|---|---:|---|---:|---:|")
+for prob in a100_res:
+    f, t = a100_res[prob], a100_two[prob]
+    print("| %s | %s | %.2f | %s | %.2f | %.2fx |" % (prob, f["impl"].split("_tile")[1], f["us"], "+".join(f["bound"]),
+                                                t["us"], t["us"] / f["us"]))

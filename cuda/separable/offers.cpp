@@ -64,6 +64,18 @@ std::string prefix(const Problem& p, const char* kind) {
   return std::string("sep_fwd_") + to_string(p.layout()) + "_" + kind + "_";
 }
 
+// Whether a fused kernel declines an NCHW problem: its A comes from scalar loads of channel planes, a
+// round trip per depthwise tap (implicit_gemm.cuh, load_a), and those round trips, not the bytes, set the
+// time. Modelled on an H100 (model with L1; bench/results/2026-12-02-model-h100-resident/), f16 at N=8:
+// MobileNetV1's 112x112 32 -> 64 fused 33.2 µs against 12.6 µs for two passes, 56x56 128 -> 128 40.4
+// against 17.5, Xception's 728 -> 728 on the resident kernel 166.5 against 47.7. Only while the two passes
+// may be chosen: asked for by name, the fused kernels run.
+bool nchw_declines(const OfferContext& ctx) {
+  return ctx.problem.layout() == Layout::kNCHW && !ctx.excludes_all(prefix(ctx.problem, "twopass"));
+}
+constexpr const char* kNchwDecline =
+    "NCHW makes A from scalar channel-plane loads, a round trip per depthwise tap: two passes are faster";
+
 // The fused kernels' operands: the two filters' strides, the 16-byte access flags, the kernel's types.
 void set_operands(const Problem& p, gemm::KernelChoice* k, gemm::GemmParams* g) {
   const int64_t cm = p.mid_channels(), o = p.out_channels();
@@ -90,6 +102,7 @@ Offer offer_fused(const OfferContext& ctx) {
   const gemm::Tile tile = gemm::choose_tile(ctx, prefix(p, "fused"), &k);
   const std::string name = prefix(p, "fused") + gemm::engine_suffix(p.dtype(), tile);
   if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return Offer::decline(name, why);
+  if (nchw_declines(ctx)) return Offer::decline(name, kNchwDecline);
   gemm::GemmParams g = gemm::common_params(p, p.mid_channels(), 1, tile);
   const int64_t recompute = g.n_tiles * p.kh() * p.kw();
   if (recompute > kMaxFusedRecompute) {
@@ -125,14 +138,7 @@ Offer offer_resident_on(const OfferContext& ctx, const gemm::Tile& tile) {
     return Offer::decline(name,
                           "f32 runs on FMA units, and its A of every mid channel would take twice the shared memory");
   if (std::string why = gemm::device_support(ctx, p.dtype()); !why.empty()) return Offer::decline(name, why);
-  // NCHW makes A from scalar loads of channel planes, a round trip per tap, and with one block of 6-8 warps
-  // an SM those round trips set the time: Xception's 728 -> 728 at N=8 models at 166.5 µs against 47.7 µs
-  // for two passes (bench/results/2026-12-02-model-h100-resident/). Asked for by name, it runs.
-  if (p.layout() == Layout::kNCHW && !ctx.excludes_all(prefix(p, "twopass"))) {
-    return Offer::decline(name,
-                          "NCHW makes A from scalar channel-plane loads, a round trip per tap: two passes are "
-                          "faster");
-  }
+  if (nchw_declines(ctx)) return Offer::decline(name, kNchwDecline);
   gemm::GemmParams g = gemm::common_params(p, p.mid_channels(), 1, tile);
   if (std::string why = gemm::int32_bounds(g); !why.empty()) return Offer::decline(name, why);
   gemm::KernelChoice k;

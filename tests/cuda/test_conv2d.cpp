@@ -746,6 +746,46 @@ TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
       << explain(s32);
 }
 
+// NCHW separable takes the two passes by default: the fused kernels make A from scalar channel-plane loads,
+// a round trip per depthwise tap (modelled on an H100 at 0.38-0.43x the two passes on MobileNetV1's layers
+// at N=8). The declines say why; with the two passes excluded the fused kernel runs, as the NCHW sweeps
+// do. Selection for the sm_90 description.
+TEST(SeparableCudaSelection, NchwTakesTwoPassesUnlessAFusedKernelIsAskedFor) {
+  const detail::Backend* cuda = detail::find_backend("cuda");
+  ASSERT_NE(cuda, nullptr);
+  ProblemDesc d;
+  d.op = Op::kSeparable;
+  d.batch = 8, d.height = d.width = 56, d.channels = 128, d.out_channels = 128;
+  d.kernel_h = d.kernel_w = 3;
+  d.padding = PaddingMode::kSame;
+  d.layout = Layout::kNCHW;
+  d.dtype = DType::kF16;
+  Result<Problem> p = Problem::create(d);
+  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
+  const auto explain = [](const detail::Selection& s) {
+    std::string out;
+    for (const Rejection& r : s.rejections) out += r.implementation + ": " + r.reason + "\n";
+    return out;
+  };
+  const detail::DeviceInfo& h100 = *cuda::known_device("sm_90");
+  const detail::Selection s = detail::select_for_device(*cuda, *p, PlanOptions{{"ref"}}, h100, /*prepare=*/false);
+  ASSERT_NE(s.impl, nullptr) << explain(s);
+  EXPECT_EQ(s.impl->name().rfind("sep_fwd_nchw_twopass_f16(", 0), 0u) << s.impl->name();
+  EXPECT_NE(explain(s).find("sep_fwd_nchw_fused_f16_mma_tile128x128x32: NCHW makes A from scalar channel-plane loads"),
+            std::string::npos)
+      << explain(s);
+  const detail::Selection named =
+      detail::select_for_device(*cuda, *p, PlanOptions{{"ref", "sep_fwd_nchw_twopass"}}, h100, /*prepare=*/false);
+  ASSERT_NE(named.impl, nullptr) << explain(named);
+  EXPECT_EQ(named.impl->name(), "sep_fwd_nchw_fused_f16_mma_tile128x128x32");
+  d.layout = Layout::kNHWC;  // NHWC stays fused
+  Result<Problem> nhwc = Problem::create(d);
+  ASSERT_TRUE(nhwc.is_ok());
+  const detail::Selection n = detail::select_for_device(*cuda, *nhwc, PlanOptions{{"ref"}}, h100, /*prepare=*/false);
+  ASSERT_NE(n.impl, nullptr) << explain(n);
+  EXPECT_EQ(n.impl->name(), "sep_fwd_nhwc_fused_f16_mma_tile128x128x32");
+}
+
 // The two-pass plan keeps its intermediate in the caller's workspace and says how much it needs; the fused
 // plan needs none.
 TEST(SeparableCudaSelection, WorkspaceHoldsTheIntermediateOnlyForTwoPasses) {
@@ -1012,14 +1052,19 @@ TEST(GemmSplitTail, MatchesTheReferenceOnSmallSlices) {
                      "sm_90:2"});
   }
   {  // bf16 NCHW, OIHW filters, multiplier 2 (1536 mid channels), stride 2: 121 pixels, one 128 x 64 tile in
-     // 3 slices (the rule's choice: a third of a tile on the busiest SM)
+     // 3 slices (the rule's choice: a third of a tile on the busiest SM); named, as NCHW takes two passes
+     // by default
     ProblemDesc d = conv2d(Shape{3, 3, 2, 2, 1, 1}, 1, 21, 21, 768, 40, Layout::kNCHW, DType::kBF16);
     d.op = Op::kSeparable;
     d.multiplier = 2;
     d.padding = PaddingMode::kSame;
     d.filter_layout = FilterLayout::kOIHW;
     d.activation = Activation::kGelu;
-    cases.push_back({d, "sep_fwd_nchw_fused_bf16_mma_tile128x64x32_tailsplit3", {}, false, "sm_90:3"});
+    cases.push_back({d,
+                     "sep_fwd_nchw_fused_bf16_mma_tile128x64x32_tailsplit3",
+                     {"sep_fwd_nchw_fused_bf16_mma_tile128x64x32"},
+                     false,
+                     "sm_90:3"});
   }
   {  // bf16 NCHW on the 64 x 256 tile, dilation 3: 64 pixels, one tile in 3 slices of 20-21 of 62 chunks
     ProblemDesc d = conv2d(Shape{3, 3, 1, 1, 3, 3}, 1, 8, 8, 1984, 200, Layout::kNCHW, DType::kBF16);

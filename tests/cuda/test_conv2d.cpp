@@ -494,6 +494,17 @@ struct SepShape {
 };
 const SepShape kSepShapes[] = {{3, 1, 1, 1}, {3, 1, 2, 1}, {3, 2, 1, 2}, {5, 1, 1, 1}, {3, 1, 6, 1}, {3, 1, 4, 3}};
 
+// A separable problem of shape `sh` on an h x w x c input to o channels.
+ProblemDesc separable(const SepShape& sh, int64_t h, int64_t w, int64_t c, int64_t o, Layout layout, DType dt) {
+  ProblemDesc d;
+  d.op = Op::kSeparable;
+  d.height = h, d.width = w, d.channels = c, d.multiplier = sh.m, d.out_channels = o;
+  d.kernel_h = d.kernel_w = sh.k, d.stride_h = d.stride_w = sh.s, d.dilation_h = d.dilation_w = sh.d;
+  d.layout = layout;
+  d.dtype = dt;
+  return d;
+}
+
 std::vector<GemmCase> separable_cases(bool fused) {
   const std::pair<int64_t, int64_t> channels[] = {{16, 24}, {5, 70}, {32, 64}, {3, 7}, {24, 33}, {40, 17}};
   const std::pair<int64_t, int64_t> sizes[] = {{9, 11}, {13, 7}, {8, 8}, {11, 13}, {6, 5}};
@@ -505,12 +516,7 @@ std::vector<GemmCase> separable_cases(bool fused) {
         ++v;
         const auto [c, o] = channels[v % 6];
         const auto [h, w] = sizes[v % 5];
-        ProblemDesc d;
-        d.op = Op::kSeparable;
-        d.height = h, d.width = w, d.channels = c, d.multiplier = sh.m, d.out_channels = o;
-        d.kernel_h = d.kernel_w = sh.k, d.stride_h = d.stride_w = sh.s, d.dilation_h = d.dilation_w = sh.d;
-        d.layout = layout;
-        d.dtype = dt;
+        ProblemDesc d = separable(sh, h, w, c, o, layout, dt);
         GemmCase gc;
         vary(&d, &gc.c, v);
         gc.c.desc = d;
@@ -548,12 +554,7 @@ std::vector<GemmCase> resident_cases() {
         ++v;
         const auto [c, o] = channels[v % 6];
         const auto [h, w] = sizes[v % 5];
-        ProblemDesc d;
-        d.op = Op::kSeparable;
-        d.height = h, d.width = w, d.channels = c, d.multiplier = sh.m, d.out_channels = o;
-        d.kernel_h = d.kernel_w = sh.k, d.stride_h = d.stride_w = sh.s, d.dilation_h = d.dilation_w = sh.d;
-        d.layout = layout;
-        d.dtype = dt;
+        ProblemDesc d = separable(sh, h, w, c, o, layout, dt);
         GemmCase gc;
         vary(&d, &gc.c, v);
         gc.c.desc = d;

@@ -505,6 +505,39 @@ ProblemDesc separable(const SepShape& sh, int64_t h, int64_t w, int64_t c, int64
   return d;
 }
 
+// The cuda backend's selection for `d` on the known device `arch` (not prepared), and its rejections as
+// text, one "implementation: reason" a line.
+detail::Selection select_on(const char* arch, const ProblemDesc& d, const PlanOptions& options = PlanOptions{{"ref"}}) {
+  Result<Problem> p = Problem::create(d);
+  EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+  return detail::select_for_device(*detail::find_backend("cuda"), *p, options, *cuda::known_device(arch),
+                                   /*prepare=*/false);
+}
+
+std::string explain(const detail::Selection& s) {
+  std::string out;
+  for (const Rejection& r : s.rejections) out += r.implementation + ": " + r.reason + "\n";
+  return out;
+}
+
+// A 3 x 3 SAME f16 separable layer: N x hw x hw x c to o channels.
+ProblemDesc same3x3(int64_t n, int64_t hw, int64_t c, int64_t o, Layout layout = Layout::kNHWC) {
+  ProblemDesc d = separable(SepShape{3, 1, 1, 1}, hw, hw, c, o, layout, DType::kF16);
+  d.batch = n;
+  d.padding = PaddingMode::kSame;
+  return d;
+}
+
+// Expects the selection for `d` on `arch` to take the two passes, `decline` among its rejections.
+void expect_two_passes(const char* arch, const ProblemDesc& d, const std::string& decline) {
+  SCOPED_TRACE(arch);
+  const detail::Selection s = select_on(arch, d);
+  ASSERT_NE(s.impl, nullptr) << explain(s);
+  const std::string stem = "sep_fwd_" + std::string(to_string(d.layout)) + "_twopass_" + to_string(d.dtype) + "(";
+  EXPECT_EQ(s.impl->name().rfind(stem, 0), 0u) << s.impl->name();
+  EXPECT_NE(explain(s).find(decline), std::string::npos) << explain(s);
+}
+
 std::vector<GemmCase> separable_cases(bool fused) {
   const std::pair<int64_t, int64_t> channels[] = {{16, 24}, {5, 70}, {32, 64}, {3, 7}, {24, 33}, {40, 17}};
   const std::pair<int64_t, int64_t> sizes[] = {{9, 11}, {13, 7}, {8, 8}, {11, 13}, {6, 5}};
@@ -617,43 +650,27 @@ TEST(SeparableCudaSelection, TwoPassWhenFusedRecomputesTooMuch) {
 // decline names the grid. A split tail (DeepLab's ASPP at N=1: 18 tiles cut into slices) keeps the fused
 // kernel, and so does skipping the two passes. Selection for the sm_90 and sm_86 descriptions.
 TEST(SeparableCudaSelection, TwoPassOnGridsOfAQuarterWave) {
-  const detail::Backend* cuda = detail::find_backend("cuda");
-  ASSERT_NE(cuda, nullptr);
-  const auto select = [&](const char* arch, const ProblemDesc& d, PlanOptions o = PlanOptions{{"ref"}}) {
-    Result<Problem> p = Problem::create(d);
-    EXPECT_TRUE(p.is_ok()) << p.status().to_string();
-    return detail::select_for_device(*cuda, *p, o, *cuda::known_device(arch), /*prepare=*/false);
-  };
-  const auto explain = [](const detail::Selection& s) {
-    std::string out;
-    for (const Rejection& r : s.rejections) out += r.implementation + ": " + r.reason + "\n";
-    return out;
-  };
-  ProblemDesc d;
-  d.op = Op::kSeparable;
-  d.batch = 1, d.height = d.width = 28, d.channels = 256, d.out_channels = 256;
-  d.kernel_h = d.kernel_w = 3;
-  d.padding = PaddingMode::kSame;
-  d.dtype = DType::kF16;
+  ASSERT_NE(detail::find_backend("cuda"), nullptr);
+  ProblemDesc d = same3x3(1, 28, 256, 256);
   for (const char* arch : {"sm_90", "sm_86"}) {
     SCOPED_TRACE(arch);
-    const detail::Selection one = select(arch, d);
+    const detail::Selection one = select_on(arch, d);
     ASSERT_NE(one.impl, nullptr) << explain(one);
     EXPECT_EQ(one.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << one.impl->name();
     EXPECT_NE(explain(one).find("a grid of 13 whole tiles for"), std::string::npos) << explain(one);
-    const detail::Selection forced = select(arch, d, PlanOptions{{"ref", "sep_fwd_nhwc_twopass"}});
+    const detail::Selection forced = select_on(arch, d, PlanOptions{{"ref", "sep_fwd_nhwc_twopass"}});
     ASSERT_NE(forced.impl, nullptr) << explain(forced);
     EXPECT_EQ(forced.impl->name(), "sep_fwd_nhwc_fused_f16_mma_tile64x256x32");
     ProblemDesc eight = d;
     eight.batch = 8;  // 98 tiles: more than a quarter wave on either
-    const detail::Selection n8 = select(arch, eight);
+    const detail::Selection n8 = select_on(arch, eight);
     ASSERT_NE(n8.impl, nullptr) << explain(n8);
     EXPECT_EQ(n8.impl->name().rfind("sep_fwd_nhwc_fused_f16_mma_tile64x256x32", 0), 0u) << n8.impl->name();
   }
   // 14x14 at N=10: 1960 pixels, 31 tiles: at most a quarter of 132 SMs (sm_90), more than a quarter of 72 (sm_86).
   d.batch = 10;
   d.height = d.width = 14;
-  const detail::Selection h100 = select("sm_90", d), a10 = select("sm_86", d);
+  const detail::Selection h100 = select_on("sm_90", d), a10 = select_on("sm_86", d);
   ASSERT_NE(h100.impl, nullptr);
   ASSERT_NE(a10.impl, nullptr);
   EXPECT_EQ(h100.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << h100.impl->name();
@@ -666,7 +683,7 @@ TEST(SeparableCudaSelection, TwoPassOnGridsOfAQuarterWave) {
   aspp.dilation_h = aspp.dilation_w = 6;
   aspp.padding = PaddingMode::kSame;
   aspp.dtype = DType::kF16;
-  const detail::Selection s = select("sm_90", aspp);
+  const detail::Selection s = select_on("sm_90", aspp);
   ASSERT_NE(s.impl, nullptr) << explain(s);
   EXPECT_EQ(s.impl->name().rfind("sep_fwd_nhwc_fused_f16_mma_tile64x256x32_tailsplit", 0), 0u) << s.impl->name();
 }
@@ -680,27 +697,11 @@ TEST(SeparableCudaSelection, TwoPassOnGridsOfAQuarterWave) {
 // is made from scalar channel-plane loads). At N=1 on sm_90 both tiles' grids are under 2 tiles a block slot (72 of
 // 96 x 128, 54 of 64 x 256, for 132 slots): two passes, and the decline says why. f32 is declined by name.
 TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
-  const detail::Backend* cuda = detail::find_backend("cuda");
-  ASSERT_NE(cuda, nullptr);
-  const auto select = [&](const char* arch, const ProblemDesc& d) {
-    Result<Problem> p = Problem::create(d);
-    EXPECT_TRUE(p.is_ok()) << p.status().to_string();
-    return detail::select_for_device(*cuda, *p, PlanOptions{{"ref"}}, *cuda::known_device(arch), /*prepare=*/false);
-  };
-  const auto explain = [](const detail::Selection& s) {
-    std::string out;
-    for (const Rejection& r : s.rejections) out += r.implementation + ": " + r.reason + "\n";
-    return out;
-  };
-  ProblemDesc d;
-  d.op = Op::kSeparable;
-  d.batch = 8, d.height = d.width = 33, d.channels = 728, d.out_channels = 728;
-  d.kernel_h = d.kernel_w = 3;
-  d.padding = PaddingMode::kSame;
-  d.dtype = DType::kF16;
+  ASSERT_NE(detail::find_backend("cuda"), nullptr);
+  ProblemDesc d = same3x3(8, 33, 728, 728);
   const std::string resident = "sep_fwd_nhwc_fused_f16_mma_resident_async3_tile64x256x32";
   const std::string tall = "sep_fwd_nhwc_fused_f16_mma_resident_async4_tile96x128x32";
-  const detail::Selection h100 = select("sm_90", d);
+  const detail::Selection h100 = select_on("sm_90", d);
   ASSERT_NE(h100.impl, nullptr) << explain(h100);
   EXPECT_EQ(h100.impl->name(), tall) << explain(h100);
   EXPECT_NE(explain(h100).find("6 tiles of output channels x 9 taps = 54"), std::string::npos) << explain(h100);
@@ -709,42 +710,23 @@ TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
   EXPECT_EQ(cuda::gemm::kTileResident.resident_smem_bytes(23), 144896);
   ProblemDesc wide = d;
   wide.channels = wide.out_channels = 1152;
-  const detail::Selection h100_wide = select("sm_90", wide);
+  const detail::Selection h100_wide = select_on("sm_90", wide);
   ASSERT_NE(h100_wide.impl, nullptr) << explain(h100_wide);
   EXPECT_EQ(h100_wide.impl->name(), resident) << explain(h100_wide);
-  const detail::Selection a100 = select("sm_80", d);
+  const detail::Selection a100 = select_on("sm_80", d);
   ASSERT_NE(a100.impl, nullptr) << explain(a100);
   EXPECT_EQ(a100.impl->name(), resident) << explain(a100);
-  const detail::Selection a10 = select("sm_86", d);
-  ASSERT_NE(a10.impl, nullptr) << explain(a10);
-  EXPECT_EQ(a10.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << a10.impl->name();
-  EXPECT_NE(explain(a10).find(resident + ": 728 mid channels' A for 64 pixels needs 144896 bytes of shared memory"),
-            std::string::npos)
-      << explain(a10);
+  expect_two_passes("sm_86", d, resident + ": 728 mid channels' A for 64 pixels needs 144896 bytes of shared memory");
   ProblemDesc one = d;
   one.batch = 1;
-  const detail::Selection n1 = select("sm_90", one);
-  ASSERT_NE(n1.impl, nullptr) << explain(n1);
-  EXPECT_EQ(n1.impl->name().rfind("sep_fwd_nhwc_twopass_f16(", 0), 0u) << n1.impl->name();
-  EXPECT_NE(explain(n1).find(resident + ": a grid of 54 tiles for 132 block slots (fewer than 2 a block)"),
-            std::string::npos)
-      << explain(n1);
+  expect_two_passes("sm_90", one, resident + ": a grid of 54 tiles for 132 block slots (fewer than 2 a block)");
   ProblemDesc nchw = d;
   nchw.layout = Layout::kNCHW;
-  const detail::Selection planes = select("sm_90", nchw);
-  ASSERT_NE(planes.impl, nullptr) << explain(planes);
-  EXPECT_EQ(planes.impl->name().rfind("sep_fwd_nchw_twopass_f16(", 0), 0u) << planes.impl->name();
-  EXPECT_NE(explain(planes).find("sep_fwd_nchw_fused_f16_mma_resident_async3_tile64x256x32: NCHW makes A from scalar"),
-            std::string::npos)
-      << explain(planes);
+  expect_two_passes("sm_90", nchw,
+                    "sep_fwd_nchw_fused_f16_mma_resident_async3_tile64x256x32: NCHW makes A from scalar");
   ProblemDesc f32 = d;
   f32.dtype = DType::kF32;
-  const detail::Selection s32 = select("sm_90", f32);
-  ASSERT_NE(s32.impl, nullptr) << explain(s32);
-  EXPECT_EQ(s32.impl->name().rfind("sep_fwd_nhwc_twopass_f32(", 0), 0u) << s32.impl->name();
-  EXPECT_NE(explain(s32).find("sep_fwd_nhwc_fused_f32_fma_resident_async3_tile64x256x32: f32 runs on FMA units"),
-            std::string::npos)
-      << explain(s32);
+  expect_two_passes("sm_90", f32, "sep_fwd_nhwc_fused_f32_fma_resident_async3_tile64x256x32: f32 runs on FMA units");
 }
 
 // NCHW separable takes the two passes by default: the fused kernels make A from scalar channel-plane loads,
@@ -752,37 +734,15 @@ TEST(SeparableCudaSelection, XceptionTakesTheResidentKernelWhereItFits) {
 // at N=8). The declines say why; with the two passes excluded the fused kernel runs, as the NCHW sweeps
 // do. Selection for the sm_90 description.
 TEST(SeparableCudaSelection, NchwTakesTwoPassesUnlessAFusedKernelIsAskedFor) {
-  const detail::Backend* cuda = detail::find_backend("cuda");
-  ASSERT_NE(cuda, nullptr);
-  ProblemDesc d;
-  d.op = Op::kSeparable;
-  d.batch = 8, d.height = d.width = 56, d.channels = 128, d.out_channels = 128;
-  d.kernel_h = d.kernel_w = 3;
-  d.padding = PaddingMode::kSame;
-  d.layout = Layout::kNCHW;
-  d.dtype = DType::kF16;
-  Result<Problem> p = Problem::create(d);
-  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
-  const auto explain = [](const detail::Selection& s) {
-    std::string out;
-    for (const Rejection& r : s.rejections) out += r.implementation + ": " + r.reason + "\n";
-    return out;
-  };
-  const detail::DeviceInfo& h100 = *cuda::known_device("sm_90");
-  const detail::Selection s = detail::select_for_device(*cuda, *p, PlanOptions{{"ref"}}, h100, /*prepare=*/false);
-  ASSERT_NE(s.impl, nullptr) << explain(s);
-  EXPECT_EQ(s.impl->name().rfind("sep_fwd_nchw_twopass_f16(", 0), 0u) << s.impl->name();
-  EXPECT_NE(explain(s).find("sep_fwd_nchw_fused_f16_mma_tile128x128x32: NCHW makes A from scalar channel-plane loads"),
-            std::string::npos)
-      << explain(s);
-  const detail::Selection named =
-      detail::select_for_device(*cuda, *p, PlanOptions{{"ref", "sep_fwd_nchw_twopass"}}, h100, /*prepare=*/false);
+  ASSERT_NE(detail::find_backend("cuda"), nullptr);
+  ProblemDesc d = same3x3(8, 56, 128, 128, Layout::kNCHW);
+  expect_two_passes("sm_90", d,
+                    "sep_fwd_nchw_fused_f16_mma_tile128x128x32: NCHW makes A from scalar channel-plane loads");
+  const detail::Selection named = select_on("sm_90", d, PlanOptions{{"ref", "sep_fwd_nchw_twopass"}});
   ASSERT_NE(named.impl, nullptr) << explain(named);
   EXPECT_EQ(named.impl->name(), "sep_fwd_nchw_fused_f16_mma_tile128x128x32");
   d.layout = Layout::kNHWC;  // NHWC stays fused
-  Result<Problem> nhwc = Problem::create(d);
-  ASSERT_TRUE(nhwc.is_ok());
-  const detail::Selection n = detail::select_for_device(*cuda, *nhwc, PlanOptions{{"ref"}}, h100, /*prepare=*/false);
+  const detail::Selection n = select_on("sm_90", d);
   ASSERT_NE(n.impl, nullptr) << explain(n);
   EXPECT_EQ(n.impl->name(), "sep_fwd_nhwc_fused_f16_mma_tile128x128x32");
 }

@@ -16,9 +16,9 @@
 //   3. sep_fwd_{nhwc,nchw}_twopass_{dtype}(<depthwise>+<pointwise>)   the depthwise kernel this backend
 //      chooses for the depthwise half, its output in the Plan's workspace, then the conv2d family's
 //      implicit GEMM as a 1x1 convolution with the bias, residual and activation.
-// NCHW takes the two passes unless they are excluded (nchw_declines). All round the depthwise output to the storage type before the pointwise product (f32 stays f32), as a
-// framework running the two ops one after the other does; the reference keeps it in f64, which the
-// comparison's tolerance covers.
+// NCHW takes the two passes unless they are excluded (nchw_declines). All round the depthwise output to the storage
+// type before the pointwise product (f32 stays f32), as a framework running the two ops one after the other does; the
+// reference keeps it in f64, which the comparison's tolerance covers.
 #include "cuda/separable/offers.hpp"
 
 #include <algorithm>

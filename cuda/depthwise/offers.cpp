@@ -3,8 +3,9 @@
 //   2. dw_fwd_nhwc_lk_mma_...     large filters (width 13..41) on tensor cores, f16/bf16, stride 1, dense
 //   3. dw_fwd_nhwc_lattice_...    tiled NHWC, dilated, stride 1: outputs spaced by the dilation per block
 //   4. dw_fwd_nhwc_generic_...    tiled NHWC, any filter / stride / dilation / multiplier / padding
-//   5. dw_fwd_nchw_generic_...    tiled NCHW, likewise
-//   6. dw_fwd_{nhwc,nchw}_direct  one output per thread, 64-bit indexing: accepts every problem
+//   5. dw_fwd_nchw_k{K}s{S}_...   NCHW, square 3/5/7, stride 1/2: bands of whole rows staged as they lie
+//   6. dw_fwd_nchw_generic_...    tiled NCHW, any filter / stride / dilation / multiplier / padding
+//   7. dw_fwd_{nhwc,nchw}_direct  one output per thread, 64-bit indexing: accepts every problem
 // The walker (src/dispatch/walker.cpp) takes the first that accepts; each one passed over leaves a
 // Rejection saying why. Every offer sizes its kernel for the device the plan runs on (shared memory per
 // block and per SM from OfferContext::device). The tiled kernels index within an image (or plane) in 32
@@ -654,7 +655,175 @@ Offer offer_nhwc_generic(const OfferContext& ctx) {
   return nhwc_generic_offer(ctx, 1, 1);
 }
 
-// --- 5. generic NCHW -----------------------------------------------------------------------------
+// --- 5. NCHW rows --------------------------------------------------------------------------------
+
+struct NchwRowsShape {
+  int tx = 0, strips = 0, planes = 0, band_h = 0, region_rows = 0, pitch = 0;
+  int64_t smem = 0, blocks = 0;
+};
+
+// Shared wavefronts of one read of every lane of a block's warps (row 0 of each strip, tap 0; the other reads
+// shift every lane's address alike): lanes of one group read consecutive elements, so only groups of other
+// planes or strips sharing a warp can meet in a bank. The first block's planes stand for every block's.
+int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_h, int threads) {
+  const int64_t es = static_cast<int64_t>(dtype_size(p.dtype())), vec = 16 / es;
+  int64_t total = 0;
+  for (int w0 = 0; w0 < threads; w0 += 32) {
+    std::vector<std::vector<int64_t>> words(32);
+    for (int t = w0; t < w0 + 32; ++t) {
+      const int g = t / sh.tx, x = t % sh.tx;
+      const int s = g % sh.strips, z = g / sh.strips;
+      if (z >= sh.planes || x >= p.out_w()) continue;
+      const int64_t strip_row = s % p.dilation_h() + p.dilation_h() * reg_h * (s / p.dilation_h());
+      const int64_t plane = (z / p.m()) * p.h() * p.w();  // input plane of output plane z (n = 0)
+      const int64_t lead = ((plane - p.pad_top() * p.w()) % vec + vec) % vec;
+      const int64_t at = z * sh.pitch + lead + strip_row * p.stride_h() * p.w() + x * p.stride_w();
+      const int64_t word = at * es / 4;
+      std::vector<int64_t>& bank = words[static_cast<size_t>(word % 32)];
+      if (std::find(bank.begin(), bank.end(), word) == bank.end()) bank.push_back(word);
+    }
+    size_t most = 0;
+    for (const auto& b : words) most = std::max(most, b.size());
+    total += static_cast<int64_t>(most);
+  }
+  return total;
+}
+
+// The NCHW rows kernel's block for a problem on a device: tx lanes per group (the output width rounded up to a
+// power of two up to 32, else to whole warps up to the block), the row classes of the dilation in one band,
+// whole planes per block where their strips fit (several planes for small maps), else bands of the strips that
+// fit; then, for grids under two blocks per SM, fewer planes per block, and under one block per SM, shorter
+// bands. The plane pitch is the one of the next 32 words' worth whose reads meet in the fewest banks. planes = 0:
+// the dilation's row classes need more groups than a block has, or one band's rows do not fit `budget`.
+NchwRowsShape nchw_rows_shape(const Problem& p, int reg_h, int threads, int max_planes, int64_t budget,
+                              int64_t sm_count) {
+  NchwRowsShape sh;
+  const int64_t ow = p.out_w(), oh = p.out_h(), dh = p.dilation_h();
+  int64_t tx = 1;
+  if (ow <= 32) {
+    while (tx < ow) tx *= 2;
+  } else {
+    tx = std::min<int64_t>(threads, ceil_div(ow, 32) * 32);
+  }
+  sh.tx = static_cast<int>(tx);
+  const int64_t groups = threads / tx;
+  if (dh > groups) return sh;
+  const int64_t planes_total = p.n() * p.c() * p.m();
+  const int64_t sb_full = ceil_div(ceil_div(oh, dh), reg_h);
+  int64_t sb = 0, planes = 1;
+  if (dh * sb_full <= groups) {
+    sb = sb_full;
+    planes = std::min<int64_t>({groups / (dh * sb), max_planes, planes_total});
+  } else {
+    sb = groups / dh;
+  }
+  const auto blocks = [&] { return ceil_div(planes_total, planes) * ceil_div(oh, dh * sb * reg_h); };
+  while (planes > 1 && blocks() < 2 * sm_count) planes = ceil_div(planes, 2);
+  while (planes == 1 && sb > 1 && blocks() < sm_count) sb = ceil_div(sb, 2);
+  const int64_t es = static_cast<int64_t>(dtype_size(p.dtype()));
+  for (;;) {
+    const int64_t band_h = dh * sb * reg_h;
+    const int64_t rows = dw::nchw_rows_region_rows(std::min(band_h, oh), p.kh(), p.stride_h(), dh);
+    const int64_t pitch = dw::nchw_rows_min_pitch(rows, p.w(), es);
+    if (dw::nchw_rows_smem_bytes(planes, pitch, p.kh(), es) <= budget && pitch <= kInt32Max) {
+      sh.strips = static_cast<int>(dh * sb);
+      sh.planes = static_cast<int>(planes);
+      sh.band_h = static_cast<int>(band_h);
+      sh.region_rows = static_cast<int>(rows);
+      sh.pitch = static_cast<int>(pitch);
+      break;
+    }
+    if (planes > 1) {
+      planes = ceil_div(planes, 2);
+    } else if (sb > 1) {
+      sb = ceil_div(sb, 2);
+    } else {
+      return sh;  // planes == 0: one band of reg_h rows per class is over the budget
+    }
+  }
+  sh.blocks = blocks();
+  if (sh.planes > 1 && sh.tx * sh.strips < 32) {
+    const int64_t vec = 16 / es;
+    NchwRowsShape best = sh;
+    int64_t best_wf = nchw_rows_wavefronts(p, sh, reg_h, threads);
+    for (int64_t extra = vec; extra * es < 128; extra += vec) {
+      NchwRowsShape c = sh;
+      c.pitch = static_cast<int>(sh.pitch + extra);
+      if (dw::nchw_rows_smem_bytes(c.planes, c.pitch, p.kh(), es) > budget) break;
+      const int64_t wf = nchw_rows_wavefronts(p, c, reg_h, threads);
+      if (wf < best_wf) best = c, best_wf = wf;
+    }
+    sh = best;
+  }
+  sh.smem = dw::nchw_rows_smem_bytes(sh.planes, sh.pitch, p.kh(), es);
+  return sh;
+}
+
+// The NCHW rows kernel's register rows and block size for stride s.
+template <int S>
+using NchwRowsTr = dw::NchwRowsTraits<3, S>;
+
+Offer offer_nchw_rows(const OfferContext& ctx) {
+  const Problem& p = ctx.problem;
+  const std::string family = "dw_fwd_nchw_k{K}s{S}";
+  if (p.layout() != Layout::kNCHW) return decline(family, "layout is nhwc");
+  if (p.kh() != p.kw()) return decline(family, "filter " + dims(p.kh(), p.kw()) + " is not square");
+  if (p.stride_h() != p.stride_w())
+    return decline(family, "stride " + dims(p.stride_h(), p.stride_w()) + " differs between H and W");
+  if (!dw::nhwc_specialization_exists(p.kh(), p.stride_h())) {
+    return decline(family, "no specialization for kernel " + std::to_string(p.kh()) + " stride " +
+                               std::to_string(p.stride_h()) + " (have " + specialized_list() + ")");
+  }
+  const int reg_h = p.stride_h() == 1 ? NchwRowsTr<1>::kRegH : NchwRowsTr<2>::kRegH;
+  const int threads = NchwRowsTr<1>::kThreads;
+  static_assert(
+      NchwRowsTr<1>::kThreads == NchwRowsTr<2>::kThreads && NchwRowsTr<1>::kMaxPlanes == NchwRowsTr<2>::kMaxPlanes,
+      "every NCHW rows kernel has the same block");
+  const std::string prefix =
+      "dw_fwd_nchw_k" + std::to_string(p.kh()) + "s" + std::to_string(p.stride_h()) + "_" + to_string(p.dtype());
+  const SmemLimits lim = smem_limits(ctx);
+  const int64_t sms = ctx.device != nullptr ? ctx.device->sm_count : 132;
+  const NchwRowsShape sh = nchw_rows_shape(p, reg_h, threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
+  if (sh.planes == 0) {
+    if (sh.strips == 0 && p.dilation_h() > threads / sh.tx) {
+      return decline(prefix, "dilation " + std::to_string(p.dilation_h()) + " along H: its row classes need " +
+                                 std::to_string(p.dilation_h()) + " groups of " + std::to_string(sh.tx) +
+                                 " lanes, a block has " + std::to_string(threads / sh.tx));
+    }
+    return decline(prefix, "a band of " + std::to_string(reg_h) + " output rows per row class stages more than the " +
+                               std::to_string(lim.budget) + " bytes of shared memory budgeted on " + lim.device);
+  }
+  std::string name = prefix + "_band" + std::to_string(sh.band_h);
+  if (sh.planes > 1) name += "x" + std::to_string(sh.planes) + "planes";
+  DwParams d = common_params(p);
+  d.geo.tile_h = sh.band_h;
+  d.geo.tile_w = static_cast<int>(p.out_w());
+  d.geo.region_h = sh.region_rows;
+  d.geo.region_w = static_cast<int>(p.w());
+  d.geo.region_pitch = sh.pitch;
+  d.geo.planes = sh.planes;
+  d.geo.smem_bytes = sh.smem;
+  d.geo.fits = true;
+  d.tx = sh.tx, d.ty = sh.strips, d.tz = sh.planes;
+  d.tiles_h = ceil_div(p.out_h(), sh.band_h);
+  d.groups = ceil_div(p.n() * d.cm, sh.planes);
+  const int64_t tiles = prod({d.groups, d.tiles_h});
+  std::string bound = int32_bounds(p, prod({p.h(), p.w()}), prod({p.out_h(), p.out_w()}), tiles, sh.band_h, p.out_w());
+  if (bound.empty() && prod({p.n(), d.cm}) > kInt32Max) {
+    bound = "planes " + std::to_string(prod({p.n(), d.cm})) + " exceed the 32-bit indexing of the tiled kernels";
+  }
+  if (!bound.empty()) return decline(name, bound);
+  d.vec_in = true;  // whole 16-byte vectors of a plane's rows, where x is 16-byte aligned (checked per run)
+  d.async_in = async_copy_available(ctx);
+  KernelChoice k;
+  k.dtype = p.dtype();
+  k.kernel = static_cast<int>(p.kh());
+  k.stride = static_cast<int>(p.stride_h());
+  const LaunchConfig cfg{tiles, threads, sh.smem};
+  return accept(name, dw::resolve_nchw_rows, k, cfg, d, 16, 1);
+}
+
+// --- 6. generic NCHW -----------------------------------------------------------------------------
 
 struct NchwShape {
   int tx = 0, ty = 0, tz = 0;
@@ -731,7 +900,7 @@ Offer offer_nchw_generic(const OfferContext& ctx) {
   return accept(name, dw::resolve_nchw_generic, k, cfg, d, 16, 4 * es);
 }
 
-// --- 6. direct -----------------------------------------------------------------------------------
+// --- 7. direct -----------------------------------------------------------------------------------
 
 Offer offer_direct(const OfferContext& ctx) {
   const Problem& p = ctx.problem;
@@ -754,8 +923,9 @@ std::pair<int64_t, int64_t> depthwise_lattice_steps(const Problem& p, int sm_cou
 }
 
 const std::vector<detail::OfferFn>& depthwise_forward_offers() {
-  static const std::vector<detail::OfferFn> offers = {offer_nhwc_specialized, offer_nhwc_large_mma, offer_nhwc_lattice,
-                                                      offer_nhwc_generic,     offer_nchw_generic,   offer_direct};
+  static const std::vector<detail::OfferFn> offers = {
+      offer_nhwc_specialized, offer_nhwc_large_mma, offer_nhwc_lattice, offer_nhwc_generic,
+      offer_nchw_rows,        offer_nchw_generic,   offer_direct};
   return offers;
 }
 

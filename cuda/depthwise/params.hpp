@@ -29,28 +29,30 @@ struct DwParams {
   // TF [KH,KW,C,M]: (C*M, 1); OIHW [C*M,1,KH,KW]: (1, KH*KW). Kernels read either layout directly.
   int64_t w_tap_stride = 0, w_oc_stride = 0;
   int act = kActNone;
-  bool nchw = false;     // activation layout (direct kernel only; the tiled kernels are per layout)
-  bool vec_in = false;   // 16-byte input loads allowed: C % (16/sizeof(T)) == 0 and x 16-byte aligned
+  bool nchw = false;    // activation layout (direct kernel only; the tiled kernels are per layout)
+  bool vec_in = false;  // 16-byte input loads allowed: C % (16/sizeof(T)) == 0 (NCHW rows: any C) and x 16-byte aligned
   bool vec_out = false;  // NHWC: channel-pair stores (C even, y aligned); NCHW: 4-wide (OW % 4 == 0, y aligned)
   bool vec_res = false;  // residual vector loads: as vec_in, for the residual's pointer
   // NHWC specialized, when vec_in is off: 8- or 4-byte input loads (C a multiple of their elements, x
   // aligned to them; 4 only for 16-bit data), 0 for element-wise.
   int narrow_in = 0;
-  bool async_in = false;  // NHWC specialized and generic: with vec_in, staging by cp.async (sm_80 and later)
+  bool async_in = false;  // NHWC specialized and generic, NCHW rows: with vec_in, staging by cp.async (sm_80+)
   bool vec_w = false;     // NHWC large-filter mma: a TF filter's 8 channels of a tap in one 16-byte load
   // Tiled kernels: tiles along H and W and channel chunks (NHWC) or plane groups (NCHW).
   int64_t tiles_h = 1, tiles_w = 1, groups = 1;
   // NHWC lattice kernel: steps between a block's outputs along H and W (each divides the dilation; the
   // grid covers lat_h * lat_w residue classes of tiles_h x tiles_w tiles each); 1 otherwise.
   int64_t lat_h = 1, lat_w = 1;
-  int tx = 1, ty = 1, tz = 1;  // NCHW generic: threads along W, H and planes (tx*ty*tz <= blockDim.x)
+  // NCHW generic: threads along W, H and planes (tx*ty*tz <= blockDim.x). NCHW rows: lanes per group, strips
+  // per band (groups per plane), planes per block.
+  int tx = 1, ty = 1, tz = 1;
   GenericGeometry geo;
 };
 
 // The template arguments of one kernel instantiation, as runtime values.
 struct KernelChoice {
   DType dtype = DType::kF32;
-  int kernel = 0, stride = 0;             // NHWC specialized
+  int kernel = 0, stride = 0;             // NHWC specialized, NCHW rows
   bool full_epilogue = false;             // NHWC specialized: a residual or an activation beyond the clamps
   bool small_tile = false;                // NHWC specialized: the small tile (NhwcTileConfig)
   int ksteps = 0;                         // NHWC large-filter mma: k-steps of the Toeplitz band
@@ -69,6 +71,7 @@ using KernelFn = void (*)(DwParams);
 using ResolveFn = Result<KernelFn> (*)(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
 Result<KernelFn> resolve_nhwc_specialized(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
 Result<KernelFn> resolve_nhwc_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
+Result<KernelFn> resolve_nchw_rows(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
 Result<KernelFn> resolve_nchw_generic(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
 Result<KernelFn> resolve_direct(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);
 Result<KernelFn> resolve_nhwc_large_mma(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p);

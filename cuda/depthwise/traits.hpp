@@ -305,6 +305,44 @@ DSCONV_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h
 }
 
 // ---------------------------------------------------------------------------------------------
+// NCHW rows kernels (nchw_rows.cu): square filters 3/5/7 and equal strides 1/2 as template constants
+// (the NHWC specializations' list), any dilation whose row classes fit a block, any multiplier and
+// padding. A block covers `planes` (n, output channel) planes x a band of band_h output rows x the whole
+// width. It stages the band's input rows as they lie in memory: the rows of one plane are contiguous, so
+// the staging is a contiguous run of 16-byte copies (cp.async) per plane, with no column halo, kept
+// 16-bit for 16-bit data. Each thread owns one output column (lanes along W: a warp's reads are
+// consecutive words) and kRegH output rows spaced dh apart, so every staged row it reads feeds every
+// output row and filter row that uses it from registers.
+// ---------------------------------------------------------------------------------------------
+
+// clang-format off
+#define DSCONV_DW_NCHW_ROWS_SPECIALIZATIONS(X) DSCONV_DW_NHWC_SPECIALIZATIONS(X)
+// clang-format on
+
+template <int K, int S>
+struct NchwRowsTraits {
+  static constexpr int kThreads = 128;
+  static constexpr int kRegH = S == 1 ? 8 : 4;         // output rows per thread (spaced dh apart)
+  static constexpr int kInRows = (kRegH - 1) * S + K;  // input rows a thread reads (spaced dh apart)
+  static constexpr int kMaxPlanes = 16;                // planes per block
+  static constexpr int kTapItems = (kMaxPlanes * K * K + kThreads - 1) / kThreads;  // filter loads a thread
+};
+
+// Input rows a band of band_h output rows reads: the halo along H only.
+DSCONV_HD constexpr int64_t nchw_rows_region_rows(int64_t band_h, int64_t k, int64_t s, int64_t dh) {
+  return halo_extent(band_h, k, s, dh);
+}
+// Elements of one plane's staged region: its rows as they lie in memory, plus up to one 16-byte vector of
+// lead (the region starts where the global address does within a 16-byte vector), rounded up to whole
+// vectors so that every plane's region starts 16-byte aligned.
+DSCONV_HD constexpr int64_t nchw_rows_min_pitch(int64_t region_rows, int64_t w, int64_t elem_bytes) {
+  return ceil_div(region_rows * w + 16 / elem_bytes - 1, 16 / elem_bytes) * (16 / elem_bytes);
+}
+DSCONV_HD constexpr int64_t nchw_rows_smem_bytes(int64_t planes, int64_t pitch, int64_t k, int64_t elem_bytes) {
+  return planes * pitch * elem_bytes + planes * k * k * static_cast<int64_t>(sizeof(float));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Large filters on tensor cores (nhwc_large_mma.cu): f16/bf16, NHWC, stride 1, dilation 1, multiplier 1.
 // Per channel, one filter row kr turns input row y + kr into output row y through a Toeplitz matrix. The
 // m16n8k16 product puts output columns on M and output rows on N:

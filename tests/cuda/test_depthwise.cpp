@@ -154,7 +154,7 @@ const Shape kGenericShapes[] = {
   {3, 3, 2, 2, 2, 2, 1}, {5, 5, 3, 3, 1, 1, 1}, {3, 3, 1, 1, 4, 4, 4}, {11, 11, 1, 1, 1, 1, 1},
   {3, 3, 2, 1, 1, 1, 2}, {3, 5, 1, 1, 2, 1, 1}, {3, 3, 1, 3, 1, 3, 1}, {6, 6, 2, 3, 1, 1, 1},
 };
-// Shapes the NHWC list specializes: NCHW runs them on its generic kernel.
+// Shapes the NHWC list specializes: NCHW also runs them on its generic kernel (the rows kernel skipped).
 const Shape kDenseShapes[] = {{3, 3, 1, 1, 1, 1, 1}, {3, 3, 2, 2, 1, 1, 1}, {5, 5, 1, 1, 1, 1, 1},
                               {5, 5, 2, 2, 1, 1, 1}, {7, 7, 1, 1, 1, 1, 1}, {7, 7, 2, 2, 1, 1, 1}};
 // clang-format on
@@ -182,9 +182,10 @@ std::vector<DwCase> generic_cases(Layout layout) {
         const bool slide = sh.sw == 1 && sh.dw == 1;
         dc.expect =
             std::string("dw_fwd_") + to_string(layout) + "_generic" + (slide ? "_slidew_" : "_") + to_string(dt);
-        // Dilated stride-1 NHWC shapes go to the lattice kernel by default (its own sweep below): skipped
-        // here so that the generic kernel keeps its dilation coverage.
-        dc.skip = {"ref", "dw_fwd_nhwc_lattice"};
+        // Dilated stride-1 NHWC shapes go to the lattice kernel by default, and square NCHW filters of the
+        // list to the NCHW rows kernel (their own sweeps below): skipped here so that the generic kernels keep
+        // their coverage.
+        dc.skip = {"ref", "dw_fwd_nhwc_lattice", "dw_fwd_nchw_k"};
         out.push_back(dc);
       }
     }
@@ -193,6 +194,46 @@ std::vector<DwCase> generic_cases(Layout layout) {
 }
 INSTANTIATE_TEST_SUITE_P(GenericNhwc, DepthwiseCuda, ::testing::ValuesIn(generic_cases(Layout::kNHWC)), dw_case_name);
 INSTANTIATE_TEST_SUITE_P(GenericNchw, DepthwiseCuda, ::testing::ValuesIn(generic_cases(Layout::kNCHW)), dw_case_name);
+
+// --- NCHW rows: square 3/5/7 filters at stride 1/2, bands of whole rows ------------------------------
+
+struct RowsShape {
+  int64_t n, h, w, c, k, s, dh, dw, m;
+};
+
+// Every (kernel, stride) in every dtype on maps that give the kernel's cases: several planes per block (7x7
+// to 14x14, planes of different images in one block at N=2), bands of a plane (tall maps), widths that are
+// not whole 16-byte vectors (every plane's run starts and ends mid-vector), a width over the block's 128
+// lanes (each lane takes two columns), dilation along H (row classes in one band) and along W, multipliers,
+// and vary()'s paddings (explicit: 1 row above and 2 below, 3 columns on the right) and filter layouts.
+std::vector<DwCase> nchw_rows_cases() {
+  // clang-format off
+  const RowsShape shapes[] = {
+    {2, 7, 7, 9, 3, 1, 1, 1, 1},    {1, 14, 14, 6, 3, 2, 1, 1, 1},  {1, 40, 9, 3, 5, 1, 1, 1, 1},
+    {2, 11, 13, 5, 5, 2, 1, 1, 2},  {1, 21, 19, 2, 7, 1, 1, 1, 1},  {1, 30, 24, 2, 7, 2, 1, 1, 1},
+    {1, 6, 150, 2, 3, 1, 1, 1, 1},  {1, 14, 14, 4, 5, 1, 2, 2, 1},  {1, 19, 17, 3, 3, 1, 3, 2, 3},
+    {1, 9, 267, 1, 3, 2, 1, 1, 1},  {3, 5, 6, 7, 3, 1, 1, 3, 1},    {1, 33, 35, 2, 5, 2, 1, 1, 1},
+  };
+  // clang-format on
+  std::vector<DwCase> out;
+  int v = 0;
+  for (const RowsShape& sh : shapes) {
+    for (DType dt : kDtypes) {
+      ProblemDesc d = depthwise(sh.n, sh.h, sh.w, sh.c, sh.k, sh.k);
+      d.stride_h = d.stride_w = sh.s, d.dilation_h = sh.dh, d.dilation_w = sh.dw, d.multiplier = sh.m;
+      d.layout = Layout::kNCHW;
+      d.dtype = dt;
+      DwCase dc;
+      vary(&d, &dc.c, 3200 + v++);
+      d.batch = sh.n;  // vary() may set 2; the shapes say which batches cross images
+      dc.c.desc = d;
+      dc.expect = "dw_fwd_nchw_k" + std::to_string(sh.k) + "s" + std::to_string(sh.s) + "_" + to_string(dt) + "_band";
+      out.push_back(dc);
+    }
+  }
+  return out;
+}
+INSTANTIATE_TEST_SUITE_P(NchwRows, DepthwiseCuda, ::testing::ValuesIn(nchw_rows_cases()), dw_case_name);
 
 // --- large filters, large dilations, tap skipping, several filter-row chunks ------------------------
 
@@ -251,7 +292,7 @@ std::vector<DwCase> large_cases() {
     wide.pad_top = 5, wide.pad_bottom = 4, wide.pad_left = 6, wide.pad_right = 1;
     wide.has_bias = true;
     add(wide, DataKind::kSmallIntegers,
-        layout == Layout::kNHWC ? "dw_fwd_nhwc_k3s1_f32x1_tile" : "dw_fwd_nchw_generic_slidew_f32");
+        layout == Layout::kNHWC ? "dw_fwd_nhwc_k3s1_f32x1_tile" : "dw_fwd_nchw_k3s1_f32_band");
     // Stride 3 with dilation 8: an NHWC pass of one filter row is over the staging budget (one row at
     // a time, with more shared memory).
     ProblemDesc over = depthwise(1, 17, 19, 5, 3, 3);
@@ -345,7 +386,8 @@ INSTANTIATE_TEST_SUITE_P(LatticeNarrow, DepthwiseCuda, ::testing::ValuesIn(narro
 
 std::vector<DwCase> direct_cases() {
   std::vector<DwCase> out;
-  const std::vector<std::string> skip_tiled = {"ref", "dw_fwd_nhwc_k", "dw_fwd_nhwc_generic", "dw_fwd_nchw_generic"};
+  const std::vector<std::string> skip_tiled = {"ref", "dw_fwd_nhwc_k", "dw_fwd_nhwc_generic", "dw_fwd_nchw_k",
+                                               "dw_fwd_nchw_generic"};
   int v = 0;
   for (Layout layout : {Layout::kNHWC, Layout::kNCHW}) {
     for (DType dt : kDtypes) {
@@ -382,6 +424,15 @@ std::string expected_family(const ProblemDesc& d) {
                             d.dilation_w == 1 && d.multiplier == 1;
   const bool listed = (d.kernel_h == 3 || d.kernel_h == 5 || d.kernel_h == 7) && (d.stride_h == 1 || d.stride_h == 2);
   if (d.layout == Layout::kNHWC && dense_square && listed) return "dw_fwd_nhwc_k";
+  // NCHW rows: square, equal strides, any dilation whose row classes fit a block's groups of lanes (the output
+  // width rounded up to a power of two, at most 32 here: 128 / that many groups), any multiplier.
+  if (d.layout == Layout::kNCHW && d.kernel_h == d.kernel_w && d.stride_h == d.stride_w && listed) {
+    Result<Problem> p = Problem::create(d);
+    int64_t lanes = 1;
+    while (p.is_ok() && lanes < p->out_w()) lanes *= 2;
+    if (p.is_ok() && p->out_w() <= 32 && d.dilation_h <= 128 / lanes)
+      return "dw_fwd_nchw_k" + std::to_string(d.kernel_h) + "s" + std::to_string(d.stride_h) + "_";
+  }
   if (d.layout == Layout::kNHWC && d.stride_h == 1 && d.stride_w == 1 && (d.dilation_h > 1 || d.dilation_w > 1)) {
     // The lattice kernel unless its cost rule finds no step that loads less (tested on its own below).
     Result<Problem> p = Problem::create(d);
@@ -456,14 +507,20 @@ TEST(DepthwiseCudaSelection, NamesSayTheVariant) {
   EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nhwc_generic_f32x4_tile8x8");
   d.stride_h = d.stride_w = 1;
   d.layout = Layout::kNCHW;
-  EXPECT_EQ(cuda_plan(d).implementation().rfind("dw_fwd_nchw_generic_f32_tile", 0), 0u);
+  // NCHW, 56 columns: groups of 64 lanes, two a block; at rate 2 the two row classes of one band of 16 rows.
+  EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nchw_k3s1_f32_band16");
   d.dilation_h = d.dilation_w = 1;
+  EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nchw_k3s1_f32_band16");
+  d.kernel_h = 5;  // not square: the generic kernel
   EXPECT_EQ(cuda_plan(d).implementation().rfind("dw_fwd_nchw_generic_slidew_f32_tile", 0), 0u);
   // Small maps put several planes in one NCHW block.
-  d = depthwise(4, 5, 6, 64, 3, 3);
+  d = depthwise(32, 5, 6, 64, 3, 3);
   d.layout = Layout::kNCHW;
   d.padding = PaddingMode::kSame;
+  EXPECT_EQ(cuda_plan(d).implementation(), "dw_fwd_nchw_k3s1_f32_band8x4planes");
+  d.kernel_w = 5;
   const std::string small = cuda_plan(d).implementation();
+  EXPECT_EQ(small.rfind("dw_fwd_nchw_generic_slidew_f32_tile", 0), 0u) << small;
   EXPECT_NE(small.find("planes"), std::string::npos) << small;
 }
 
@@ -667,12 +724,16 @@ TEST(DepthwiseCudaAlignment, MisalignedTensorsTakeTheCheckedPath) {
                       {"ref", "dw_fwd_nhwc_generic"});
       d.stride_w = 2;
       run_with_offset(d, offset, "dw_fwd_nhwc_generic_" + std::string(to_string(dt)));
-      // NCHW with OW % 4 == 0: vector stores by size, refused for the offset output.
+      // NCHW with OW % 4 == 0: the generic kernel's vector stores by size, refused for the offset output;
+      // the rows kernel's cp.async staging by size, element by element for the offset input.
       ProblemDesc n = depthwise(1, 7, 12, 5, 3, 3);
       n.layout = Layout::kNCHW;
       n.dtype = dt;
       n.padding = PaddingMode::kSame;
-      run_with_offset(n, offset, "dw_fwd_nchw_generic_slidew_");
+      run_with_offset(n, offset, "dw_fwd_nchw_generic_slidew_", {"ref", "dw_fwd_nchw_k"});
+      run_with_offset(n, offset, "dw_fwd_nchw_k3s1_");
+      n.kernel_h = n.kernel_w = 5, n.stride_h = n.stride_w = 2, n.height = 19;
+      run_with_offset(n, offset, "dw_fwd_nchw_k5s2_");
     }
   }
 }

@@ -222,6 +222,73 @@ TEST(DepthwiseDevices, NarrowLatticeClassesTakeTheNarrowTile) {
   }
 }
 
+// The NCHW rows kernel on every architecture: groups of lanes as wide as the map (rounded up to a power of two,
+// or to whole warps), whole planes per block where their strips fit, fewer planes where the grid would leave
+// SMs without two blocks; a dilation along H whose row classes need more groups than a block has, or a band
+// over the device's staging budget, goes to the generic kernel, saying why.
+ProblemDesc nchw_problem(int64_t n, int64_t hw, int64_t c, int64_t k, int64_t s) {
+  ProblemDesc d;
+  d.op = Op::kDepthwise;
+  d.batch = n, d.height = d.width = hw, d.channels = c;
+  d.kernel_h = d.kernel_w = k;
+  d.stride_h = d.stride_w = s;
+  d.padding = PaddingMode::kSame;
+  d.layout = Layout::kNCHW;
+  return d;
+}
+
+TEST(DepthwiseDevices, NchwRowsBlocksFitTheMapAndTheDevice) {
+  struct Row {
+    ProblemDesc d;
+    const char* name;
+  };
+  const Row rows[] = {
+      {nchw_problem(32, 112, 32, 3, 1), "dw_fwd_nchw_k3s1_f32_band8"},           // 112 lanes of 128
+      {nchw_problem(32, 112, 96, 3, 2), "dw_fwd_nchw_k3s2_f32_band8"},           // 2 x 64 lanes, 4 rows each
+      {nchw_problem(32, 28, 192, 5, 1), "dw_fwd_nchw_k5s1_f32_band32"},          // 4 x 32 lanes: a whole plane
+      {nchw_problem(32, 14, 576, 3, 1), "dw_fwd_nchw_k3s1_f32_band16x4planes"},  // 8 x 16 lanes
+      {nchw_problem(32, 7, 960, 3, 1), "dw_fwd_nchw_k3s1_f32_band8x16planes"},   // 16 x 8 lanes
+  };
+  for (const char* arch : {"sm_80", "sm_86", "sm_89", "sm_90"}) {
+    SCOPED_TRACE(arch);
+    for (const Row& r : rows) {
+      const detail::Selection s = select_on(arch, r.d);
+      ASSERT_NE(s.impl, nullptr) << explain(s);
+      EXPECT_EQ(s.impl->name(), r.name);
+    }
+    // At N=1, 960 planes of 7x7 in blocks of 16 would be 60 blocks: fewer planes a block, at least two blocks
+    // an SM.
+    const detail::Selection one = select_on(arch, nchw_problem(1, 7, 960, 3, 1));
+    ASSERT_NE(one.impl, nullptr) << explain(one);
+    const int64_t sms = cuda::known_device(arch)->sm_count;
+    const std::string name = one.impl->name();
+    const size_t x = name.find("x", name.find("_band"));
+    const int64_t planes = x == std::string::npos ? 1 : std::stoll(name.substr(x + 1));
+    EXPECT_GE((960 + planes - 1) / planes, 2 * sms) << name;
+    EXPECT_LT(960 / (2 * planes), 2 * sms) << name << ": twice the planes would also have filled the device";
+  }
+  // DeepLab's rate 12 on 33x33: 12 row classes, two groups of 64 lanes a block.
+  ProblemDesc aspp = nchw_problem(1, 33, 64, 3, 1);
+  aspp.dilation_h = aspp.dilation_w = 12;
+  const detail::Selection a = select_on("sm_90", aspp);
+  ASSERT_NE(a.impl, nullptr) << explain(a);
+  EXPECT_EQ(a.impl->name().rfind("dw_fwd_nchw_generic_f32", 0), 0u) << a.impl->name();
+  EXPECT_NE(explain(a).find("dilation 12 along H: its row classes need 12 groups of 64 lanes, a block has 2"),
+            std::string::npos)
+      << explain(a);
+  // 1200 columns of f32: a band of 8 rows stages 10 rows, 48,000 bytes; within sm_90's budget (72 KiB), over
+  // sm_86's (a third of its 100 KiB).
+  ProblemDesc wide = nchw_problem(1, 1200, 2, 3, 1);
+  wide.height = 40;
+  const detail::Selection w90 = select_on("sm_90", wide);
+  ASSERT_NE(w90.impl, nullptr) << explain(w90);
+  EXPECT_EQ(w90.impl->name(), "dw_fwd_nchw_k3s1_f32_band8");
+  const detail::Selection w86 = select_on("sm_86", wide);
+  ASSERT_NE(w86.impl, nullptr) << explain(w86);
+  EXPECT_EQ(w86.impl->name().rfind("dw_fwd_nchw_generic_slidew_f32", 0), 0u) << w86.impl->name();
+  EXPECT_NE(explain(w86).find("stages more than the"), std::string::npos) << explain(w86);
+}
+
 #if defined(DSCONV_CUDA_EMULATION)
 
 void run_on(const char* arch, const ProblemDesc& d, const std::string& expect, DType dtype) {
@@ -253,6 +320,7 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm86) {
   narrow.height = narrow.width = 14, narrow.channels = 40, narrow.batch = 2;
   narrow.kernel_h = narrow.kernel_w = 5, narrow.dilation_h = narrow.dilation_w = 2;
   run_on("sm_86", narrow, "dw_fwd_nhwc_lattice_slidew_f16x8_tile8x8_step2x2", DType::kF16);
+  run_on("sm_86", nchw_problem(2, 21, 6, 5, 2), "dw_fwd_nchw_k5s2_f16_band", DType::kF16);
 }
 
 TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm90) {
@@ -269,9 +337,10 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm90) {
   narrow.height = narrow.width = 14, narrow.channels = 40, narrow.batch = 2;
   narrow.kernel_h = narrow.kernel_w = 5, narrow.dilation_h = narrow.dilation_w = 2;
   run_on("sm_90", narrow, "dw_fwd_nhwc_lattice_slidew_bf16x8_tile8x8_step2x2", DType::kBF16);
+  run_on("sm_90", nchw_problem(2, 21, 6, 7, 1), "dw_fwd_nchw_k7s1_bf16_band", DType::kBF16);
 }
 
-// A device without cp.async (sm_75): the specialized and generic kernels stage their input through
+// A device without cp.async (sm_75): the specialized, generic and NCHW rows kernels stage their input through
 // registers in batches, the path kept for it; the 16-byte vectors and the small tile still apply.
 TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm75WithoutCpAsync) {
   ProblemDesc d;
@@ -288,6 +357,9 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm75WithoutCpAsync) {
   run_on("sm_75", d, "dw_fwd_nhwc_generic_slidew_f32x4", DType::kF32);
   d.kernel_h = d.kernel_w = 3, d.dilation_h = d.dilation_w = 2;
   run_on("sm_75", d, "dw_fwd_nhwc_generic_bf16x8", DType::kBF16);
+  // The NCHW rows kernel stages element by element, kStageBatch loads in flight.
+  run_on("sm_75", nchw_problem(2, 19, 5, 3, 1), "dw_fwd_nchw_k3s1_f32_band", DType::kF32);
+  run_on("sm_75", nchw_problem(1, 23, 4, 5, 2), "dw_fwd_nchw_k5s2_f16_band", DType::kF16);
 }
 
 TEST(DepthwiseDevices, AnUnknownEmulatedDeviceIsNoDevice) {

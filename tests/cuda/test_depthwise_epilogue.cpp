@@ -52,9 +52,11 @@ std::vector<EpiCase> epilogue_cases() {
       {"dw_fwd_nhwc_generic_slidew_", 4, 1, 1, Layout::kNHWC, false, {"ref"}},
       {"dw_fwd_nhwc_generic_", 3, 2, 2, Layout::kNHWC, false, {"ref"}},
       {"dw_fwd_nhwc_lattice_", 3, 1, 3, Layout::kNHWC, false, {"ref", "dw_fwd_nhwc_generic"}},
-      {"dw_fwd_nchw_generic_", 3, 2, 1, Layout::kNCHW, false, {"ref"}},
+      {"dw_fwd_nchw_k3s1_", 3, 1, 1, Layout::kNCHW, false, {"ref"}},
+      {"dw_fwd_nchw_k5s2_", 5, 2, 1, Layout::kNCHW, false, {"ref"}},
+      {"dw_fwd_nchw_generic_", 3, 2, 1, Layout::kNCHW, false, {"ref", "dw_fwd_nchw_k"}},
       {"dw_fwd_nhwc_direct_", 3, 1, 1, Layout::kNHWC, false, {"ref", "dw_fwd_nhwc_k", "dw_fwd_nhwc_generic"}},
-      {"dw_fwd_nchw_direct_", 3, 2, 1, Layout::kNCHW, false, {"ref", "dw_fwd_nchw_generic"}},
+      {"dw_fwd_nchw_direct_", 3, 2, 1, Layout::kNCHW, false, {"ref", "dw_fwd_nchw_k", "dw_fwd_nchw_generic"}},
   };
   std::vector<EpiCase> out;
   int v = 0;

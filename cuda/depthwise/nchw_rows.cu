@@ -1,0 +1,269 @@
+// NCHW rows kernels: square filters K = 3/5/7 and equal strides S = 1/2 as template constants
+// (DSCONV_DW_NCHW_ROWS_SPECIALIZATIONS), any dilation whose row classes fit a block (offers.cpp), any
+// multiplier and padding.
+//
+// A block of 128 threads covers DwParams::tz planes (n, output channel) x a band of geo.tile_h output rows
+// x the whole output width. Threads are groups of tx lanes, one group per (plane, strip): lane x owns
+// output columns x, x + tx, ... and the group's strip kRegH output rows spaced dh apart (strip s is row
+// class s % dh, block s / dh of the band), so a warp's shared-memory reads are consecutive words of one
+// staged row, and each staged row a thread reads feeds every output row and filter row that uses it.
+//
+// Staging: the band's input rows of a plane are contiguous in memory, so a plane's region is one run of
+// 16-byte copies (cp.async on sm_80 and later, all in flight at once, with the filter taps loaded beside
+// them), placed at the same offset within a 16-byte vector as in global memory; the run's partial first
+// and last vectors are copied element by element, and the rows that lie in the padding are zeroed. A view
+// whose input is not 16-byte aligned, or a device without cp.async, stages element by element (kStageBatch
+// loads in flight). 16-bit data stays 16-bit in shared memory; taps are staged as f32.
+// Columns that fall in the padding are masked per lane and tap.
+#include "cuda/common/async_copy.cuh"
+#include "cuda/common/static_switch.hpp"
+#include "cuda/depthwise/device_ops.cuh"
+
+namespace dsconv::cuda::dw {
+namespace {
+
+// a mod b in [0, b) for any sign of a (b > 0).
+__device__ __forceinline__ int pos_mod(int64_t a, int b) {
+  const int r = static_cast<int>(a % b);
+  return r < 0 ? r + b : r;
+}
+
+// The minimum of blocks per SM caps the registers (128, or 170 for 7x7 filters, whose 49 taps live in
+// registers): without it ptxas aims at 64 on its own and the f32 3x3 kernel spills (CUDA 13.0).
+template <class T, int K, int S>
+__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4) dw_fwd_nchw_rows_kernel(DwParams p) {
+  using Tr = NchwRowsTraits<K, S>;
+  constexpr int R = Tr::kRegH, kIn = Tr::kInRows, kThreads = Tr::kThreads;
+  constexpr int V = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte vector
+  DSCONV_DYNAMIC_SMEM(float, smem);
+  const int P = p.tz, strips = p.ty, TX = p.tx;
+  const int pitch = p.geo.region_pitch;  // elements of T between planes' regions, a multiple of V
+  T* const s_in = reinterpret_cast<T*>(smem);
+  float* const s_w = reinterpret_cast<float*>(reinterpret_cast<unsigned char*>(smem) +
+                                              static_cast<size_t>(P) * static_cast<size_t>(pitch) * sizeof(T));
+
+  // Bounds proven on the host (offers.cpp): H*W, OH*OW, N*C*M and the filter size below 2^31, the tile count at
+  // most 2^30.
+  const int H = static_cast<int>(p.h), W = static_cast<int>(p.w), C = static_cast<int>(p.c);
+  const int M = static_cast<int>(p.m), CM = static_cast<int>(p.cm);
+  const int OH = static_cast<int>(p.oh), OW = static_cast<int>(p.ow);
+  const int DH = static_cast<int>(p.dh), DW = static_cast<int>(p.dw);
+  const int PT = static_cast<int>(p.pad_top), PL = static_cast<int>(p.pad_left);
+  const int planes_total = static_cast<int>(p.n * p.cm);
+  const int bands = static_cast<int>(p.tiles_h);
+  const int total = static_cast<int>(p.groups * p.tiles_h);
+  const int band_h = p.geo.tile_h;
+  const int tap_stride = static_cast<int>(p.w_tap_stride), oc_stride = static_cast<int>(p.w_oc_stride);
+  const T* __restrict__ const xg = static_cast<const T*>(p.x);
+  const T* __restrict__ const wg = static_cast<const T*>(p.filter);
+  const T* __restrict__ const bg = static_cast<const T*>(p.bias);
+  T* const yg = static_cast<T*>(p.y);  // not __restrict__: the residual may be y itself
+
+  const int tid = static_cast<int>(threadIdx.x);
+  const int lane_x = tid % TX;
+  const int group = tid / TX;
+  const int strip = group % strips;
+  const int zt = group / strips;  // this thread's plane within the block (>= P: staging only)
+  const int strip_row = strip % DH + DH * R * (strip / DH);  // first output row of the strip within the band
+
+  // The input plane of output plane q (n, oc), and where plane q's region starts within its 16-byte vector.
+  const auto input_plane = [&](int q) {
+    const int n = q / CM, oc = q - n * CM;
+    return static_cast<int64_t>(n) * C + oc / M;
+  };
+
+  for (int tile = static_cast<int>(blockIdx.x); tile < total; tile += static_cast<int>(gridDim.x)) {
+    const int band = tile % bands, pgroup = tile / bands;
+    const int oy0 = band * band_h;
+    const int oy_end = min(oy0 + band_h, OH);
+    const int r_lo = oy0 * S - PT;                           // first staged input row (may be padding)
+    const int r_hi = (oy_end - 1) * S + (K - 1) * DH - PT;   // last
+    const int v_lo = max(r_lo, 0), v_hi = min(r_hi, H - 1);  // the rows inside the input
+    const int valid = v_hi >= v_lo ? (v_hi - v_lo + 1) * W : 0;
+    const int top = (v_hi >= v_lo ? v_lo - r_lo : r_hi - r_lo + 1) * W;  // zeroed elements above, and below:
+    const int bottom = v_hi >= v_lo ? (r_hi - v_hi) * W : 0;
+    const int q0 = pgroup * P;
+    const int planes = min(P, planes_total - q0);
+
+    __syncthreads();  // the previous tile's readers are done with shared memory
+    // Staged element (iy, ix) of block plane z lies at z * pitch + lead(z) + (iy - r_lo) * W + ix.
+    const auto lead = [&](const int64_t plane_off) { return pos_mod(plane_off + static_cast<int64_t>(r_lo) * W, V); };
+    const bool async = p.vec_in && p.async_in;
+    if (async) {
+      // Per plane, the whole 16-byte vectors of [v_lo * W, (v_hi + 1) * W) at their global alignment by cp.async,
+      // then the elements of its partial first and last vector, one a lane (neighbouring lanes, neighbouring
+      // elements).
+      const int vecs = valid / V + 1;  // an upper bound on the whole vectors of a plane's run
+      const int g0 = v_lo * W, g1 = g0 + valid;
+      for (int i = tid; i < planes * vecs; i += kThreads) {
+        const int z = i / vecs, k = i - z * vecs;
+        const int64_t plane_off = input_plane(q0 + z) * (static_cast<int64_t>(H) * W);
+        const int first = g0 + (V - pos_mod(plane_off + g0, V)) % V;  // the first whole vector
+        const int lo = first + k * V;
+        if (lo + V > g1) continue;
+        cp_async16(s_in + z * pitch + lead(plane_off) + (lo - r_lo * W), xg + plane_off + lo, true);
+      }
+      // Every load of the thread first, then the stores: one round trip, beside the copies.
+      constexpr int kPartials = (Tr::kMaxPlanes * 2 * V + kThreads - 1) / kThreads;
+      T vals[kPartials];
+      int dst[kPartials];
+      DSCONV_UNROLL
+      for (int j = 0; j < kPartials; ++j) {
+        const int i = tid + j * kThreads;
+        const int z = i / (2 * V), e = i - z * (2 * V);
+        dst[j] = -1;
+        if (z >= planes) continue;
+        const int64_t plane_off = input_plane(q0 + z) * (static_cast<int64_t>(H) * W);
+        const int first = g0 + (V - pos_mod(plane_off + g0, V)) % V;
+        const int last = max(first, g1 - pos_mod(plane_off + g1, V));  // the end of the whole vectors
+        // Elements [g0, first) before the whole vectors, [last, g1) after them.
+        const int at = e < V ? g0 + e : last + (e - V);
+        if (e < V ? at < min(first, g1) : at < g1) {
+          vals[j] = xg[plane_off + at];
+          dst[j] = z * pitch + lead(plane_off) + (at - r_lo * W);
+        }
+      }
+      DSCONV_UNROLL
+      for (int j = 0; j < kPartials; ++j) {
+        if (dst[j] >= 0) s_in[dst[j]] = vals[j];
+      }
+      cp_async_commit();
+    } else {
+      for (int base = tid; base < planes * valid; base += kStageBatch * kThreads) {
+        T vals[kStageBatch];
+        DSCONV_UNROLL
+        for (int j = 0; j < kStageBatch; ++j) {
+          const int i = base + j * kThreads;
+          const int z = i / max(valid, 1), e = i - z * valid;
+          vals[j] = i < planes * valid ? xg[input_plane(q0 + z) * (static_cast<int64_t>(H) * W) + v_lo * W + e]
+                                       : from_float<T>(0.f);
+        }
+        DSCONV_UNROLL
+        for (int j = 0; j < kStageBatch; ++j) {
+          const int i = base + j * kThreads;
+          if (i < planes * valid) {
+            const int z = i / valid, e = i - z * valid;
+            const int64_t plane_off = input_plane(q0 + z) * (static_cast<int64_t>(H) * W);
+            s_in[z * pitch + lead(plane_off) + (v_lo - r_lo) * W + e] = vals[j];
+          }
+        }
+      }
+    }
+    // The rows in the padding read zeros.
+    if (top + bottom > 0) {
+      for (int i = tid; i < planes * (top + bottom); i += kThreads) {
+        const int z = i / (top + bottom), e = i - z * (top + bottom);
+        const int64_t plane_off = input_plane(q0 + z) * (static_cast<int64_t>(H) * W);
+        const int at = e < top ? e : (v_hi + 1 - r_lo) * W + (e - top);
+        s_in[z * pitch + lead(plane_off) + at] = from_float<T>(0.f);
+      }
+    }
+    // The planes' taps: every load of the thread first, then the stores. Neighbouring lanes take neighbouring
+    // elements of the filter: the planes of one tap where output channels are contiguous (TF), else the taps of
+    // one plane (OIHW).
+    const bool oc_fastest = oc_stride == 1;
+    const auto tap_item = [&](int i, int* z, int* tap) {
+      *z = oc_fastest ? i % P : i / (K * K);
+      *tap = oc_fastest ? i / P : i - *z * (K * K);
+    };
+    float taps[Tr::kTapItems];
+    DSCONV_UNROLL
+    for (int j = 0; j < Tr::kTapItems; ++j) {
+      int z, tap;
+      tap_item(tid + j * kThreads, &z, &tap);
+      taps[j] = z < planes && tap < K * K ? to_float(wg[tap * tap_stride + ((q0 + z) % CM) * oc_stride]) : 0.f;
+    }
+    if (async) cp_async_wait<0>();
+    DSCONV_UNROLL
+    for (int j = 0; j < Tr::kTapItems; ++j) {
+      int z, tap;
+      tap_item(tid + j * kThreads, &z, &tap);
+      if (z < P && tap < K * K) s_w[z * K * K + tap] = taps[j];
+    }
+    __syncthreads();
+
+    const int oyb = oy0 + strip_row;  // the strip's first output row
+    if (zt >= planes || oyb >= oy_end) continue;
+    const int q = q0 + zt;
+    float w[K * K];
+    DSCONV_UNROLL
+    for (int t = 0; t < K * K; ++t) w[t] = s_w[zt * K * K + t];
+    const int64_t plane_off = input_plane(q) * (static_cast<int64_t>(H) * W);
+    // Staged row of input row j of the strip: strip_row * S + DH * j, clamped to the band's last staged row (a
+    // row past it feeds only outputs past the map, which are not stored).
+    const T* const s_plane = s_in + zt * pitch + lead(plane_off);
+    const int last_row = r_hi - r_lo;
+    const int oc = q % CM;
+    const float b = bg != nullptr ? to_float(bg[oc]) : 0.f;
+    const int64_t out_plane = static_cast<int64_t>(q) * (OH * OW);
+    T* const yp = yg + out_plane;
+    const T* const rp = p.residual != nullptr ? static_cast<const T*>(p.residual) + out_plane : nullptr;
+
+    for (int ox = lane_x; ox < OW; ox += TX) {
+      // Tap kc reads column ix0 + kc * DW; one in the padding reads column 0 instead, and is masked.
+      const int ix0 = ox * S - PL;
+      int col[K];
+      bool inside[K];
+      DSCONV_UNROLL
+      for (int kc = 0; kc < K; ++kc) {
+        const int ix = ix0 + kc * DW;
+        inside[kc] = static_cast<unsigned>(ix) < static_cast<unsigned>(W);
+        col[kc] = inside[kc] ? ix : 0;
+      }
+      float acc[R];
+      DSCONV_UNROLL
+      for (int r = 0; r < R; ++r) acc[r] = 0.f;
+      DSCONV_UNROLL
+      for (int j = 0; j < kIn; ++j) {
+        const T* const row = s_plane + min(strip_row * S + DH * j, last_row) * W;
+        float xv[K];
+        DSCONV_UNROLL
+        for (int kc = 0; kc < K; ++kc) {
+          const float v = to_float(row[col[kc]]);
+          xv[kc] = inside[kc] ? v : 0.f;
+        }
+        DSCONV_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const int kr = j - r * S;
+          if (kr < 0 || kr >= K) continue;  // resolved at compile time
+          DSCONV_UNROLL
+          for (int kc = 0; kc < K; ++kc) acc[r] = fmaf(xv[kc], w[kr * K + kc], acc[r]);
+        }
+      }
+      // The residual may be y itself: each element is read before this thread writes it.
+      DSCONV_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const int oy = oyb + DH * r;
+        if (oy >= oy_end) continue;
+        const int at = oy * OW + ox;
+        float v = acc[r] + b;
+        if (rp != nullptr) v += to_float(rp[at]);
+        yp[at] = from_float<T>(activate(v, p.act));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Result<KernelFn> resolve_nchw_rows(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p) {
+  return dispatch_dtype(k.dtype, [&](auto type_tag) -> Result<KernelFn> {
+    using T = typename decltype(type_tag)::type;
+#define DSCONV_DW_CASE(K_, S_)                                                                                 \
+  if (k.kernel == (K_) && k.stride == (S_)) {                                                                  \
+    using Tr = NchwRowsTraits<K_, S_>;                                                                         \
+    if (cfg.block != Tr::kThreads || p.tx * p.ty * p.tz > Tr::kThreads || p.tz > Tr::kMaxPlanes ||             \
+        p.geo.region_pitch % (16 / static_cast<int>(sizeof(T))) != 0 || p.geo.tile_h != p.ty * Tr::kRegH ||    \
+        p.ty % p.dh != 0 || cfg.smem_bytes != nchw_rows_smem_bytes(p.tz, p.geo.region_pitch, K_, sizeof(T))) { \
+      return Status(StatusCode::kInternalError, "depthwise: NCHW rows launch disagrees with its traits");      \
+    }                                                                                                          \
+    return &dw_fwd_nchw_rows_kernel<T, K_, S_>;                                                                \
+  }
+    DSCONV_DW_NCHW_ROWS_SPECIALIZATIONS(DSCONV_DW_CASE)
+#undef DSCONV_DW_CASE
+    return Status(StatusCode::kInternalError, "depthwise: no NCHW rows kernel for kernel " + std::to_string(k.kernel) +
+                                                  " stride " + std::to_string(k.stride));
+  });
+}
+
+}  // namespace dsconv::cuda::dw

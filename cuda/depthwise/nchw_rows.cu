@@ -3,10 +3,13 @@
 // multiplier and padding.
 //
 // A block of 128 threads covers DwParams::tz planes (n, output channel) x a band of geo.tile_h output rows
-// x the whole output width. Threads are groups of tx lanes, one group per (plane, strip): lane x owns
-// output columns x, x + tx, ... and the group's strip kRegH output rows spaced dh apart (strip s is row
+// x the whole output width. Threads are groups of tx lanes, one group per (plane, strip): lane x owns the
+// lane slots x, x + tx, ... of a row and the group's strip kRegH output rows spaced dh apart (strip s is row
 // class s % dh, block s / dh of the band), so a warp's shared-memory reads are consecutive words of one
-// staged row, and each staged row a thread reads feeds every output row and filter row that uses it.
+// staged row, and each staged row a thread reads feeds every output row and filter row that uses it. A slot
+// is one output column, or (the pairs kernels: 16-bit data, stride 1, outputs more than 16 wide; nchw_rows_cols) two
+// columns dw apart, which share
+// K - 1 of their K staged columns: K + 1 reads for 2K products.
 //
 // Staging: the band's input rows of a plane are contiguous in memory, so a plane's region is one run of
 // 16-byte copies (cp.async on sm_80 and later, all in flight at once, with the filter taps loaded beside
@@ -30,11 +33,13 @@ __device__ __forceinline__ int pos_mod(int64_t a, int b) {
 
 // The minimum of blocks per SM caps the registers (128, or 170 for 7x7 filters, whose 49 taps live in
 // registers): without it ptxas aims at 64 on its own and the f32 3x3 kernel spills (CUDA 13.0).
-template <class T, int K, int S>
+template <class T, int K, int S, bool kPairs>
 __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4) dw_fwd_nchw_rows_kernel(DwParams p) {
   using Tr = NchwRowsTraits<K, S>;
   constexpr int R = Tr::kRegH, kIn = Tr::kInRows, kThreads = Tr::kThreads;
   constexpr int V = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte vector
+  constexpr int kCols = kPairs ? 2 : 1;                // output columns a lane slot owns (nchw_rows_cols)
+  constexpr int kSpan = K + kCols - 1;                 // staged columns a lane slot reads per row
   DSCONV_DYNAMIC_SMEM(float, smem);
   const int P = p.tz, strips = p.ty, TX = p.tx;
   const int pitch = p.geo.region_pitch;  // elements of T between planes' regions, a multiple of V
@@ -199,46 +204,62 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
     T* const yp = yg + out_plane;
     const T* const rp = p.residual != nullptr ? static_cast<const T*>(p.residual) + out_plane : nullptr;
 
-    for (int ox = lane_x; ox < OW; ox += TX) {
-      // Tap kc reads column ix0 + kc * DW; one in the padding reads column 0 instead, and is masked.
-      const int ix0 = ox * S - PL;
-      int col[K];
-      bool inside[K];
+    // Lane slot u of a row owns kCols output columns: u itself, or (16-bit data at stride 1) the pair base(u) and
+    // base(u) + DW, pairs taken DW apart so that both columns of a pair read the same K + 1 staged columns.
+    const int slots = static_cast<int>(p.tiles_w);
+    for (int u = lane_x; u < slots; u += TX) {
+      const int base = kCols == 1 ? u : (u / DW) * 2 * DW + u % DW;
+      // Staged column v (v < K + kCols - 1) is input column base * S - PL + v * DW; one in the padding reads
+      // column 0 instead, and is masked.
+      const int ix0 = base * S - PL;
+      int col[kSpan];
+      bool inside[kSpan];
       DSCONV_UNROLL
-      for (int kc = 0; kc < K; ++kc) {
-        const int ix = ix0 + kc * DW;
-        inside[kc] = static_cast<unsigned>(ix) < static_cast<unsigned>(W);
-        col[kc] = inside[kc] ? ix : 0;
+      for (int v = 0; v < kSpan; ++v) {
+        const int ix = ix0 + v * DW;
+        inside[v] = static_cast<unsigned>(ix) < static_cast<unsigned>(W);
+        col[v] = inside[v] ? ix : 0;
       }
-      float acc[R];
+      float acc[kCols][R];
       DSCONV_UNROLL
-      for (int r = 0; r < R; ++r) acc[r] = 0.f;
+      for (int c = 0; c < kCols; ++c) {
+        DSCONV_UNROLL
+        for (int r = 0; r < R; ++r) acc[c][r] = 0.f;
+      }
       DSCONV_UNROLL
       for (int j = 0; j < kIn; ++j) {
         const T* const row = s_plane + min(strip_row * S + DH * j, last_row) * W;
-        float xv[K];
+        float xv[kSpan];
         DSCONV_UNROLL
-        for (int kc = 0; kc < K; ++kc) {
-          const float v = to_float(row[col[kc]]);
-          xv[kc] = inside[kc] ? v : 0.f;
+        for (int v = 0; v < kSpan; ++v) {
+          const float x = to_float(row[col[v]]);
+          xv[v] = inside[v] ? x : 0.f;
         }
         DSCONV_UNROLL
         for (int r = 0; r < R; ++r) {
           const int kr = j - r * S;
           if (kr < 0 || kr >= K) continue;  // resolved at compile time
           DSCONV_UNROLL
-          for (int kc = 0; kc < K; ++kc) acc[r] = fmaf(xv[kc], w[kr * K + kc], acc[r]);
+          for (int c = 0; c < kCols; ++c) {
+            DSCONV_UNROLL
+            for (int kc = 0; kc < K; ++kc) acc[c][r] = fmaf(xv[c + kc], w[kr * K + kc], acc[c][r]);
+          }
         }
       }
       // The residual may be y itself: each element is read before this thread writes it.
       DSCONV_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const int oy = oyb + DH * r;
-        if (oy >= oy_end) continue;
-        const int at = oy * OW + ox;
-        float v = acc[r] + b;
-        if (rp != nullptr) v += to_float(rp[at]);
-        yp[at] = from_float<T>(activate(v, p.act));
+      for (int c = 0; c < kCols; ++c) {
+        const int ox = base + c * DW;
+        if (ox >= OW) continue;
+        DSCONV_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const int oy = oyb + DH * r;
+          if (oy >= oy_end) continue;
+          const int at = oy * OW + ox;
+          float v = acc[c][r] + b;
+          if (rp != nullptr) v += to_float(rp[at]);
+          yp[at] = from_float<T>(activate(v, p.act));
+        }
       }
     }
   }
@@ -257,7 +278,11 @@ Result<KernelFn> resolve_nchw_rows(const KernelChoice& k, const LaunchConfig& cf
         p.ty % p.dh != 0 || cfg.smem_bytes != nchw_rows_smem_bytes(p.tz, p.geo.region_pitch, K_, sizeof(T))) { \
       return Status(StatusCode::kInternalError, "depthwise: NCHW rows launch disagrees with its traits");      \
     }                                                                                                          \
-    return &dw_fwd_nchw_rows_kernel<T, K_, S_>;                                                                \
+    if constexpr (sizeof(T) == 2 && (S_) == 1) {                                                               \
+      if (k.pairs) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true>;                                           \
+    }                                                                                                          \
+    if (k.pairs) return Status(StatusCode::kInternalError, "depthwise: no NCHW rows pairs kernel here");       \
+    return &dw_fwd_nchw_rows_kernel<T, K_, S_, false>;                                                         \
   }
     DSCONV_DW_NCHW_ROWS_SPECIALIZATIONS(DSCONV_DW_CASE)
 #undef DSCONV_DW_CASE

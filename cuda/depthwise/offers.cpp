@@ -657,6 +657,13 @@ Offer offer_nhwc_generic(const OfferContext& ctx) {
 
 // --- 5. NCHW rows --------------------------------------------------------------------------------
 
+// Lane slots an output row of the NCHW rows kernel needs: a column each, or pairs of columns dilation_w apart
+// (nchw_rows_cols), DW pairs for every 2 * DW columns.
+int64_t nchw_rows_slots(const Problem& p) {
+  if (dw::nchw_rows_cols(static_cast<int64_t>(dtype_size(p.dtype())), p.stride_w(), p.out_w()) == 1) return p.out_w();
+  return p.dilation_w() * ceil_div(p.out_w(), 2 * p.dilation_w());
+}
+
 struct NchwRowsShape {
   int tx = 0, strips = 0, planes = 0, band_h = 0, region_rows = 0, pitch = 0;
   int64_t smem = 0, blocks = 0;
@@ -673,11 +680,14 @@ int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_
     for (int t = w0; t < w0 + 32; ++t) {
       const int g = t / sh.tx, x = t % sh.tx;
       const int s = g % sh.strips, z = g / sh.strips;
-      if (z >= sh.planes || x >= p.out_w()) continue;
+      if (z >= sh.planes || x >= nchw_rows_slots(p)) continue;
+      // The slot's first column (nchw_rows.cu): x, or the first of a pair dilation_w apart.
+      const int64_t dw = p.dilation_w();
+      const int64_t col = nchw_rows_slots(p) == p.out_w() ? x : (x / dw) * 2 * dw + x % dw;
       const int64_t strip_row = s % p.dilation_h() + p.dilation_h() * reg_h * (s / p.dilation_h());
       const int64_t plane = (z / p.m()) * p.h() * p.w();  // input plane of output plane z (n = 0)
       const int64_t lead = ((plane - p.pad_top() * p.w()) % vec + vec) % vec;
-      const int64_t at = z * sh.pitch + lead + strip_row * p.stride_h() * p.w() + x * p.stride_w();
+      const int64_t at = z * sh.pitch + lead + strip_row * p.stride_h() * p.w() + col * p.stride_w();
       const int64_t word = at * es / 4;
       std::vector<int64_t>& bank = words[static_cast<size_t>(word % 32)];
       if (std::find(bank.begin(), bank.end(), word) == bank.end()) bank.push_back(word);
@@ -698,7 +708,8 @@ int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_
 NchwRowsShape nchw_rows_shape(const Problem& p, int reg_h, int threads, int max_planes, int64_t budget,
                               int64_t sm_count) {
   NchwRowsShape sh;
-  const int64_t ow = p.out_w(), oh = p.out_h(), dh = p.dilation_h();
+  const int64_t oh = p.out_h(), dh = p.dilation_h();
+  const int64_t ow = nchw_rows_slots(p);  // lane slots a row needs
   int64_t tx = 1;
   if (ow <= 32) {
     while (tx < ow) tx *= 2;
@@ -793,7 +804,8 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
     return decline(prefix, "a band of " + std::to_string(reg_h) + " output rows per row class stages more than the " +
                                std::to_string(lim.budget) + " bytes of shared memory budgeted on " + lim.device);
   }
-  std::string name = prefix + "_band" + std::to_string(sh.band_h);
+  const bool pairs = dw::nchw_rows_cols(static_cast<int64_t>(dtype_size(p.dtype())), p.stride_w(), p.out_w()) == 2;
+  std::string name = prefix + (pairs ? "_pairs" : "") + "_band" + std::to_string(sh.band_h);
   if (sh.planes > 1) name += "x" + std::to_string(sh.planes) + "planes";
   DwParams d = common_params(p);
   d.geo.tile_h = sh.band_h;
@@ -806,6 +818,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   d.geo.fits = true;
   d.tx = sh.tx, d.ty = sh.strips, d.tz = sh.planes;
   d.tiles_h = ceil_div(p.out_h(), sh.band_h);
+  d.tiles_w = nchw_rows_slots(p);  // lane slots of a row
   d.groups = ceil_div(p.n() * d.cm, sh.planes);
   const int64_t tiles = prod({d.groups, d.tiles_h});
   std::string bound = int32_bounds(p, prod({p.h(), p.w()}), prod({p.out_h(), p.out_w()}), tiles, sh.band_h, p.out_w());
@@ -819,6 +832,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   k.dtype = p.dtype();
   k.kernel = static_cast<int>(p.kh());
   k.stride = static_cast<int>(p.stride_h());
+  k.pairs = pairs;
   const LaunchConfig cfg{tiles, threads, sh.smem};
   return accept(name, dw::resolve_nchw_rows, k, cfg, d, 16, 1);
 }

@@ -39,6 +39,7 @@ struct DwParams {
   bool async_in = false;  // NHWC specialized and generic, NCHW rows: with vec_in, staging by cp.async (sm_80+)
   bool vec_w = false;     // NHWC large-filter mma: a TF filter's 8 channels of a tap in one 16-byte load
   // Tiled kernels: tiles along H and W and channel chunks (NHWC) or plane groups (NCHW).
+  // NCHW rows: bands along H, lane slots of a row (tiles_w), plane groups.
   int64_t tiles_h = 1, tiles_w = 1, groups = 1;
   // NHWC lattice kernel: steps between a block's outputs along H and W (each divides the dilation; the
   // grid covers lat_h * lat_w residue classes of tiles_h x tiles_w tiles each); 1 otherwise.
@@ -58,6 +59,7 @@ struct KernelChoice {
   int ksteps = 0;                         // NHWC large-filter mma: k-steps of the Toeplitz band
   LargeMmaTraits::Shape mma_shape{0, 0};  // NHWC large-filter mma: a warp's tile (row groups, m-tiles)
   bool slide_w = false;                   // generic NHWC and NCHW
+  bool pairs = false;                     // NCHW rows: two output columns a lane slot (nchw_rows_cols)
   bool lattice = false;                   // generic NHWC: outputs spaced (lat_h, lat_w) apart per block
   bool narrow_tile = false;               // generic NHWC lattice, sliding: the 8x8 one-strip tile
 };

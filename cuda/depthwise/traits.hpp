@@ -328,6 +328,15 @@ struct NchwRowsTraits {
   static constexpr int kTapItems = (kMaxPlanes * K * K + kThreads - 1) / kThreads;  // filter loads a thread
 };
 
+// Output columns a lane slot owns: two (the "pairs" kernels) for 16-bit data at stride 1 on outputs more than 16
+// wide, which read K + 1 staged columns for 2K products (a warp's 16-bit reads of every other column are still
+// one wavefront), else one. At stride 2 a pair's reads would span two wavefronts, and f32 reads of every other
+// column always do; on narrower maps a warp's lanes would hold groups of more planes than a plane pitch can keep
+// out of each other's banks (2 wavefronts a read: modelled, 14x14 5x5 f16 at N=32, no faster than one column).
+DSCONV_HD constexpr int nchw_rows_cols(int64_t elem_bytes, int64_t stride, int64_t out_w) {
+  return elem_bytes == 2 && stride == 1 && out_w > 16 ? 2 : 1;
+}
+
 // Input rows a band of band_h output rows reads: the halo along H only.
 DSCONV_HD constexpr int64_t nchw_rows_region_rows(int64_t band_h, int64_t k, int64_t s, int64_t dh) {
   return halo_extent(band_h, k, s, dh);

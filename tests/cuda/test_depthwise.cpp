@@ -204,7 +204,8 @@ struct RowsShape {
 // Every (kernel, stride) in every dtype on maps that give the kernel's cases: several planes per block (7x7
 // to 14x14, planes of different images in one block at N=2), bands of a plane (tall maps), widths that are
 // not whole 16-byte vectors (every plane's run starts and ends mid-vector), a width over the block's 128
-// lanes (each lane takes two columns), dilation along H (row classes in one band) and along W, multipliers,
+// lanes (each lane takes two columns), dilation along H (row classes in one band) and along W (the 16-bit pairs
+// kernels' columns dilation_w apart), multipliers,
 // and vary()'s paddings (explicit: 1 row above and 2 below, 3 columns on the right) and filter layouts.
 std::vector<DwCase> nchw_rows_cases() {
   // clang-format off
@@ -213,6 +214,7 @@ std::vector<DwCase> nchw_rows_cases() {
     {2, 11, 13, 5, 5, 2, 1, 1, 2},  {1, 21, 19, 2, 7, 1, 1, 1, 1},  {1, 30, 24, 2, 7, 2, 1, 1, 1},
     {1, 6, 150, 2, 3, 1, 1, 1, 1},  {1, 14, 14, 4, 5, 1, 2, 2, 1},  {1, 19, 17, 3, 3, 1, 3, 2, 3},
     {1, 9, 267, 1, 3, 2, 1, 1, 1},  {3, 5, 6, 7, 3, 1, 1, 3, 1},    {1, 33, 35, 2, 5, 2, 1, 1, 1},
+    {1, 12, 45, 2, 3, 1, 1, 3, 1},  {1, 10, 37, 3, 5, 1, 2, 4, 1},
   };
   // clang-format on
   std::vector<DwCase> out;
@@ -227,7 +229,12 @@ std::vector<DwCase> nchw_rows_cases() {
       vary(&d, &dc.c, 3200 + v++);
       d.batch = sh.n;  // vary() may set 2; the shapes say which batches cross images
       dc.c.desc = d;
-      dc.expect = "dw_fwd_nchw_k" + std::to_string(sh.k) + "s" + std::to_string(sh.s) + "_" + to_string(dt) + "_band";
+      // 16-bit data at stride 1 on outputs more than 16 wide: two columns a lane (dilation_w apart), odd widths
+      // leaving the last pair's second column past the map.
+      Result<Problem> made = Problem::create(d);
+      const bool pairs = made.is_ok() && dt != DType::kF32 && sh.s == 1 && made->out_w() > 16;
+      dc.expect = "dw_fwd_nchw_k" + std::to_string(sh.k) + "s" + std::to_string(sh.s) + "_" + to_string(dt) +
+                  (pairs ? "_pairs_band" : "_band");
       out.push_back(dc);
     }
   }

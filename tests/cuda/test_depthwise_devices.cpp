@@ -337,7 +337,7 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm90) {
   narrow.height = narrow.width = 14, narrow.channels = 40, narrow.batch = 2;
   narrow.kernel_h = narrow.kernel_w = 5, narrow.dilation_h = narrow.dilation_w = 2;
   run_on("sm_90", narrow, "dw_fwd_nhwc_lattice_slidew_bf16x8_tile8x8_step2x2", DType::kBF16);
-  run_on("sm_90", nchw_problem(2, 21, 6, 7, 1), "dw_fwd_nchw_k7s1_bf16_band", DType::kBF16);
+  run_on("sm_90", nchw_problem(2, 21, 6, 7, 1), "dw_fwd_nchw_k7s1_bf16_pairs_band", DType::kBF16);
 }
 
 // A device without cp.async (sm_75): the specialized, generic and NCHW rows kernels stage their input through

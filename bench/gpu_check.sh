@@ -330,6 +330,8 @@ depthwise_n2h15w13c17_k3x3_m1_s1x1_d1x1_psame_nhwc_tf_f32
 depthwise_n2h15w13c33_k3x3_m2_s2x2_d1x1_psame_nhwc_tf_f32_bias_relu6
 depthwise_n1h17w15c24_k5x5_m1_s1x1_d2x2_psame_nhwc_tf_f16
 depthwise_n1h16w16c20_k7x7_m1_s1x1_d1x1_psame_nchw_oihw_bf16
+depthwise_n2h14w30c6_k5x5_m1_s1x1_d1x2_psame_nchw_tf_f16
+depthwise_n3h9w11c5_k3x3_m2_s2x2_d1x1_pt1b2l0r3_nchw_tf_f32_bias_res
 depthwise_n1h21w19c16_k13x13_m1_s1x1_d1x1_psame_nhwc_tf_f32
 depthwise_n1h9w11c8_k3x5_m3_s2x1_d1x3_pt1b0l2r1_nhwc_tf_f32
 depthwise_n2h12w10c16_k3x3_m1_s1x1_d1x1_psame_nhwc_tf_f16_bias_silu_res
@@ -478,6 +480,23 @@ elif step_ok build; then
     --max-ref-gflop 12 "${BENCH_TIMING[@]}" --format json --out "$RAW/dsconv_f16.json"
 else
   skip bench_f16 "no build"
+fi
+# The NCHW depthwise layers (PyTorch's layout) of the three mobile suites, f32 and f16, at N=32 and N=1,
+# against cuDNN: the NCHW rows kernels (bench/results/2026-12-02-model-h100-nchw-rows/ models them at 94-100%
+# of copy bandwidth in f32 at N=32, 54-100% in f16). raw/dsconv_nchw_{f32,f16}_n{32,1}.json.
+if ! bench_wanted bench_nchw; then
+  :
+elif step_ok build; then
+  NCHW_SUITES=(--suite mobilenet_v2 --suite efficientnet_b0 --suite mobilenet_v3 --layout NCHW)
+  for dt in f32 f16; do
+    for n in 32 1; do
+      step "bench_nchw_${dt}_n$n" 40 "$DSCONV" bench "${NCHW_SUITES[@]}" --batch "$n" --dtype "$dt" \
+        --backend cuda,cudnn --verify --max-ref-gflop 12 "${BENCH_TIMING[@]}" --format json \
+        --out "$RAW/dsconv_nchw_${dt}_n$n.json"
+    done
+  done
+else
+  skip bench_nchw "no build"
 fi
 # DeepLab's atrous conv2d and separable layers in f16 (the tensor-core implicit GEMM against cuDNN); their
 # 2-40 GFLOP problems are not re-verified on the CPU here (the ctest sweeps check the kernels).

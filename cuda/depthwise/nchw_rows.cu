@@ -188,26 +188,26 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
     __syncthreads();
 
     const int oyb = oy0 + strip_row;  // the strip's first output row
-    if (zt >= planes || oyb >= oy_end) continue;
-    const int q = q0 + zt;
+    const bool active = zt < planes && oyb < oy_end;
+    const int zc = min(zt, planes - 1);  // an inactive thread's plane: any staged one (nothing it computes is kept)
+    const int q = q0 + zc;
     float w[K * K];
     DSCONV_UNROLL
-    for (int t = 0; t < K * K; ++t) w[t] = s_w[zt * K * K + t];
+    for (int t = 0; t < K * K; ++t) w[t] = s_w[zc * K * K + t];
     const int64_t plane_off = input_plane(q) * (static_cast<int64_t>(H) * W);
     // Staged row of input row j of the strip: strip_row * S + DH * j, clamped to the band's last staged row (a
     // row past it feeds only outputs past the map, which are not stored).
-    const T* const s_plane = s_in + zt * pitch + lead(plane_off);
+    const T* const s_plane = s_in + zc * pitch + lead(plane_off);
     const int last_row = r_hi - r_lo;
-    const int oc = q % CM;
-    const float b = bg != nullptr ? to_float(bg[oc]) : 0.f;
+    const float b = bg != nullptr ? to_float(bg[q % CM]) : 0.f;
     const int64_t out_plane = static_cast<int64_t>(q) * (OH * OW);
     T* const yp = yg + out_plane;
     const T* const rp = p.residual != nullptr ? static_cast<const T*>(p.residual) + out_plane : nullptr;
 
     // Lane slot u of a row owns kCols output columns: u itself, or (16-bit data at stride 1) the pair base(u) and
     // base(u) + DW, pairs taken DW apart so that both columns of a pair read the same K + 1 staged columns.
-    const int slots = static_cast<int>(p.tiles_w);
-    for (int u = lane_x; u < slots; u += TX) {
+    // emit(c, r, ox, oy, v) takes each output of the slot in the map, after bias, residual and activation.
+    const auto run_slot = [&](int u, const auto& emit) {
       const int base = kCols == 1 ? u : (u / DW) * 2 * DW + u % DW;
       // Staged column v (v < K + kCols - 1) is input column base * S - PL + v * DW; one in the padding reads
       // column 0 instead, and is masked.
@@ -246,22 +246,65 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
           }
         }
       }
-      // The residual may be y itself: each element is read before this thread writes it.
+      // The residual may be y itself: each element is read before any thread of the block writes it.
       DSCONV_UNROLL
       for (int c = 0; c < kCols; ++c) {
         const int ox = base + c * DW;
-        if (ox >= OW) continue;
         DSCONV_UNROLL
         for (int r = 0; r < R; ++r) {
           const int oy = oyb + DH * r;
-          if (oy >= oy_end) continue;
-          const int at = oy * OW + ox;
+          if (ox >= OW || oy >= oy_end) continue;
           float v = acc[c][r] + b;
-          if (rp != nullptr) v += to_float(rp[at]);
-          yp[at] = from_float<T>(activate(v, p.act));
+          if (rp != nullptr) v += to_float(rp[oy * OW + ox]);
+          emit(c, r, ox, oy, activate(v, p.act));
+        }
+      }
+    };
+
+    const int slots = static_cast<int>(p.tiles_w);
+    if (!p.vec_out) {
+      if (!active) continue;
+      for (int u = lane_x; u < slots; u += TX) {
+        run_slot(u, [&](int, int, int ox, int oy, float v) { yp[oy * OW + ox] = from_float<T>(v); });
+      }
+      continue;
+    }
+    // vec_out (offers.cpp): whole planes, rows narrower than a warp, one slot a lane, y 16-byte aligned. The
+    // block's outputs are one run of y, [q0 * OH * OW, (q0 + planes) * OH * OW): they go through shared memory
+    // (over the staged input, once every thread is done reading it) at their global alignment, and out as
+    // whole 16-byte vectors, the partial first and last element by element, instead of a few bytes a plane row.
+    float out[kCols][R];
+    DSCONV_UNROLL
+    for (int c = 0; c < kCols; ++c) {
+      DSCONV_UNROLL
+      for (int r = 0; r < R; ++r) out[c][r] = 0.f;
+    }
+    const bool computes = active && lane_x < slots;
+    if (computes) run_slot(lane_x, [&](int c, int r, int, int, float v) { out[c][r] = v; });
+    const int64_t g0 = static_cast<int64_t>(q0) * (OH * OW);
+    const int run = planes * (OH * OW);
+    T* const s_out = s_in + pos_mod(g0, V);  // element e of the run, at the global alignment of g0 + e
+    __syncthreads();                         // every thread is done reading the staged input
+    if (computes) {
+      const int base = kCols == 1 ? lane_x : (lane_x / DW) * 2 * DW + lane_x % DW;
+      DSCONV_UNROLL
+      for (int c = 0; c < kCols; ++c) {
+        DSCONV_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const int ox = base + c * DW, oy = oyb + DH * r;
+          if (ox < OW && oy < oy_end) s_out[zt * (OH * OW) + oy * OW + ox] = from_float<T>(out[c][r]);
         }
       }
     }
+    __syncthreads();
+    const int head = min((V - pos_mod(g0, V)) % V, run);  // elements before the first whole vector
+    const int vecs = (run - head) / V;
+    for (int i = tid; i < vecs; i += kThreads) {
+      const int e = head + i * V;
+      store_aligned(yg + g0 + e, load_aligned<uint4>(s_out + e));
+    }
+    for (int e = tid; e < head; e += kThreads) yg[g0 + e] = s_out[e];
+    for (int e = head + vecs * V + tid; e < run; e += kThreads) yg[g0 + e] = s_out[e];
   }
 }
 

@@ -224,17 +224,23 @@ std::string specialized_list() {
   return s;
 }
 
+// Why the specializations' filter and stride list (the NHWC specialized and NCHW rows kernels) does not have
+// `p`'s filter and stride, or "".
+std::string not_specialized(const Problem& p) {
+  if (p.kh() != p.kw()) return "filter " + dims(p.kh(), p.kw()) + " is not square";
+  if (p.stride_h() != p.stride_w()) return "stride " + dims(p.stride_h(), p.stride_w()) + " differs between H and W";
+  if (!dw::nhwc_specialization_exists(p.kh(), p.stride_h())) {
+    return "no specialization for kernel " + std::to_string(p.kh()) + " stride " + std::to_string(p.stride_h()) +
+           " (have " + specialized_list() + ")";
+  }
+  return "";
+}
+
 Offer offer_nhwc_specialized(const OfferContext& ctx) {
   const Problem& p = ctx.problem;
   const std::string family = "dw_fwd_nhwc_k{K}s{S}";
   if (p.layout() != Layout::kNHWC) return decline(family, "layout is nchw; the specialized kernels are NHWC");
-  if (p.kh() != p.kw()) return decline(family, "filter " + dims(p.kh(), p.kw()) + " is not square");
-  if (p.stride_h() != p.stride_w())
-    return decline(family, "stride " + dims(p.stride_h(), p.stride_w()) + " differs between H and W");
-  if (!dw::nhwc_specialization_exists(p.kh(), p.stride_h())) {
-    return decline(family, "no specialization for kernel " + std::to_string(p.kh()) + " stride " +
-                               std::to_string(p.stride_h()) + " (have " + specialized_list() + ")");
-  }
+  if (const std::string why = not_specialized(p); !why.empty()) return decline(family, why);
   if (p.dilation_h() != 1 || p.dilation_w() != 1) {
     return decline(family, "dilation " + dims(p.dilation_h(), p.dilation_w()) + "; the specialized kernels are dense");
   }
@@ -770,7 +776,7 @@ NchwRowsShape nchw_rows_shape(const Problem& p, int reg_h, int threads, int max_
   return sh;
 }
 
-// The NCHW rows kernel's register rows and block size for stride s.
+// The NCHW rows kernels' register rows and block for stride S (the filter size changes neither).
 template <int S>
 using NchwRowsTr = dw::NchwRowsTraits<3, S>;
 
@@ -778,13 +784,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   const Problem& p = ctx.problem;
   const std::string family = "dw_fwd_nchw_k{K}s{S}";
   if (p.layout() != Layout::kNCHW) return decline(family, "layout is nhwc");
-  if (p.kh() != p.kw()) return decline(family, "filter " + dims(p.kh(), p.kw()) + " is not square");
-  if (p.stride_h() != p.stride_w())
-    return decline(family, "stride " + dims(p.stride_h(), p.stride_w()) + " differs between H and W");
-  if (!dw::nhwc_specialization_exists(p.kh(), p.stride_h())) {
-    return decline(family, "no specialization for kernel " + std::to_string(p.kh()) + " stride " +
-                               std::to_string(p.stride_h()) + " (have " + specialized_list() + ")");
-  }
+  if (const std::string why = not_specialized(p); !why.empty()) return decline(family, why);
   const int reg_h = p.stride_h() == 1 ? NchwRowsTr<1>::kRegH : NchwRowsTr<2>::kRegH;
   const int threads = NchwRowsTr<1>::kThreads;
   static_assert(
@@ -827,6 +827,15 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   }
   if (!bound.empty()) return decline(name, bound);
   d.vec_in = true;  // whole 16-byte vectors of a plane's rows, where x is 16-byte aligned (checked per run)
+  // Outputs through shared memory, out as whole 16-byte vectors (y 16-byte aligned, checked per run): whole planes
+  // whose rows are narrower than a warp, where a warp's direct stores would write a few bytes of each of several
+  // planes' rows; one lane slot a lane, and the block's outputs within the staged input's shared memory. 3x3 only:
+  // the larger filters' reads already bind shared memory on these maps, and the staging's stores and second
+  // barrier cost them more than the L2 bytes save (model, H100, N=32, f16: EfficientNet's 14x14 5x5 layer from
+  // 69% to 62% of copy bandwidth; MobileNetV2's 7x7 3x3 layer's L2 bytes from 2.3x the ideal to 1.25x).
+  const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
+  d.vec_out = p.kh() == 3 && d.tiles_h == 1 && p.out_w() < 32 && nchw_rows_slots(p) <= sh.tx &&
+              int64_t{sh.planes} * sh.pitch >= vec - 1 + int64_t{sh.planes} * p.out_h() * p.out_w();
   d.async_in = async_copy_available(ctx);
   KernelChoice k;
   k.dtype = p.dtype();
@@ -834,7 +843,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   k.stride = static_cast<int>(p.stride_h());
   k.pairs = pairs;
   const LaunchConfig cfg{tiles, threads, sh.smem};
-  return accept(name, dw::resolve_nchw_rows, k, cfg, d, 16, 1);
+  return accept(name, dw::resolve_nchw_rows, k, cfg, d, 16, 16);
 }
 
 // --- 6. generic NCHW -----------------------------------------------------------------------------

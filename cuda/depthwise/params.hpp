@@ -31,7 +31,8 @@ struct DwParams {
   int act = kActNone;
   bool nchw = false;    // activation layout (direct kernel only; the tiled kernels are per layout)
   bool vec_in = false;  // 16-byte input loads allowed: C % (16/sizeof(T)) == 0 (NCHW rows: any C) and x 16-byte aligned
-  bool vec_out = false;  // NHWC: channel-pair stores (C even, y aligned); NCHW: 4-wide (OW % 4 == 0, y aligned)
+  bool vec_out = false;  // NHWC: channel-pair stores (C even, y aligned); NCHW: 4-wide (OW % 4 == 0, y aligned);
+                         // NCHW rows: outputs through shared memory, stored as 16-byte vectors (y 16-byte aligned)
   bool vec_res = false;  // residual vector loads: as vec_in, for the residual's pointer
   // NHWC specialized, when vec_in is off: 8- or 4-byte input loads (C a multiple of their elements, x
   // aligned to them; 4 only for 16-bit data), 0 for element-wise.

@@ -250,6 +250,30 @@ TEST(DepthwiseTraits, NchwPaddedRows) {
   EXPECT_EQ(g.smem_bytes, 2 * (20 * g.region_pitch + 5 * 5) * 4);
 }
 
+TEST(DepthwiseTraits, NchwRowsRegionAndPitch) {
+  // A band of 8 output rows at stride 1 reads 10 input rows of a 3x3 filter, 8 + 4 * 3 at rate 3 (5x5),
+  // 7 * 2 + 5 at stride 2.
+  EXPECT_EQ(nchw_rows_region_rows(8, 3, 1, 1), 10);
+  EXPECT_EQ(nchw_rows_region_rows(8, 5, 1, 3), 8 + 4 * 3);
+  EXPECT_EQ(nchw_rows_region_rows(8, 5, 2, 1), 7 * 2 + 5);
+  // The pitch holds the rows and up to a vector less one of lead, in whole 16-byte vectors: 10 rows of 112 f32
+  // (1120 + 3 -> 1124), of 14 f16 (140 + 7 -> 152), of 7 f32 (70 + 3 -> 76).
+  EXPECT_EQ(nchw_rows_min_pitch(10, 112, 4), 1124);
+  EXPECT_EQ(nchw_rows_min_pitch(10, 14, 2), 152);
+  EXPECT_EQ(nchw_rows_min_pitch(10, 7, 4), 76);
+  EXPECT_EQ(nchw_rows_min_pitch(10, 7, 4) % 4, 0);
+  // Planes of 16-bit data, then each plane's taps as f32.
+  EXPECT_EQ(nchw_rows_smem_bytes(4, 152, 5, 2), 4 * 152 * 2 + 4 * 25 * 4);
+  // Pairs: 16-bit, stride 1, outputs more than 16 wide.
+  EXPECT_EQ(nchw_rows_cols(2, 1, 17), 2);
+  EXPECT_EQ(nchw_rows_cols(2, 1, 16), 1);
+  EXPECT_EQ(nchw_rows_cols(2, 2, 56), 1);
+  EXPECT_EQ(nchw_rows_cols(4, 1, 56), 1);
+  // Every rows kernel holds its taps for the most planes a block has.
+  using Tr7 = NchwRowsTraits<7, 1>;
+  EXPECT_GE(Tr7::kTapItems * Tr7::kThreads, Tr7::kMaxPlanes * 49);
+}
+
 // valid_taps against a brute-force scan of every tap and output.
 TEST(DepthwiseTraits, ValidTapsMatchBruteForce) {
   std::mt19937_64 rng(12345);

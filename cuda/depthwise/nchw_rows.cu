@@ -40,6 +40,7 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
   constexpr int V = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte vector
   constexpr int kCols = kPairs ? 2 : 1;                // output columns a lane slot owns (nchw_rows_cols)
   constexpr int kSpan = K + kCols - 1;                 // staged columns a lane slot reads per row
+  constexpr bool kStagedOut = K == 3;                  // the 3x3 kernels have the vec_out path (offers.cpp)
   DSCONV_DYNAMIC_SMEM(float, smem);
   const int P = p.tz, strips = p.ty, TX = p.tx;
   const int pitch = p.geo.region_pitch;  // elements of T between planes' regions, a multiple of V
@@ -193,7 +194,7 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
     const int q = q0 + zc;
     float w[K * K];
     DSCONV_UNROLL
-    for (int t = 0; t < K * K; ++t) w[t] = s_w[zc * K * K + t];
+    for (int t = 0; t < K * K; ++t) w[t] = active ? s_w[zc * K * K + t] : 0.f;
     const int64_t plane_off = input_plane(q) * (static_cast<int64_t>(H) * W);
     // Staged row of input row j of the strip: strip_row * S + DH * j, clamped to the band's last staged row (a
     // row past it feeds only outputs past the map, which are not stored).
@@ -262,49 +263,51 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
     };
 
     const int slots = static_cast<int>(p.tiles_w);
-    if (!p.vec_out) {
-      if (!active) continue;
-      for (int u = lane_x; u < slots; u += TX) {
-        run_slot(u, [&](int, int, int ox, int oy, float v) { yp[oy * OW + ox] = from_float<T>(v); });
-      }
-      continue;
-    }
-    // vec_out (offers.cpp): whole planes, rows narrower than a warp, one slot a lane, y 16-byte aligned. The
-    // block's outputs are one run of y, [q0 * OH * OW, (q0 + planes) * OH * OW): they go through shared memory
-    // (over the staged input, once every thread is done reading it) at their global alignment, and out as
-    // whole 16-byte vectors, the partial first and last element by element, instead of a few bytes a plane row.
-    float out[kCols][R];
-    DSCONV_UNROLL
-    for (int c = 0; c < kCols; ++c) {
-      DSCONV_UNROLL
-      for (int r = 0; r < R; ++r) out[c][r] = 0.f;
-    }
-    const bool computes = active && lane_x < slots;
-    if (computes) run_slot(lane_x, [&](int c, int r, int, int, float v) { out[c][r] = v; });
-    const int64_t g0 = static_cast<int64_t>(q0) * (OH * OW);
-    const int run = planes * (OH * OW);
-    T* const s_out = s_in + pos_mod(g0, V);  // element e of the run, at the global alignment of g0 + e
-    __syncthreads();                         // every thread is done reading the staged input
-    if (computes) {
-      const int base = kCols == 1 ? lane_x : (lane_x / DW) * 2 * DW + lane_x % DW;
-      DSCONV_UNROLL
-      for (int c = 0; c < kCols; ++c) {
+    if constexpr (kStagedOut) {
+      if (p.vec_out) {
+        // vec_out (offers.cpp; 3x3 only): whole planes, rows narrower than a warp, one slot a lane, y 16-byte aligned.
+        // The block's outputs are one run of y, [q0 * OH * OW, (q0 + planes) * OH * OW): they go through shared memory
+        // (over the staged input, once every thread is done reading it) at their global alignment, and out as
+        // whole 16-byte vectors, the partial first and last element by element, instead of a few bytes a plane row.
+        float out[kCols][R];
         DSCONV_UNROLL
-        for (int r = 0; r < R; ++r) {
-          const int ox = base + c * DW, oy = oyb + DH * r;
-          if (ox < OW && oy < oy_end) s_out[zt * (OH * OW) + oy * OW + ox] = from_float<T>(out[c][r]);
+        for (int c = 0; c < kCols; ++c) {
+          DSCONV_UNROLL
+          for (int r = 0; r < R; ++r) out[c][r] = 0.f;
         }
+        const bool computes = active && lane_x < slots;
+        if (computes) run_slot(lane_x, [&](int c, int r, int, int, float v) { out[c][r] = v; });
+        const int64_t g0 = static_cast<int64_t>(q0) * (OH * OW);
+        const int run = planes * (OH * OW);
+        T* const s_out = s_in + pos_mod(g0, V);  // element e of the run, at the global alignment of g0 + e
+        __syncthreads();                         // every thread is done reading the staged input
+        if (computes) {
+          const int base = kCols == 1 ? lane_x : (lane_x / DW) * 2 * DW + lane_x % DW;
+          DSCONV_UNROLL
+          for (int c = 0; c < kCols; ++c) {
+            DSCONV_UNROLL
+            for (int r = 0; r < R; ++r) {
+              const int ox = base + c * DW, oy = oyb + DH * r;
+              if (ox < OW && oy < oy_end) s_out[zt * (OH * OW) + oy * OW + ox] = from_float<T>(out[c][r]);
+            }
+          }
+        }
+        __syncthreads();
+        const int head = min((V - pos_mod(g0, V)) % V, run);  // elements before the first whole vector
+        const int vecs = (run - head) / V;
+        for (int i = tid; i < vecs; i += kThreads) {
+          const int e = head + i * V;
+          store_aligned(yg + g0 + e, load_aligned<uint4>(s_out + e));
+        }
+        for (int e = tid; e < head; e += kThreads) yg[g0 + e] = s_out[e];
+        for (int e = head + vecs * V + tid; e < run; e += kThreads) yg[g0 + e] = s_out[e];
+        continue;
       }
     }
-    __syncthreads();
-    const int head = min((V - pos_mod(g0, V)) % V, run);  // elements before the first whole vector
-    const int vecs = (run - head) / V;
-    for (int i = tid; i < vecs; i += kThreads) {
-      const int e = head + i * V;
-      store_aligned(yg + g0 + e, load_aligned<uint4>(s_out + e));
+    if (!active) continue;
+    for (int u = lane_x; u < slots; u += TX) {
+      run_slot(u, [&](int, int, int ox, int oy, float v) { yp[oy * OW + ox] = from_float<T>(v); });
     }
-    for (int e = tid; e < head; e += kThreads) yg[g0 + e] = s_out[e];
-    for (int e = head + vecs * V + tid; e < run; e += kThreads) yg[g0 + e] = s_out[e];
   }
 }
 

@@ -680,16 +680,17 @@ struct NchwRowsShape {
 // planes or strips sharing a warp can meet in a bank. The first block's planes stand for every block's.
 int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_h, int threads) {
   const int64_t es = static_cast<int64_t>(dtype_size(p.dtype())), vec = 16 / es;
+  const int64_t slots = nchw_rows_slots(p), dw = p.dilation_w();
+  const bool pairs = slots != p.out_w();
   int64_t total = 0;
   for (int w0 = 0; w0 < threads; w0 += 32) {
     std::vector<std::vector<int64_t>> words(32);
     for (int t = w0; t < w0 + 32; ++t) {
       const int g = t / sh.tx, x = t % sh.tx;
       const int s = g % sh.strips, z = g / sh.strips;
-      if (z >= sh.planes || x >= nchw_rows_slots(p)) continue;
+      if (z >= sh.planes || x >= slots) continue;
       // The slot's first column (nchw_rows.cu): x, or the first of a pair dilation_w apart.
-      const int64_t dw = p.dilation_w();
-      const int64_t col = nchw_rows_slots(p) == p.out_w() ? x : (x / dw) * 2 * dw + x % dw;
+      const int64_t col = pairs ? (x / dw) * 2 * dw + x % dw : x;
       const int64_t strip_row = s % p.dilation_h() + p.dilation_h() * reg_h * (s / p.dilation_h());
       const int64_t plane = (z / p.m()) * p.h() * p.w();  // input plane of output plane z (n = 0)
       const int64_t lead = ((plane - p.pad_top() * p.w()) % vec + vec) % vec;
@@ -834,7 +835,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   // barrier cost them more than the L2 bytes save (model, H100, N=32, f16: EfficientNet's 14x14 5x5 layer from
   // 69% to 62% of copy bandwidth; MobileNetV2's 7x7 3x3 layer's L2 bytes from 2.3x the ideal to 1.25x).
   const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
-  d.vec_out = p.kh() == 3 && d.tiles_h == 1 && p.out_w() < 32 && nchw_rows_slots(p) <= sh.tx &&
+  d.vec_out = p.kh() == 3 && d.tiles_h == 1 && p.out_w() < 32 && d.tiles_w <= sh.tx &&
               int64_t{sh.planes} * sh.pitch >= vec - 1 + int64_t{sh.planes} * p.out_h() * p.out_w();
   d.async_in = async_copy_available(ctx);
   KernelChoice k;

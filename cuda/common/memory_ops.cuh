@@ -187,19 +187,21 @@ __device__ __forceinline__ unsigned load_smem_word(const void* p) {
 #endif
 }
 
-// Two adjacent staged elements as floats: a float2, or one 32-bit word of two 16-bit values, widened.
-__device__ __forceinline__ float2 load_smem_pair(const float* p) { return load_smem2(p); }
-__device__ __forceinline__ float2 load_smem_pair(const __half* p) {
-  const unsigned w = load_smem_word(p);
+// One 32-bit word of two 16-bit values of type T (the low half first), widened.
+__device__ __forceinline__ float2 widen_word(unsigned w, const __half*) {
   __half2_raw raw;
   raw.x = static_cast<unsigned short>(w & 0xffffu);
   raw.y = static_cast<unsigned short>(w >> 16);
   return __half22float2(__half2(raw));
 }
-__device__ __forceinline__ float2 load_smem_pair(const __nv_bfloat16* p) {
-  const unsigned w = load_smem_word(p);
+__device__ __forceinline__ float2 widen_word(unsigned w, const __nv_bfloat16*) {
   return make_float2(bits_to_float(w << 16), bits_to_float(w & 0xffff0000u));
 }
+
+// Two adjacent staged elements as floats: a float2, or one 32-bit word of two 16-bit values, widened.
+__device__ __forceinline__ float2 load_smem_pair(const float* p) { return load_smem2(p); }
+__device__ __forceinline__ float2 load_smem_pair(const __half* p) { return widen_word(load_smem_word(p), p); }
+__device__ __forceinline__ float2 load_smem_pair(const __nv_bfloat16* p) { return widen_word(load_smem_word(p), p); }
 
 __device__ __forceinline__ void fma2(float2& acc, const float2& x, const float2& w) {
   acc.x = fmaf(x.x, w.x, acc.x);

@@ -7,9 +7,14 @@
 // lane slots x, x + tx, ... of a row and the group's strip kRegH output rows spaced dh apart (strip s is row
 // class s % dh, block s / dh of the band), so a warp's shared-memory reads are consecutive words of one
 // staged row, and each staged row a thread reads feeds every output row and filter row that uses it. A slot
-// is one output column, or (the pairs kernels: 16-bit data, stride 1, outputs more than 16 wide; nchw_rows_cols) two
-// columns dw apart, which share
-// K - 1 of their K staged columns: K + 1 reads for 2K products.
+// is one output column, or two (the pairs kernels, 16-bit data: at stride 1 on outputs more than 16 wide,
+// nchw_rows_cols, and on narrower outputs where offers.cpp finds their reads cheaper):
+// - two columns dw apart (stride 1), which share K - 1 of their K staged columns: K + 1 reads for 2K products;
+// - two adjacent columns (dw 1, kWords; stride 1 or 2), whose K + S staged columns are read as the 32-bit words
+//   that hold them (read_span_words): 4 reads for 10 products at 5x5, and the pair goes out as one 32-bit store
+//   where aligned.
+// With DwParams::warp_planes, the planes a warp holds are taken tz / warp_planes apart within the block, so that
+// they share their 16-byte lead and the plane pitch keeps their reads out of each other's banks.
 //
 // Staging: the band's input rows of a plane are contiguous in memory, so a plane's region is one run of
 // 16-byte copies (cp.async on sm_80 and later, all in flight at once, with the filter taps loaded beside
@@ -31,16 +36,46 @@ __device__ __forceinline__ int pos_mod(int64_t a, int b) {
   return r < 0 ? r + b : r;
 }
 
+// The kSpan staged 16-bit elements from element e of s_in (e may be negative) as floats, masked by `inside`: read as
+// the kSpan / 2 + 1 words that hold them (an even span from an even e needs one fewer: it is not read), each pair
+// of elements funnel-shifted out of two words by e's parity. A word wholly before s_in (the left padding of a
+// block's first plane) reads word 0 instead: its columns are masked.
+template <class T, int kSpan>
+__device__ __forceinline__ void read_span_words(const T* s_in, int e, const bool (&inside)[kSpan], float (&xv)[kSpan]) {
+  static_assert(sizeof(T) == 2, "words of two 16-bit elements");
+  constexpr int kWordsRead = kSpan / 2 + 1;
+  const int wi = e >> 1;  // floor: e's word
+  const unsigned sel = (e & 1) != 0 ? 0x5432u : 0x3210u;
+  unsigned wv[kWordsRead];
+  DSCONV_UNROLL
+  for (int i = 0; i < kWordsRead; ++i) {
+    if (kSpan % 2 == 0 && i == kWordsRead - 1 && (e & 1) == 0) {
+      wv[i] = 0u;
+      continue;
+    }
+    wv[i] = load_smem_word(s_in + 2 * max(wi + i, 0));
+  }
+  DSCONV_UNROLL
+  for (int i = 0; i < (kSpan + 1) / 2; ++i) {
+    const float2 f = widen_word(__byte_perm(wv[i], wv[min(i + 1, kWordsRead - 1)], sel), s_in);
+    xv[2 * i] = inside[2 * i] ? f.x : 0.f;
+    if (2 * i + 1 < kSpan) xv[2 * i + 1] = inside[2 * i + 1] ? f.y : 0.f;
+  }
+}
+
 // The minimum of blocks per SM caps the registers (128, or 170 for 7x7 filters, whose 49 taps live in
-// registers): without it ptxas aims at 64 on its own and the f32 3x3 kernel spills (CUDA 13.0).
-template <class T, int K, int S, bool kPairs>
-__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4) dw_fwd_nchw_rows_kernel(DwParams p) {
+// registers): without it ptxas aims at 64 on its own and the f32 3x3 kernel spills (CUDA 13.0). The 3x3 word
+// pairs take 102 (5 blocks): left at 128 they use 113, a block fewer an SM than the other 3x3 kernels.
+// kPairs: two output columns a lane slot, kWords: adjacent (dilation_w 1) and read by words (read_span_words).
+template <class T, int K, int S, bool kPairs, bool kWords>
+__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : K == 3 && kWords ? 5 : 4)
+    dw_fwd_nchw_rows_kernel(DwParams p) {
   using Tr = NchwRowsTraits<K, S>;
   constexpr int R = Tr::kRegH, kIn = Tr::kInRows, kThreads = Tr::kThreads;
   constexpr int V = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte vector
   constexpr int kCols = kPairs ? 2 : 1;                // output columns a lane slot owns (nchw_rows_cols)
-  constexpr int kSpan = K + kCols - 1;                 // staged columns a lane slot reads per row
-  constexpr bool kStagedOut = K == 3;                  // the 3x3 kernels have the vec_out path (offers.cpp)
+  constexpr int kSpan = K + S * (kCols - 1);           // staged columns a lane slot reads per row
+  constexpr bool kStagedOut = K == 3 || (K == 5 && kWords);  // the kernels with the vec_out path (offers.cpp)
   DSCONV_DYNAMIC_SMEM(float, smem);
   const int P = p.tz, strips = p.ty, TX = p.tx;
   const int pitch = p.geo.region_pitch;  // elements of T between planes' regions, a multiple of V
@@ -69,7 +104,10 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
   const int lane_x = tid % TX;
   const int group = tid / TX;
   const int strip = group % strips;
-  const int zt = group / strips;  // this thread's plane within the block (>= P: staging only)
+  // This thread's plane within the block (>= P: staging only): its group's slot, or with warp_planes, the slot's
+  // place among the planes of its warp, those planes tz / warp_planes apart.
+  const int zslot = group / strips, WP = p.warp_planes;
+  const int zt = WP > 0 && zslot < P ? (zslot % WP) * (P / WP) + zslot / WP : zslot;
   const int strip_row = strip % DH + DH * R * (strip / DH);  // first output row of the strip within the band
 
   // The input plane of output plane q (n, oc), and where plane q's region starts within its 16-byte vector.
@@ -198,7 +236,8 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
     const int64_t plane_off = input_plane(q) * (static_cast<int64_t>(H) * W);
     // Staged row of input row j of the strip: strip_row * S + DH * j, clamped to the band's last staged row (a
     // row past it feeds only outputs past the map, which are not stored).
-    const T* const s_plane = s_in + zc * pitch + lead(plane_off);
+    const int plane_at = zc * pitch + lead(plane_off);  // the plane's staged element (r_lo, 0) within s_in
+    const T* const s_plane = s_in + plane_at;
     const int last_row = r_hi - r_lo;
     const float b = bg != nullptr ? to_float(bg[q % CM]) : 0.f;
     const int64_t out_plane = static_cast<int64_t>(q) * (OH * OW);
@@ -207,10 +246,16 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
 
     // Lane slot u of a row owns kCols output columns: u itself, or (16-bit data at stride 1) the pair base(u) and
     // base(u) + DW, pairs taken DW apart so that both columns of a pair read the same K + 1 staged columns.
-    // emit(c, r, ox, oy, v) takes each output of the slot in the map, after bias, residual and activation.
+    // emit(c, r, ox, oy, v, v1, two) takes each output of the slot in the map, after bias, residual and activation:
+    // v at column ox (the slot's column c) of row oy (its row r), and with kWords v1 at ox + 1 where `two`.
+    // kWords (pairs of adjacent columns, DW == 1): a row's K + 1 staged columns are read as the 32-bit words that
+    // hold them, (K + 1) / 2 + 1 reads instead of K + 1, and funnel-shifted by the span's parity; a word wholly
+    // before s_in (left padding of the block's first plane) reads word 0 instead, and every column in the padding
+    // is masked. The last word may lie past the plane's region, within the block's shared memory (the taps follow
+    // the regions).
     const auto run_slot = [&](int u, const auto& emit) {
       const int base = kCols == 1 ? u : (u / DW) * 2 * DW + u % DW;
-      // Staged column v (v < K + kCols - 1) is input column base * S - PL + v * DW; one in the padding reads
+      // Staged column v (v < kSpan) is input column base * S - PL + v * DW; one in the padding reads
       // column 0 instead, and is masked.
       const int ix0 = base * S - PL;
       int col[kSpan];
@@ -229,12 +274,17 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
       }
       DSCONV_UNROLL
       for (int j = 0; j < kIn; ++j) {
-        const T* const row = s_plane + min(strip_row * S + DH * j, last_row) * W;
+        const int row_at = min(strip_row * S + DH * j, last_row) * W;
         float xv[kSpan];
-        DSCONV_UNROLL
-        for (int v = 0; v < kSpan; ++v) {
-          const float x = to_float(row[col[v]]);
-          xv[v] = inside[v] ? x : 0.f;
+        if constexpr (kWords) {
+          read_span_words<T, kSpan>(s_in, plane_at + row_at + ix0, inside, xv);
+        } else {
+          const T* const row = s_plane + row_at;
+          DSCONV_UNROLL
+          for (int v = 0; v < kSpan; ++v) {
+            const float x = to_float(row[col[v]]);
+            xv[v] = inside[v] ? x : 0.f;
+          }
         }
         DSCONV_UNROLL
         for (int r = 0; r < R; ++r) {
@@ -243,21 +293,37 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
           DSCONV_UNROLL
           for (int c = 0; c < kCols; ++c) {
             DSCONV_UNROLL
-            for (int kc = 0; kc < K; ++kc) acc[c][r] = fmaf(xv[c + kc], w[kr * K + kc], acc[c][r]);
+            for (int kc = 0; kc < K; ++kc) acc[c][r] = fmaf(xv[c * S + kc], w[kr * K + kc], acc[c][r]);
           }
         }
       }
       // The residual may be y itself: each element is read before any thread of the block writes it.
-      DSCONV_UNROLL
-      for (int c = 0; c < kCols; ++c) {
-        const int ox = base + c * DW;
+      if constexpr (kWords) {
+        // Both columns of a row at once (emit's `two`: the second, column base + 1, is inside the map).
+        const bool two = base + 1 < OW;
         DSCONV_UNROLL
         for (int r = 0; r < R; ++r) {
           const int oy = oyb + DH * r;
-          if (ox >= OW || oy >= oy_end) continue;
-          float v = acc[c][r] + b;
-          if (rp != nullptr) v += to_float(rp[oy * OW + ox]);
-          emit(c, r, ox, oy, activate(v, p.act));
+          if (oy >= oy_end) continue;
+          float v0 = acc[0][r] + b, v1 = acc[1][r] + b;
+          if (rp != nullptr) {
+            v0 += to_float(rp[oy * OW + base]);
+            if (two) v1 += to_float(rp[oy * OW + base + 1]);
+          }
+          emit(0, r, base, oy, activate(v0, p.act), activate(v1, p.act), two);
+        }
+      } else {
+        DSCONV_UNROLL
+        for (int c = 0; c < kCols; ++c) {
+          const int ox = base + c * DW;
+          DSCONV_UNROLL
+          for (int r = 0; r < R; ++r) {
+            const int oy = oyb + DH * r;
+            if (ox >= OW || oy >= oy_end) continue;
+            float v = acc[c][r] + b;
+            if (rp != nullptr) v += to_float(rp[oy * OW + ox]);
+            emit(c, r, ox, oy, activate(v, p.act), 0.f, false);
+          }
         }
       }
     };
@@ -276,19 +342,39 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
           for (int r = 0; r < R; ++r) out[c][r] = 0.f;
         }
         const bool computes = active && lane_x < slots;
-        if (computes) run_slot(lane_x, [&](int c, int r, int, int, float v) { out[c][r] = v; });
+        if (computes) {
+          run_slot(lane_x, [&](int c, int r, int, int, float v, float v1, bool two) {
+            out[c][r] = v;
+            if (two) out[kCols - 1][r] = v1;
+          });
+        }
         const int64_t g0 = static_cast<int64_t>(q0) * (OH * OW);
         const int run = planes * (OH * OW);
         T* const s_out = s_in + pos_mod(g0, V);  // element e of the run, at the global alignment of g0 + e
         __syncthreads();                         // every thread is done reading the staged input
         if (computes) {
           const int base = kCols == 1 ? lane_x : (lane_x / DW) * 2 * DW + lane_x % DW;
-          DSCONV_UNROLL
-          for (int c = 0; c < kCols; ++c) {
+          if constexpr (kWords) {  // adjacent pairs: one 32-bit store where aligned
             DSCONV_UNROLL
             for (int r = 0; r < R; ++r) {
-              const int ox = base + c * DW, oy = oyb + DH * r;
-              if (ox < OW && oy < oy_end) s_out[zt * (OH * OW) + oy * OW + ox] = from_float<T>(out[c][r]);
+              const int oy = oyb + DH * r;
+              if (oy >= oy_end) continue;
+              T* const at = s_out + zt * (OH * OW) + oy * OW + base;
+              if (base + 1 < OW && (reinterpret_cast<uintptr_t>(at) & 3) == 0) {
+                store_pair(at, out[0][r], out[1][r]);
+              } else {
+                at[0] = from_float<T>(out[0][r]);
+                if (base + 1 < OW) at[1] = from_float<T>(out[1][r]);
+              }
+            }
+          } else {
+            DSCONV_UNROLL
+            for (int c = 0; c < kCols; ++c) {
+              DSCONV_UNROLL
+              for (int r = 0; r < R; ++r) {
+                const int ox = base + c * DW, oy = oyb + DH * r;
+                if (ox < OW && oy < oy_end) s_out[zt * (OH * OW) + oy * OW + ox] = from_float<T>(out[c][r]);
+              }
             }
           }
         }
@@ -306,7 +392,15 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : 4
     }
     if (!active) continue;
     for (int u = lane_x; u < slots; u += TX) {
-      run_slot(u, [&](int, int, int ox, int oy, float v) { yp[oy * OW + ox] = from_float<T>(v); });
+      // Adjacent pairs go out as one 32-bit store where aligned (a warp's stores of a row then write each sector once).
+      run_slot(u, [&](int, int, int ox, int oy, float v, float v1, bool two) {
+        if constexpr (kWords) {
+          T* const at = yp + oy * OW + ox;
+          if (two && (reinterpret_cast<uintptr_t>(at) & 3) == 0) return store_pair(at, v, v1);
+          if (two) at[1] = from_float<T>(v1);
+        }
+        yp[oy * OW + ox] = from_float<T>(v);
+      });
     }
   }
 }
@@ -324,11 +418,14 @@ Result<KernelFn> resolve_nchw_rows(const KernelChoice& k, const LaunchConfig& cf
         p.ty % p.dh != 0 || cfg.smem_bytes != nchw_rows_smem_bytes(p.tz, p.geo.region_pitch, K_, sizeof(T))) { \
       return Status(StatusCode::kInternalError, "depthwise: NCHW rows launch disagrees with its traits");      \
     }                                                                                                          \
-    if constexpr (sizeof(T) == 2 && (S_) == 1) {                                                               \
-      if (k.pairs) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true>;                                           \
+    if constexpr (sizeof(T) == 2) {                                                                            \
+      if (k.pairs && p.dw == 1) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true, true>;                        \
+      if constexpr ((S_) == 1) {                                                                               \
+        if (k.pairs) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true, false>;                                  \
+      }                                                                                                        \
     }                                                                                                          \
     if (k.pairs) return Status(StatusCode::kInternalError, "depthwise: no NCHW rows pairs kernel here");       \
-    return &dw_fwd_nchw_rows_kernel<T, K_, S_, false>;                                                         \
+    return &dw_fwd_nchw_rows_kernel<T, K_, S_, false, false>;                                                  \
   }
     DSCONV_DW_NCHW_ROWS_SPECIALIZATIONS(DSCONV_DW_CASE)
 #undef DSCONV_DW_CASE

@@ -663,40 +663,44 @@ Offer offer_nhwc_generic(const OfferContext& ctx) {
 
 // --- 5. NCHW rows --------------------------------------------------------------------------------
 
-// Lane slots an output row of the NCHW rows kernel needs: a column each, or pairs of columns dilation_w apart
-// (nchw_rows_cols), DW pairs for every 2 * DW columns.
-int64_t nchw_rows_slots(const Problem& p) {
-  if (dw::nchw_rows_cols(static_cast<int64_t>(dtype_size(p.dtype())), p.stride_w(), p.out_w()) == 1) return p.out_w();
+// Lane slots an output row of the NCHW rows kernel needs: a column each, or pairs of columns dilation_w apart,
+// DW pairs for every 2 * DW columns.
+int64_t nchw_rows_slots(const Problem& p, bool pairs) {
+  if (!pairs) return p.out_w();
   return p.dilation_w() * ceil_div(p.out_w(), 2 * p.dilation_w());
 }
 
 struct NchwRowsShape {
-  int tx = 0, strips = 0, planes = 0, band_h = 0, region_rows = 0, pitch = 0;
+  bool pairs = false;
+  int tx = 0, strips = 0, planes = 0, band_h = 0, region_rows = 0, pitch = 0, warp_planes = 0;
   int64_t smem = 0, blocks = 0;
 };
 
-// Shared wavefronts of one read of every lane of a block's warps (row 0 of each strip, tap 0; the other reads
-// shift every lane's address alike): lanes of one group read consecutive elements, so only groups of other
-// planes or strips sharing a warp can meet in a bank. The first block's planes stand for every block's.
+// Shared wavefronts of one read of every lane of a block's warps (row 0 of each strip, the first staged column of
+// the slot; the other reads shift every lane's address alike): lanes of one group read consecutive elements (or
+// words, for adjacent pairs), so only groups of other planes or strips sharing a warp can meet in a bank. The
+// first block's planes stand for every block's.
 int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_h, int threads) {
   const int64_t es = static_cast<int64_t>(dtype_size(p.dtype())), vec = 16 / es;
-  const int64_t slots = nchw_rows_slots(p), dw = p.dilation_w();
-  const bool pairs = slots != p.out_w();
+  const int64_t slots = nchw_rows_slots(p, sh.pairs), dw = p.dilation_w();
   int64_t total = 0;
   for (int w0 = 0; w0 < threads; w0 += 32) {
     std::vector<std::vector<int64_t>> words(32);
     for (int t = w0; t < w0 + 32; ++t) {
       const int g = t / sh.tx, x = t % sh.tx;
-      const int s = g % sh.strips, z = g / sh.strips;
-      if (z >= sh.planes || x >= slots) continue;
+      const int s = g % sh.strips, slot = g / sh.strips;
+      if (slot >= sh.planes || x >= slots) continue;
+      // The group's plane (nchw_rows.cu: warp_planes spreads a warp's planes tz / warp_planes apart).
+      const int z = sh.warp_planes > 0 ? (slot % sh.warp_planes) * (sh.planes / sh.warp_planes) + slot / sh.warp_planes
+                                       : slot;
       // The slot's first column (nchw_rows.cu): x, or the first of a pair dilation_w apart.
-      const int64_t col = pairs ? (x / dw) * 2 * dw + x % dw : x;
+      const int64_t col = sh.pairs ? (x / dw) * 2 * dw + x % dw : x;
       const int64_t strip_row = s % p.dilation_h() + p.dilation_h() * reg_h * (s / p.dilation_h());
       const int64_t plane = (z / p.m()) * p.h() * p.w();  // input plane of output plane z (n = 0)
       const int64_t lead = ((plane - p.pad_top() * p.w()) % vec + vec) % vec;
-      const int64_t at = z * sh.pitch + lead + strip_row * p.stride_h() * p.w() + col * p.stride_w();
-      const int64_t word = at * es / 4;
-      std::vector<int64_t>& bank = words[static_cast<size_t>(word % 32)];
+      const int64_t at = z * sh.pitch + lead + strip_row * p.stride_h() * p.w() + col * p.stride_w() - p.pad_left();
+      const int64_t word = dw::floor_div(at * es, 4);
+      std::vector<int64_t>& bank = words[static_cast<size_t>(((word % 32) + 32) % 32)];
       if (std::find(bank.begin(), bank.end(), word) == bank.end()) bank.push_back(word);
     }
     size_t most = 0;
@@ -706,17 +710,26 @@ int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_
   return total;
 }
 
-// The NCHW rows kernel's block for a problem on a device: tx lanes per group (the output width rounded up to a
+// Shared reads of a slot's staged row: K elements, K + 1 for pairs dilation_w apart (stride 1), or for adjacent
+// pairs the words that hold their K + stride columns (nchw_rows.cu: read_span_words).
+int64_t nchw_rows_reads_per_row(const Problem& p, bool pairs) {
+  if (!pairs) return p.kw();
+  return p.dilation_w() == 1 ? (p.kw() + p.stride_w()) / 2 + 1 : p.kw() + 1;
+}
+
+// The NCHW rows kernel's block for a problem on a device: tx lanes per group (the slots of a row rounded up to a
 // power of two up to 32, else to whole warps up to the block), the row classes of the dilation in one band,
 // whole planes per block where their strips fit (several planes for small maps), else bands of the strips that
 // fit; then, for grids under two blocks per SM, fewer planes per block, and under one block per SM, shorter
-// bands. The plane pitch is the one of the next 32 words' worth whose reads meet in the fewest banks. planes = 0:
-// the dilation's row classes need more groups than a block has, or one band's rows do not fit `budget`.
-NchwRowsShape nchw_rows_shape(const Problem& p, int reg_h, int threads, int max_planes, int64_t budget,
+// bands. Where a warp holds several planes, their order (consecutive, or spread to share a lead) and the plane
+// pitch (of the next 128 bytes' worth) are those whose reads meet in the fewest banks. planes = 0: the
+// dilation's row classes need more groups than a block has, or one band's rows do not fit `budget`.
+NchwRowsShape nchw_rows_shape(const Problem& p, bool pairs, int reg_h, int threads, int max_planes, int64_t budget,
                               int64_t sm_count) {
   NchwRowsShape sh;
+  sh.pairs = pairs;
   const int64_t oh = p.out_h(), dh = p.dilation_h();
-  const int64_t ow = nchw_rows_slots(p);  // lane slots a row needs
+  const int64_t ow = nchw_rows_slots(p, pairs);  // lane slots a row needs
   int64_t tx = 1;
   if (ow <= 32) {
     while (tx < ow) tx *= 2;
@@ -762,19 +775,34 @@ NchwRowsShape nchw_rows_shape(const Problem& p, int reg_h, int threads, int max_
   sh.blocks = blocks();
   if (sh.planes > 1 && sh.tx * sh.strips < 32) {
     const int64_t vec = 16 / es;
+    const int warp_planes = 32 / (sh.tx * sh.strips);  // planes a warp holds
     NchwRowsShape best = sh;
     int64_t best_wf = nchw_rows_wavefronts(p, sh, reg_h, threads);
-    for (int64_t extra = vec; extra * es < 128; extra += vec) {
-      NchwRowsShape c = sh;
-      c.pitch = static_cast<int>(sh.pitch + extra);
-      if (dw::nchw_rows_smem_bytes(c.planes, c.pitch, p.kh(), es) > budget) break;
-      const int64_t wf = nchw_rows_wavefronts(p, c, reg_h, threads);
-      if (wf < best_wf) best = c, best_wf = wf;
+    for (const int wp : {0, warp_planes}) {
+      if (wp > 0 && (sh.planes <= wp || sh.planes % wp != 0)) continue;
+      for (int64_t extra = 0; extra * es < 128; extra += vec) {
+        NchwRowsShape c = sh;
+        c.warp_planes = wp;
+        c.pitch = static_cast<int>(sh.pitch + extra);
+        if (dw::nchw_rows_smem_bytes(c.planes, c.pitch, p.kh(), es) > budget) break;
+        const int64_t wf = nchw_rows_wavefronts(p, c, reg_h, threads);
+        if (wf < best_wf) best = c, best_wf = wf;
+      }
     }
     sh = best;
   }
   sh.smem = dw::nchw_rows_smem_bytes(sh.planes, sh.pitch, p.kh(), es);
   return sh;
+}
+
+// Shared wavefronts per output of a block shape's reads (nchw_rows_wavefronts for each staged row a slot reads),
+// to choose between one column a slot and pairs on maps of at most 16 columns, where pairs fill fewer lanes of a
+// warp's row and put more planes in a warp.
+double nchw_rows_read_cost(const Problem& p, const NchwRowsShape& sh, int reg_h, int in_rows, int threads) {
+  const int64_t outputs = int64_t{sh.planes} * std::min<int64_t>(sh.band_h, p.out_h()) * p.out_w();
+  return static_cast<double>(nchw_rows_wavefronts(p, sh, reg_h, threads) * nchw_rows_reads_per_row(p, sh.pairs) *
+                             in_rows) /
+         static_cast<double>(std::max<int64_t>(outputs, 1));
 }
 
 // The NCHW rows kernels' register rows and block for stride S (the filter size changes neither).
@@ -795,7 +823,20 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
       "dw_fwd_nchw_k" + std::to_string(p.kh()) + "s" + std::to_string(p.stride_h()) + "_" + to_string(p.dtype());
   const SmemLimits lim = smem_limits(ctx);
   const int64_t sms = ctx.device != nullptr ? ctx.device->sm_count : 132;
-  const NchwRowsShape sh = nchw_rows_shape(p, reg_h, threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
+  // Pairs (16-bit data): always at stride 1 on maps more than 16 wide (nchw_rows_cols); on narrower maps where
+  // their reads cost fewer wavefronts per output (at stride 2 adjacent pairs only, read as words).
+  const int64_t es = static_cast<int64_t>(dtype_size(p.dtype()));
+  const bool wide_pairs = dw::nchw_rows_cols(es, p.stride_w(), p.out_w()) == 2;
+  NchwRowsShape sh = nchw_rows_shape(p, wide_pairs, reg_h, threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
+  if (!wide_pairs && es == 2 && p.out_w() <= 16 && p.out_w() > 1 && (p.stride_w() == 1 || p.dilation_w() == 1) &&
+      sh.planes > 0) {
+    const int in_rows = static_cast<int>((reg_h - 1) * p.stride_h() + p.kh());  // NchwRowsTraits<K, S>::kInRows
+    const NchwRowsShape pr = nchw_rows_shape(p, true, reg_h, threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
+    if (pr.planes > 0 && pr.blocks >= std::min(sh.blocks, 2 * sms) &&
+        nchw_rows_read_cost(p, pr, reg_h, in_rows, threads) < nchw_rows_read_cost(p, sh, reg_h, in_rows, threads)) {
+      sh = pr;
+    }
+  }
   if (sh.planes == 0) {
     if (sh.strips == 0 && p.dilation_h() > threads / sh.tx) {
       return decline(prefix, "dilation " + std::to_string(p.dilation_h()) + " along H: its row classes need " +
@@ -805,9 +846,10 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
     return decline(prefix, "a band of " + std::to_string(reg_h) + " output rows per row class stages more than the " +
                                std::to_string(lim.budget) + " bytes of shared memory budgeted on " + lim.device);
   }
-  const bool pairs = dw::nchw_rows_cols(static_cast<int64_t>(dtype_size(p.dtype())), p.stride_w(), p.out_w()) == 2;
+  const bool pairs = sh.pairs;
   std::string name = prefix + (pairs ? "_pairs" : "") + "_band" + std::to_string(sh.band_h);
   if (sh.planes > 1) name += "x" + std::to_string(sh.planes) + "planes";
+  if (sh.warp_planes > 0) name += "_spread";  // a warp's planes tz / warp_planes apart (DwParams::warp_planes)
   DwParams d = common_params(p);
   d.geo.tile_h = sh.band_h;
   d.geo.tile_w = static_cast<int>(p.out_w());
@@ -819,7 +861,8 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   d.geo.fits = true;
   d.tx = sh.tx, d.ty = sh.strips, d.tz = sh.planes;
   d.tiles_h = ceil_div(p.out_h(), sh.band_h);
-  d.tiles_w = nchw_rows_slots(p);  // lane slots of a row
+  d.tiles_w = nchw_rows_slots(p, pairs);  // lane slots of a row
+  d.warp_planes = sh.warp_planes;
   d.groups = ceil_div(p.n() * d.cm, sh.planes);
   const int64_t tiles = prod({d.groups, d.tiles_h});
   std::string bound = int32_bounds(p, prod({p.h(), p.w()}), prod({p.out_h(), p.out_w()}), tiles, sh.band_h, p.out_w());
@@ -830,12 +873,14 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   d.vec_in = true;  // whole 16-byte vectors of a plane's rows, where x is 16-byte aligned (checked per run)
   // Outputs through shared memory, out as whole 16-byte vectors (y 16-byte aligned, checked per run): whole planes
   // whose rows are narrower than a warp, where a warp's direct stores would write a few bytes of each of several
-  // planes' rows; one lane slot a lane, and the block's outputs within the staged input's shared memory. 3x3 only:
-  // the larger filters' reads already bind shared memory on these maps, and the staging's stores and second
-  // barrier cost them more than the L2 bytes save (model, H100, N=32, f16: EfficientNet's 14x14 5x5 layer from
-  // 69% to 62% of copy bandwidth; MobileNetV2's 7x7 3x3 layer's L2 bytes from 2.3x the ideal to 1.25x).
+  // planes' rows; one lane slot a lane, and the block's outputs within the staged input's shared memory. 3x3, and
+  // 5x5 adjacent pairs on outputs at least 14 wide (model, H100, N=32, f16: EfficientNet's 14x14 5x5 layers' L2
+  // bytes from 1.67x the ideal to 1.18x, DRAM-bound either way). Elsewhere the filter's reads already bind shared
+  // memory, and the staging's stores and second barrier cost more than the L2 bytes save (5x5 on 7x7 outputs: 83%
+  // of copy bandwidth, L2-bound, against 68% staged; one-column 5x5 on 14x14: 69% against 62%).
   const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
-  d.vec_out = p.kh() == 3 && d.tiles_h == 1 && p.out_w() < 32 && d.tiles_w <= sh.tx &&
+  const bool staged_filter = p.kh() == 3 || (p.kh() == 5 && pairs && p.dilation_w() == 1 && p.out_w() >= 14);
+  d.vec_out = staged_filter && d.tiles_h == 1 && p.out_w() < 32 && d.tiles_w <= sh.tx &&
               int64_t{sh.planes} * sh.pitch >= vec - 1 + int64_t{sh.planes} * p.out_h() * p.out_w();
   d.async_in = async_copy_available(ctx);
   KernelChoice k;

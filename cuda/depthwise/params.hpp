@@ -48,6 +48,10 @@ struct DwParams {
   // NCHW generic: threads along W, H and planes (tx*ty*tz <= blockDim.x). NCHW rows: lanes per group, strips
   // per band (groups per plane), planes per block.
   int tx = 1, ty = 1, tz = 1;
+  // NCHW rows: 0, a block's groups take its planes in order; else the planes a warp holds, taken tz / warp_planes
+  // apart (group slot i of warp w: plane (i % warp_planes) * (tz / warp_planes) + w), so that they share their
+  // 16-byte lead and a plane pitch can keep their reads out of each other's banks.
+  int warp_planes = 0;
   GenericGeometry geo;
 };
 

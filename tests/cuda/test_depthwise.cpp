@@ -230,11 +230,14 @@ std::vector<DwCase> nchw_rows_cases() {
       d.batch = sh.n;  // vary() may set 2; the shapes say which batches cross images
       dc.c.desc = d;
       // 16-bit data at stride 1 on outputs more than 16 wide: two columns a lane (dilation_w apart), odd widths
-      // leaving the last pair's second column past the map.
+      // leaving the last pair's second column past the map. On narrower 16-bit outputs the offer weighs pairs
+      // against one column by their shared wavefronts (either may run here; test_depthwise_devices.cpp names
+      // the plan on a one-SM slice).
       Result<Problem> made = Problem::create(d);
       const bool pairs = made.is_ok() && dt != DType::kF32 && sh.s == 1 && made->out_w() > 16;
+      const bool either = made.is_ok() && dt != DType::kF32 && made->out_w() <= 16;
       dc.expect = "dw_fwd_nchw_k" + std::to_string(sh.k) + "s" + std::to_string(sh.s) + "_" + to_string(dt) +
-                  (pairs ? "_pairs_band" : "_band");
+                  (either ? "_" : pairs ? "_pairs_band" : "_band");
       out.push_back(dc);
     }
   }

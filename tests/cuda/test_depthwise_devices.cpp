@@ -320,7 +320,7 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm86) {
   narrow.height = narrow.width = 14, narrow.channels = 40, narrow.batch = 2;
   narrow.kernel_h = narrow.kernel_w = 5, narrow.dilation_h = narrow.dilation_w = 2;
   run_on("sm_86", narrow, "dw_fwd_nhwc_lattice_slidew_f16x8_tile8x8_step2x2", DType::kF16);
-  run_on("sm_86", nchw_problem(2, 21, 6, 5, 2), "dw_fwd_nchw_k5s2_f16_band", DType::kF16);
+  run_on("sm_86", nchw_problem(2, 21, 6, 5, 2), "dw_fwd_nchw_k5s2_f16_pairs_band", DType::kF16);
 }
 
 TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm90) {
@@ -359,7 +359,67 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm75WithoutCpAsync) {
   run_on("sm_75", d, "dw_fwd_nhwc_generic_bf16x8", DType::kBF16);
   // The NCHW rows kernel stages element by element, kStageBatch loads in flight.
   run_on("sm_75", nchw_problem(2, 19, 5, 3, 1), "dw_fwd_nchw_k3s1_f32_band", DType::kF32);
-  run_on("sm_75", nchw_problem(1, 23, 4, 5, 2), "dw_fwd_nchw_k5s2_f16_band", DType::kF16);
+  run_on("sm_75", nchw_problem(1, 23, 4, 5, 2), "dw_fwd_nchw_k5s2_f16_pairs_band", DType::kF16);
+}
+
+// Narrow NCHW maps (outputs at most 16 wide) in 16-bit data on a one-SM slice, so that blocks take whole planes,
+// several a warp: pairs where their reads cost fewer shared wavefronts per output (adjacent pairs read as
+// words, at stride 1 and 2; pairs dilation_w apart), one column where they do not, a warp's planes spread to
+// share their 16-byte lead, 5x5 outputs through shared memory (14 wide), planes of odd sizes (every parity of a
+// span's first element, and first elements left of the block's shared memory), explicit padding, the last pair
+// of an odd width half outside the map, a residual in place of the output and silu, and the element-wise
+// staging of sm_75. The names are the whole plan: pairs, band, planes and spread.
+TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
+  struct Row {
+    const char* arch;
+    ProblemDesc d;
+    DType dt;
+    const char* name;
+  };
+  const auto prob = [](int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, int64_t s) {
+    ProblemDesc d = nchw_problem(n, h, c, k, s);
+    d.width = w;
+    return d;
+  };
+  ProblemDesc padded = prob(1, 15, 15, 13, 5, 1);
+  padded.padding = PaddingMode::kExplicit;
+  padded.pad_top = 2, padded.pad_bottom = 1, padded.pad_left = 3, padded.pad_right = 0;
+  ProblemDesc fused = prob(1, 14, 14, 64, 5, 1);
+  fused.has_bias = true, fused.has_residual = true, fused.activation = Activation::kSilu;
+  fused.filter_layout = FilterLayout::kOIHW;
+  ProblemDesc rate2 = prob(1, 12, 12, 19, 5, 1);
+  rate2.dilation_h = rate2.dilation_w = 2;
+  ProblemDesc valid = prob(1, 16, 15, 48, 5, 1);
+  valid.padding = PaddingMode::kValid;
+  const Row rows[] = {
+      {"sm_90:1", prob(2, 7, 7, 9, 5, 1), DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band8x16planes"},
+      {"sm_90:1", prob(2, 7, 7, 37, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band8x16planes"},
+      {"sm_90:1", prob(1, 14, 14, 40, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band16x8planes_spread"},
+      {"sm_90:1", fused, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes_spread"},
+      {"sm_90:1", prob(2, 14, 14, 23, 3, 1), DType::kF16, "dw_fwd_nchw_k3s1_f16_pairs_band16x8planes_spread"},
+      {"sm_90:1", prob(2, 14, 14, 21, 5, 2), DType::kF16, "dw_fwd_nchw_k5s2_f16_pairs_band8x16planes"},
+      {"sm_90:1", prob(1, 13, 13, 24, 3, 2), DType::kBF16, "dw_fwd_nchw_k3s2_bf16_pairs_band8x16planes"},
+      {"sm_90:1", prob(2, 11, 9, 17, 7, 2), DType::kBF16, "dw_fwd_nchw_k7s2_bf16_pairs_band8x16planes"},
+      {"sm_90:1", prob(1, 9, 11, 33, 7, 1), DType::kF16, "dw_fwd_nchw_k7s1_f16_pairs_band16x8planes"},
+      {"sm_90:1", padded, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes"},
+      {"sm_90:1", valid, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes"},
+      {"sm_90:1", rate2, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes"},
+      {"sm_90:1", prob(1, 7, 7, 40, 3, 1), DType::kF16, "dw_fwd_nchw_k3s1_f16_band8x16planes"},
+      {"sm_75:1", prob(2, 7, 7, 37, 5, 1), DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band8x16planes"},
+      {"sm_75:1", prob(1, 14, 14, 40, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band16x8planes_spread"},
+  };
+  uint64_t seed = 500;
+  for (const Row& r : rows) {
+    EmulatedDevice device(r.arch);
+    SCOPED_TRACE(std::string("DSCONV_EMU_DEVICE=") + r.arch);
+    for (DataKind data : {DataKind::kSmallIntegers, DataKind::kUniform}) {
+      ConvTester t;
+      t.desc(r.d).dtype(r.dt).seed(seed++).data(data);
+      const TestReport rep = t.test("cuda", PlanOptions{{"ref"}});
+      if (HasFatalFailure()) return;
+      EXPECT_EQ(rep.implementation, r.name);
+    }
+  }
 }
 
 TEST(DepthwiseDevices, AnUnknownEmulatedDeviceIsNoDevice) {

@@ -2,11 +2,16 @@
 """Prints this folder's tables (markdown) from its JSON: per NCHW depthwise layer, dtype and batch, the generic NCHW
 kernel (before) and the plan the selection takes now (after): modelled time, % of copy bandwidth, bound, L2 bytes
 over the ideal and shared wavefronts per request; then the ranges against the issue's goals. A model, not a
-measurement (dsconv profile, H100, uncalibrated, with L1)."""
+measurement (dsconv profile, H100, uncalibrated, with L1).
+
+Usage: tables.py [FOLDER [BEFORE_LABEL]]: another results folder with the same before_/after_ JSON files
+(bench/results/2026-12-03-model-h100-nchw-pairs), and the name of its "before" column."""
 import json
 import os
+import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+BEFORE = sys.argv[2] if len(sys.argv) > 2 else "before: generic NCHW"
 SUITES = ["mobilenet_v2", "efficientnet_b0", "mobilenet_v3"]
 
 
@@ -26,8 +31,8 @@ summary = []
 for dt in ["f32", "f16"]:
     for n in [1, 32]:
         print("### %s, N=%d\n" % (dt, n))
-        print("| layer | before: generic NCHW | µs | %copy | bound | after | µs | %copy | bound | L2/ideal | wf/rq | "
-              "speed-up |")
+        print("| layer | %s | µs | %%copy | bound | after | µs | %%copy | bound | L2/ideal | wf/rq | "
+              "speed-up |" % BEFORE)
         print("|---|---|---:|---:|---|---|---:|---:|---|---:|---:|---:|")
         seen = set()
         group = {"before": [], "after": [], "before_big": [], "after_big": [], "l2": [], "wf": []}

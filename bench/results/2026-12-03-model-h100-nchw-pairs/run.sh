@@ -16,4 +16,5 @@ for s in mobilenet_v2 efficientnet_b0 mobilenet_v3; do
     done
   done
 done
-python3 $R/tables.py > $R/tables.md
+# The tables: the previous folder's script, on this folder's JSON.
+python3 bench/results/2026-12-02-model-h100-nchw-rows/tables.py $R before > $R/tables.md

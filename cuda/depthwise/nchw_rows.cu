@@ -63,18 +63,28 @@ __device__ __forceinline__ void read_span_words(const T* s_in, int e, const bool
   }
 }
 
+// v at `at`, and where `two` v1 at at + 1: one 32-bit store where `at` is 4-byte aligned (adjacent pairs).
+template <class T>
+__device__ __forceinline__ void store_adjacent(T* at, float v, float v1, bool two) {
+  if (two && (reinterpret_cast<uintptr_t>(at) & 3) == 0) return store_pair(at, v, v1);
+  if (two) at[1] = from_float<T>(v1);
+  at[0] = from_float<T>(v);
+}
+
 // The minimum of blocks per SM caps the registers (128, or 170 for 7x7 filters, whose 49 taps live in
 // registers): without it ptxas aims at 64 on its own and the f32 3x3 kernel spills (CUDA 13.0). The 3x3 word
 // pairs take 102 (5 blocks): left at 128 they use 113, a block fewer an SM than the other 3x3 kernels.
 // kPairs: two output columns a lane slot, kWords: adjacent (dilation_w 1) and read by words (read_span_words).
 template <class T, int K, int S, bool kPairs, bool kWords>
-__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : K == 3 && kWords ? 5 : 4)
+__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7             ? 3
+                                                                  : K == 3 && kWords ? 5
+                                                                                     : 4)
     dw_fwd_nchw_rows_kernel(DwParams p) {
   using Tr = NchwRowsTraits<K, S>;
   constexpr int R = Tr::kRegH, kIn = Tr::kInRows, kThreads = Tr::kThreads;
-  constexpr int V = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte vector
-  constexpr int kCols = kPairs ? 2 : 1;                // output columns a lane slot owns (nchw_rows_cols)
-  constexpr int kSpan = K + S * (kCols - 1);           // staged columns a lane slot reads per row
+  constexpr int V = 16 / static_cast<int>(sizeof(T));        // elements per 16-byte vector
+  constexpr int kCols = kPairs ? 2 : 1;                      // output columns a lane slot owns (nchw_rows_cols)
+  constexpr int kSpan = K + S * (kCols - 1);                 // staged columns a lane slot reads per row
   constexpr bool kStagedOut = K == 3 || (K == 5 && kWords);  // the kernels with the vec_out path (offers.cpp)
   DSCONV_DYNAMIC_SMEM(float, smem);
   const int P = p.tz, strips = p.ty, TX = p.tx;
@@ -359,13 +369,7 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : K
             for (int r = 0; r < R; ++r) {
               const int oy = oyb + DH * r;
               if (oy >= oy_end) continue;
-              T* const at = s_out + zt * (OH * OW) + oy * OW + base;
-              if (base + 1 < OW && (reinterpret_cast<uintptr_t>(at) & 3) == 0) {
-                store_pair(at, out[0][r], out[1][r]);
-              } else {
-                at[0] = from_float<T>(out[0][r]);
-                if (base + 1 < OW) at[1] = from_float<T>(out[1][r]);
-              }
+              store_adjacent(s_out + zt * (OH * OW) + oy * OW + base, out[0][r], out[1][r], base + 1 < OW);
             }
           } else {
             DSCONV_UNROLL
@@ -394,11 +398,7 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 ? 3 : K
     for (int u = lane_x; u < slots; u += TX) {
       // Adjacent pairs go out as one 32-bit store where aligned (a warp's stores of a row then write each sector once).
       run_slot(u, [&](int, int, int ox, int oy, float v, float v1, bool two) {
-        if constexpr (kWords) {
-          T* const at = yp + oy * OW + ox;
-          if (two && (reinterpret_cast<uintptr_t>(at) & 3) == 0) return store_pair(at, v, v1);
-          if (two) at[1] = from_float<T>(v1);
-        }
+        if constexpr (kWords) return store_adjacent(yp + oy * OW + ox, v, v1, two);
         yp[oy * OW + ox] = from_float<T>(v);
       });
     }

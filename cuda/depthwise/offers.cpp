@@ -691,8 +691,8 @@ int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_
       const int s = g % sh.strips, slot = g / sh.strips;
       if (slot >= sh.planes || x >= slots) continue;
       // The group's plane (nchw_rows.cu: warp_planes spreads a warp's planes tz / warp_planes apart).
-      const int z = sh.warp_planes > 0 ? (slot % sh.warp_planes) * (sh.planes / sh.warp_planes) + slot / sh.warp_planes
-                                       : slot;
+      const int z =
+          sh.warp_planes > 0 ? (slot % sh.warp_planes) * (sh.planes / sh.warp_planes) + slot / sh.warp_planes : slot;
       // The slot's first column (nchw_rows.cu): x, or the first of a pair dilation_w apart.
       const int64_t col = sh.pairs ? (x / dw) * 2 * dw + x % dw : x;
       const int64_t strip_row = s % p.dilation_h() + p.dilation_h() * reg_h * (s / p.dilation_h());
@@ -830,7 +830,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   NchwRowsShape sh = nchw_rows_shape(p, wide_pairs, reg_h, threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
   if (!wide_pairs && es == 2 && p.out_w() <= 16 && p.out_w() > 1 && (p.stride_w() == 1 || p.dilation_w() == 1) &&
       sh.planes > 0) {
-    const int in_rows = static_cast<int>((reg_h - 1) * p.stride_h() + p.kh());  // NchwRowsTraits<K, S>::kInRows
+    const int in_rows = dw::nchw_rows_in_rows(reg_h, static_cast<int>(p.stride_h()), static_cast<int>(p.kh()));
     const NchwRowsShape pr = nchw_rows_shape(p, true, reg_h, threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
     if (pr.planes > 0 && pr.blocks >= std::min(sh.blocks, 2 * sms) &&
         nchw_rows_read_cost(p, pr, reg_h, in_rows, threads) < nchw_rows_read_cost(p, sh, reg_h, in_rows, threads)) {

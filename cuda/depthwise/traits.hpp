@@ -319,12 +319,15 @@ DSCONV_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h
 #define DSCONV_DW_NCHW_ROWS_SPECIALIZATIONS(X) DSCONV_DW_NHWC_SPECIALIZATIONS(X)
 // clang-format on
 
+// Input rows a thread of the NCHW rows kernels reads for reg_h output rows (spaced dh apart).
+DSCONV_HD constexpr int nchw_rows_in_rows(int reg_h, int s, int k) { return (reg_h - 1) * s + k; }
+
 template <int K, int S>
 struct NchwRowsTraits {
   static constexpr int kThreads = 128;
-  static constexpr int kRegH = S == 1 ? 8 : 4;         // output rows per thread (spaced dh apart)
-  static constexpr int kInRows = (kRegH - 1) * S + K;  // input rows a thread reads (spaced dh apart)
-  static constexpr int kMaxPlanes = 16;                // planes per block
+  static constexpr int kRegH = S == 1 ? 8 : 4;                    // output rows per thread (spaced dh apart)
+  static constexpr int kInRows = nchw_rows_in_rows(kRegH, S, K);  // input rows a thread reads (spaced dh apart)
+  static constexpr int kMaxPlanes = 16;                           // planes per block
   static constexpr int kTapItems = (kMaxPlanes * K * K + kThreads - 1) / kThreads;  // filter loads a thread
 };
 

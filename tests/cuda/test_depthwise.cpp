@@ -237,7 +237,9 @@ std::vector<DwCase> nchw_rows_cases() {
       const bool pairs = made.is_ok() && dt != DType::kF32 && sh.s == 1 && made->out_w() > 16;
       const bool either = made.is_ok() && dt != DType::kF32 && made->out_w() <= 16;
       dc.expect = "dw_fwd_nchw_k" + std::to_string(sh.k) + "s" + std::to_string(sh.s) + "_" + to_string(dt) +
-                  (either ? "_" : pairs ? "_pairs_band" : "_band");
+                  (either  ? "_"
+                   : pairs ? "_pairs_band"
+                           : "_band");
       out.push_back(dc);
     }
   }

@@ -37,27 +37,40 @@ __device__ __forceinline__ int pos_mod(int64_t a, int b) {
 }
 
 // The kSpan staged 16-bit elements from element e of s_in (e may be negative) as floats, masked by `inside`: read as
-// the kSpan / 2 + 1 words that hold them (an even span from an even e needs one fewer: it is not read), each pair
-// of elements funnel-shifted out of two words by e's parity. A word wholly before s_in (the left padding of a
-// block's first plane) reads word 0 instead: its columns are masked.
-template <class T, int kSpan>
-__device__ __forceinline__ void read_span_words(const T* s_in, int e, const bool (&inside)[kSpan], float (&xv)[kSpan]) {
+// the kSpan / 2 + 1 words that hold them (an even span from an even e needs one fewer: not read, unless kRot, where
+// each lane would skip a different step; the word lies within the block's shared memory, which the taps end), each
+// pair of elements funnel-shifted out of two words by e's parity. A word wholly before s_in
+// (the left padding of a block's first plane) reads word 0 instead: its columns are masked. The n words are read in the
+// order rot, rot + 1, ... (mod n) and rotated back in registers: with DwParams::rotate_reads, rot = -(the span's first
+// word within its group) mod n, so that at each step the lanes of a group, whose spans start stride words apart, read
+// words n apart, a few distinct words a request (without, they read a run of consecutive words: tx runs of a warp's
+// groups of planes whose leads differ seldom keep out of each other's banks).
+template <class T, int kSpan, bool kRot>
+__device__ __forceinline__ void read_span_words(const T* s_in, int e, int rot, const bool (&inside)[kSpan],
+                                                float (&xv)[kSpan]) {
   static_assert(sizeof(T) == 2, "words of two 16-bit elements");
-  constexpr int kWordsRead = kSpan / 2 + 1;
-  const int wi = e >> 1;  // floor: e's word
+  constexpr int n = kSpan / 2 + 1;  // words read
+  const int wi = e >> 1;            // floor: e's word
   const unsigned sel = (e & 1) != 0 ? 0x5432u : 0x3210u;
-  unsigned wv[kWordsRead];
+  unsigned wv[n];
   DSCONV_UNROLL
-  for (int i = 0; i < kWordsRead; ++i) {
-    if (kSpan % 2 == 0 && i == kWordsRead - 1 && (e & 1) == 0) {
-      wv[i] = 0u;
-      continue;
-    }
-    wv[i] = load_smem_word(s_in + 2 * max(wi + i, 0));
+  for (int i = 0; i < n; ++i) {
+    const int k = i + rot < n ? i + rot : i + rot - n;  // the word this step reads
+    wv[i] = !kRot && kSpan % 2 == 0 && k == n - 1 && (e & 1) == 0 ? 0u : load_smem_word(s_in + 2 * max(wi + k, 0));
+  }
+  // Step i holds word (i + rot) mod n: rotate by rot, one power of two at a time.
+  DSCONV_UNROLL
+  for (int b = 1; b < n; b *= 2) {
+    const bool on = (rot & b) != 0;
+    unsigned t[n];
+    DSCONV_UNROLL
+    for (int k = 0; k < n; ++k) t[k] = on ? wv[(k + n - b) % n] : wv[k];
+    DSCONV_UNROLL
+    for (int k = 0; k < n; ++k) wv[k] = t[k];
   }
   DSCONV_UNROLL
   for (int i = 0; i < (kSpan + 1) / 2; ++i) {
-    const float2 f = widen_word(__byte_perm(wv[i], wv[min(i + 1, kWordsRead - 1)], sel), s_in);
+    const float2 f = widen_word(__byte_perm(wv[i], wv[min(i + 1, n - 1)], sel), s_in);
     xv[2 * i] = inside[2 * i] ? f.x : 0.f;
     if (2 * i + 1 < kSpan) xv[2 * i + 1] = inside[2 * i + 1] ? f.y : 0.f;
   }
@@ -74,11 +87,13 @@ __device__ __forceinline__ void store_adjacent(T* at, float v, float v1, bool tw
 // The minimum of blocks per SM caps the registers (128, or 170 for 7x7 filters, whose 49 taps live in
 // registers): without it ptxas aims at 64 on its own and the f32 3x3 kernel spills (CUDA 13.0). The 3x3 word
 // pairs take 102 (5 blocks): left at 128 they use 113, a block fewer an SM than the other 3x3 kernels.
-// kPairs: two output columns a lane slot, kWords: adjacent (dilation_w 1) and read by words (read_span_words).
-template <class T, int K, int S, bool kPairs, bool kWords>
-__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7             ? 3
-                                                                  : K == 3 && kWords ? 5
-                                                                                     : 4)
+// kPairs: two output columns a lane slot, kWords: adjacent (dilation_w 1) and read by words (read_span_words),
+// kRot: those words read rotated (DwParams::rotate_reads; 3x3 and 5x5, nchw_rows_rotates). The 5x5 rotated
+// reads take 3 blocks an SM: at 128 registers they spill (CUDA 13.0, 20-24 bytes).
+template <class T, int K, int S, bool kPairs, bool kWords, bool kRot>
+__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 || (K == 5 && kRot) ? 3
+                                                                  : K == 3 && kWords         ? 5
+                                                                                             : 4)
     dw_fwd_nchw_rows_kernel(DwParams p) {
   using Tr = NchwRowsTraits<K, S>;
   constexpr int R = Tr::kRegH, kIn = Tr::kInRows, kThreads = Tr::kThreads;
@@ -268,6 +283,8 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7        
       // Staged column v (v < kSpan) is input column base * S - PL + v * DW; one in the padding reads
       // column 0 instead, and is masked.
       const int ix0 = base * S - PL;
+      constexpr int kWordsRead = kSpan / 2 + 1;  // read_span_words
+      const int rot = kRot ? (kWordsRead - u * S % kWordsRead) % kWordsRead : 0;
       int col[kSpan];
       bool inside[kSpan];
       DSCONV_UNROLL
@@ -287,7 +304,7 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7        
         const int row_at = min(strip_row * S + DH * j, last_row) * W;
         float xv[kSpan];
         if constexpr (kWords) {
-          read_span_words<T, kSpan>(s_in, plane_at + row_at + ix0, inside, xv);
+          read_span_words<T, kSpan, kRot>(s_in, plane_at + row_at + ix0, rot, inside, xv);
         } else {
           const T* const row = s_plane + row_at;
           DSCONV_UNROLL
@@ -339,60 +356,108 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7        
     };
 
     const int slots = static_cast<int>(p.tiles_w);
-    if constexpr (kStagedOut) {
-      if (p.vec_out) {
-        // vec_out (offers.cpp; 3x3 only): whole planes, rows narrower than a warp, one slot a lane, y 16-byte aligned.
-        // The block's outputs are one run of y, [q0 * OH * OW, (q0 + planes) * OH * OW): they go through shared memory
-        // (over the staged input, once every thread is done reading it) at their global alignment, and out as
-        // whole 16-byte vectors, the partial first and last element by element, instead of a few bytes a plane row.
-        float out[kCols][R];
+    // One slot a lane (rows of at most TX <= 32 slots, a row's lanes within a warp): the slot's outputs are kept in
+    // registers and stored after every lane of the block (vec_out) or of the warp (adjacent pairs) has them.
+    bool one_slot = false;
+    if constexpr (kStagedOut) one_slot = p.vec_out;
+    if constexpr (kWords) one_slot = one_slot || (TX <= 32 && slots <= TX);
+    if (one_slot) {
+      float out[kCols][R];
+      DSCONV_UNROLL
+      for (int c = 0; c < kCols; ++c) {
         DSCONV_UNROLL
-        for (int c = 0; c < kCols; ++c) {
-          DSCONV_UNROLL
-          for (int r = 0; r < R; ++r) out[c][r] = 0.f;
-        }
-        const bool computes = active && lane_x < slots;
-        if (computes) {
-          run_slot(lane_x, [&](int c, int r, int, int, float v, float v1, bool two) {
-            out[c][r] = v;
-            if (two) out[kCols - 1][r] = v1;
-          });
-        }
-        const int64_t g0 = static_cast<int64_t>(q0) * (OH * OW);
-        const int run = planes * (OH * OW);
-        T* const s_out = s_in + pos_mod(g0, V);  // element e of the run, at the global alignment of g0 + e
-        __syncthreads();                         // every thread is done reading the staged input
-        if (computes) {
-          const int base = kCols == 1 ? lane_x : (lane_x / DW) * 2 * DW + lane_x % DW;
-          if constexpr (kWords) {  // adjacent pairs: one 32-bit store where aligned
-            DSCONV_UNROLL
-            for (int r = 0; r < R; ++r) {
-              const int oy = oyb + DH * r;
-              if (oy >= oy_end) continue;
-              store_adjacent(s_out + zt * (OH * OW) + oy * OW + base, out[0][r], out[1][r], base + 1 < OW);
-            }
-          } else {
-            DSCONV_UNROLL
-            for (int c = 0; c < kCols; ++c) {
+        for (int r = 0; r < R; ++r) out[c][r] = 0.f;
+      }
+      const bool computes = active && lane_x < slots;
+      if (computes) {
+        run_slot(lane_x, [&](int c, int r, int, int, float v, float v1, bool two) {
+          out[c][r] = v;
+          if (two) out[kCols - 1][r] = v1;
+        });
+      }
+      if constexpr (kStagedOut) {
+        if (p.vec_out) {
+          // vec_out (offers.cpp): whole planes, rows narrower than a warp, y 16-byte aligned. The block's outputs
+          // are one run of y, [q0 * OH * OW, (q0 + planes) * OH * OW): they go through shared memory (over the
+          // staged input, once every thread is done reading it) at their global alignment, and out as whole
+          // 16-byte vectors, the partial first and last element by element, instead of a few bytes a plane row.
+          const int64_t g0 = static_cast<int64_t>(q0) * (OH * OW);
+          const int run = planes * (OH * OW);
+          T* const s_out = s_in + pos_mod(g0, V);  // element e of the run, at the global alignment of g0 + e
+          __syncthreads();                         // every thread is done reading the staged input
+          if (computes) {
+            const int base = kCols == 1 ? lane_x : (lane_x / DW) * 2 * DW + lane_x % DW;
+            if constexpr (kWords) {  // adjacent pairs: one 32-bit store where aligned
               DSCONV_UNROLL
               for (int r = 0; r < R; ++r) {
-                const int ox = base + c * DW, oy = oyb + DH * r;
-                if (ox < OW && oy < oy_end) s_out[zt * (OH * OW) + oy * OW + ox] = from_float<T>(out[c][r]);
+                const int oy = oyb + DH * r;
+                if (oy >= oy_end) continue;
+                store_adjacent(s_out + zt * (OH * OW) + oy * OW + base, out[0][r], out[1][r], base + 1 < OW);
+              }
+            } else {
+              DSCONV_UNROLL
+              for (int c = 0; c < kCols; ++c) {
+                DSCONV_UNROLL
+                for (int r = 0; r < R; ++r) {
+                  const int ox = base + c * DW, oy = oyb + DH * r;
+                  if (ox < OW && oy < oy_end) s_out[zt * (OH * OW) + oy * OW + ox] = from_float<T>(out[c][r]);
+                }
               }
             }
           }
+          __syncthreads();
+          const int head = min((V - pos_mod(g0, V)) % V, run);  // elements before the first whole vector
+          const int vecs = (run - head) / V;
+          for (int i = tid; i < vecs; i += kThreads) {
+            const int e = head + i * V;
+            store_aligned(yg + g0 + e, load_aligned<uint4>(s_out + e));
+          }
+          for (int e = tid; e < head; e += kThreads) yg[g0 + e] = s_out[e];
+          for (int e = head + vecs * V + tid; e < run; e += kThreads) yg[g0 + e] = s_out[e];
+          continue;
         }
-        __syncthreads();
-        const int head = min((V - pos_mod(g0, V)) % V, run);  // elements before the first whole vector
-        const int vecs = (run - head) / V;
-        for (int i = tid; i < vecs; i += kThreads) {
-          const int e = head + i * V;
-          store_aligned(yg + g0 + e, load_aligned<uint4>(s_out + e));
-        }
-        for (int e = tid; e < head; e += kThreads) yg[g0 + e] = s_out[e];
-        for (int e = head + vecs * V + tid; e < run; e += kThreads) yg[g0 + e] = s_out[e];
-        continue;
       }
+      if constexpr (kWords) {
+        // Adjacent pairs, y at any alignment: every output goes out in the aligned 32-bit word that holds it,
+        // whatever the row's parity (7x7 f16 planes of 49 elements start mid-word every other plane). A row that
+        // starts mid-word stores (the previous lane's second column, this lane's first): a shuffle. A row's last
+        // column that starts a word is stored with the next row's first column where this thread holds that row
+        // too (dilation_h 1), else alone, as is a first column left alone: only a plane's first and last
+        // elements, a band's edges and rows dilation_h apart take 16-bit stores.
+        const int base = 2 * lane_x;
+        const int y_odd = static_cast<int>((reinterpret_cast<uintptr_t>(yp) / sizeof(T)) & 1);  // yp starts mid-word
+        DSCONV_UNROLL
+        for (int r = 0; r < R; ++r) {
+          // Every lane of the warp takes part in both shuffles (the residual was read before them).
+          const float prev = __shfl_up_sync(0xffffffffu, out[1][r], 1, TX);                   // column base - 1
+          const float next = __shfl_sync(0xffffffffu, out[0][r + 1 < R ? r + 1 : r], 0, TX);  // row oy + 1, column 0
+          const int oy = oyb + DH * r;
+          if (!computes || oy >= oy_end) continue;
+          T* const row = yp + oy * OW;
+          const bool odd = ((y_odd + oy * OW) & 1) != 0;                // the row starts mid-word
+          const bool joined = DH == 1 && r + 1 < R && oy + 1 < oy_end;  // this thread holds row oy + 1
+          // The lane's word: columns (base, base + 1), the last column of an odd width with the next row's first,
+          // or in a row that starts mid-word (base - 1, base).
+          T* at = row + base;
+          float lo = out[0][r], hi = out[1][r];
+          bool word = base + 1 < OW || joined;
+          if (base + 1 >= OW) hi = next;
+          if (odd) at = row + base - 1, lo = prev, hi = out[0][r], word = lane_x > 0;
+          if (word) {
+            store_pair(at, lo, hi);
+          } else if (!odd || DH != 1 || r == 0) {  // else the previous row's last column took it
+            row[base] = from_float<T>(out[0][r]);
+          }
+          if (odd && base + 2 == OW) {  // an even width's last column starts a word
+            if (joined) {
+              store_pair(row + base + 1, out[1][r], next);
+            } else {
+              row[base + 1] = from_float<T>(out[1][r]);
+            }
+          }
+        }
+      }
+      continue;
     }
     if (!active) continue;
     for (int u = lane_x; u < slots; u += TX) {
@@ -410,22 +475,27 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7        
 Result<KernelFn> resolve_nchw_rows(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p) {
   return dispatch_dtype(k.dtype, [&](auto type_tag) -> Result<KernelFn> {
     using T = typename decltype(type_tag)::type;
-#define DSCONV_DW_CASE(K_, S_)                                                                                 \
-  if (k.kernel == (K_) && k.stride == (S_)) {                                                                  \
-    using Tr = NchwRowsTraits<K_, S_>;                                                                         \
-    if (cfg.block != Tr::kThreads || p.tx * p.ty * p.tz > Tr::kThreads || p.tz > Tr::kMaxPlanes ||             \
-        p.geo.region_pitch % (16 / static_cast<int>(sizeof(T))) != 0 || p.geo.tile_h != p.ty * Tr::kRegH ||    \
-        p.ty % p.dh != 0 || cfg.smem_bytes != nchw_rows_smem_bytes(p.tz, p.geo.region_pitch, K_, sizeof(T))) { \
-      return Status(StatusCode::kInternalError, "depthwise: NCHW rows launch disagrees with its traits");      \
-    }                                                                                                          \
-    if constexpr (sizeof(T) == 2) {                                                                            \
-      if (k.pairs && p.dw == 1) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true, true>;                        \
-      if constexpr ((S_) == 1) {                                                                               \
-        if (k.pairs) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true, false>;                                  \
-      }                                                                                                        \
-    }                                                                                                          \
-    if (k.pairs) return Status(StatusCode::kInternalError, "depthwise: no NCHW rows pairs kernel here");       \
-    return &dw_fwd_nchw_rows_kernel<T, K_, S_, false, false>;                                                  \
+#define DSCONV_DW_CASE(K_, S_)                                                                                    \
+  if (k.kernel == (K_) && k.stride == (S_)) {                                                                     \
+    using Tr = NchwRowsTraits<K_, S_>;                                                                            \
+    if (cfg.block != Tr::kThreads || p.tx * p.ty * p.tz > Tr::kThreads || p.tz > Tr::kMaxPlanes ||                \
+        p.geo.region_pitch % (16 / static_cast<int>(sizeof(T))) != 0 || p.geo.tile_h != p.ty * Tr::kRegH ||       \
+        p.ty % p.dh != 0 || cfg.smem_bytes != nchw_rows_smem_bytes(p.tz, p.geo.region_pitch, K_, sizeof(T))) {    \
+      return Status(StatusCode::kInternalError, "depthwise: NCHW rows launch disagrees with its traits");         \
+    }                                                                                                             \
+    if constexpr (sizeof(T) == 2) {                                                                               \
+      if constexpr (nchw_rows_rotates(K_)) {                                                                      \
+        if (k.pairs && p.dw == 1 && p.rotate_reads) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true, true, true>; \
+      }                                                                                                           \
+      if (k.pairs && p.dw == 1 && !p.rotate_reads) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true, true, false>; \
+      if constexpr ((S_) == 1) {                                                                                  \
+        if (k.pairs && p.dw != 1) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true, false, false>;                 \
+      }                                                                                                           \
+    }                                                                                                             \
+    if (k.pairs || p.rotate_reads) {                                                                              \
+      return Status(StatusCode::kInternalError, "depthwise: no NCHW rows pairs kernel here");                     \
+    }                                                                                                             \
+    return &dw_fwd_nchw_rows_kernel<T, K_, S_, false, false, false>;                                              \
   }
     DSCONV_DW_NCHW_ROWS_SPECIALIZATIONS(DSCONV_DW_CASE)
 #undef DSCONV_DW_CASE

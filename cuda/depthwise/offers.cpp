@@ -673,48 +673,70 @@ int64_t nchw_rows_slots(const Problem& p, bool pairs) {
 struct NchwRowsShape {
   bool pairs = false;
   int tx = 0, strips = 0, planes = 0, band_h = 0, region_rows = 0, pitch = 0, warp_planes = 0;
+  bool rotate = false;  // DwParams::rotate_reads
   int64_t smem = 0, blocks = 0;
 };
-
-// Shared wavefronts of one read of every lane of a block's warps (row 0 of each strip, the first staged column of
-// the slot; the other reads shift every lane's address alike): lanes of one group read consecutive elements (or
-// words, for adjacent pairs), so only groups of other planes or strips sharing a warp can meet in a bank. The
-// first block's planes stand for every block's.
-int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_h, int threads) {
-  const int64_t es = static_cast<int64_t>(dtype_size(p.dtype())), vec = 16 / es;
-  const int64_t slots = nchw_rows_slots(p, sh.pairs), dw = p.dilation_w();
-  int64_t total = 0;
-  for (int w0 = 0; w0 < threads; w0 += 32) {
-    std::vector<std::vector<int64_t>> words(32);
-    for (int t = w0; t < w0 + 32; ++t) {
-      const int g = t / sh.tx, x = t % sh.tx;
-      const int s = g % sh.strips, slot = g / sh.strips;
-      if (slot >= sh.planes || x >= slots) continue;
-      // The group's plane (nchw_rows.cu: warp_planes spreads a warp's planes tz / warp_planes apart).
-      const int z =
-          sh.warp_planes > 0 ? (slot % sh.warp_planes) * (sh.planes / sh.warp_planes) + slot / sh.warp_planes : slot;
-      // The slot's first column (nchw_rows.cu): x, or the first of a pair dilation_w apart.
-      const int64_t col = sh.pairs ? (x / dw) * 2 * dw + x % dw : x;
-      const int64_t strip_row = s % p.dilation_h() + p.dilation_h() * reg_h * (s / p.dilation_h());
-      const int64_t plane = (z / p.m()) * p.h() * p.w();  // input plane of output plane z (n = 0)
-      const int64_t lead = ((plane - p.pad_top() * p.w()) % vec + vec) % vec;
-      const int64_t at = z * sh.pitch + lead + strip_row * p.stride_h() * p.w() + col * p.stride_w() - p.pad_left();
-      const int64_t word = dw::floor_div(at * es, 4);
-      std::vector<int64_t>& bank = words[static_cast<size_t>(((word % 32) + 32) % 32)];
-      if (std::find(bank.begin(), bank.end(), word) == bank.end()) bank.push_back(word);
-    }
-    size_t most = 0;
-    for (const auto& b : words) most = std::max(most, b.size());
-    total += static_cast<int64_t>(most);
-  }
-  return total;
-}
 
 // Shared reads of a slot's staged row: K elements, K + 1 for pairs dilation_w apart (stride 1), or for adjacent
 // pairs the words that hold their K + stride columns (nchw_rows.cu: read_span_words).
 int64_t nchw_rows_reads_per_row(const Problem& p, bool pairs) {
   if (!pairs) return p.kw();
   return p.dilation_w() == 1 ? (p.kw() + p.stride_w()) / 2 + 1 : p.kw() + 1;
+}
+
+// Shared wavefronts of the reads a block's lanes make of their staged rows, row 0 of each strip and the first
+// block's planes standing for every block's.
+// - One column, or pairs dilation_w apart: one read of every lane (the first staged column of the slot; the other
+//   reads shift every lane's address alike), times the reads of a row and the rows a slot reads. Lanes of one group
+//   read consecutive elements, so only groups of other planes or strips sharing a warp can meet in a bank.
+// - Adjacent pairs (read_span_words in nchw_rows.cu): every step of every row a slot reads, exactly as the kernel
+//   does (a row of an odd width moves each plane's words by its own parity), straight or rotated.
+int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_h, int threads) {
+  const int64_t es = static_cast<int64_t>(dtype_size(p.dtype())), vec = 16 / es;
+  const int64_t slots = nchw_rows_slots(p, sh.pairs), dw = p.dilation_w(), s = p.stride_w();
+  const bool words = sh.pairs && dw == 1;
+  const int in_rows = dw::nchw_rows_in_rows(reg_h, static_cast<int>(p.stride_h()), static_cast<int>(p.kh()));
+  const int64_t span = p.kw() + s, n = span / 2 + 1;  // read_span_words: staged columns, words read
+  const int64_t rows = words ? in_rows : 1, steps = words ? n : 1;
+  int64_t total = 0;
+  std::vector<std::vector<int64_t>> banks(32);
+  for (int w0 = 0; w0 < threads; w0 += 32) {
+    for (int64_t j = 0; j < rows; ++j) {
+      for (int64_t i = 0; i < steps; ++i) {
+        for (auto& b : banks) b.clear();
+        for (int t = w0; t < w0 + 32; ++t) {
+          const int g = t / sh.tx, x = t % sh.tx;
+          const int st = g % sh.strips, slot = g / sh.strips;
+          if (slot >= sh.planes || x >= slots) continue;
+          // The group's plane (nchw_rows.cu: warp_planes spreads a warp's planes tz / warp_planes apart).
+          const int z = sh.warp_planes > 0
+                            ? (slot % sh.warp_planes) * (sh.planes / sh.warp_planes) + slot / sh.warp_planes
+                            : slot;
+          // The slot's first column (nchw_rows.cu): x, or the first of a pair dilation_w apart.
+          const int64_t col = sh.pairs ? (x / dw) * 2 * dw + x % dw : x;
+          const int64_t strip_row = st % p.dilation_h() + p.dilation_h() * reg_h * (st / p.dilation_h());
+          const int64_t row = std::min(strip_row * p.stride_h() + p.dilation_h() * j, int64_t{sh.region_rows} - 1);
+          const int64_t plane = (z / p.m()) * p.h() * p.w();  // input plane of output plane z (n = 0)
+          const int64_t lead = ((plane - p.pad_top() * p.w()) % vec + vec) % vec;
+          const int64_t at = z * sh.pitch + lead + row * p.w() + col * s - p.pad_left();
+          int64_t word = dw::floor_div(at * es, 4);
+          if (words) {
+            const int64_t rot = sh.rotate ? (n - x * s % n) % n : 0;
+            const int64_t k = (i + rot) % n;  // the word this step reads
+            const bool even = dw::floor_div(at, 2) * 2 == at;
+            if (!sh.rotate && span % 2 == 0 && k == n - 1 && even) continue;  // not read
+            word = std::max<int64_t>(word + k, 0);
+          }
+          std::vector<int64_t>& bank = banks[static_cast<size_t>(((word % 32) + 32) % 32)];
+          if (std::find(bank.begin(), bank.end(), word) == bank.end()) bank.push_back(word);
+        }
+        size_t most = 0;
+        for (const auto& b : banks) most = std::max(most, b.size());
+        total += static_cast<int64_t>(most);
+      }
+    }
+  }
+  return words ? total : total * nchw_rows_reads_per_row(p, sh.pairs) * in_rows;
 }
 
 // The NCHW rows kernel's block for a problem on a device: tx lanes per group (the slots of a row rounded up to a
@@ -773,20 +795,29 @@ NchwRowsShape nchw_rows_shape(const Problem& p, bool pairs, int reg_h, int threa
     }
   }
   sh.blocks = blocks();
-  if (sh.planes > 1 && sh.tx * sh.strips < 32) {
+  // Where a warp holds several groups: the plane order, the pitch and (adjacent pairs, 3x3 and 5x5) the read order
+  // whose reads meet in the fewest banks. Rotated 5x5 reads take a block fewer an SM (nchw_rows.cu), so they must
+  // save an eighth of the wavefronts.
+  const bool rotates = pairs && p.dilation_w() == 1 && dw::nchw_rows_rotates(p.kw());
+  if ((sh.planes > 1 || rotates) && sh.tx * sh.strips < 32) {
     const int64_t vec = 16 / es;
     const int warp_planes = 32 / (sh.tx * sh.strips);  // planes a warp holds
     NchwRowsShape best = sh;
     int64_t best_wf = nchw_rows_wavefronts(p, sh, reg_h, threads);
-    for (const int wp : {0, warp_planes}) {
-      if (wp > 0 && (sh.planes <= wp || sh.planes % wp != 0)) continue;
-      for (int64_t extra = 0; extra * es < 128; extra += vec) {
-        NchwRowsShape c = sh;
-        c.warp_planes = wp;
-        c.pitch = static_cast<int>(sh.pitch + extra);
-        if (dw::nchw_rows_smem_bytes(c.planes, c.pitch, p.kh(), es) > budget) break;
-        const int64_t wf = nchw_rows_wavefronts(p, c, reg_h, threads);
-        if (wf < best_wf) best = c, best_wf = wf;
+    for (const bool rot : {false, true}) {
+      if (rot && !rotates) continue;
+      for (const int wp : {0, warp_planes}) {
+        if (wp > 0 && (sh.planes <= wp || sh.planes % wp != 0)) continue;
+        for (int64_t extra = 0; extra * es < 128; extra += vec) {
+          NchwRowsShape c = sh;
+          c.rotate = rot;
+          c.warp_planes = wp;
+          c.pitch = static_cast<int>(sh.pitch + extra);
+          if (dw::nchw_rows_smem_bytes(c.planes, c.pitch, p.kh(), es) > budget) break;
+          const int64_t wf = nchw_rows_wavefronts(p, c, reg_h, threads);
+          const bool fewer_blocks = rot && !best.rotate && p.kw() == 5;
+          if (fewer_blocks ? wf * 8 < best_wf * 7 : wf < best_wf) best = c, best_wf = wf;
+        }
       }
     }
     sh = best;
@@ -795,13 +826,11 @@ NchwRowsShape nchw_rows_shape(const Problem& p, bool pairs, int reg_h, int threa
   return sh;
 }
 
-// Shared wavefronts per output of a block shape's reads (nchw_rows_wavefronts for each staged row a slot reads),
-// to choose between one column a slot and pairs on maps of at most 16 columns, where pairs fill fewer lanes of a
-// warp's row and put more planes in a warp.
-double nchw_rows_read_cost(const Problem& p, const NchwRowsShape& sh, int reg_h, int in_rows, int threads) {
+// Shared wavefronts per output of a block shape's reads (nchw_rows_wavefronts), to choose between one column a slot and
+// pairs on maps of at most 16 columns, where pairs fill fewer lanes of a warp's row and put more planes in a warp.
+double nchw_rows_read_cost(const Problem& p, const NchwRowsShape& sh, int reg_h, int threads) {
   const int64_t outputs = int64_t{sh.planes} * std::min<int64_t>(sh.band_h, p.out_h()) * p.out_w();
-  return static_cast<double>(nchw_rows_wavefronts(p, sh, reg_h, threads) * nchw_rows_reads_per_row(p, sh.pairs) *
-                             in_rows) /
+  return static_cast<double>(nchw_rows_wavefronts(p, sh, reg_h, threads)) /
          static_cast<double>(std::max<int64_t>(outputs, 1));
 }
 
@@ -830,10 +859,9 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   NchwRowsShape sh = nchw_rows_shape(p, wide_pairs, reg_h, threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
   if (!wide_pairs && es == 2 && p.out_w() <= 16 && p.out_w() > 1 && (p.stride_w() == 1 || p.dilation_w() == 1) &&
       sh.planes > 0) {
-    const int in_rows = dw::nchw_rows_in_rows(reg_h, static_cast<int>(p.stride_h()), static_cast<int>(p.kh()));
     const NchwRowsShape pr = nchw_rows_shape(p, true, reg_h, threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
     if (pr.planes > 0 && pr.blocks >= std::min(sh.blocks, 2 * sms) &&
-        nchw_rows_read_cost(p, pr, reg_h, in_rows, threads) < nchw_rows_read_cost(p, sh, reg_h, in_rows, threads)) {
+        nchw_rows_read_cost(p, pr, reg_h, threads) < nchw_rows_read_cost(p, sh, reg_h, threads)) {
       sh = pr;
     }
   }
@@ -850,6 +878,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   std::string name = prefix + (pairs ? "_pairs" : "") + "_band" + std::to_string(sh.band_h);
   if (sh.planes > 1) name += "x" + std::to_string(sh.planes) + "planes";
   if (sh.warp_planes > 0) name += "_spread";  // a warp's planes tz / warp_planes apart (DwParams::warp_planes)
+  if (sh.rotate) name += "_rot";              // rotated word reads (DwParams::rotate_reads)
   DwParams d = common_params(p);
   d.geo.tile_h = sh.band_h;
   d.geo.tile_w = static_cast<int>(p.out_w());
@@ -863,6 +892,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   d.tiles_h = ceil_div(p.out_h(), sh.band_h);
   d.tiles_w = nchw_rows_slots(p, pairs);  // lane slots of a row
   d.warp_planes = sh.warp_planes;
+  d.rotate_reads = sh.rotate;
   d.groups = ceil_div(p.n() * d.cm, sh.planes);
   const int64_t tiles = prod({d.groups, d.tiles_h});
   std::string bound = int32_bounds(p, prod({p.h(), p.w()}), prod({p.out_h(), p.out_w()}), tiles, sh.band_h, p.out_w());

@@ -52,6 +52,9 @@ struct DwParams {
   // apart (group slot i of warp w: plane (i % warp_planes) * (tz / warp_planes) + w), so that they share their
   // 16-byte lead and a plane pitch can keep their reads out of each other's banks.
   int warp_planes = 0;
+  // NCHW rows, adjacent pairs: each lane reads a staged row's words starting where the other lanes of its group
+  // read words n apart (nchw_rows.cu: read_span_words), instead of all from their first word.
+  bool rotate_reads = false;
   GenericGeometry geo;
 };
 

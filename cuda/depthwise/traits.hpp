@@ -319,6 +319,9 @@ DSCONV_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h
 #define DSCONV_DW_NCHW_ROWS_SPECIALIZATIONS(X) DSCONV_DW_NHWC_SPECIALIZATIONS(X)
 // clang-format on
 
+// The NCHW rows kernels with rotated word reads (DwParams::rotate_reads): 3x3 and 5x5. 7x7 spills with them.
+DSCONV_HD constexpr bool nchw_rows_rotates(int64_t k) { return k <= 5; }
+
 // Input rows a thread of the NCHW rows kernels reads for reg_h output rows (spaced dh apart).
 DSCONV_HD constexpr int nchw_rows_in_rows(int reg_h, int s, int k) { return (reg_h - 1) * s + k; }
 

@@ -746,6 +746,18 @@ TEST(DepthwiseCudaAlignment, MisalignedTensorsTakeTheCheckedPath) {
       run_with_offset(n, offset, "dw_fwd_nchw_k3s1_");
       n.kernel_h = n.kernel_w = 5, n.stride_h = n.stride_w = 2, n.height = 19;
       run_with_offset(n, offset, "dw_fwd_nchw_k5s2_");
+      // Narrow maps (whole planes, a row's lanes within a warp): 16-bit adjacent pairs go out as aligned words
+      // through shuffles, the offset output's rows of an even width all starting mid-word, odd widths' every
+      // other row (and the whole-plane 16-byte stores of vec_out refused for the offset output).
+      for (int64_t hw : {14, 7}) {
+        ProblemDesc m = depthwise(2, hw, hw, 12, 5, 5);
+        m.layout = Layout::kNCHW;
+        m.dtype = dt;
+        m.padding = PaddingMode::kSame;
+        m.has_bias = true;
+        run_with_offset(m, offset,
+                        std::string("dw_fwd_nchw_k5s1_") + to_string(dt) + (dt == DType::kF32 ? "" : "_pairs"));
+      }
     }
   }
 }

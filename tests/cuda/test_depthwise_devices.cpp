@@ -367,8 +367,9 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm75WithoutCpAsync) {
 // words, at stride 1 and 2; pairs dilation_w apart), one column where they do not, a warp's planes spread to
 // share their 16-byte lead, 5x5 outputs through shared memory (14 wide), planes of odd sizes (every parity of a
 // span's first element, and first elements left of the block's shared memory), explicit padding, the last pair
-// of an odd width half outside the map, a residual in place of the output and silu, and the element-wise
-// staging of sm_75. The names are the whole plan: pairs, band, planes and spread.
+// of an odd width half outside the map, a residual in place of the output (silu, hswish), rows dilation_h apart,
+// word reads rotated (3x3 and 5x5, stride 1 and 2) and straight, and the element-wise staging of sm_75. The names
+// are the whole plan: pairs, band, planes, spread and rot.
 TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
   struct Row {
     const char* arch;
@@ -391,21 +392,29 @@ TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
   rate2.dilation_h = rate2.dilation_w = 2;
   ProblemDesc valid = prob(1, 16, 15, 48, 5, 1);
   valid.padding = PaddingMode::kValid;
+  ProblemDesc fused7 = prob(2, 7, 7, 37, 5, 1);  // every other row and plane starts mid-word
+  fused7.has_bias = true, fused7.has_residual = true, fused7.activation = Activation::kHswish;
+  ProblemDesc rows2 = prob(2, 9, 9, 9, 5, 1);  // a thread's rows 2 apart: their ends not joined
+  rows2.dilation_h = 2;
   const Row rows[] = {
-      {"sm_90:1", prob(2, 7, 7, 9, 5, 1), DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band8x16planes"},
-      {"sm_90:1", prob(2, 7, 7, 37, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band8x16planes"},
+      {"sm_90:1", prob(2, 7, 7, 9, 5, 1), DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band8x16planes_rot"},
+      {"sm_90:1", prob(2, 7, 7, 37, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band8x16planes_rot"},
       {"sm_90:1", prob(1, 14, 14, 40, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band16x8planes_spread"},
       {"sm_90:1", fused, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes_spread"},
-      {"sm_90:1", prob(2, 14, 14, 23, 3, 1), DType::kF16, "dw_fwd_nchw_k3s1_f16_pairs_band16x8planes_spread"},
-      {"sm_90:1", prob(2, 14, 14, 21, 5, 2), DType::kF16, "dw_fwd_nchw_k5s2_f16_pairs_band8x16planes"},
+      {"sm_90:1", prob(2, 14, 14, 23, 3, 1), DType::kF16, "dw_fwd_nchw_k3s1_f16_pairs_band16x8planes_rot"},
+      {"sm_90:1", prob(2, 14, 14, 21, 5, 2), DType::kF16, "dw_fwd_nchw_k5s2_f16_pairs_band8x16planes_rot"},
       {"sm_90:1", prob(1, 13, 13, 24, 3, 2), DType::kBF16, "dw_fwd_nchw_k3s2_bf16_pairs_band8x16planes"},
       {"sm_90:1", prob(2, 11, 9, 17, 7, 2), DType::kBF16, "dw_fwd_nchw_k7s2_bf16_pairs_band8x16planes"},
-      {"sm_90:1", prob(1, 9, 11, 33, 7, 1), DType::kF16, "dw_fwd_nchw_k7s1_f16_pairs_band16x8planes"},
-      {"sm_90:1", padded, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes"},
+      {"sm_90:1", prob(1, 9, 11, 33, 7, 1), DType::kF16, "dw_fwd_nchw_k7s1_f16_pairs_band16x8planes_spread"},
+      {"sm_90:1", padded, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes_spread"},
       {"sm_90:1", valid, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes"},
       {"sm_90:1", rate2, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes"},
-      {"sm_90:1", prob(1, 7, 7, 40, 3, 1), DType::kF16, "dw_fwd_nchw_k3s1_f16_band8x16planes"},
-      {"sm_75:1", prob(2, 7, 7, 37, 5, 1), DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band8x16planes"},
+      {"sm_90:1", fused7, DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band8x16planes_rot"},
+      {"sm_90:1", rows2, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes_spread"},
+      {"sm_90:1", prob(1, 7, 7, 40, 3, 1), DType::kF16, "dw_fwd_nchw_k3s1_f16_pairs_band8x16planes_rot"},
+      {"sm_90", prob(16, 11, 11, 96, 3, 2), DType::kBF16, "dw_fwd_nchw_k3s2_bf16_pairs_band8x4planes_rot"},
+      {"sm_90:1", prob(1, 14, 14, 40, 3, 2), DType::kF16, "dw_fwd_nchw_k3s2_f16_band8x8planes_spread"},
+      {"sm_75:1", prob(2, 7, 7, 37, 5, 1), DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band8x16planes_rot"},
       {"sm_75:1", prob(1, 14, 14, 40, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band16x8planes_spread"},
   };
   uint64_t seed = 500;

@@ -7,7 +7,8 @@
 # 60d9242), copied. Launches of more than 128 blocks are counted on a sample of blocks and scaled (the default).
 set -e
 D=build/profile/bin/dsconv
-R=bench/results/2026-12-03-model-h100-nchw-pairs
+# R and BEFORE_LABEL: another folder's (bench/results/2026-12-03-model-h100-nchw-rot/run.sh), else this one's.
+R=${R:-bench/results/2026-12-03-model-h100-nchw-pairs}
 for s in mobilenet_v2 efficientnet_b0 mobilenet_v3; do
   for dt in f32 f16; do
     for n in 1 32; do
@@ -17,4 +18,4 @@ for s in mobilenet_v2 efficientnet_b0 mobilenet_v3; do
   done
 done
 # The tables: the previous folder's script, on this folder's JSON.
-python3 bench/results/2026-12-02-model-h100-nchw-rows/tables.py $R before > $R/tables.md
+python3 bench/results/2026-12-02-model-h100-nchw-rows/tables.py $R "${BEFORE_LABEL:-before}" > $R/tables.md

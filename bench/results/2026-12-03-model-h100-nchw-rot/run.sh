@@ -5,16 +5,7 @@
 # an H100, as the selection plans them. before_*.json are the NCHW rows kernels before the rotated word reads and
 # the stores by aligned words: the after_*.json of bench/results/2026-12-03-model-h100-nchw-pairs, copied.
 # Launches of more than 128 blocks are counted on a sample of blocks and scaled (the default).
+# The same runs and tables as that folder's run.sh, into this folder.
 set -e
-D=build/profile/bin/dsconv
-R=bench/results/2026-12-03-model-h100-nchw-rot
-for s in mobilenet_v2 efficientnet_b0 mobilenet_v3; do
-  for dt in f32 f16; do
-    for n in 1 32; do
-      $D profile --suite $s --batch $n --layout NCHW --dtype $dt --device h100 \
-        --format json --out $R/after_${s}_${dt}_n$n.json > /dev/null
-    done
-  done
-done
-# The tables: the rows folder's script, on this folder's JSON.
-python3 bench/results/2026-12-02-model-h100-nchw-rows/tables.py $R "before: word pairs" > $R/tables.md
+R=bench/results/2026-12-03-model-h100-nchw-rot BEFORE_LABEL="before: word pairs" \
+  sh bench/results/2026-12-03-model-h100-nchw-pairs/run.sh

@@ -684,10 +684,11 @@ int64_t nchw_rows_reads_per_row(const Problem& p, bool pairs) {
   return p.dilation_w() == 1 ? (p.kw() + p.stride_w()) / 2 + 1 : p.kw() + 1;
 }
 
-// Shared wavefronts of the reads a block's lanes make of their staged rows, row 0 of each strip and the first
-// block's planes standing for every block's.
-// - One column, or pairs dilation_w apart: one read of every lane (the first staged column of the slot; the other
-//   reads shift every lane's address alike), times the reads of a row and the rows a slot reads. Lanes of one group
+// Shared wavefronts of the reads a block's lanes make of their staged rows, the first block's band and planes
+// standing for every block's.
+// - One column, or pairs dilation_w apart: one read of every lane (row 0 of its strip, the first staged column of
+//   the slot; the other reads shift every lane's address alike), times the reads of a row and the rows a slot
+//   reads. Lanes of one group
 //   read consecutive elements, so only groups of other planes or strips sharing a warp can meet in a bank.
 // - Adjacent pairs (read_span_words in nchw_rows.cu): every step of every row a slot reads, exactly as the kernel
 //   does (a row of an odd width moves each plane's words by its own parity), straight or rotated.

@@ -49,8 +49,8 @@ template <class T, int kSpan, bool kRot>
 __device__ __forceinline__ void read_span_words(const T* s_in, int e, int rot, const bool (&inside)[kSpan],
                                                 float (&xv)[kSpan]) {
   static_assert(sizeof(T) == 2, "words of two 16-bit elements");
-  constexpr int n = kSpan / 2 + 1;  // words read
-  const int wi = e >> 1;            // floor: e's word
+  constexpr int n = nchw_rows_span_words(kSpan);  // words read
+  const int wi = e >> 1;                          // floor: e's word
   const unsigned sel = (e & 1) != 0 ? 0x5432u : 0x3210u;
   unsigned wv[n];
   DSCONV_UNROLL
@@ -283,7 +283,7 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 || (K =
       // Staged column v (v < kSpan) is input column base * S - PL + v * DW; one in the padding reads
       // column 0 instead, and is masked.
       const int ix0 = base * S - PL;
-      constexpr int kWordsRead = kSpan / 2 + 1;  // read_span_words
+      constexpr int kWordsRead = nchw_rows_span_words(kSpan);
       const int rot = kRot ? (kWordsRead - u * S % kWordsRead) % kWordsRead : 0;
       int col[kSpan];
       bool inside[kSpan];

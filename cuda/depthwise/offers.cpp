@@ -681,7 +681,7 @@ struct NchwRowsShape {
 // pairs the words that hold their K + stride columns (nchw_rows.cu: read_span_words).
 int64_t nchw_rows_reads_per_row(const Problem& p, bool pairs) {
   if (!pairs) return p.kw();
-  return p.dilation_w() == 1 ? (p.kw() + p.stride_w()) / 2 + 1 : p.kw() + 1;
+  return p.dilation_w() == 1 ? dw::nchw_rows_span_words(static_cast<int>(p.kw() + p.stride_w())) : p.kw() + 1;
 }
 
 // Shared wavefronts of the reads a block's lanes make of their staged rows, the first block's band and planes
@@ -697,7 +697,7 @@ int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_
   const int64_t slots = nchw_rows_slots(p, sh.pairs), dw = p.dilation_w(), s = p.stride_w();
   const bool words = sh.pairs && dw == 1;
   const int in_rows = dw::nchw_rows_in_rows(reg_h, static_cast<int>(p.stride_h()), static_cast<int>(p.kh()));
-  const int64_t span = p.kw() + s, n = span / 2 + 1;  // read_span_words: staged columns, words read
+  const int64_t span = p.kw() + s, n = nchw_rows_reads_per_row(p, true);  // staged columns, words read
   const int64_t rows = words ? in_rows : 1, steps = words ? n : 1;
   int64_t total = 0;
   std::vector<std::vector<int64_t>> banks(32);

@@ -319,6 +319,10 @@ DSCONV_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h
 #define DSCONV_DW_NCHW_ROWS_SPECIALIZATIONS(X) DSCONV_DW_NHWC_SPECIALIZATIONS(X)
 // clang-format on
 
+// 32-bit words an adjacent pair's span of 16-bit staged columns is read as (nchw_rows.cu: read_span_words): one
+// more than half the span, whatever its parity.
+DSCONV_HD constexpr int nchw_rows_span_words(int span) { return span / 2 + 1; }
+
 // The NCHW rows kernels with rotated word reads (DwParams::rotate_reads): 3x3 and 5x5. 7x7 spills with them.
 DSCONV_HD constexpr bool nchw_rows_rotates(int64_t k) { return k <= 5; }
 

@@ -84,16 +84,11 @@ __device__ __forceinline__ void store_adjacent(T* at, float v, float v1, bool tw
   at[0] = from_float<T>(v);
 }
 
-// The minimum of blocks per SM caps the registers (128, or 170 for 7x7 filters, whose 49 taps live in
-// registers): without it ptxas aims at 64 on its own and the f32 3x3 kernel spills (CUDA 13.0). The 3x3 word
-// pairs take 102 (5 blocks): left at 128 they use 113, a block fewer an SM than the other 3x3 kernels.
 // kPairs: two output columns a lane slot, kWords: adjacent (dilation_w 1) and read by words (read_span_words),
-// kRot: those words read rotated (DwParams::rotate_reads; 3x3 and 5x5, nchw_rows_rotates). The 5x5 rotated
-// reads take 3 blocks an SM: at 128 registers they spill (CUDA 13.0, 20-24 bytes).
+// kRot: those words read rotated (DwParams::rotate_reads; 3x3 and 5x5, nchw_rows_rotates). The minimum of blocks
+// per SM, which caps the registers, is nchw_rows_min_blocks.
 template <class T, int K, int S, bool kPairs, bool kWords, bool kRot>
-__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, K >= 7 || (K == 5 && kRot) ? 3
-                                                                  : K == 3 && kWords         ? 5
-                                                                                             : 4)
+__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_blocks(K, kWords, kRot))
     dw_fwd_nchw_rows_kernel(DwParams p) {
   using Tr = NchwRowsTraits<K, S>;
   constexpr int R = Tr::kRegH, kIn = Tr::kInRows, kThreads = Tr::kThreads;

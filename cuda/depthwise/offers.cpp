@@ -797,8 +797,8 @@ NchwRowsShape nchw_rows_shape(const Problem& p, bool pairs, int reg_h, int threa
   }
   sh.blocks = blocks();
   // Where a warp holds several groups: the plane order, the pitch and (adjacent pairs, 3x3 and 5x5) the read order
-  // whose reads meet in the fewest banks. Rotated 5x5 reads take a block fewer an SM (nchw_rows.cu), so they must
-  // save an eighth of the wavefronts.
+  // whose reads meet in the fewest banks. Where rotated reads take fewer blocks an SM (nchw_rows_min_blocks: 5x5),
+  // they must save an eighth of the wavefronts.
   const bool rotates = pairs && p.dilation_w() == 1 && dw::nchw_rows_rotates(p.kw());
   if ((sh.planes > 1 || rotates) && sh.tx * sh.strips < 32) {
     const int64_t vec = 16 / es;
@@ -816,7 +816,9 @@ NchwRowsShape nchw_rows_shape(const Problem& p, bool pairs, int reg_h, int threa
           c.pitch = static_cast<int>(sh.pitch + extra);
           if (dw::nchw_rows_smem_bytes(c.planes, c.pitch, p.kh(), es) > budget) break;
           const int64_t wf = nchw_rows_wavefronts(p, c, reg_h, threads);
-          const bool fewer_blocks = rot && !best.rotate && p.kw() == 5;
+          const bool fewer_blocks =
+              rot && !best.rotate &&
+              dw::nchw_rows_min_blocks(p.kw(), true, true) < dw::nchw_rows_min_blocks(p.kw(), true, false);
           if (fewer_blocks ? wf * 8 < best_wf * 7 : wf < best_wf) best = c, best_wf = wf;
         }
       }

@@ -326,6 +326,14 @@ DSCONV_HD constexpr int nchw_rows_span_words(int span) { return span / 2 + 1; }
 // The NCHW rows kernels with rotated word reads (DwParams::rotate_reads): 3x3 and 5x5. 7x7 spills with them.
 DSCONV_HD constexpr bool nchw_rows_rotates(int64_t k) { return k <= 5; }
 
+// Blocks an SM the NCHW rows kernels are built for (their __launch_bounds__ minimum, which caps the registers):
+// without it ptxas aims at 64 registers on its own and the f32 3x3 kernel spills (CUDA 13.0). 7x7 filters keep
+// 49 taps in registers (3 blocks: 168); the 3x3 word pairs take 5 (left at 4 they use 113 registers, a block
+// fewer an SM than the other 3x3 kernels); the rotated 5x5 word reads take 3 (at 4 they spill 20-24 bytes).
+DSCONV_HD constexpr int nchw_rows_min_blocks(int64_t k, bool words, bool rotated) {
+  return k >= 7 || (k == 5 && rotated) ? 3 : k == 3 && words ? 5 : 4;
+}
+
 // Input rows a thread of the NCHW rows kernels reads for reg_h output rows (spaced dh apart).
 DSCONV_HD constexpr int nchw_rows_in_rows(int reg_h, int s, int k) { return (reg_h - 1) * s + k; }
 

@@ -84,17 +84,21 @@ __device__ __forceinline__ void store_adjacent(T* at, float v, float v1, bool tw
   at[0] = from_float<T>(v);
 }
 
-// kPairs: two output columns a lane slot, kWords: adjacent (dilation_w 1) and read by words (read_span_words),
-// kRot: those words read rotated (DwParams::rotate_reads; 3x3 and 5x5, nchw_rows_rotates). The minimum of blocks
-// per SM, which caps the registers, is nchw_rows_min_blocks.
-template <class T, int K, int S, bool kPairs, bool kWords, bool kRot>
-__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_blocks(K, kWords, kRot))
+// kCols: output columns a lane slot owns (1, 2: pairs, 4: quads, KernelChoice::cols), kWords: adjacent columns
+// read by words (read_span_words; pairs at dilation_w 1, quads at dilation_w 2), kRot: those words read rotated
+// (DwParams::rotate_reads; 3x3 and 5x5, nchw_rows_rotates). The minimum of blocks per SM, which caps the
+// registers, is nchw_rows_min_blocks.
+template <class T, int K, int S, int kCols, bool kWords, bool kRot>
+__global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_blocks(K, kWords, kRot, kCols))
     dw_fwd_nchw_rows_kernel(DwParams p) {
   using Tr = NchwRowsTraits<K, S>;
-  constexpr int R = Tr::kRegH, kIn = Tr::kInRows, kThreads = Tr::kThreads;
-  constexpr int V = 16 / static_cast<int>(sizeof(T));        // elements per 16-byte vector
-  constexpr int kCols = kPairs ? 2 : 1;                      // output columns a lane slot owns (nchw_rows_cols)
-  constexpr int kSpan = K + S * (kCols - 1);                 // staged columns a lane slot reads per row
+  static_assert(kCols == 1 || kCols == 2 || (kCols == 4 && kWords && S == 1), "a slot of 1, 2 or 4 columns");
+  constexpr int R = nchw_rows_reg_h(S, kCols), kIn = nchw_rows_in_rows(R, S, K), kThreads = Tr::kThreads;
+  constexpr int V = 16 / static_cast<int>(sizeof(T));  // elements per 16-byte vector
+  // Staged columns a lane slot reads per row: unit-spaced where read by words (a quad's taps 2 apart), else
+  // dilation_w apart.
+  constexpr int kTapStep = kCols == 4 ? 2 : 1;  // staged columns between a column's taps
+  constexpr int kSpan = nchw_rows_span(K, S, kCols);
   constexpr bool kStagedOut = K == 3 || (K == 5 && kWords);  // the kernels with the vec_out path (offers.cpp)
   DSCONV_DYNAMIC_SMEM(float, smem);
   const int P = p.tz, strips = p.ty, TX = p.tx;
@@ -265,26 +269,27 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
     const T* const rp = p.residual != nullptr ? static_cast<const T*>(p.residual) + out_plane : nullptr;
 
     // Lane slot u of a row owns kCols output columns: u itself, or (16-bit data at stride 1) the pair base(u) and
-    // base(u) + DW, pairs taken DW apart so that both columns of a pair read the same K + 1 staged columns.
+    // base(u) + DW, pairs taken DW apart so that both columns of a pair read the same K + 1 staged columns, or
+    // (quads, DW == 2) the four adjacent columns from 4u: (4u, 4u + 2) and (4u + 1, 4u + 3) each such a pair.
     // emit(c, r, ox, oy, v, v1, two) takes each output of the slot in the map, after bias, residual and activation:
-    // v at column ox (the slot's column c) of row oy (its row r), and with kWords v1 at ox + 1 where `two`.
-    // kWords (pairs of adjacent columns, DW == 1): a row's K + 1 staged columns are read as the 32-bit words that
-    // hold them, (K + 1) / 2 + 1 reads instead of K + 1, and funnel-shifted by the span's parity; a word wholly
+    // v at column ox (the slot's column c) of row oy (its row r), and with kWords v1 at ox + 1 (column c + 1) where
+    // `two`.
+    // kWords (adjacent columns): a row's kSpan staged columns are read as the 32-bit words that hold them,
+    // kSpan / 2 + 1 reads instead of kSpan, and funnel-shifted by the span's parity; a word wholly
     // before s_in (left padding of the block's first plane) reads word 0 instead, and every column in the padding
     // is masked. The last word may lie past the plane's region, within the block's shared memory (the taps follow
     // the regions).
+    const auto slot_base = [&](int u) { return kCols == 1 ? u : kCols == 4 ? 4 * u : (u / DW) * 2 * DW + u % DW; };
     const auto run_slot = [&](int u, const auto& emit) {
-      const int base = kCols == 1 ? u : (u / DW) * 2 * DW + u % DW;
-      // Staged column v (v < kSpan) is input column base * S - PL + v * DW; one in the padding reads
-      // column 0 instead, and is masked.
+      const int base = slot_base(u);
+      // Staged column v (v < kSpan) is input column base * S - PL + v (kWords) or + v * DW; one in the padding
+      // reads column 0 instead, and is masked.
       const int ix0 = base * S - PL;
-      constexpr int kWordsRead = nchw_rows_span_words(kSpan);
-      const int rot = kRot ? (kWordsRead - u * S % kWordsRead) % kWordsRead : 0;
       int col[kSpan];
       bool inside[kSpan];
       DSCONV_UNROLL
       for (int v = 0; v < kSpan; ++v) {
-        const int ix = ix0 + v * DW;
+        const int ix = ix0 + v * (kWords ? 1 : DW);
         inside[v] = static_cast<unsigned>(ix) < static_cast<unsigned>(W);
         col[v] = inside[v] ? ix : 0;
       }
@@ -299,6 +304,9 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
         const int row_at = min(strip_row * S + DH * j, last_row) * W;
         float xv[kSpan];
         if constexpr (kWords) {
+          // Rotated: the words rot, rot + 1, ... of the span, rot = -(its first word within the group, base * S / 2).
+          constexpr int n = nchw_rows_span_words(kSpan);
+          const int rot = kRot ? (n - base * S / 2 % n) % n : 0;
           read_span_words<T, kSpan, kRot>(s_in, plane_at + row_at + ix0, rot, inside, xv);
         } else {
           const T* const row = s_plane + row_at;
@@ -315,24 +323,28 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
           DSCONV_UNROLL
           for (int c = 0; c < kCols; ++c) {
             DSCONV_UNROLL
-            for (int kc = 0; kc < K; ++kc) acc[c][r] = fmaf(xv[c * S + kc], w[kr * K + kc], acc[c][r]);
+            for (int kc = 0; kc < K; ++kc) acc[c][r] = fmaf(xv[c * S + kc * kTapStep], w[kr * K + kc], acc[c][r]);
           }
         }
       }
       // The residual may be y itself: each element is read before any thread of the block writes it.
       if constexpr (kWords) {
-        // Both columns of a row at once (emit's `two`: the second, column base + 1, is inside the map).
-        const bool two = base + 1 < OW;
+        // Adjacent columns two at a time (emit's `two`: the second, column ox + 1, is inside the map).
         DSCONV_UNROLL
-        for (int r = 0; r < R; ++r) {
-          const int oy = oyb + DH * r;
-          if (oy >= oy_end) continue;
-          float v0 = acc[0][r] + b, v1 = acc[1][r] + b;
-          if (rp != nullptr) {
-            v0 += to_float(rp[oy * OW + base]);
-            if (two) v1 += to_float(rp[oy * OW + base + 1]);
+        for (int c = 0; c < kCols; c += 2) {
+          const int ox = base + c;
+          const bool two = ox + 1 < OW;
+          DSCONV_UNROLL
+          for (int r = 0; r < R; ++r) {
+            const int oy = oyb + DH * r;
+            if (ox >= OW || oy >= oy_end) continue;
+            float v0 = acc[c][r] + b, v1 = acc[c + 1][r] + b;
+            if (rp != nullptr) {
+              v0 += to_float(rp[oy * OW + ox]);
+              if (two) v1 += to_float(rp[oy * OW + ox + 1]);
+            }
+            emit(c, r, ox, oy, activate(v0, p.act), activate(v1, p.act), two);
           }
-          emit(0, r, base, oy, activate(v0, p.act), activate(v1, p.act), two);
         }
       } else {
         DSCONV_UNROLL
@@ -367,7 +379,7 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
       if (computes) {
         run_slot(lane_x, [&](int c, int r, int, int, float v, float v1, bool two) {
           out[c][r] = v;
-          if (two) out[kCols - 1][r] = v1;
+          if (two) out[c + 1][r] = v1;
         });
       }
       if constexpr (kStagedOut) {
@@ -381,13 +393,16 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
           T* const s_out = s_in + pos_mod(g0, V);  // element e of the run, at the global alignment of g0 + e
           __syncthreads();                         // every thread is done reading the staged input
           if (computes) {
-            const int base = kCols == 1 ? lane_x : (lane_x / DW) * 2 * DW + lane_x % DW;
-            if constexpr (kWords) {  // adjacent pairs: one 32-bit store where aligned
+            const int base = slot_base(lane_x);
+            if constexpr (kWords) {  // adjacent columns: one 32-bit store a pair where aligned
               DSCONV_UNROLL
-              for (int r = 0; r < R; ++r) {
-                const int oy = oyb + DH * r;
-                if (oy >= oy_end) continue;
-                store_adjacent(s_out + zt * (OH * OW) + oy * OW + base, out[0][r], out[1][r], base + 1 < OW);
+              for (int c = 0; c < kCols; c += 2) {
+                DSCONV_UNROLL
+                for (int r = 0; r < R; ++r) {
+                  const int ox = base + c, oy = oyb + DH * r;
+                  if (ox >= OW || oy >= oy_end) continue;
+                  store_adjacent(s_out + zt * (OH * OW) + oy * OW + ox, out[c][r], out[c + 1][r], ox + 1 < OW);
+                }
               }
             } else {
               DSCONV_UNROLL
@@ -413,41 +428,51 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
         }
       }
       if constexpr (kWords) {
-        // Adjacent pairs, y at any alignment: every output goes out in the aligned 32-bit word that holds it,
-        // whatever the row's parity (7x7 f16 planes of 49 elements start mid-word every other plane). A row that
-        // starts mid-word stores (the previous lane's second column, this lane's first): a shuffle. A row's last
-        // column that starts a word is stored with the next row's first column where this thread holds that row
-        // too (dilation_h 1), else alone, as is a first column left alone: only a plane's first and last
-        // elements, a band's edges and rows dilation_h apart take 16-bit stores.
-        const int base = 2 * lane_x;
+        // Adjacent columns, y at any alignment: every output goes out in the aligned 32-bit word that holds it,
+        // whatever the row's parity (7x7 f16 planes of 49 elements start mid-word every other plane). In a row that
+        // starts mid-word, a lane's words are (the previous lane's last column, its first column) by a shuffle, then
+        // its columns two at a time from the second. A row's last column that starts a word is stored with the next
+        // row's first column where this thread holds that row too (dilation_h 1), else alone, as is a first column
+        // left alone: only a plane's first and last elements, a band's edges and rows dilation_h apart take 16-bit
+        // stores.
+        const int base = kCols * lane_x;
         const int y_odd = static_cast<int>((reinterpret_cast<uintptr_t>(yp) / sizeof(T)) & 1);  // yp starts mid-word
         DSCONV_UNROLL
         for (int r = 0; r < R; ++r) {
           // Every lane of the warp takes part in both shuffles (the residual was read before them).
-          const float prev = __shfl_up_sync(0xffffffffu, out[1][r], 1, TX);                   // column base - 1
+          const float prev = __shfl_up_sync(0xffffffffu, out[kCols - 1][r], 1, TX);           // column base - 1
           const float next = __shfl_sync(0xffffffffu, out[0][r + 1 < R ? r + 1 : r], 0, TX);  // row oy + 1, column 0
           const int oy = oyb + DH * r;
           if (!computes || oy >= oy_end) continue;
           T* const row = yp + oy * OW;
-          const bool odd = ((y_odd + oy * OW) & 1) != 0;                // the row starts mid-word
+          const int odd = (y_odd + oy * OW) & 1;                        // the row starts mid-word
           const bool joined = DH == 1 && r + 1 < R && oy + 1 < oy_end;  // this thread holds row oy + 1
-          // The lane's word: columns (base, base + 1), the last column of an odd width with the next row's first,
-          // or in a row that starts mid-word (base - 1, base).
-          T* at = row + base;
-          float lo = out[0][r], hi = out[1][r];
-          bool word = base + 1 < OW || joined;
-          if (base + 1 >= OW) hi = next;
-          if (odd) at = row + base - 1, lo = prev, hi = out[0][r], word = lane_x > 0;
-          if (word) {
-            store_pair(at, lo, hi);
-          } else if (!odd || DH != 1 || r == 0) {  // else the previous row's last column took it
-            row[base] = from_float<T>(out[0][r]);
+          // Word i (i < kCols / 2) starts at column base + 2i - odd. One store instruction a word for every lane: a
+          // pair, or one element (column 0 of a row that starts mid-word, unless the previous row's last column took
+          // it; a row's last column that starts a word, not joined).
+          DSCONV_UNROLL
+          for (int i = 0; i < kCols / 2; ++i) {
+            const int c0 = base + 2 * i - odd;  // the word's first column
+            if (c0 >= OW) continue;
+            T* at = row + c0;
+            float lo = odd == 0 ? out[2 * i][r] : i == 0 ? prev : out[max(2 * i - 1, 0)][r];
+            float hi = out[2 * i + 1 - odd][r];
+            bool word = c0 + 1 < OW || joined;
+            if (c0 + 1 >= OW) hi = next;
+            if (c0 < 0) at = row, lo = hi, word = false;
+            if (word) {
+              store_pair(at, lo, hi);
+            } else if (c0 >= 0 || DH != 1 || r == 0) {
+              *at = from_float<T>(lo);
+            }
           }
-          if (odd && base + 2 == OW) {  // an even width's last column starts a word
+          // A row that starts mid-word and ends at this lane's last column: that column starts a word.
+          const int last = base + kCols - 1;
+          if (odd != 0 && last == OW - 1) {
             if (joined) {
-              store_pair(row + base + 1, out[1][r], next);
+              store_pair(row + last, out[kCols - 1][r], next);
             } else {
-              row[base + 1] = from_float<T>(out[1][r]);
+              row[last] = from_float<T>(out[kCols - 1][r]);
             }
           }
         }
@@ -470,27 +495,33 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
 Result<KernelFn> resolve_nchw_rows(const KernelChoice& k, const LaunchConfig& cfg, const DwParams& p) {
   return dispatch_dtype(k.dtype, [&](auto type_tag) -> Result<KernelFn> {
     using T = typename decltype(type_tag)::type;
-#define DSCONV_DW_CASE(K_, S_)                                                                                    \
-  if (k.kernel == (K_) && k.stride == (S_)) {                                                                     \
-    using Tr = NchwRowsTraits<K_, S_>;                                                                            \
-    if (cfg.block != Tr::kThreads || p.tx * p.ty * p.tz > Tr::kThreads || p.tz > Tr::kMaxPlanes ||                \
-        p.geo.region_pitch % (16 / static_cast<int>(sizeof(T))) != 0 || p.geo.tile_h != p.ty * Tr::kRegH ||       \
-        p.ty % p.dh != 0 || cfg.smem_bytes != nchw_rows_smem_bytes(p.tz, p.geo.region_pitch, K_, sizeof(T))) {    \
-      return Status(StatusCode::kInternalError, "depthwise: NCHW rows launch disagrees with its traits");         \
-    }                                                                                                             \
-    if constexpr (sizeof(T) == 2) {                                                                               \
-      if constexpr (nchw_rows_rotates(K_)) {                                                                      \
-        if (k.pairs && p.dw == 1 && p.rotate_reads) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true, true, true>; \
-      }                                                                                                           \
-      if (k.pairs && p.dw == 1 && !p.rotate_reads) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true, true, false>; \
-      if constexpr ((S_) == 1) {                                                                                  \
-        if (k.pairs && p.dw != 1) return &dw_fwd_nchw_rows_kernel<T, K_, S_, true, false, false>;                 \
-      }                                                                                                           \
-    }                                                                                                             \
-    if (k.pairs || p.rotate_reads) {                                                                              \
-      return Status(StatusCode::kInternalError, "depthwise: no NCHW rows pairs kernel here");                     \
-    }                                                                                                             \
-    return &dw_fwd_nchw_rows_kernel<T, K_, S_, false, false, false>;                                              \
+#define DSCONV_DW_CASE(K_, S_)                                                                                       \
+  if (k.kernel == (K_) && k.stride == (S_)) {                                                                        \
+    using Tr = NchwRowsTraits<K_, S_>;                                                                               \
+    if (cfg.block != Tr::kThreads || p.tx * p.ty * p.tz > Tr::kThreads || p.tz > Tr::kMaxPlanes ||                   \
+        p.geo.region_pitch % (16 / static_cast<int>(sizeof(T))) != 0 ||                                              \
+        p.geo.tile_h != p.ty * nchw_rows_reg_h(S_, k.cols) || p.ty % p.dh != 0 ||                                    \
+        cfg.smem_bytes != nchw_rows_smem_bytes(p.tz, p.geo.region_pitch, K_, sizeof(T))) {                           \
+      return Status(StatusCode::kInternalError, "depthwise: NCHW rows launch disagrees with its traits");            \
+    }                                                                                                                \
+    if constexpr (sizeof(T) == 2) {                                                                                  \
+      if constexpr (nchw_rows_rotates(K_)) {                                                                         \
+        if (k.cols == 2 && p.dw == 1 && p.rotate_reads) return &dw_fwd_nchw_rows_kernel<T, K_, S_, 2, true, true>;   \
+      }                                                                                                              \
+      if (k.cols == 2 && p.dw == 1 && !p.rotate_reads) return &dw_fwd_nchw_rows_kernel<T, K_, S_, 2, true, false>;   \
+      if constexpr ((S_) == 1) {                                                                                     \
+        if (k.cols == 2 && p.dw != 1) return &dw_fwd_nchw_rows_kernel<T, K_, S_, 2, false, false>;                   \
+      }                                                                                                              \
+      if constexpr (nchw_rows_quads_fit(2, K_, S_, 2)) {                                                             \
+        if (k.cols == 4 && p.dw == 2 && p.rotate_reads) return &dw_fwd_nchw_rows_kernel<T, K_, S_, 4, true, true>;   \
+        if (k.cols == 4 && p.dw == 2 && !p.rotate_reads) return &dw_fwd_nchw_rows_kernel<T, K_, S_, 4, true, false>; \
+      }                                                                                                              \
+    }                                                                                                                \
+    if (k.cols != 1 || p.rotate_reads) {                                                                             \
+      return Status(StatusCode::kInternalError,                                                                      \
+                    "depthwise: no NCHW rows kernel of " + std::to_string(k.cols) + " columns a slot here");         \
+    }                                                                                                                \
+    return &dw_fwd_nchw_rows_kernel<T, K_, S_, 1, false, false>;                                                     \
   }
     DSCONV_DW_NCHW_ROWS_SPECIALIZATIONS(DSCONV_DW_CASE)
 #undef DSCONV_DW_CASE

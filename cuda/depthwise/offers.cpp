@@ -663,25 +663,36 @@ Offer offer_nhwc_generic(const OfferContext& ctx) {
 
 // --- 5. NCHW rows --------------------------------------------------------------------------------
 
-// Lane slots an output row of the NCHW rows kernel needs: a column each, or pairs of columns dilation_w apart,
-// DW pairs for every 2 * DW columns.
-int64_t nchw_rows_slots(const Problem& p, bool pairs) {
-  if (!pairs) return p.out_w();
+// Lane slots an output row of the NCHW rows kernel needs: a column each, pairs of columns dilation_w apart (DW
+// pairs for every 2 * DW columns), or quads of adjacent columns.
+int64_t nchw_rows_slots(const Problem& p, int cols) {
+  if (cols == 1) return p.out_w();
+  if (cols == 4) return ceil_div(p.out_w(), 4);
   return p.dilation_w() * ceil_div(p.out_w(), 2 * p.dilation_w());
 }
 
+// A slot's first column (nchw_rows.cu: slot_base).
+int64_t nchw_rows_slot_base(const Problem& p, int cols, int64_t x) {
+  if (cols == 1) return x;
+  if (cols == 4) return 4 * x;
+  return (x / p.dilation_w()) * 2 * p.dilation_w() + x % p.dilation_w();
+}
+
+// Whether a slot's staged columns are read as words: adjacent pairs (dilation_w 1) and quads.
+bool nchw_rows_words(const Problem& p, int cols) { return cols == 4 || (cols == 2 && p.dilation_w() == 1); }
+
 struct NchwRowsShape {
-  bool pairs = false;
+  int cols = 1;  // output columns a lane slot (KernelChoice::cols)
   int tx = 0, strips = 0, planes = 0, band_h = 0, region_rows = 0, pitch = 0, warp_planes = 0;
   bool rotate = false;  // DwParams::rotate_reads
   int64_t smem = 0, blocks = 0;
 };
 
 // Shared reads of a slot's staged row: K elements, K + 1 for pairs dilation_w apart (stride 1), or for adjacent
-// pairs the words that hold their K + stride columns (nchw_rows.cu: read_span_words).
-int64_t nchw_rows_reads_per_row(const Problem& p, bool pairs) {
-  if (!pairs) return p.kw();
-  return p.dilation_w() == 1 ? dw::nchw_rows_span_words(static_cast<int>(p.kw() + p.stride_w())) : p.kw() + 1;
+// pairs and quads the words that hold their staged columns (nchw_rows.cu: read_span_words).
+int64_t nchw_rows_reads_per_row(const Problem& p, int cols) {
+  const int span = dw::nchw_rows_span(static_cast<int>(p.kw()), static_cast<int>(p.stride_w()), cols);
+  return nchw_rows_words(p, cols) ? dw::nchw_rows_span_words(span) : span;
 }
 
 // Shared wavefronts of the reads a block's lanes make of their staged rows, the first block's band and planes
@@ -690,14 +701,16 @@ int64_t nchw_rows_reads_per_row(const Problem& p, bool pairs) {
 //   the slot; the other reads shift every lane's address alike), times the reads of a row and the rows a slot
 //   reads. Lanes of one group
 //   read consecutive elements, so only groups of other planes or strips sharing a warp can meet in a bank.
-// - Adjacent pairs (read_span_words in nchw_rows.cu): every step of every row a slot reads, exactly as the kernel
+// - Adjacent pairs and quads (read_span_words in nchw_rows.cu): every step of every row a slot reads, exactly as the
+// kernel
 //   does (a row of an odd width moves each plane's words by its own parity), straight or rotated.
 int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_h, int threads) {
   const int64_t es = static_cast<int64_t>(dtype_size(p.dtype())), vec = 16 / es;
-  const int64_t slots = nchw_rows_slots(p, sh.pairs), dw = p.dilation_w(), s = p.stride_w();
-  const bool words = sh.pairs && dw == 1;
+  const int64_t slots = nchw_rows_slots(p, sh.cols), s = p.stride_w();
+  const bool words = nchw_rows_words(p, sh.cols);
   const int in_rows = dw::nchw_rows_in_rows(reg_h, static_cast<int>(p.stride_h()), static_cast<int>(p.kh()));
-  const int64_t span = p.kw() + s, n = nchw_rows_reads_per_row(p, true);  // staged columns, words read
+  const int64_t span = dw::nchw_rows_span(static_cast<int>(p.kw()), static_cast<int>(s), sh.cols);  // staged columns
+  const int64_t n = dw::nchw_rows_span_words(static_cast<int>(span));                               // words read
   const int64_t rows = words ? in_rows : 1, steps = words ? n : 1;
   int64_t total = 0;
   std::vector<std::vector<int64_t>> banks(32);
@@ -713,8 +726,7 @@ int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_
           const int z = sh.warp_planes > 0
                             ? (slot % sh.warp_planes) * (sh.planes / sh.warp_planes) + slot / sh.warp_planes
                             : slot;
-          // The slot's first column (nchw_rows.cu): x, or the first of a pair dilation_w apart.
-          const int64_t col = sh.pairs ? (x / dw) * 2 * dw + x % dw : x;
+          const int64_t col = nchw_rows_slot_base(p, sh.cols, x);
           const int64_t strip_row = st % p.dilation_h() + p.dilation_h() * reg_h * (st / p.dilation_h());
           const int64_t row = std::min(strip_row * p.stride_h() + p.dilation_h() * j, int64_t{sh.region_rows} - 1);
           const int64_t plane = (z / p.m()) * p.h() * p.w();  // input plane of output plane z (n = 0)
@@ -722,7 +734,7 @@ int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_
           const int64_t at = z * sh.pitch + lead + row * p.w() + col * s - p.pad_left();
           int64_t word = dw::floor_div(at * es, 4);
           if (words) {
-            const int64_t rot = sh.rotate ? (n - x * s % n) % n : 0;
+            const int64_t rot = sh.rotate ? (n - col * s / 2 % n) % n : 0;
             const int64_t k = (i + rot) % n;  // the word this step reads
             const bool even = dw::floor_div(at, 2) * 2 == at;
             if (!sh.rotate && span % 2 == 0 && k == n - 1 && even) continue;  // not read
@@ -737,7 +749,7 @@ int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_
       }
     }
   }
-  return words ? total : total * nchw_rows_reads_per_row(p, sh.pairs) * in_rows;
+  return words ? total : total * nchw_rows_reads_per_row(p, sh.cols) * in_rows;
 }
 
 // The NCHW rows kernel's block for a problem on a device: tx lanes per group (the slots of a row rounded up to a
@@ -747,12 +759,12 @@ int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_
 // bands. Where a warp holds several planes, their order (consecutive, or spread to share a lead) and the plane
 // pitch (of the next 128 bytes' worth) are those whose reads meet in the fewest banks. planes = 0: the
 // dilation's row classes need more groups than a block has, or one band's rows do not fit `budget`.
-NchwRowsShape nchw_rows_shape(const Problem& p, bool pairs, int reg_h, int threads, int max_planes, int64_t budget,
+NchwRowsShape nchw_rows_shape(const Problem& p, int cols, int reg_h, int threads, int max_planes, int64_t budget,
                               int64_t sm_count) {
   NchwRowsShape sh;
-  sh.pairs = pairs;
+  sh.cols = cols;
   const int64_t oh = p.out_h(), dh = p.dilation_h();
-  const int64_t ow = nchw_rows_slots(p, pairs);  // lane slots a row needs
+  const int64_t ow = nchw_rows_slots(p, cols);  // lane slots a row needs
   int64_t tx = 1;
   if (ow <= 32) {
     while (tx < ow) tx *= 2;
@@ -798,8 +810,13 @@ NchwRowsShape nchw_rows_shape(const Problem& p, bool pairs, int reg_h, int threa
   sh.blocks = blocks();
   // Where a warp holds several groups: the plane order, the pitch and (adjacent pairs, 3x3 and 5x5) the read order
   // whose reads meet in the fewest banks. Where rotated reads take fewer blocks an SM (nchw_rows_min_blocks: 5x5),
-  // they must save an eighth of the wavefronts.
-  const bool rotates = pairs && p.dilation_w() == 1 && dw::nchw_rows_rotates(p.kw());
+  // they must save an eighth of the wavefronts, and not take a grid that fits in one wave to two (model, H100, f16
+  // N=1: MobileNetV3's 14x14 5x5 rate-2 layer of 960 channels, 480 blocks, 0.62 us rotated in 1.2 waves against
+  // 0.46 us).
+  const int min_straight = dw::nchw_rows_min_blocks(p.kw(), true, false, cols);
+  const int min_rotated = dw::nchw_rows_min_blocks(p.kw(), true, true, cols);
+  const bool one_wave_lost = sh.blocks <= sm_count * min_straight && sh.blocks > sm_count * min_rotated;
+  const bool rotates = nchw_rows_words(p, cols) && dw::nchw_rows_rotates(p.kw()) && !one_wave_lost;
   if ((sh.planes > 1 || rotates) && sh.tx * sh.strips < 32) {
     const int64_t vec = 16 / es;
     const int warp_planes = 32 / (sh.tx * sh.strips);  // planes a warp holds
@@ -816,9 +833,7 @@ NchwRowsShape nchw_rows_shape(const Problem& p, bool pairs, int reg_h, int threa
           c.pitch = static_cast<int>(sh.pitch + extra);
           if (dw::nchw_rows_smem_bytes(c.planes, c.pitch, p.kh(), es) > budget) break;
           const int64_t wf = nchw_rows_wavefronts(p, c, reg_h, threads);
-          const bool fewer_blocks =
-              rot && !best.rotate &&
-              dw::nchw_rows_min_blocks(p.kw(), true, true) < dw::nchw_rows_min_blocks(p.kw(), true, false);
+          const bool fewer_blocks = rot && !best.rotate && min_rotated < min_straight;
           if (fewer_blocks ? wf * 8 < best_wf * 7 : wf < best_wf) best = c, best_wf = wf;
         }
       }
@@ -846,7 +861,6 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   const std::string family = "dw_fwd_nchw_k{K}s{S}";
   if (p.layout() != Layout::kNCHW) return decline(family, "layout is nhwc");
   if (const std::string why = not_specialized(p); !why.empty()) return decline(family, why);
-  const int reg_h = p.stride_h() == 1 ? NchwRowsTr<1>::kRegH : NchwRowsTr<2>::kRegH;
   const int threads = NchwRowsTr<1>::kThreads;
   static_assert(
       NchwRowsTr<1>::kThreads == NchwRowsTr<2>::kThreads && NchwRowsTr<1>::kMaxPlanes == NchwRowsTr<2>::kMaxPlanes,
@@ -858,15 +872,26 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   // Pairs (16-bit data): always at stride 1 on maps more than 16 wide (nchw_rows_cols); on narrower maps where
   // their reads cost fewer wavefronts per output (at stride 2 adjacent pairs only, read as words).
   const int64_t es = static_cast<int64_t>(dtype_size(p.dtype()));
+  const auto reg_h = [&](int cols) { return dw::nchw_rows_reg_h(static_cast<int>(p.stride_h()), cols); };
+  const auto shape = [&](int cols) {
+    return nchw_rows_shape(p, cols, reg_h(cols), threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
+  };
+  // A candidate replaces the shape where its reads cost fewer wavefronts per output and it leaves the grid at least
+  // as full (or two blocks an SM).
+  const auto cheaper = [&](const NchwRowsShape& c, const NchwRowsShape& than) {
+    return c.planes > 0 && c.blocks >= std::min(than.blocks, 2 * sms) &&
+           nchw_rows_read_cost(p, c, reg_h(c.cols), threads) < nchw_rows_read_cost(p, than, reg_h(than.cols), threads);
+  };
   const bool wide_pairs = dw::nchw_rows_cols(es, p.stride_w(), p.out_w()) == 2;
-  NchwRowsShape sh = nchw_rows_shape(p, wide_pairs, reg_h, threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
+  NchwRowsShape sh = shape(wide_pairs ? 2 : 1);
   if (!wide_pairs && es == 2 && p.out_w() <= 16 && p.out_w() > 1 && (p.stride_w() == 1 || p.dilation_w() == 1) &&
       sh.planes > 0) {
-    const NchwRowsShape pr = nchw_rows_shape(p, true, reg_h, threads, NchwRowsTr<1>::kMaxPlanes, lim.budget, sms);
-    if (pr.planes > 0 && pr.blocks >= std::min(sh.blocks, 2 * sms) &&
-        nchw_rows_read_cost(p, pr, reg_h, threads) < nchw_rows_read_cost(p, sh, reg_h, threads)) {
-      sh = pr;
-    }
+    if (const NchwRowsShape pr = shape(2); cheaper(pr, sh)) sh = pr;
+  }
+  // Quads (dilation_w 2): where their word reads cost fewer wavefronts per output than the pairs 2 apart, on
+  // outputs of at most 128 columns (a row's slots within one warp's lanes: one slot a lane, stored by shuffles).
+  if (dw::nchw_rows_quads_fit(es, p.kw(), p.stride_w(), p.dilation_w()) && p.stride_h() == 1 && sh.planes > 0) {
+    if (const NchwRowsShape qd = shape(4); qd.tx <= 32 && cheaper(qd, sh)) sh = qd;
   }
   if (sh.planes == 0) {
     if (sh.strips == 0 && p.dilation_h() > threads / sh.tx) {
@@ -874,11 +899,16 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
                                  std::to_string(p.dilation_h()) + " groups of " + std::to_string(sh.tx) +
                                  " lanes, a block has " + std::to_string(threads / sh.tx));
     }
-    return decline(prefix, "a band of " + std::to_string(reg_h) + " output rows per row class stages more than the " +
-                               std::to_string(lim.budget) + " bytes of shared memory budgeted on " + lim.device);
+    return decline(prefix, "a band of " + std::to_string(reg_h(sh.cols)) +
+                               " output rows per row class stages more than the " + std::to_string(lim.budget) +
+                               " bytes of shared memory budgeted on " + lim.device);
   }
-  const bool pairs = sh.pairs;
-  std::string name = prefix + (pairs ? "_pairs" : "") + "_band" + std::to_string(sh.band_h);
+  const bool words = nchw_rows_words(p, sh.cols);
+  std::string name = prefix +
+                     (sh.cols == 4   ? "_quads"
+                      : sh.cols == 2 ? "_pairs"
+                                     : "") +
+                     "_band" + std::to_string(sh.band_h);
   if (sh.planes > 1) name += "x" + std::to_string(sh.planes) + "planes";
   if (sh.warp_planes > 0) name += "_spread";  // a warp's planes tz / warp_planes apart (DwParams::warp_planes)
   if (sh.rotate) name += "_rot";              // rotated word reads (DwParams::rotate_reads)
@@ -893,7 +923,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   d.geo.fits = true;
   d.tx = sh.tx, d.ty = sh.strips, d.tz = sh.planes;
   d.tiles_h = ceil_div(p.out_h(), sh.band_h);
-  d.tiles_w = nchw_rows_slots(p, pairs);  // lane slots of a row
+  d.tiles_w = nchw_rows_slots(p, sh.cols);  // lane slots of a row
   d.warp_planes = sh.warp_planes;
   d.rotate_reads = sh.rotate;
   d.groups = ceil_div(p.n() * d.cm, sh.planes);
@@ -912,7 +942,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   // memory, and the staging's stores and second barrier cost more than the L2 bytes save (5x5 on 7x7 outputs: 83%
   // of copy bandwidth, L2-bound, against 68% staged; one-column 5x5 on 14x14: 69% against 62%).
   const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
-  const bool staged_filter = p.kh() == 3 || (p.kh() == 5 && pairs && p.dilation_w() == 1 && p.out_w() >= 14);
+  const bool staged_filter = p.kh() == 3 || (p.kh() == 5 && words && p.out_w() >= 14);
   d.vec_out = staged_filter && d.tiles_h == 1 && p.out_w() < 32 && d.tiles_w <= sh.tx &&
               int64_t{sh.planes} * sh.pitch >= vec - 1 + int64_t{sh.planes} * p.out_h() * p.out_w();
   d.async_in = async_copy_available(ctx);
@@ -920,7 +950,7 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   k.dtype = p.dtype();
   k.kernel = static_cast<int>(p.kh());
   k.stride = static_cast<int>(p.stride_h());
-  k.pairs = pairs;
+  k.cols = sh.cols;
   const LaunchConfig cfg{tiles, threads, sh.smem};
   return accept(name, dw::resolve_nchw_rows, k, cfg, d, 16, 16);
 }

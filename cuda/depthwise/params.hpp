@@ -67,7 +67,7 @@ struct KernelChoice {
   int ksteps = 0;                         // NHWC large-filter mma: k-steps of the Toeplitz band
   LargeMmaTraits::Shape mma_shape{0, 0};  // NHWC large-filter mma: a warp's tile (row groups, m-tiles)
   bool slide_w = false;                   // generic NHWC and NCHW
-  bool pairs = false;                     // NCHW rows: two output columns a lane slot (nchw_rows_cols)
+  int cols = 1;                           // NCHW rows: output columns a lane slot (1, 2: pairs, 4: quads)
   bool lattice = false;                   // generic NHWC: outputs spaced (lat_h, lat_w) apart per block
   bool narrow_tile = false;               // generic NHWC lattice, sliding: the 8x8 one-strip tile
 };

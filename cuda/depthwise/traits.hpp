@@ -323,6 +323,18 @@ DSCONV_HD constexpr GenericGeometry nchw_generic_geometry(int planes, int tile_h
 // more than half the span, whatever its parity.
 DSCONV_HD constexpr int nchw_rows_span_words(int span) { return span / 2 + 1; }
 
+// Four adjacent output columns a lane slot ("quads"): 16-bit data at stride 1 and dilation_w 2, 3x3 and 5x5. The
+// columns (x, x + 2) and (x + 1, x + 3) each share K - 1 staged columns, and the four read their 2K + 2 staged
+// columns as K + 2 words (read_span_words): 7 reads for 20 products at 5x5, against 12 element reads for two
+// pairs 2 apart; they go out as two 32-bit stores.
+DSCONV_HD constexpr bool nchw_rows_quads_fit(int64_t elem_bytes, int64_t k, int64_t stride, int64_t dw) {
+  return elem_bytes == 2 && stride == 1 && dw == 2 && k <= 5;
+}
+
+// Staged columns a lane slot of `cols` columns reads per row (K x K filter, stride s): one column K, a pair
+// (dilation_w apart, or adjacent at dilation_w 1) K + s, a quad 2K + 2 (its taps 2 apart).
+DSCONV_HD constexpr int nchw_rows_span(int k, int s, int cols) { return cols == 4 ? 2 * k + 2 : k + s * (cols - 1); }
+
 // The NCHW rows kernels with rotated word reads (DwParams::rotate_reads): 3x3 and 5x5. 7x7 spills with them.
 DSCONV_HD constexpr bool nchw_rows_rotates(int64_t k) { return k <= 5; }
 
@@ -330,17 +342,22 @@ DSCONV_HD constexpr bool nchw_rows_rotates(int64_t k) { return k <= 5; }
 // without it ptxas aims at 64 registers on its own and the f32 3x3 kernel spills (CUDA 13.0). 7x7 filters keep
 // 49 taps in registers (3 blocks: 168); the 3x3 word pairs take 5 (left at 4 they use 113 registers, a block
 // fewer an SM than the other 3x3 kernels); the rotated 5x5 word reads take 3 (at 4 they spill 20-24 bytes).
-DSCONV_HD constexpr int nchw_rows_min_blocks(int64_t k, bool words, bool rotated) {
+DSCONV_HD constexpr int nchw_rows_min_blocks(int64_t k, bool words, bool rotated, int cols = 2) {
+  if (cols == 4) return k == 5 && rotated ? 3 : 4;
   return k >= 7 || (k == 5 && rotated) ? 3 : k == 3 && words ? 5 : 4;
 }
 
 // Input rows a thread of the NCHW rows kernels reads for reg_h output rows (spaced dh apart).
 DSCONV_HD constexpr int nchw_rows_in_rows(int reg_h, int s, int k) { return (reg_h - 1) * s + k; }
 
+// Output rows a thread of the NCHW rows kernels computes (spaced dh apart): 8 at stride 1, 4 at stride 2 and for
+// quads (4 columns a slot: at 8 rows their 32 sums spill).
+DSCONV_HD constexpr int nchw_rows_reg_h(int s, int cols) { return s == 1 && cols < 4 ? 8 : 4; }
+
 template <int K, int S>
 struct NchwRowsTraits {
   static constexpr int kThreads = 128;
-  static constexpr int kRegH = S == 1 ? 8 : 4;                    // output rows per thread (spaced dh apart)
+  static constexpr int kRegH = nchw_rows_reg_h(S, 1);             // output rows per thread, slots of 1 or 2 columns
   static constexpr int kInRows = nchw_rows_in_rows(kRegH, S, K);  // input rows a thread reads (spaced dh apart)
   static constexpr int kMaxPlanes = 16;                           // planes per block
   static constexpr int kTapItems = (kMaxPlanes * K * K + kThreads - 1) / kThreads;  // filter loads a thread

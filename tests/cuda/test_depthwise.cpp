@@ -12,6 +12,7 @@
 #include "cuda/depthwise/offers.hpp"
 #include "cuda/device_api.hpp"
 #include "dsconv/dsconv.hpp"
+#include "support/emulated_device.hpp"
 #include "support/tester.hpp"
 
 namespace dsconv::testing {
@@ -214,7 +215,7 @@ std::vector<DwCase> nchw_rows_cases() {
     {2, 11, 13, 5, 5, 2, 1, 1, 2},  {1, 21, 19, 2, 7, 1, 1, 1, 1},  {1, 30, 24, 2, 7, 2, 1, 1, 1},
     {1, 6, 150, 2, 3, 1, 1, 1, 1},  {1, 14, 14, 4, 5, 1, 2, 2, 1},  {1, 19, 17, 3, 3, 1, 3, 2, 3},
     {1, 9, 267, 1, 3, 2, 1, 1, 1},  {3, 5, 6, 7, 3, 1, 1, 3, 1},    {1, 33, 35, 2, 5, 2, 1, 1, 1},
-    {1, 12, 45, 2, 3, 1, 1, 3, 1},  {1, 10, 37, 3, 5, 1, 2, 4, 1},
+    {1, 12, 45, 2, 3, 1, 1, 3, 1},  {1, 10, 37, 3, 5, 1, 2, 4, 1},  {2, 13, 13, 5, 5, 1, 1, 2, 1},
   };
   // clang-format on
   std::vector<DwCase> out;
@@ -231,11 +232,12 @@ std::vector<DwCase> nchw_rows_cases() {
       dc.c.desc = d;
       // 16-bit data at stride 1 on outputs more than 16 wide: two columns a lane (dilation_w apart), odd widths
       // leaving the last pair's second column past the map. On narrower 16-bit outputs the offer weighs pairs
-      // against one column by their shared wavefronts (either may run here; test_depthwise_devices.cpp names
-      // the plan on a one-SM slice).
+      // against one column by their shared wavefronts, and at dilation_w 2 (3x3, 5x5) quads against both (any
+      // may run here; test_depthwise_devices.cpp names the plan on a one-SM slice).
       Result<Problem> made = Problem::create(d);
+      const bool quads = made.is_ok() && dt != DType::kF32 && sh.s == 1 && sh.dw == 2 && sh.k <= 5;
       const bool pairs = made.is_ok() && dt != DType::kF32 && sh.s == 1 && made->out_w() > 16;
-      const bool either = made.is_ok() && dt != DType::kF32 && made->out_w() <= 16;
+      const bool either = made.is_ok() && dt != DType::kF32 && (made->out_w() <= 16 || quads);
       dc.expect = "dw_fwd_nchw_k" + std::to_string(sh.k) + "s" + std::to_string(sh.s) + "_" + to_string(dt) +
                   (either  ? "_"
                    : pairs ? "_pairs_band"
@@ -757,6 +759,16 @@ TEST(DepthwiseCudaAlignment, MisalignedTensorsTakeTheCheckedPath) {
         m.has_bias = true;
         run_with_offset(m, offset,
                         std::string("dw_fwd_nchw_k5s1_") + to_string(dt) + (dt == DType::kF32 ? "" : "_pairs"));
+        // Rate 2 (16-bit): quads, two words a lane a row, on a one-SM slice of the emulated device (on a whole one
+        // the offer keeps more blocks with pairs 2 apart at this size).
+        m.dilation_h = m.dilation_w = 2;
+#if defined(DSCONV_CUDA_EMULATION)
+        EmulatedDevice slice("sm_90:1");
+        run_with_offset(m, offset,
+                        std::string("dw_fwd_nchw_k5s1_") + to_string(dt) + (dt == DType::kF32 ? "" : "_quads"));
+#else
+        run_with_offset(m, offset, "dw_fwd_nchw_k5s1_");
+#endif
       }
     }
   }

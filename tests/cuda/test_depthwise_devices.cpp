@@ -388,8 +388,8 @@ TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
   ProblemDesc fused = prob(1, 14, 14, 64, 5, 1);
   fused.has_bias = true, fused.has_residual = true, fused.activation = Activation::kSilu;
   fused.filter_layout = FilterLayout::kOIHW;
-  ProblemDesc rate2 = prob(1, 12, 12, 19, 5, 1);
-  rate2.dilation_h = rate2.dilation_w = 2;
+  ProblemDesc rate3 = prob(1, 12, 12, 19, 5, 1);  // pairs 3 apart (at rate 2: quads, below)
+  rate3.dilation_h = rate3.dilation_w = 3;
   ProblemDesc valid = prob(1, 16, 15, 48, 5, 1);
   valid.padding = PaddingMode::kValid;
   ProblemDesc fused7 = prob(2, 7, 7, 37, 5, 1);  // every other row and plane starts mid-word
@@ -408,7 +408,7 @@ TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
       {"sm_90:1", prob(1, 9, 11, 33, 7, 1), DType::kF16, "dw_fwd_nchw_k7s1_f16_pairs_band16x8planes_spread"},
       {"sm_90:1", padded, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes_spread"},
       {"sm_90:1", valid, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes"},
-      {"sm_90:1", rate2, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes"},
+      {"sm_90:1", rate3, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band24x5planes"},
       {"sm_90:1", fused7, DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band8x16planes_rot"},
       {"sm_90:1", rows2, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes_spread"},
       {"sm_90:1", prob(1, 7, 7, 40, 3, 1), DType::kF16, "dw_fwd_nchw_k3s1_f16_pairs_band8x16planes_rot"},
@@ -418,6 +418,62 @@ TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
       {"sm_75:1", prob(1, 14, 14, 40, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band16x8planes_spread"},
   };
   uint64_t seed = 500;
+  for (const Row& r : rows) {
+    EmulatedDevice device(r.arch);
+    SCOPED_TRACE(std::string("DSCONV_EMU_DEVICE=") + r.arch);
+    for (DataKind data : {DataKind::kSmallIntegers, DataKind::kUniform}) {
+      ConvTester t;
+      t.desc(r.d).dtype(r.dt).seed(seed++).data(data);
+      const TestReport rep = t.test("cuda", PlanOptions{{"ref"}});
+      if (HasFatalFailure()) return;
+      EXPECT_EQ(rep.implementation, r.name);
+    }
+  }
+}
+
+// Rate 2 along W in 16-bit data: quads, four adjacent columns a lane slot read as words, on one-SM slices (whole
+// planes, several a warp) and a whole device. Outputs through shared memory (14 wide at 5x5, 3x3 up to 31 wide),
+// and by words through shuffles: odd widths (every other row mid-word, a row's last column joined with the next
+// row's first), rows 2 and 3 apart (not joined); explicit and VALID padding, a residual in
+// place of the output with silu and OIHW, rotated and straight reads, sm_86 and the element-wise staging of sm_75.
+// The names are the whole plan.
+TEST(DepthwiseDevices, NchwRowsRate2MapsRunQuads) {
+  struct Row {
+    const char* arch;
+    ProblemDesc d;
+    DType dt;
+    const char* name;
+  };
+  const auto prob = [](int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, int64_t dh, int64_t dw) {
+    ProblemDesc d = nchw_problem(n, h, c, k, 1);
+    d.width = w;
+    d.dilation_h = dh, d.dilation_w = dw;
+    return d;
+  };
+  ProblemDesc padded = prob(1, 15, 15, 13, 5, 2, 2);
+  padded.padding = PaddingMode::kExplicit;
+  padded.pad_top = 3, padded.pad_bottom = 1, padded.pad_left = 5, padded.pad_right = 2;
+  ProblemDesc fused = prob(2, 13, 13, 24, 5, 2, 2);
+  fused.has_bias = true, fused.has_residual = true, fused.activation = Activation::kSilu;
+  fused.filter_layout = FilterLayout::kOIHW;
+  ProblemDesc valid = prob(1, 16, 17, 40, 5, 2, 2);
+  valid.padding = PaddingMode::kValid;
+  const Row rows[] = {
+      {"sm_90:1", prob(2, 14, 14, 21, 5, 2, 2), DType::kF16, "dw_fwd_nchw_k5s1_f16_quads_band16x8planes_spread"},
+      {"sm_90:1", prob(1, 13, 13, 19, 5, 2, 2), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_quads_band16x8planes_rot"},
+      {"sm_90:1", prob(1, 12, 12, 19, 5, 2, 2), DType::kF16, "dw_fwd_nchw_k5s1_f16_quads_band16x8planes_rot"},
+      {"sm_90:1", prob(2, 7, 7, 37, 3, 2, 2), DType::kBF16, "dw_fwd_nchw_k3s1_bf16_quads_band8x16planes_rot"},
+      {"sm_90:1", prob(2, 9, 9, 13, 5, 1, 2), DType::kF16, "dw_fwd_nchw_k5s1_f16_quads_band12x10planes_rot"},
+      {"sm_90:1", prob(1, 11, 11, 30, 3, 3, 2), DType::kBF16, "dw_fwd_nchw_k3s1_bf16_quads_band12x10planes_rot"},
+      {"sm_90:1", prob(1, 20, 20, 8, 3, 2, 2), DType::kF16, "dw_fwd_nchw_k3s1_f16_quads_band24x2planes"},
+      {"sm_90:1", padded, DType::kF16, "dw_fwd_nchw_k5s1_f16_quads_band16x8planes_rot"},
+      {"sm_90:1", fused, DType::kBF16, "dw_fwd_nchw_k5s1_bf16_quads_band16x8planes_rot"},
+      {"sm_90:1", valid, DType::kF16, "dw_fwd_nchw_k5s1_f16_quads_band8x16planes"},
+      {"sm_90", prob(16, 14, 14, 96, 5, 2, 2), DType::kF16, "dw_fwd_nchw_k5s1_f16_quads_band16x4planes_spread"},
+      {"sm_86:1", prob(2, 14, 14, 21, 5, 2, 2), DType::kF16, "dw_fwd_nchw_k5s1_f16_quads_band16x8planes_spread"},
+      {"sm_75:1", prob(2, 13, 13, 21, 5, 2, 2), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_quads_band16x8planes_rot"},
+  };
+  uint64_t seed = 700;
   for (const Row& r : rows) {
     EmulatedDevice device(r.arch);
     SCOPED_TRACE(std::string("DSCONV_EMU_DEVICE=") + r.arch);

@@ -13,6 +13,9 @@
 // - two adjacent columns (dw 1, kWords; stride 1 or 2), whose K + S staged columns are read as the 32-bit words
 //   that hold them (read_span_words): 4 reads for 10 products at 5x5, and the pair goes out as one 32-bit store
 //   where aligned.
+// Or four adjacent columns (quads, dw 2, kWords; stride 1, 3x3 and 5x5, 4 rows a thread): columns x and x + 2, x + 1
+// and x + 3, each a pair 2 apart, read their 2K + 2 staged columns as words (7 reads for 20 products at 5x5) and go
+// out as two 32-bit stores a row.
 // With DwParams::warp_planes, the planes a warp holds are taken tz / warp_planes apart within the block, so that
 // they share their 16-byte lead and the plane pitch keeps their reads out of each other's banks.
 //

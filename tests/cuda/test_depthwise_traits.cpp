@@ -269,6 +269,32 @@ TEST(DepthwiseTraits, NchwRowsRegionAndPitch) {
   EXPECT_EQ(nchw_rows_cols(2, 1, 16), 1);
   EXPECT_EQ(nchw_rows_cols(2, 2, 56), 1);
   EXPECT_EQ(nchw_rows_cols(4, 1, 56), 1);
+  // Quads: 16-bit, stride 1, dilation_w 2, 3x3 and 5x5 only.
+  EXPECT_TRUE(nchw_rows_quads_fit(2, 5, 1, 2));
+  EXPECT_TRUE(nchw_rows_quads_fit(2, 3, 1, 2));
+  EXPECT_FALSE(nchw_rows_quads_fit(2, 7, 1, 2));
+  EXPECT_FALSE(nchw_rows_quads_fit(2, 5, 2, 2));
+  EXPECT_FALSE(nchw_rows_quads_fit(2, 5, 1, 3));
+  EXPECT_FALSE(nchw_rows_quads_fit(4, 5, 1, 2));
+  // Staged columns a slot reads per row, and the words that hold them: one column K, a pair K + stride (K + 1
+  // 2 apart), a quad 2K + 2 (12 at 5x5: 7 words, one more than the 6 it spans where it starts on a word).
+  EXPECT_EQ(nchw_rows_span(5, 1, 1), 5);
+  EXPECT_EQ(nchw_rows_span(5, 1, 2), 6);
+  EXPECT_EQ(nchw_rows_span(5, 2, 2), 7);
+  EXPECT_EQ(nchw_rows_span(5, 1, 4), 12);
+  EXPECT_EQ(nchw_rows_span(3, 1, 4), 8);
+  EXPECT_EQ(nchw_rows_span_words(nchw_rows_span(5, 1, 4)), 7);
+  // Rows a thread: 8 at stride 1, 4 at stride 2 and for quads (whose 32 sums spill at 8 rows).
+  EXPECT_EQ(nchw_rows_reg_h(1, 2), 8);
+  EXPECT_EQ(nchw_rows_reg_h(2, 2), 4);
+  EXPECT_EQ(nchw_rows_reg_h(1, 4), 4);
+  EXPECT_EQ((NchwRowsTraits<5, 1>::kRegH), 8);
+  // Blocks an SM the kernels are built for: the rotated 5x5 reads take 3, pairs and quads alike.
+  EXPECT_EQ(nchw_rows_min_blocks(5, true, true, 2), 3);
+  EXPECT_EQ(nchw_rows_min_blocks(5, true, true, 4), 3);
+  EXPECT_EQ(nchw_rows_min_blocks(5, true, false, 4), 4);
+  EXPECT_EQ(nchw_rows_min_blocks(3, true, true, 4), 4);
+  EXPECT_EQ(nchw_rows_min_blocks(3, true, false, 2), 5);
   // Every rows kernel holds its taps for the most planes a block has.
   using Tr7 = NchwRowsTraits<7, 1>;
   EXPECT_GE(Tr7::kTapItems * Tr7::kThreads, Tr7::kMaxPlanes * 49);

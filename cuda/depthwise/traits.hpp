@@ -366,9 +366,10 @@ struct NchwRowsTraits {
 
 // Output columns a lane slot owns on outputs more than 16 wide: two (the "pairs" kernels) for 16-bit data at
 // stride 1, which read K + 1 staged columns for 2K products (a warp's 16-bit reads of every other column are still
-// one wavefront), else one. At stride 2 a pair's reads would span two wavefronts, and f32 reads of every other
-// column always do. On narrower 16-bit outputs, where a warp holds groups of several planes, offers.cpp weighs
-// pairs against one column by the shared wavefronts of their reads per output (offer_nchw_rows).
+// one wavefront), else one. At stride 2 a pair's reads span two wavefronts, and f32 reads of every other column
+// always do. On narrower 16-bit outputs, where a warp holds groups of several planes, and at stride 2 on any
+// width, offers.cpp weighs pairs against one column by the shared wavefronts of their reads per output
+// (offer_nchw_rows).
 DSCONV_HD constexpr int nchw_rows_cols(int64_t elem_bytes, int64_t stride, int64_t out_w) {
   return elem_bytes == 2 && stride == 1 && out_w > 16 ? 2 : 1;
 }

@@ -231,13 +231,13 @@ std::vector<DwCase> nchw_rows_cases() {
       d.batch = sh.n;  // vary() may set 2; the shapes say which batches cross images
       dc.c.desc = d;
       // 16-bit data at stride 1 on outputs more than 16 wide: two columns a lane (dilation_w apart), odd widths
-      // leaving the last pair's second column past the map. On narrower 16-bit outputs the offer weighs pairs
-      // against one column by their shared wavefronts, and at dilation_w 2 (3x3, 5x5) quads against both (any
-      // may run here; test_depthwise_devices.cpp names the plan on a one-SM slice).
+      // leaving the last pair's second column past the map. On narrower 16-bit outputs, and at stride 2, the offer
+      // weighs pairs against one column by their shared wavefronts, and at dilation_w 2 (3x3, 5x5) quads against
+      // both (any may run here; test_depthwise_devices.cpp names the plan on a one-SM slice).
       Result<Problem> made = Problem::create(d);
       const bool quads = made.is_ok() && dt != DType::kF32 && sh.s == 1 && sh.dw == 2 && sh.k <= 5;
       const bool pairs = made.is_ok() && dt != DType::kF32 && sh.s == 1 && made->out_w() > 16;
-      const bool either = made.is_ok() && dt != DType::kF32 && (made->out_w() <= 16 || quads);
+      const bool either = made.is_ok() && dt != DType::kF32 && (made->out_w() <= 16 || quads || sh.s == 2);
       dc.expect = "dw_fwd_nchw_k" + std::to_string(sh.k) + "s" + std::to_string(sh.s) + "_" + to_string(dt) +
                   (either  ? "_"
                    : pairs ? "_pairs_band"

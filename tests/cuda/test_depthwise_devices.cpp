@@ -362,6 +362,31 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm75WithoutCpAsync) {
   run_on("sm_75", nchw_problem(1, 23, 4, 5, 2), "dw_fwd_nchw_k5s2_f16_pairs_band", DType::kF16);
 }
 
+// A problem, the device it is planned on, and the whole name of the plan it must get.
+struct PlanRow {
+  const char* arch;
+  ProblemDesc d;
+  DType dt;
+  const char* name;
+};
+
+// Each row on its device against the reference, on small integers and on uniform data (seeds from `seed` up):
+// the plan's exact name, every output.
+template <size_t N>
+void run_plan_rows(const PlanRow (&rows)[N], uint64_t seed) {
+  for (const PlanRow& r : rows) {
+    EmulatedDevice device(r.arch);
+    SCOPED_TRACE(std::string("DSCONV_EMU_DEVICE=") + r.arch);
+    for (DataKind data : {DataKind::kSmallIntegers, DataKind::kUniform}) {
+      ConvTester t;
+      t.desc(r.d).dtype(r.dt).seed(seed++).data(data);
+      const TestReport rep = t.test("cuda", PlanOptions{{"ref"}});
+      if (::testing::Test::HasFatalFailure()) return;
+      EXPECT_EQ(rep.implementation, r.name);
+    }
+  }
+}
+
 // Narrow NCHW maps (outputs at most 16 wide) in 16-bit data on a one-SM slice, so that blocks take whole planes,
 // several a warp: pairs where their reads cost fewer shared wavefronts per output (adjacent pairs read as
 // words, at stride 1 and 2; pairs dilation_w apart), one column where they do not, a warp's planes spread to
@@ -371,12 +396,6 @@ TEST(DepthwiseDevices, PlansRunOnTheImpersonatedSm75WithoutCpAsync) {
 // word reads rotated (3x3 and 5x5, stride 1 and 2) and straight, and the element-wise staging of sm_75. The names
 // are the whole plan: pairs, band, planes, spread and rot.
 TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
-  struct Row {
-    const char* arch;
-    ProblemDesc d;
-    DType dt;
-    const char* name;
-  };
   const auto prob = [](int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, int64_t s) {
     ProblemDesc d = nchw_problem(n, h, c, k, s);
     d.width = w;
@@ -396,7 +415,7 @@ TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
   fused7.has_bias = true, fused7.has_residual = true, fused7.activation = Activation::kHswish;
   ProblemDesc rows2 = prob(2, 9, 9, 9, 5, 1);  // a thread's rows 2 apart: their ends not joined
   rows2.dilation_h = 2;
-  const Row rows[] = {
+  const PlanRow rows[] = {
       {"sm_90:1", prob(2, 7, 7, 9, 5, 1), DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band8x16planes_rot"},
       {"sm_90:1", prob(2, 7, 7, 37, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band8x16planes_rot"},
       {"sm_90:1", prob(1, 14, 14, 40, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band16x8planes_spread"},
@@ -417,18 +436,7 @@ TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
       {"sm_75:1", prob(2, 7, 7, 37, 5, 1), DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band8x16planes_rot"},
       {"sm_75:1", prob(1, 14, 14, 40, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band16x8planes_spread"},
   };
-  uint64_t seed = 500;
-  for (const Row& r : rows) {
-    EmulatedDevice device(r.arch);
-    SCOPED_TRACE(std::string("DSCONV_EMU_DEVICE=") + r.arch);
-    for (DataKind data : {DataKind::kSmallIntegers, DataKind::kUniform}) {
-      ConvTester t;
-      t.desc(r.d).dtype(r.dt).seed(seed++).data(data);
-      const TestReport rep = t.test("cuda", PlanOptions{{"ref"}});
-      if (HasFatalFailure()) return;
-      EXPECT_EQ(rep.implementation, r.name);
-    }
-  }
+  run_plan_rows(rows, 500);
 }
 
 // Rate 2 along W in 16-bit data: quads, four adjacent columns a lane slot read as words, on one-SM slices (whole
@@ -438,12 +446,6 @@ TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
 // place of the output with silu and OIHW, rotated and straight reads, sm_86 and the element-wise staging of sm_75.
 // The names are the whole plan.
 TEST(DepthwiseDevices, NchwRowsRate2MapsRunQuads) {
-  struct Row {
-    const char* arch;
-    ProblemDesc d;
-    DType dt;
-    const char* name;
-  };
   const auto prob = [](int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, int64_t dh, int64_t dw) {
     ProblemDesc d = nchw_problem(n, h, c, k, 1);
     d.width = w;
@@ -458,7 +460,7 @@ TEST(DepthwiseDevices, NchwRowsRate2MapsRunQuads) {
   fused.filter_layout = FilterLayout::kOIHW;
   ProblemDesc valid = prob(1, 16, 17, 40, 5, 2, 2);
   valid.padding = PaddingMode::kValid;
-  const Row rows[] = {
+  const PlanRow rows[] = {
       {"sm_90:1", prob(2, 14, 14, 21, 5, 2, 2), DType::kF16, "dw_fwd_nchw_k5s1_f16_quads_band16x8planes_spread"},
       {"sm_90:1", prob(1, 13, 13, 19, 5, 2, 2), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_quads_band16x8planes_rot"},
       {"sm_90:1", prob(1, 12, 12, 19, 5, 2, 2), DType::kF16, "dw_fwd_nchw_k5s1_f16_quads_band16x8planes_rot"},
@@ -473,18 +475,7 @@ TEST(DepthwiseDevices, NchwRowsRate2MapsRunQuads) {
       {"sm_86:1", prob(2, 14, 14, 21, 5, 2, 2), DType::kF16, "dw_fwd_nchw_k5s1_f16_quads_band16x8planes_spread"},
       {"sm_75:1", prob(2, 13, 13, 21, 5, 2, 2), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_quads_band16x8planes_rot"},
   };
-  uint64_t seed = 700;
-  for (const Row& r : rows) {
-    EmulatedDevice device(r.arch);
-    SCOPED_TRACE(std::string("DSCONV_EMU_DEVICE=") + r.arch);
-    for (DataKind data : {DataKind::kSmallIntegers, DataKind::kUniform}) {
-      ConvTester t;
-      t.desc(r.d).dtype(r.dt).seed(seed++).data(data);
-      const TestReport rep = t.test("cuda", PlanOptions{{"ref"}});
-      if (HasFatalFailure()) return;
-      EXPECT_EQ(rep.implementation, r.name);
-    }
-  }
+  run_plan_rows(rows, 700);
 }
 
 TEST(DepthwiseDevices, AnUnknownEmulatedDeviceIsNoDevice) {

@@ -282,7 +282,7 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
     // before s_in (left padding of the block's first plane) reads word 0 instead, and every column in the padding
     // is masked. The last word may lie past the plane's region, within the block's shared memory (the taps follow
     // the regions).
-    const auto slot_base = [&](int u) { return kCols == 1 ? u : kCols == 4 ? 4 * u : (u / DW) * 2 * DW + u % DW; };
+    const auto slot_base = [&](int u) { return static_cast<int>(nchw_rows_slot_base(kCols, DW, u)); };
     const auto run_slot = [&](int u, const auto& emit) {
       const int base = slot_base(u);
       // Staged column v (v < kSpan) is input column base * S - PL + v (kWords) or + v * DW; one in the padding

@@ -671,13 +671,6 @@ int64_t nchw_rows_slots(const Problem& p, int cols) {
   return p.dilation_w() * ceil_div(p.out_w(), 2 * p.dilation_w());
 }
 
-// A slot's first column (nchw_rows.cu: slot_base).
-int64_t nchw_rows_slot_base(const Problem& p, int cols, int64_t x) {
-  if (cols == 1) return x;
-  if (cols == 4) return 4 * x;
-  return (x / p.dilation_w()) * 2 * p.dilation_w() + x % p.dilation_w();
-}
-
 // Whether a slot's staged columns are read as words: adjacent pairs (dilation_w 1) and quads.
 bool nchw_rows_words(const Problem& p, int cols) { return cols == 4 || (cols == 2 && p.dilation_w() == 1); }
 
@@ -701,9 +694,8 @@ int64_t nchw_rows_reads_per_row(const Problem& p, int cols) {
 //   the slot; the other reads shift every lane's address alike), times the reads of a row and the rows a slot
 //   reads. Lanes of one group
 //   read consecutive elements, so only groups of other planes or strips sharing a warp can meet in a bank.
-// - Adjacent pairs and quads (read_span_words in nchw_rows.cu): every step of every row a slot reads, exactly as the
-// kernel
-//   does (a row of an odd width moves each plane's words by its own parity), straight or rotated.
+// - Adjacent pairs and quads (read_span_words in nchw_rows.cu): every step of every row a slot reads, exactly as
+//   the kernel does (a row of an odd width moves each plane's words by its own parity), straight or rotated.
 int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_h, int threads) {
   const int64_t es = static_cast<int64_t>(dtype_size(p.dtype())), vec = 16 / es;
   const int64_t slots = nchw_rows_slots(p, sh.cols), s = p.stride_w();
@@ -726,7 +718,7 @@ int64_t nchw_rows_wavefronts(const Problem& p, const NchwRowsShape& sh, int reg_
           const int z = sh.warp_planes > 0
                             ? (slot % sh.warp_planes) * (sh.planes / sh.warp_planes) + slot / sh.warp_planes
                             : slot;
-          const int64_t col = nchw_rows_slot_base(p, sh.cols, x);
+          const int64_t col = dw::nchw_rows_slot_base(sh.cols, p.dilation_w(), x);  // the slot's first column
           const int64_t strip_row = st % p.dilation_h() + p.dilation_h() * reg_h * (st / p.dilation_h());
           const int64_t row = std::min(strip_row * p.stride_h() + p.dilation_h() * j, int64_t{sh.region_rows} - 1);
           const int64_t plane = (z / p.m()) * p.h() * p.w();  // input plane of output plane z (n = 0)
@@ -943,7 +935,9 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   // 5x5 adjacent pairs on outputs at least 14 wide (model, H100, N=32, f16: EfficientNet's 14x14 5x5 layers' L2
   // bytes from 1.67x the ideal to 1.18x, DRAM-bound either way). Elsewhere the filter's reads already bind shared
   // memory, and the staging's stores and second barrier cost more than the L2 bytes save (5x5 on 7x7 outputs: 83%
-  // of copy bandwidth, L2-bound, against 68% staged; one-column 5x5 on 14x14: 69% against 62%).
+  // of copy bandwidth, L2-bound, against 68% staged; one-column 5x5 on 14x14: 69% against 62%). 5x5 quads on
+  // outputs at least 14 wide too (MobileNetV3's 14x14 rate-2 layers, N=32: L2 bytes 2.41x the ideal -> 1.18x, at
+  // the same modelled time, DRAM-bound).
   const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
   const bool staged_filter = p.kh() == 3 || (p.kh() == 5 && words && p.out_w() >= 14);
   d.vec_out = staged_filter && d.tiles_h == 1 && p.out_w() < 32 && d.tiles_w <= sh.tx &&

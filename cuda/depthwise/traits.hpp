@@ -335,6 +335,12 @@ DSCONV_HD constexpr bool nchw_rows_quads_fit(int64_t elem_bytes, int64_t k, int6
 // (dilation_w apart, or adjacent at dilation_w 1) K + s, a quad 2K + 2 (its taps 2 apart).
 DSCONV_HD constexpr int nchw_rows_span(int k, int s, int cols) { return cols == 4 ? 2 * k + 2 : k + s * (cols - 1); }
 
+// The first output column of lane slot u of a row of `cols` columns: u, the first of a pair dilation_w (dw) apart
+// (dw pairs for every 2 * dw columns), or 4u for a quad.
+DSCONV_HD constexpr int64_t nchw_rows_slot_base(int cols, int64_t dw, int64_t u) {
+  return cols == 1 ? u : cols == 4 ? 4 * u : (u / dw) * 2 * dw + u % dw;
+}
+
 // The NCHW rows kernels with rotated word reads (DwParams::rotate_reads): 3x3 and 5x5. 7x7 spills with them.
 DSCONV_HD constexpr bool nchw_rows_rotates(int64_t k) { return k <= 5; }
 

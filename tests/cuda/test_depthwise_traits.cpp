@@ -284,6 +284,12 @@ TEST(DepthwiseTraits, NchwRowsRegionAndPitch) {
   EXPECT_EQ(nchw_rows_span(5, 1, 4), 12);
   EXPECT_EQ(nchw_rows_span(3, 1, 4), 8);
   EXPECT_EQ(nchw_rows_span_words(nchw_rows_span(5, 1, 4)), 7);
+  // A slot's first column: one column u; pairs 3 apart 0, 1, 2, 6, 7, 8, ...; quads 4u.
+  EXPECT_EQ(nchw_rows_slot_base(1, 3, 5), 5);
+  EXPECT_EQ(nchw_rows_slot_base(2, 3, 2), 2);
+  EXPECT_EQ(nchw_rows_slot_base(2, 3, 4), 7);
+  EXPECT_EQ(nchw_rows_slot_base(2, 1, 4), 8);
+  EXPECT_EQ(nchw_rows_slot_base(4, 2, 3), 12);
   // Rows a thread: 8 at stride 1, 4 at stride 2 and for quads (whose 32 sums spill at 8 rows).
   EXPECT_EQ(nchw_rows_reg_h(1, 2), 8);
   EXPECT_EQ(nchw_rows_reg_h(2, 2), 4);

@@ -349,7 +349,7 @@ DSCONV_HD constexpr bool nchw_rows_rotates(int64_t k) { return k <= 5; }
 // 49 taps in registers (3 blocks: 168); the 3x3 word pairs take 5 (left at 4 they use 113 registers, a block
 // fewer an SM than the other 3x3 kernels); the rotated 5x5 word reads take 3 (at 4 they spill 20-24 bytes). Quads
 // (cols 4) take 4 (3x3: 112-113 registers, 128 rotated; 5x5: 128), the rotated 5x5 quads 3 (168; at 4 they spill).
-DSCONV_HD constexpr int nchw_rows_min_blocks(int64_t k, bool words, bool rotated, int cols = 2) {
+DSCONV_HD constexpr int nchw_rows_min_blocks(int64_t k, bool words, bool rotated, int cols) {
   if (cols == 4) return k == 5 && rotated ? 3 : 4;
   return k >= 7 || (k == 5 && rotated) ? 3 : k == 3 && words ? 5 : 4;
 }

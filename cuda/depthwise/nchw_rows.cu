@@ -220,36 +220,57 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
         }
       }
     }
-    // The rows in the padding read zeros.
+    // The rows in the padding read zeros: a plane's run of `top` elements at its region's start, and of `bottom`
+    // after its rows inside the input. 16-bit data by the aligned 32-bit words within a run (a run's odd first or
+    // last element alone): the word slots a run of n elements touches are at most n / 2 + 1.
     if (top + bottom > 0) {
-      for (int i = tid; i < planes * (top + bottom); i += kThreads) {
-        const int z = i / (top + bottom), e = i - z * (top + bottom);
+      constexpr int kPer = sizeof(T) == 2 ? 2 : 1;  // elements a store item covers
+      const int top_items = top > 0 ? top / kPer + kPer - 1 : 0,
+                bottom_items = bottom > 0 ? bottom / kPer + kPer - 1 : 0;
+      const int items = top_items + bottom_items;
+      for (int i = tid; i < planes * items; i += kThreads) {
+        const int z = i / items, k = i - z * items;
         const int64_t plane_off = input_plane(q0 + z) * (static_cast<int64_t>(H) * W);
-        const int at = e < top ? e : (v_hi + 1 - r_lo) * W + (e - top);
-        s_in[z * pitch + lead(plane_off) + at] = from_float<T>(0.f);
+        const bool in_top = k < top_items;
+        const int s0 = z * pitch + lead(plane_off) + (in_top ? 0 : (v_hi + 1 - r_lo) * W);  // the run's first element
+        const int n = in_top ? top : bottom;
+        if constexpr (kPer == 2) {
+          const int e0 = (s0 & ~1) + 2 * (in_top ? k : k - top_items);  // the item's word: elements e0, e0 + 1
+          const bool lo = e0 >= s0 && e0 < s0 + n, hi = e0 + 1 >= s0 && e0 + 1 < s0 + n;
+          if (lo && hi) {
+            store_aligned(s_in + e0, 0u);
+          } else if (lo || hi) {
+            s_in[lo ? e0 : e0 + 1] = from_float<T>(0.f);
+          }
+        } else {
+          s_in[s0 + (in_top ? k : k - top_items)] = from_float<T>(0.f);
+        }
       }
     }
     // The planes' taps: every load of the thread first, then the stores. Neighbouring lanes take neighbouring
     // elements of the filter: the planes of one tap where output channels are contiguous (TF), else the taps of
-    // one plane (OIHW).
+    // one plane (OIHW). Tap t of block plane z lies at z * tap_pitch + t: K * K, or where a warp stores two taps of 16
+    // planes (TF, kMaxPlanes planes), Tr::kTapPitch (even), so that those stores meet in no bank.
+    constexpr int KK = K * K;
     const bool oc_fastest = oc_stride == 1;
+    const int tap_pitch = oc_fastest && P == Tr::kMaxPlanes ? Tr::kTapPitch : KK;
     const auto tap_item = [&](int i, int* z, int* tap) {
-      *z = oc_fastest ? i % P : i / (K * K);
-      *tap = oc_fastest ? i / P : i - *z * (K * K);
+      *z = oc_fastest ? i % P : i / KK;
+      *tap = oc_fastest ? i / P : i - *z * KK;
     };
     float taps[Tr::kTapItems];
     DSCONV_UNROLL
     for (int j = 0; j < Tr::kTapItems; ++j) {
       int z, tap;
       tap_item(tid + j * kThreads, &z, &tap);
-      taps[j] = z < planes && tap < K * K ? to_float(wg[tap * tap_stride + ((q0 + z) % CM) * oc_stride]) : 0.f;
+      taps[j] = z < planes && tap < KK ? to_float(wg[tap * tap_stride + ((q0 + z) % CM) * oc_stride]) : 0.f;
     }
     if (async) cp_async_wait<0>();
     DSCONV_UNROLL
     for (int j = 0; j < Tr::kTapItems; ++j) {
       int z, tap;
       tap_item(tid + j * kThreads, &z, &tap);
-      if (z < P && tap < K * K) s_w[z * K * K + tap] = taps[j];
+      if (z < P && tap < KK) s_w[z * tap_pitch + tap] = taps[j];
     }
     __syncthreads();
 
@@ -257,9 +278,9 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
     const bool active = zt < planes && oyb < oy_end;
     const int zc = min(zt, planes - 1);  // an inactive thread's plane: any staged one (nothing it computes is kept)
     const int q = q0 + zc;
-    float w[K * K];
+    float w[KK];
     DSCONV_UNROLL
-    for (int t = 0; t < K * K; ++t) w[t] = active ? s_w[zc * K * K + t] : 0.f;
+    for (int t = 0; t < KK; ++t) w[t] = active ? s_w[zc * tap_pitch + t] : 0.f;
     const int64_t plane_off = input_plane(q) * (static_cast<int64_t>(H) * W);
     // Staged row of input row j of the strip: strip_row * S + DH * j, clamped to the band's last staged row (a
     // row past it feeds only outputs past the map, which are not stored).
@@ -365,6 +386,59 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
       }
     };
 
+    // Adjacent columns (kWords) of one slot a lane, out of `out` into plane `yb` (this thread's output plane in y, or
+    // in the vec_out staging at y's alignment), every lane of the warp calling.
+    const auto store_words = [&](T* const yb, const auto& out, bool computes) {
+      // Adjacent columns, y at any alignment: every output goes out in the aligned 32-bit word that holds it,
+      // whatever the row's parity (7x7 f16 planes of 49 elements start mid-word every other plane). In a row that
+      // starts mid-word, a lane's words are (the previous lane's last column, its first column) by a shuffle, then
+      // its columns two at a time from the second. A row's last column that starts a word is stored with the next
+      // row's first column where this thread holds that row too (dilation_h 1), else alone, as is a first column
+      // left alone: only a plane's first and last elements, a band's edges and rows dilation_h apart take 16-bit
+      // stores.
+      const int base = kCols * lane_x;
+      const int y_odd = static_cast<int>((reinterpret_cast<uintptr_t>(yb) / sizeof(T)) & 1);  // yb starts mid-word
+      DSCONV_UNROLL
+      for (int r = 0; r < R; ++r) {
+        // Every lane of the warp takes part in both shuffles (the residual was read before them).
+        const float prev = __shfl_up_sync(0xffffffffu, out[kCols - 1][r], 1, TX);           // column base - 1
+        const float next = __shfl_sync(0xffffffffu, out[0][r + 1 < R ? r + 1 : r], 0, TX);  // row oy + 1, column 0
+        const int oy = oyb + DH * r;
+        if (!computes || oy >= oy_end) continue;
+        T* const row = yb + oy * OW;
+        const int odd = (y_odd + oy * OW) & 1;                        // the row starts mid-word
+        const bool joined = DH == 1 && r + 1 < R && oy + 1 < oy_end;  // this thread holds row oy + 1
+        // Word i (i < kCols / 2) starts at column base + 2i - odd. One store instruction a word for every lane: a
+        // pair, or one element (column 0 of a row that starts mid-word, unless the previous row's last column took
+        // it; a row's last column that starts a word, not joined).
+        DSCONV_UNROLL
+        for (int i = 0; i < kCols / 2; ++i) {
+          const int c0 = base + 2 * i - odd;  // the word's first column
+          if (c0 >= OW) continue;
+          T* at = row + c0;
+          float lo = odd == 0 ? out[2 * i][r] : i == 0 ? prev : out[max(2 * i - 1, 0)][r];
+          float hi = out[2 * i + 1 - odd][r];
+          bool word = c0 + 1 < OW || joined;
+          if (c0 + 1 >= OW) hi = next;
+          if (c0 < 0) at = row, lo = hi, word = false;
+          if (word) {
+            store_pair(at, lo, hi);
+          } else if (c0 >= 0 || DH != 1 || r == 0) {
+            *at = from_float<T>(lo);
+          }
+        }
+        // A row that starts mid-word and ends at this lane's last column: that column starts a word.
+        const int last = base + kCols - 1;
+        if (odd != 0 && last == OW - 1) {
+          if (joined) {
+            store_pair(row + last, out[kCols - 1][r], next);
+          } else {
+            row[last] = from_float<T>(out[kCols - 1][r]);
+          }
+        }
+      }
+    };
+
     const int slots = static_cast<int>(p.tiles_w);
     // One slot a lane (rows of at most TX <= 32 slots, a row's lanes within a warp): the slot's outputs are kept in
     // registers and stored after every lane of the block (vec_out) or of the warp (adjacent pairs) has them.
@@ -385,101 +459,40 @@ __global__ void __launch_bounds__(NchwRowsTraits<K, S>::kThreads, nchw_rows_min_
           if (two) out[c + 1][r] = v1;
         });
       }
-      if constexpr (kStagedOut) {
-        if (p.vec_out) {
-          // vec_out (offers.cpp): whole planes, rows narrower than a warp, y 16-byte aligned. The block's outputs
-          // are one run of y, [q0 * OH * OW, (q0 + planes) * OH * OW): they go through shared memory (over the
-          // staged input, once every thread is done reading it) at their global alignment, and out as whole
-          // 16-byte vectors, the partial first and last element by element, instead of a few bytes a plane row.
-          const int64_t g0 = static_cast<int64_t>(q0) * (OH * OW);
-          const int run = planes * (OH * OW);
-          T* const s_out = s_in + pos_mod(g0, V);  // element e of the run, at the global alignment of g0 + e
-          __syncthreads();                         // every thread is done reading the staged input
-          if (computes) {
-            const int base = slot_base(lane_x);
-            if constexpr (kWords) {  // adjacent columns: one 32-bit store a pair where aligned
-              DSCONV_UNROLL
-              for (int c = 0; c < kCols; c += 2) {
-                DSCONV_UNROLL
-                for (int r = 0; r < R; ++r) {
-                  const int ox = base + c, oy = oyb + DH * r;
-                  if (ox >= OW || oy >= oy_end) continue;
-                  store_adjacent(s_out + zt * (OH * OW) + oy * OW + ox, out[c][r], out[c + 1][r], ox + 1 < OW);
-                }
-              }
-            } else {
-              DSCONV_UNROLL
-              for (int c = 0; c < kCols; ++c) {
-                DSCONV_UNROLL
-                for (int r = 0; r < R; ++r) {
-                  const int ox = base + c * DW, oy = oyb + DH * r;
-                  if (ox < OW && oy < oy_end) s_out[zt * (OH * OW) + oy * OW + ox] = from_float<T>(out[c][r]);
-                }
-              }
-            }
-          }
-          __syncthreads();
-          const int head = min((V - pos_mod(g0, V)) % V, run);  // elements before the first whole vector
-          const int vecs = (run - head) / V;
-          for (int i = tid; i < vecs; i += kThreads) {
-            const int e = head + i * V;
-            store_aligned(yg + g0 + e, load_aligned<uint4>(s_out + e));
-          }
-          for (int e = tid; e < head; e += kThreads) yg[g0 + e] = s_out[e];
-          for (int e = head + vecs * V + tid; e < run; e += kThreads) yg[g0 + e] = s_out[e];
-          continue;
-        }
-      }
+      // vec_out (offers.cpp): whole planes, rows narrower than a warp, y 16-byte aligned. The block's outputs are one
+      // run of y, [q0 * OH * OW, (q0 + planes) * OH * OW): they go through shared memory (over the staged input, once
+      // every thread is done reading it) at their global alignment, and out as whole 16-byte vectors, the partial
+      // first and last element by element, instead of a few bytes a plane row.
+      bool staged = false;
+      if constexpr (kStagedOut) staged = p.vec_out;
+      const int64_t g0 = static_cast<int64_t>(q0) * (OH * OW);
+      T* const s_out = s_in + pos_mod(g0, V);  // element e of the run, at the global alignment of g0 + e
+      if (staged) __syncthreads();             // every thread is done reading the staged input
       if constexpr (kWords) {
-        // Adjacent columns, y at any alignment: every output goes out in the aligned 32-bit word that holds it,
-        // whatever the row's parity (7x7 f16 planes of 49 elements start mid-word every other plane). In a row that
-        // starts mid-word, a lane's words are (the previous lane's last column, its first column) by a shuffle, then
-        // its columns two at a time from the second. A row's last column that starts a word is stored with the next
-        // row's first column where this thread holds that row too (dilation_h 1), else alone, as is a first column
-        // left alone: only a plane's first and last elements, a band's edges and rows dilation_h apart take 16-bit
-        // stores.
-        const int base = kCols * lane_x;
-        const int y_odd = static_cast<int>((reinterpret_cast<uintptr_t>(yp) / sizeof(T)) & 1);  // yp starts mid-word
+        // Adjacent columns by aligned 32-bit words, to y or to s_out (which has y's alignment).
+        store_words(staged ? s_out + zt * (OH * OW) : yp, out, computes);
+      } else if (staged && computes) {
+        const int base = slot_base(lane_x);
         DSCONV_UNROLL
-        for (int r = 0; r < R; ++r) {
-          // Every lane of the warp takes part in both shuffles (the residual was read before them).
-          const float prev = __shfl_up_sync(0xffffffffu, out[kCols - 1][r], 1, TX);           // column base - 1
-          const float next = __shfl_sync(0xffffffffu, out[0][r + 1 < R ? r + 1 : r], 0, TX);  // row oy + 1, column 0
-          const int oy = oyb + DH * r;
-          if (!computes || oy >= oy_end) continue;
-          T* const row = yp + oy * OW;
-          const int odd = (y_odd + oy * OW) & 1;                        // the row starts mid-word
-          const bool joined = DH == 1 && r + 1 < R && oy + 1 < oy_end;  // this thread holds row oy + 1
-          // Word i (i < kCols / 2) starts at column base + 2i - odd. One store instruction a word for every lane: a
-          // pair, or one element (column 0 of a row that starts mid-word, unless the previous row's last column took
-          // it; a row's last column that starts a word, not joined).
+        for (int c = 0; c < kCols; ++c) {
           DSCONV_UNROLL
-          for (int i = 0; i < kCols / 2; ++i) {
-            const int c0 = base + 2 * i - odd;  // the word's first column
-            if (c0 >= OW) continue;
-            T* at = row + c0;
-            float lo = odd == 0 ? out[2 * i][r] : i == 0 ? prev : out[max(2 * i - 1, 0)][r];
-            float hi = out[2 * i + 1 - odd][r];
-            bool word = c0 + 1 < OW || joined;
-            if (c0 + 1 >= OW) hi = next;
-            if (c0 < 0) at = row, lo = hi, word = false;
-            if (word) {
-              store_pair(at, lo, hi);
-            } else if (c0 >= 0 || DH != 1 || r == 0) {
-              *at = from_float<T>(lo);
-            }
-          }
-          // A row that starts mid-word and ends at this lane's last column: that column starts a word.
-          const int last = base + kCols - 1;
-          if (odd != 0 && last == OW - 1) {
-            if (joined) {
-              store_pair(row + last, out[kCols - 1][r], next);
-            } else {
-              row[last] = from_float<T>(out[kCols - 1][r]);
-            }
+          for (int r = 0; r < R; ++r) {
+            const int ox = base + c * DW, oy = oyb + DH * r;
+            if (ox < OW && oy < oy_end) s_out[zt * (OH * OW) + oy * OW + ox] = from_float<T>(out[c][r]);
           }
         }
       }
+      if (!staged) continue;
+      __syncthreads();
+      const int run = planes * (OH * OW);
+      const int head = min((V - pos_mod(g0, V)) % V, run);  // elements before the first whole vector
+      const int vecs = (run - head) / V;
+      for (int i = tid; i < vecs; i += kThreads) {
+        const int e = head + i * V;
+        store_aligned(yg + g0 + e, load_aligned<uint4>(s_out + e));
+      }
+      for (int e = tid; e < head; e += kThreads) yg[g0 + e] = s_out[e];
+      for (int e = head + vecs * V + tid; e < run; e += kThreads) yg[g0 + e] = s_out[e];
       continue;
     }
     if (!active) continue;

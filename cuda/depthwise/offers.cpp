@@ -932,14 +932,17 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   // Outputs through shared memory, out as whole 16-byte vectors (y 16-byte aligned, checked per run): whole planes
   // whose rows are narrower than a warp, where a warp's direct stores would write a few bytes of each of several
   // planes' rows; one lane slot a lane, and the block's outputs within the staged input's shared memory. 3x3, and
-  // 5x5 adjacent pairs on outputs at least 14 wide (model, H100, N=32, f16: EfficientNet's 14x14 5x5 layers' L2
-  // bytes from 1.67x the ideal to 1.18x, DRAM-bound either way). Elsewhere the filter's reads already bind shared
-  // memory, and the staging's stores and second barrier cost more than the L2 bytes save (5x5 on 7x7 outputs: 83%
-  // of copy bandwidth, L2-bound, against 68% staged; one-column 5x5 on 14x14: 69% against 62%). 5x5 quads on
-  // outputs at least 14 wide too (MobileNetV3's 14x14 rate-2 layers, N=32: L2 bytes 2.41x the ideal -> 1.18x, at
-  // the same modelled time, DRAM-bound).
+  // 5x5 adjacent pairs or quads: on outputs at least 14 wide (model, H100, N=32, f16: EfficientNet's 14x14 5x5
+  // layers' L2 bytes from 1.67x the ideal to 1.18x, MobileNetV3's 14x14 rate-2 layers' from 2.41x to 1.18x, at the
+  // same modelled time, DRAM-bound), and on narrower ones where a warp holds at least 4 planes (7x7 outputs at N=32:
+  // L2 bytes 2.67x -> 1.41x at stride 1, 1.68x -> 1.22x at stride 2, the same modelled time, DRAM-bound). Not where
+  // a warp holds a plane or two (7x7 at N=1): its direct stores already write most of a plane's run, and the staging
+  // costs 3-7% of a shared-memory-bound time. Elsewhere (one-column 5x5, 7x7) the filter's reads bind shared memory,
+  // and the staging's stores and second barrier cost more than the L2 bytes save (one-column 5x5 on 14x14: 69% of
+  // copy bandwidth against 62% staged).
   const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
-  const bool staged_filter = p.kh() == 3 || (p.kh() == 5 && words && p.out_w() >= 14);
+  const int64_t warp_planes = std::min<int64_t>(sh.planes, std::max<int64_t>(32 / (int64_t{sh.tx} * sh.strips), 1));
+  const bool staged_filter = p.kh() == 3 || (p.kh() == 5 && words && (p.out_w() >= 14 || warp_planes >= 4));
   d.vec_out = staged_filter && d.tiles_h == 1 && p.out_w() < 32 && d.tiles_w <= sh.tx &&
               int64_t{sh.planes} * sh.pitch >= vec - 1 + int64_t{sh.planes} * p.out_h() * p.out_w();
   d.async_in = async_copy_available(ctx);

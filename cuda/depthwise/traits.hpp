@@ -361,12 +361,19 @@ DSCONV_HD constexpr int nchw_rows_in_rows(int reg_h, int s, int k) { return (reg
 // quads (4 columns a slot: at 8 rows their 32 sums spill).
 DSCONV_HD constexpr int nchw_rows_reg_h(int s, int cols) { return s == 1 && cols < 4 ? 8 : 4; }
 
+// Floats between two planes' taps in the NCHW rows kernels' shared memory where a block holds 16 planes of a TF
+// filter (output channels contiguous): K * K rounded up to even, so that a warp's stores of two taps of its 16 planes
+// meet in no bank (pitch * d is never +-1 mod 32), while its loads of one tap of up to 8 planes still lie in 8 banks.
+// Elsewhere the pitch is K * K (nchw_rows.cu); the shared memory holds this one.
+DSCONV_HD constexpr int nchw_rows_tap_pitch(int64_t k) { return static_cast<int>(k * k + (k * k) % 2); }
+
 template <int K, int S>
 struct NchwRowsTraits {
   static constexpr int kThreads = 128;
   static constexpr int kRegH = nchw_rows_reg_h(S, 1);             // output rows per thread, slots of 1 or 2 columns
   static constexpr int kInRows = nchw_rows_in_rows(kRegH, S, K);  // input rows a thread reads (spaced dh apart)
   static constexpr int kMaxPlanes = 16;                           // planes per block
+  static constexpr int kTapPitch = nchw_rows_tap_pitch(K);
   static constexpr int kTapItems = (kMaxPlanes * K * K + kThreads - 1) / kThreads;  // filter loads a thread
 };
 
@@ -391,7 +398,7 @@ DSCONV_HD constexpr int64_t nchw_rows_min_pitch(int64_t region_rows, int64_t w, 
   return ceil_div(region_rows * w + 16 / elem_bytes - 1, 16 / elem_bytes) * (16 / elem_bytes);
 }
 DSCONV_HD constexpr int64_t nchw_rows_smem_bytes(int64_t planes, int64_t pitch, int64_t k, int64_t elem_bytes) {
-  return planes * pitch * elem_bytes + planes * k * k * static_cast<int64_t>(sizeof(float));
+  return planes * pitch * elem_bytes + planes * nchw_rows_tap_pitch(k) * static_cast<int64_t>(sizeof(float));
 }
 
 // ---------------------------------------------------------------------------------------------

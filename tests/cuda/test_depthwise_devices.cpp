@@ -390,11 +390,12 @@ void run_plan_rows(const PlanRow (&rows)[N], uint64_t seed) {
 // Narrow NCHW maps (outputs at most 16 wide) in 16-bit data on a one-SM slice, so that blocks take whole planes,
 // several a warp: pairs where their reads cost fewer shared wavefronts per output (adjacent pairs read as
 // words, at stride 1 and 2; pairs dilation_w apart), one column where they do not, a warp's planes spread to
-// share their 16-byte lead, 5x5 outputs through shared memory (14 wide), planes of odd sizes (every parity of a
-// span's first element, and first elements left of the block's shared memory), explicit padding, the last pair
-// of an odd width half outside the map, a residual in place of the output (silu, hswish), rows dilation_h apart,
-// word reads rotated (3x3 and 5x5, stride 1 and 2) and straight, and the element-wise staging of sm_75. The names
-// are the whole plan: pairs, band, planes, spread and rot.
+// share their 16-byte lead, 5x5 outputs through shared memory (14 wide, and 7 wide where a warp holds 8 planes; the
+// 7-wide rows of a whole sm_90 at 2 planes a block store by shuffled words instead), planes of odd sizes (every parity
+// of a span's first element, and first elements left of the block's shared memory), explicit padding, the last pair of
+// an odd width half outside the map, a residual in place of the output (silu, hswish), rows dilation_h apart, word
+// reads rotated (3x3 and 5x5, stride 1 and 2) and straight, and the element-wise staging of sm_75. The names are the
+// whole plan: pairs, band, planes, spread and rot.
 TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
   const auto prob = [](int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, int64_t s) {
     ProblemDesc d = nchw_problem(n, h, c, k, s);
@@ -432,6 +433,8 @@ TEST(DepthwiseDevices, NchwRowsNarrowMapsRunPairsAndSpreadPlanes) {
       {"sm_90:1", rows2, DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band16x8planes_spread"},
       {"sm_90:1", prob(1, 7, 7, 40, 3, 1), DType::kF16, "dw_fwd_nchw_k3s1_f16_pairs_band8x16planes_rot"},
       {"sm_90", prob(16, 11, 11, 96, 3, 2), DType::kBF16, "dw_fwd_nchw_k3s2_bf16_pairs_band8x4planes_rot"},
+      {"sm_90", prob(1, 7, 7, 960, 5, 1), DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band8x2planes"},
+      {"sm_90", prob(1, 14, 14, 960, 5, 2), DType::kBF16, "dw_fwd_nchw_k5s2_bf16_pairs_band8x2planes"},
       {"sm_90:1", prob(1, 14, 14, 40, 3, 2), DType::kF16, "dw_fwd_nchw_k3s2_f16_band8x8planes_spread"},
       {"sm_75:1", prob(2, 7, 7, 37, 5, 1), DType::kF16, "dw_fwd_nchw_k5s1_f16_pairs_band8x16planes_rot"},
       {"sm_75:1", prob(1, 14, 14, 40, 5, 1), DType::kBF16, "dw_fwd_nchw_k5s1_bf16_pairs_band16x8planes_spread"},

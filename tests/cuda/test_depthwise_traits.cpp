@@ -262,8 +262,18 @@ TEST(DepthwiseTraits, NchwRowsRegionAndPitch) {
   EXPECT_EQ(nchw_rows_min_pitch(10, 14, 2), 152);
   EXPECT_EQ(nchw_rows_min_pitch(10, 7, 4), 76);
   EXPECT_EQ(nchw_rows_min_pitch(10, 7, 4) % 4, 0);
-  // Planes of 16-bit data, then each plane's taps as f32.
-  EXPECT_EQ(nchw_rows_smem_bytes(4, 152, 5, 2), 4 * 152 * 2 + 4 * 25 * 4);
+  // Planes of 16-bit data, then each plane's taps as f32, 26 apart at 5x5.
+  EXPECT_EQ(nchw_rows_smem_bytes(4, 152, 5, 2), 4 * 152 * 2 + 4 * 26 * 4);
+  // The taps' pitch for 16 planes of a TF filter: K * K rounded up to even. A warp's stores of two neighbouring
+  // taps of 16 planes meet in no bank, and its loads of one tap of 8 planes lie in 8 banks.
+  for (int k : {3, 5, 7}) {
+    const int pitch = nchw_rows_tap_pitch(k);
+    EXPECT_EQ(pitch, k * k + 1);
+    for (int z = 0; z < 16; ++z) {
+      for (int z2 = 0; z2 < 16; ++z2) EXPECT_NE((z * pitch) % 32, (z2 * pitch + 1) % 32) << k << " " << z << " " << z2;
+      for (int z2 = 0; z2 < z && z < 8; ++z2) EXPECT_NE((z * pitch) % 32, (z2 * pitch) % 32) << k << " " << z;
+    }
+  }
   // Pairs: 16-bit, stride 1, outputs more than 16 wide.
   EXPECT_EQ(nchw_rows_cols(2, 1, 17), 2);
   EXPECT_EQ(nchw_rows_cols(2, 1, 16), 1);

@@ -681,6 +681,9 @@ struct NchwRowsShape {
   int64_t smem = 0, blocks = 0;
 };
 
+// Groups of planes a warp's lanes span: tx lanes a row, `strips` groups a plane (at least one plane).
+int nchw_rows_warp_span(const NchwRowsShape& sh) { return std::max(32 / (sh.tx * sh.strips), 1); }
+
 // Shared reads of a slot's staged row: K elements, K + 1 for pairs dilation_w apart (stride 1), or for adjacent
 // pairs and quads the words that hold their staged columns (nchw_rows.cu: read_span_words).
 int64_t nchw_rows_reads_per_row(const Problem& p, int cols) {
@@ -811,7 +814,7 @@ NchwRowsShape nchw_rows_shape(const Problem& p, int cols, int reg_h, int threads
   const bool rotates = nchw_rows_words(p, cols) && dw::nchw_rows_rotates(p.kw()) && !one_wave_lost;
   if ((sh.planes > 1 || rotates) && sh.tx * sh.strips < 32) {
     const int64_t vec = 16 / es;
-    const int warp_planes = 32 / (sh.tx * sh.strips);  // planes a warp holds
+    const int warp_planes = nchw_rows_warp_span(sh);  // planes a warp holds
     NchwRowsShape best = sh;
     int64_t best_wf = nchw_rows_wavefronts(p, sh, reg_h, threads);
     for (const bool rot : {false, true}) {
@@ -941,8 +944,8 @@ Offer offer_nchw_rows(const OfferContext& ctx) {
   // and the staging's stores and second barrier cost more than the L2 bytes save (one-column 5x5 on 14x14: 69% of
   // copy bandwidth against 62% staged).
   const int64_t vec = 16 / static_cast<int64_t>(dtype_size(p.dtype()));
-  const int64_t warp_planes = std::min<int64_t>(sh.planes, std::max<int64_t>(32 / (int64_t{sh.tx} * sh.strips), 1));
-  const bool staged_filter = p.kh() == 3 || (p.kh() == 5 && words && (p.out_w() >= 14 || warp_planes >= 4));
+  const int planes_a_warp = std::min(sh.planes, nchw_rows_warp_span(sh));
+  const bool staged_filter = p.kh() == 3 || (p.kh() == 5 && words && (p.out_w() >= 14 || planes_a_warp >= 4));
   d.vec_out = staged_filter && d.tiles_h == 1 && p.out_w() < 32 && d.tiles_w <= sh.tx &&
               int64_t{sh.planes} * sh.pitch >= vec - 1 + int64_t{sh.planes} * p.out_h() * p.out_w();
   d.async_in = async_copy_available(ctx);
